@@ -1,0 +1,196 @@
+"""The journal: balanced entries on a small chart of accounts, chained by SHA-256.
+
+Each entry's hash is SHA-256 over the canonical JSON of every stored column of the entry
+(its ``prev_hash`` included) and of its lines. ``verify`` recomputes the whole chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .schema import JournalEntry, JournalLine
+
+GENESIS = "0" * 64
+
+# Chart of accounts
+RECEIVABLE = "1100"
+CASH = "1000"
+REVENUE = "4000"
+EXPENDITURE = "5000"
+PSC = "5100"
+FX = "7900"
+
+ACCOUNTS = {
+    CASH: "Cash held for the trust fund",
+    RECEIVABLE: "Contributions receivable",
+    REVENUE: "Contribution revenue",
+    EXPENDITURE: "Programme expenditure",
+    PSC: "Programme support costs",
+    FX: "Exchange differences",
+}
+
+# What a line carries (reports sum lines by account and flow)
+PLEDGE, CANCEL, RECEIPT, FX_FLOW, SPEND, PSC_FLOW = "pledge", "cancel", "receipt", "fx", "spend", "psc"
+
+LINE_COLUMNS = (
+    "line_no", "account", "flow", "currency", "amount_minor", "usd_cents", "donor_id", "pledge_id",
+    "allocation_id", "paragraph_id", "activity_id", "disbursement_id",
+)
+ENTRY_COLUMNS = ("id", "kind", "event_date", "posted_at", "user_name", "reference", "memo", "reverses_id", "prev_hash")
+
+
+@dataclass
+class Line:
+    """A journal line: debit when positive, credit when negative."""
+
+    account: str
+    flow: str
+    currency: str
+    amount_minor: int
+    usd_cents: int
+    donor_id: int | None = None
+    pledge_id: int | None = None
+    allocation_id: int | None = None
+    paragraph_id: int | None = None
+    activity_id: int | None = None
+    disbursement_id: int | None = None
+
+    def negated(self) -> Line:
+        return Line(**{**self.__dict__, "amount_minor": -self.amount_minor, "usd_cents": -self.usd_cents})
+
+
+@dataclass
+class EntryDraft:
+    kind: str
+    event_date: dt.date
+    reference: str
+    memo: str
+    lines: list[Line] = field(default_factory=list)
+    reverses_id: int | None = None
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def canonical(entry: dict, lines: Iterable[dict]) -> bytes:
+    """The bytes that an entry's hash is computed over."""
+    document = {
+        "entry": {k: _plain(entry[k]) for k in ENTRY_COLUMNS},
+        "lines": [{k: _plain(line[k]) for k in LINE_COLUMNS} for line in lines],
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(entry: dict, lines: Iterable[dict]) -> str:
+    return hashlib.sha256(canonical(entry, lines)).hexdigest()
+
+
+def imbalance(lines: Iterable[dict]) -> str | None:
+    """Why an entry's lines do not balance, or None: debits = credits in USD and per currency."""
+    usd = 0
+    per_currency: dict[str, int] = defaultdict(int)
+    count = 0
+    for line in lines:
+        count += 1
+        usd += line["usd_cents"]
+        per_currency[line["currency"]] += line["amount_minor"]
+    if count == 0:
+        return "has no lines"
+    if usd != 0:
+        return f"USD debits and credits differ by {usd} cents"
+    for currency, total in sorted(per_currency.items()):
+        if total != 0:
+            return f"{currency} debits and credits differ by {total} minor units"
+    return None
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    entries: int
+    head_hash: str
+    first_failure: int | None = None
+    problem: str | None = None
+    checkpoint_found: bool | None = None
+
+    @property
+    def message(self) -> str:
+        if not self.ok:
+            return f"journal entry {self.first_failure}: {self.problem}" if self.first_failure else str(self.problem)
+        text = f"chain intact: {self.entries} entries, head {self.head_hash}"
+        if self.checkpoint_found:
+            text += " (checkpoint found in the chain)"
+        return text
+
+
+def _entries_with_lines(session: Session, batch: int = 5000) -> Iterator[tuple[dict, list[dict]]]:
+    entry_cols = [getattr(JournalEntry, c) for c in (*ENTRY_COLUMNS, "hash")]
+    line_cols = [JournalLine.entry_id, *[getattr(JournalLine, c) for c in LINE_COLUMNS]]
+    entries = session.execute(select(*entry_cols).order_by(JournalEntry.id).execution_options(yield_per=batch))
+    lines = session.execute(
+        select(*line_cols).order_by(JournalLine.entry_id, JournalLine.line_no).execution_options(yield_per=batch)
+    )
+    pending = next(lines, None)
+    for row in entries:
+        entry = row._asdict()
+        own: list[dict] = []
+        while pending is not None and pending.entry_id < entry["id"]:
+            pending = next(lines, None)  # lines of no entry: caught as a broken chain below
+        while pending is not None and pending.entry_id == entry["id"]:
+            own.append(pending._asdict())
+            pending = next(lines, None)
+        yield entry, own
+
+
+def verify(session: Session, checkpoint: str | None = None) -> Verification:
+    """Recompute every entry's hash and balance, in chain order; name the first failure."""
+    prev = GENESIS
+    count = 0
+    found = checkpoint is None
+    for entry, lines in _entries_with_lines(session):
+        count += 1
+        eid = entry["id"]
+        problem = None
+        if eid != count:
+            problem = f"expected entry {count} here: the chain has a gap or a reordering"
+        elif entry["prev_hash"] != prev:
+            problem = "its previous-hash does not match the entry before it"
+        elif entry_hash(entry, lines) != entry["hash"]:
+            problem = "its content does not match its hash (changed after posting)"
+        else:
+            problem = imbalance(lines)
+            if problem:
+                problem = f"does not balance: {problem}"
+            elif [line["line_no"] for line in lines] != list(range(1, len(lines) + 1)):
+                problem = "its lines are not numbered 1..n"
+        if problem:
+            return Verification(False, count, prev, eid, problem)
+        prev = entry["hash"]
+        if checkpoint is not None and prev == checkpoint:
+            found = True
+    if not found:
+        return Verification(
+            False, count, prev, None,
+            f"checkpoint {checkpoint} is not in the chain: history was truncated or rewritten",
+            checkpoint_found=False,
+        )
+    return Verification(True, count, prev, checkpoint_found=None if checkpoint is None else True)
+
+
+def head(session: Session) -> tuple[int, str]:
+    """(entry count, head hash) as stored; GENESIS for an empty journal."""
+    row = session.execute(select(JournalEntry.id, JournalEntry.hash).order_by(JournalEntry.id.desc()).limit(1)).first()
+    return (row.id, row.hash) if row else (0, GENESIS)

@@ -1,0 +1,50 @@
+"""Schema migrations (Alembic), applied whenever a ledger is opened."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect, text
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _config(connection=None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@cache
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("select version_num from alembic_version")).scalar()
+
+
+def upgrade(engine: Engine) -> bool:
+    """Create or upgrade the schema to the newest revision and seed the mandate.
+
+    Returns True when anything was done. Cheap when the ledger is already current.
+    """
+    if current_revision(engine) == head_revision():
+        return False
+    from alembic import command
+
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":  # two first openers must not both create tables
+            conn.execute(text("select pg_advisory_xact_lock(20110701)"))
+        command.upgrade(_config(conn), "head")
+    return True

@@ -1,0 +1,31 @@
+"""Roles and what each may do (domain.md "Roles")."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    FINANCE = "finance"
+    PROGRAMME = "programme"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Act(StrEnum):
+    RECORD_MONEY = "record pledges, receipts, disbursements, cancellations and reversals"
+    MANAGE_DONORS_RATES = "manage donors and exchange rates"
+    UPDATE_ACTIVITIES = "update activities"
+    MANAGE_USERS = "manage users"
+
+
+ALLOWED: dict[Act, frozenset[Role]] = {
+    Act.RECORD_MONEY: frozenset({Role.FINANCE, Role.ADMIN}),
+    Act.MANAGE_DONORS_RATES: frozenset({Role.FINANCE, Role.ADMIN}),
+    Act.UPDATE_ACTIVITIES: frozenset({Role.PROGRAMME, Role.ADMIN}),
+    Act.MANAGE_USERS: frozenset({Role.ADMIN}),
+}
+
+
+def may(role: Role | None, act: Act) -> bool:
+    return role is not None and role in ALLOWED[act]

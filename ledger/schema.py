@@ -1,0 +1,212 @@
+"""The ledger's tables (SQLAlchemy 2 typed ORM).
+
+Money columns are integer minor units (``*_minor`` in the row's currency, ``*_cents`` in
+USD). Money documents (pledges, receipts, ...) are written once and never updated; their
+per-allocation effects live in the hash-chained journal lines, which every report reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Text keys sort in Unicode code point order on every database (domain.md).
+Key = String(64).with_variant(String(64, collation="C"), "postgresql")
+Code3 = String(3)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Key, unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(Key)
+
+
+class Mandate(Base):
+    __tablename__ = "mandates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Key, unique=True)
+    title: Mapped[str] = mapped_column(Text)
+
+
+class Paragraph(Base):
+    __tablename__ = "paragraphs"
+    __table_args__ = (UniqueConstraint("mandate_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mandate_id: Mapped[int] = mapped_column(ForeignKey("mandates.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    short_title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Donor(Base):
+    __tablename__ = "donors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Key, unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(Code3)
+    currency: Mapped[str | None] = mapped_column(Code3)
+
+
+class Rate(Base):
+    __tablename__ = "rates"
+    __table_args__ = (UniqueConstraint("currency", "effective_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(Code3)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    units_per_usd_micros: Mapped[int] = mapped_column(BigInteger)
+    entered_by: Mapped[str] = mapped_column(Key)
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Key, unique=True)
+    paragraph_id: Mapped[int] = mapped_column(ForeignKey("paragraphs.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    budget_cents: Mapped[int] = mapped_column(BigInteger)
+    planned_start: Mapped[dt.date | None] = mapped_column(Date)
+    planned_end: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    progress_pct: Mapped[int] = mapped_column(Integer)
+
+
+class JournalEntry(Base):
+    """One financial event. ``id`` is the position in the chain (1, 2, 3, ... no gaps)."""
+
+    __tablename__ = "journal_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    event_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    posted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_name: Mapped[str] = mapped_column(Key)
+    reference: Mapped[str] = mapped_column(Key)
+    memo: Mapped[str] = mapped_column(Text)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class JournalLine(Base):
+    """A debit (positive) or credit (negative) line, in the original currency and in USD.
+
+    ``flow`` says which business quantity the line carries (pledge, cancel, receipt, fx,
+    spend, psc) so that reports are sums over lines.
+    """
+
+    __tablename__ = "journal_lines"
+    __table_args__ = (
+        Index("ix_journal_lines_allocation", "allocation_id", "account"),
+        Index("ix_journal_lines_activity", "activity_id"),
+    )
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    account: Mapped[str] = mapped_column(String(8))
+    flow: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(Code3)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    usd_cents: Mapped[int] = mapped_column(BigInteger)
+    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id"))
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"))
+    allocation_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"))
+    paragraph_id: Mapped[int | None] = mapped_column(ForeignKey("paragraphs.id"))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+    disbursement_id: Mapped[int | None] = mapped_column(ForeignKey("disbursements.id"))
+
+
+class Pledge(Base):
+    __tablename__ = "pledges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reference: Mapped[str] = mapped_column(Key, unique=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    pledged_on: Mapped[dt.date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(Code3)
+    rate_micros: Mapped[int] = mapped_column(BigInteger)
+    psc_rate_bp: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+class Allocation(Base):
+    __tablename__ = "allocations"
+    __table_args__ = (UniqueConstraint("pledge_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    paragraph_id: Mapped[int | None] = mapped_column(ForeignKey("paragraphs.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    pledged_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class Cancellation(Base):
+    __tablename__ = "cancellations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    allocation_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"))
+    cancelled_on: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+class Receipt(Base):
+    __tablename__ = "receipts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reference: Mapped[str] = mapped_column(Key, unique=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    usd_cents: Mapped[int] = mapped_column(BigInteger)
+    usd_given: Mapped[bool]
+    bank_reference: Mapped[str] = mapped_column(String(200))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+class Disbursement(Base):
+    __tablename__ = "disbursements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reference: Mapped[str] = mapped_column(Key, unique=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    disbursed_on: Mapped[dt.date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(Code3)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    usd_cents: Mapped[int] = mapped_column(BigInteger)
+    payee: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+class AuditRecord(Base):
+    """A change of reference data: who, when, which field, old and new value."""
+
+    __tablename__ = "audit_trail"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_name: Mapped[str] = mapped_column(Key)
+    table_name: Mapped[str] = mapped_column(String(32))
+    record_key: Mapped[str] = mapped_column(Key)
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,108 @@
+"""A write transaction: the session, the acting user, id allocation and journal posting.
+
+Rows of money documents and journal entries are buffered and inserted with Core
+``executemany`` (fast bulk imports); every read through :meth:`UnitOfWork.rows` or
+:meth:`UnitOfWork.scalar` flushes the buffer first, so reads always see what was written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from . import journal
+from .database import Actor, utcnow
+from .schema import AuditRecord, Base, JournalEntry, JournalLine
+
+
+class UnitOfWork:
+    def __init__(self, session: Session, actor: Actor):
+        self.session = session
+        self.actor = actor
+        self.today = dt.date.today()
+        self._pending: dict[type[Base], list[dict]] = defaultdict(list)
+        self._pending_order: list[type[Base]] = []
+        self._next_ids: dict[type[Base], int] = {}
+        self._head: tuple[int, str] | None = None
+        self.cache: dict[Any, Any] = {}  # per-transaction lookups (rates, paragraphs, ...)
+
+    # -- reads ---------------------------------------------------------------------------
+    def rows(self, statement):
+        self.flush()
+        return self.session.execute(statement)
+
+    def scalar(self, statement):
+        self.flush()
+        return self.session.execute(statement).scalar()
+
+    # -- buffered writes -----------------------------------------------------------------
+    def next_id(self, model: type[Base]) -> int:
+        if model not in self._next_ids:
+            self.flush()
+            self._next_ids[model] = (self.session.execute(select(func.max(model.id))).scalar() or 0) + 1
+        value = self._next_ids[model]
+        self._next_ids[model] = value + 1
+        return value
+
+    def add(self, model: type[Base], row: dict) -> None:
+        if model not in self._pending_order:
+            self._pending_order.append(model)
+        self._pending[model].append(row)
+
+    def flush(self) -> None:
+        if not self._pending:
+            self.session.flush()
+            return
+        self.session.flush()
+        # parents before children: journal entries, then documents in first-use order, lines last
+        order = sorted(self._pending_order, key=lambda m: (m is not JournalEntry, m is JournalLine))
+        for model in order:
+            rows = self._pending.pop(model, None)
+            if rows:
+                self.session.execute(insert(model), rows)
+        self._pending_order.clear()
+
+    # -- the journal ---------------------------------------------------------------------
+    def head(self) -> tuple[int, str]:
+        if self._head is None:
+            self.flush()
+            self._head = journal.head(self.session)
+        return self._head
+
+    def post(self, draft: journal.EntryDraft) -> int:
+        """Append one balanced entry to the chain; returns its id."""
+        lines = [{"line_no": i, **line.__dict__} for i, line in enumerate(draft.lines, start=1)]
+        problem = journal.imbalance(lines)
+        if problem:  # a programming error, never user input
+            raise AssertionError(f"unbalanced entry {draft.kind} {draft.reference}: {problem}")
+        count, prev = self.head()
+        entry = {
+            "id": count + 1,
+            "kind": draft.kind,
+            "event_date": draft.event_date,
+            "posted_at": utcnow(),
+            "user_name": self.actor.name,
+            "reference": draft.reference,
+            "memo": draft.memo,
+            "reverses_id": draft.reverses_id,
+            "prev_hash": prev,
+        }
+        entry["hash"] = journal.entry_hash(entry, lines)
+        self.add(JournalEntry, entry)
+        for line in lines:
+            self.add(JournalLine, {"entry_id": entry["id"], **line})
+        self._head = (entry["id"], entry["hash"])
+        return entry["id"]
+
+    # -- audit trail ---------------------------------------------------------------------
+    def audit(self, table: str, key: str, field: str, old: object, new: object) -> None:
+        self.session.add(
+            AuditRecord(
+                at=utcnow(), user_name=self.actor.name, table_name=table, record_key=key, field=field,
+                old_value=None if old is None else str(old), new_value=None if new is None else str(new),
+            )
+        )
