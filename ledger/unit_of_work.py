@@ -19,25 +19,36 @@ from .database import Actor, utcnow
 from .schema import AuditRecord, Base, JournalEntry, JournalLine
 
 
-class UnitOfWork:
+class Reader:
+    """What the rule functions need to read: a session, the actor, today and a cache.
+
+    Used as is for previews (a funding plan before saving); UnitOfWork adds writing.
+    """
+
     def __init__(self, session: Session, actor: Actor):
         self.session = session
         self.actor = actor
         self.today = dt.date.today()
-        self._pending: dict[type[Base], list[dict]] = defaultdict(list)
-        self._pending_order: list[type[Base]] = []
-        self._next_ids: dict[type[Base], int] = {}
-        self._head: tuple[int, str] | None = None
-        self.cache: dict[Any, Any] = {}  # per-transaction lookups (rates, paragraphs, ...)
+        self.cache: dict[Any, Any] = {}
 
-    # -- reads ---------------------------------------------------------------------------
+    def flush(self) -> None:
+        pass
+
     def rows(self, statement):
         self.flush()
         return self.session.execute(statement)
 
     def scalar(self, statement):
-        self.flush()
-        return self.session.execute(statement).scalar()
+        return self.rows(statement).scalar()
+
+
+class UnitOfWork(Reader):
+    def __init__(self, session: Session, actor: Actor):
+        super().__init__(session, actor)
+        self._pending: dict[type[Base], list[dict]] = defaultdict(list)
+        self._pending_order: list[type[Base]] = []
+        self._next_ids: dict[type[Base], int] = {}
+        self._head: tuple[int, str] | None = None
 
     # -- buffered writes -----------------------------------------------------------------
     def next_id(self, model: type[Base]) -> int:

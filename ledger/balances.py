@@ -1,0 +1,82 @@
+"""Balances of allocations, read from the journal lines (the one record of every amount)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+
+from . import journal
+from .money import round_half_up_div
+from .schema import JournalEntry, JournalLine
+
+
+@dataclass(frozen=True)
+class AllocationBalance:
+    """Counting every posted entry, whatever its date."""
+
+    outstanding_minor: int = 0  # amount - received - cancelled
+    cancelled_minor: int = 0
+    receivable_cents: int = 0  # carrying value of the outstanding at the pledge-date rate
+
+
+def allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationBalance]:
+    line = JournalLine
+    on_receivable = line.account == journal.RECEIVABLE
+    rows = uow.rows(
+        select(
+            line.allocation_id,
+            func.sum(case((on_receivable, line.amount_minor), else_=0)),
+            func.sum(case(((line.account == journal.REVENUE) & (line.flow == journal.CANCEL), line.amount_minor), else_=0)),
+            func.sum(case((on_receivable, line.usd_cents), else_=0)),
+        )
+        .where(line.allocation_id.in_(allocation_ids), line.account.in_((journal.RECEIVABLE, journal.REVENUE)))
+        .group_by(line.allocation_id)
+    )
+    found = {aid: AllocationBalance(int(o or 0), int(c or 0), int(r or 0)) for aid, o, c, r in rows}
+    return {aid: found.get(aid, AllocationBalance()) for aid in allocation_ids}
+
+
+def cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
+    """Net cash (USD cents) of an allocation per event date, in date order."""
+    rows = uow.rows(
+        select(JournalEntry.event_date, func.sum(JournalLine.usd_cents))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.allocation_id == allocation_id, JournalLine.account == journal.CASH)
+        .group_by(JournalEntry.event_date)
+        .order_by(JournalEntry.event_date)
+    )
+    return [(day, int(total)) for day, total in rows]
+
+
+def available_cash(movements: list[tuple[dt.date, int]], on: dt.date) -> int:
+    """The smallest cash balance on any date from ``on`` on (domain.md "Funding")."""
+    balance = 0
+    lowest = None
+    for day, delta in movements:
+        if day > on and lowest is None:
+            lowest = balance  # the balance on ``on`` itself
+        balance += delta
+        if day > on:
+            lowest = min(lowest, balance)
+    if lowest is None:
+        lowest = balance
+    return lowest
+
+
+def psc_of(cents: int, psc_rate_bp: int) -> int:
+    """PSC on a funding split: round_half_up(split * rate / 100) in cents."""
+    return round_half_up_div(cents * psc_rate_bp, 10_000)
+
+
+def fundable(available: int, psc_rate_bp: int) -> int:
+    """The largest x with x + psc(x) <= available."""
+    if available <= 0:
+        return 0
+    x = available * 10_000 // (10_000 + psc_rate_bp)
+    while x + 1 + psc_of(x + 1, psc_rate_bp) <= available:
+        x += 1
+    while x > 0 and x + psc_of(x, psc_rate_bp) > available:
+        x -= 1
+    return x

@@ -1,0 +1,180 @@
+"""Disbursements: cash paid for an activity, funded by allocations that hold received cash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from . import journal
+from .balances import available_cash, cash_movements, fundable, psc_of
+from .errors import LedgerError, NotFound, Problem
+from .inputs import DisbursementIn
+from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
+from .pledges import Posted, check_date
+from .rates import rate_book
+from .reference_data import activity_by_code
+from .schema import Activity, Allocation, Disbursement, Donor, JournalLine, Paragraph, Pledge
+
+
+@dataclass(frozen=True)
+class FundingSplit:
+    allocation_id: int
+    pledge_reference: str
+    donor_code: str
+    paragraph: int | None  # of the allocation; None: unearmarked
+    usd_cents: int
+    psc_cents: int
+    psc_rate_bp: int
+    amount_minor: int  # the share of the disbursement in its own currency
+
+
+@dataclass(frozen=True)
+class FundingPlan:
+    """Who pays a disbursement, before it is posted (the TUI shows it before saving)."""
+
+    activity_code: str
+    paragraph: int
+    currency: str
+    amount_minor: int
+    usd_cents: int
+    splits: list[FundingSplit]
+
+    @property
+    def funded_cents(self) -> int:
+        return sum(s.usd_cents for s in self.splits)
+
+    @property
+    def shortfall_cents(self) -> int:
+        return self.usd_cents - self.funded_cents
+
+    @property
+    def psc_cents(self) -> int:
+        return sum(s.psc_cents for s in self.splits)
+
+    def refusal(self) -> LedgerError:
+        usd = lambda cents: f"USD {format_amount(cents, 'USD')}"  # noqa: E731
+        return LedgerError(Problem(
+            "amount",
+            f"insufficient funds for paragraph {self.paragraph}: asked {usd(self.usd_cents)}, "
+            f"can fund {usd(self.funded_cents)}, shortfall {usd(self.shortfall_cents)}",
+        ))
+
+
+def _candidates(uow, paragraph_id: int, pledge_id: int | None):
+    """Allocations that may pay, in the order of domain.md: earmarked to the paragraph, then
+    unearmarked; oldest pledge first. Only those holding cash now are read further."""
+    cash = (
+        select(JournalLine.allocation_id, func.sum(JournalLine.usd_cents).label("cash"))
+        .where(JournalLine.account == journal.CASH)
+        .group_by(JournalLine.allocation_id)
+        .subquery()
+    )
+    statement = (
+        select(Allocation.id, Allocation.paragraph_id, Pledge.reference, Pledge.psc_rate_bp, Donor.code)
+        .join(Pledge, Pledge.id == Allocation.pledge_id)
+        .join(Donor, Donor.id == Pledge.donor_id)
+        .join(cash, cash.c.allocation_id == Allocation.id)
+        .where((Allocation.paragraph_id == paragraph_id) | Allocation.paragraph_id.is_(None), cash.c.cash > 0)
+        .order_by(Allocation.paragraph_id.is_(None), Pledge.pledged_on, Pledge.reference)
+    )
+    if pledge_id is not None:
+        statement = statement.where(Allocation.pledge_id == pledge_id)
+    return uow.rows(statement).all()
+
+
+def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
+    """Validate a disbursement against the ledger and work out which allocations pay it."""
+    activity: Activity = activity_by_code(uow, data.activity)
+    if activity.status == "cancelled":
+        raise LedgerError(Problem("activity", f"activity {activity.code} is cancelled: it takes no new disbursement"))
+    check_date(uow, "disbursed_on", data.disbursed_on)
+    paragraph = uow.session.get(Paragraph, activity.paragraph_id).number
+    pledge_id = None
+    if data.pledge is not None:
+        pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge)).scalar()
+        if pledge_id is None:
+            raise NotFound(Problem("pledge", f"no pledge with reference {data.pledge!r}"))
+        has_allocation = uow.rows(
+            select(Allocation.id).where(
+                Allocation.pledge_id == pledge_id,
+                (Allocation.paragraph_id == activity.paragraph_id) | Allocation.paragraph_id.is_(None),
+            )
+        ).first()
+        if not has_allocation:
+            raise LedgerError(Problem(
+                "pledge", f"pledge {data.pledge} funds neither paragraph {paragraph} nor unearmarked work"
+            ))
+    minor = to_minor(data.amount, data.currency)
+    usd = to_usd_cents(minor, data.currency, rate_book(uow).on(data.currency, data.disbursed_on, "disbursed_on"))
+    if usd <= 0:
+        raise LedgerError(Problem("amount", f"{data.currency} {data.amount} is worth less than one US cent"))
+    needed = usd
+    picked: list[tuple] = []
+    for allocation_id, allocation_paragraph, reference, psc_bp, donor in _candidates(uow, activity.paragraph_id, pledge_id):
+        if needed == 0:
+            break
+        available = available_cash(cash_movements(uow, allocation_id), data.disbursed_on)
+        x = min(fundable(available, psc_bp), needed)
+        if x > 0:
+            picked.append((allocation_id, allocation_paragraph, reference, psc_bp, donor, x))
+            needed -= x
+    original = (
+        [p[-1] for p in picked] if data.currency == "USD" or not picked
+        else largest_remainder(minor, [p[-1] for p in picked])
+    )
+    splits = [
+        FundingSplit(aid, ref, donor, None if para is None else paragraph, x, psc_of(x, bp), bp, amount)
+        for (aid, para, ref, bp, donor, x), amount in zip(picked, original, strict=True)
+    ]
+    return FundingPlan(activity.code, paragraph, data.currency, minor, usd, splits)
+
+
+def disburse(uow, data: DisbursementIn) -> Posted:
+    if uow.rows(select(Disbursement.id).where(Disbursement.reference == data.reference)).first():
+        raise LedgerError(Problem("reference", f"disbursement reference {data.reference!r} is already taken"))
+    plan = plan_funding(uow, data)
+    if plan.shortfall_cents > 0:
+        raise plan.refusal()
+    activity = activity_by_code(uow, data.activity)
+    disbursement_id = uow.next_id(Disbursement)
+    lines: list[journal.Line] = []
+    pledges = dict(uow.rows(select(Allocation.id, Allocation.pledge_id).where(
+        Allocation.id.in_([s.allocation_id for s in plan.splits]))).all())
+    donors = dict(uow.rows(select(Pledge.id, Pledge.donor_id).where(Pledge.id.in_(set(pledges.values())))).all())
+    for split in plan.splits:
+        pledge_id = pledges[split.allocation_id]
+        tags = {"donor_id": donors[pledge_id], "pledge_id": pledge_id, "allocation_id": split.allocation_id,
+                "paragraph_id": activity.paragraph_id, "activity_id": activity.id, "disbursement_id": disbursement_id}
+        lines.append(journal.Line(journal.EXPENDITURE, journal.SPEND, data.currency, split.amount_minor, split.usd_cents, **tags))
+        lines.append(journal.Line(journal.CASH, journal.SPEND, data.currency, -split.amount_minor, -split.usd_cents, **tags))
+        if split.psc_cents:
+            lines.append(journal.Line(journal.PSC, journal.PSC_FLOW, "USD", split.psc_cents, split.psc_cents, **tags))
+            lines.append(journal.Line(journal.CASH, journal.PSC_FLOW, "USD", -split.psc_cents, -split.psc_cents, **tags))
+    entry_id = uow.post(journal.EntryDraft(
+        "disbursement", data.disbursed_on, data.reference, f"disbursement for {activity.code}", lines
+    ))
+    pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge)).scalar() if data.pledge else None
+    uow.add(Disbursement, {
+        "id": disbursement_id, "reference": data.reference, "activity_id": activity.id,
+        "disbursed_on": data.disbursed_on, "currency": data.currency, "amount_minor": plan.amount_minor,
+        "usd_cents": plan.usd_cents, "payee": data.payee, "description": data.description, "pledge_id": pledge_id,
+        "entry_id": entry_id,
+    })
+    return Posted(entry_id, data.reference, plan.usd_cents, f"PSC USD {format_amount(plan.psc_cents, 'USD')}")
+
+
+def stored_disbursement(uow, reference: str) -> DisbursementIn | None:
+    row = uow.rows(
+        select(Disbursement, Activity.code).join(Activity, Activity.id == Disbursement.activity_id)
+        .where(Disbursement.reference == reference)
+    ).first()
+    if row is None:
+        return None
+    disbursement, activity = row
+    pledge = uow.session.get(Pledge, disbursement.pledge_id).reference if disbursement.pledge_id else None
+    return DisbursementIn(
+        reference=disbursement.reference, activity=activity, disbursed_on=disbursement.disbursed_on,
+        amount=from_minor(disbursement.amount_minor, disbursement.currency), currency=disbursement.currency,
+        pledge=pledge, payee=disbursement.payee, description=disbursement.description,
+    )

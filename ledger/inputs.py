@@ -1,0 +1,311 @@
+"""Input models: one pydantic model per thing a user enters.
+
+The command line, the importers and the TUI forms all validate through these models, so
+every rule about the shape of input, and its message, exists once. Rules that need the
+ledger (does the donor exist? is there enough money?) live in the service functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from .money import MAX_MAJOR_UNITS, MoneyError, minor_digits, parse_decimal, parse_money, parse_rate, rate_decimal
+from .roles import Role
+
+DONOR_KINDS = ("member-state", "intergovernmental", "private-sector", "foundation", "other")
+ACTIVITY_STATUSES = ("planned", "ongoing", "completed", "cancelled")
+DEFAULT_PSC_RATE = Decimal("13")
+
+
+def _blank_to_none(value: object) -> object:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value
+
+
+def _iso_date(value: object) -> object:
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):
+            raise ValueError(f"expected a date without a time, got {value.isoformat()}")
+        return value.date()
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value.strip()!r} is not a valid date") from None
+    raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
+
+
+def _decimal(value: object) -> object:
+    if value is None:
+        return value
+    try:
+        return parse_decimal(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc).removeprefix("amount: ")) from None
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    minor_digits(code)  # raises MoneyError (a ValueError) naming the code
+    return code
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+OptionalDate = Annotated[dt.date | None, BeforeValidator(_iso_date), BeforeValidator(_blank_to_none)]
+Amount = Annotated[Decimal, BeforeValidator(_decimal)]
+OptionalAmount = Annotated[Decimal | None, BeforeValidator(_decimal), BeforeValidator(_blank_to_none)]
+Reference = Annotated[str, Field(min_length=1, max_length=64)]
+Text = Annotated[str, Field(max_length=32767)]
+CurrencyCode = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
+OptionalCurrency = Annotated[
+    str | None, Field(min_length=3, max_length=3), AfterValidator(lambda v: v and _currency(v)),
+    BeforeValidator(_blank_to_none),
+]
+ParagraphNumber = Annotated[int, Field(ge=1, le=999)]
+OptionalParagraph = Annotated[int | None, Field(ge=1, le=999), BeforeValidator(_blank_to_none)]
+
+
+def _whole_number(value: object) -> object:
+    """Integers from text or spreadsheet numbers ('4', 4.0), never from '4.5'."""
+    value = _blank_to_none(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+(\.0+)?", value.strip()):
+        return int(Decimal(value.strip()))
+    return value
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, frozen=True, extra="forbid")
+
+
+class DonorIn(Model):
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["member-state", "intergovernmental", "private-sector", "foundation", "other"] = "other"
+    country: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    currency: OptionalCurrency = None
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: object) -> object:
+        value = _blank_to_none(value)
+        return "other" if value is None else str(value).strip().lower()
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import pycountry
+
+        code = value.upper()
+        if len(code) != 3 or pycountry.countries.get(alpha_3=code) is None:
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-3 country code (e.g. NOR, USA, JPN)")
+        return code
+
+
+class RateIn(Model):
+    currency: CurrencyCode
+    effective_from: IsoDate
+    units_per_usd: Amount
+
+    @field_validator("units_per_usd")
+    @classmethod
+    def _rate(cls, value: Decimal) -> Decimal:
+        try:
+            return rate_decimal(parse_rate(value))
+        except MoneyError as exc:
+            raise ValueError(str(exc).removeprefix("units_per_usd: ")) from None
+
+    @property
+    def rate_micros(self) -> int:
+        return parse_rate(self.units_per_usd)
+
+
+class ActivityIn(Model):
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    paragraph: Annotated[ParagraphNumber, BeforeValidator(_whole_number)]
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    budget_usd: Amount
+    planned_start: OptionalDate = None
+    planned_end: OptionalDate = None
+    status: Literal["planned", "ongoing", "completed", "cancelled"] = "planned"
+    progress_pct: Annotated[int, Field(ge=0, le=100), BeforeValidator(lambda v: 0 if _blank_to_none(v) is None else _whole_number(v))] = 0
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: object) -> object:
+        value = _blank_to_none(value)
+        return "planned" if value is None else str(value).strip().lower()
+
+    @field_validator("budget_usd")
+    @classmethod
+    def _budget(cls, value: Decimal) -> Decimal:
+        try:
+            return parse_money(value, "USD", "budget_usd", allow_zero=True)
+        except MoneyError as exc:
+            raise ValueError(str(exc).removeprefix("budget_usd: ")) from None
+
+    @model_validator(mode="after")
+    def _dates(self) -> ActivityIn:
+        if self.planned_start and self.planned_end and self.planned_end < self.planned_start:
+            raise ValueError("planned_end is before planned_start")
+        return self
+
+
+class ActivityUpdate(Model):
+    code: str
+    progress_pct: Annotated[int | None, Field(ge=0, le=100), BeforeValidator(_whole_number)] = None
+    status: Literal["planned", "ongoing", "completed", "cancelled"] | None = None
+
+
+class AllocationIn(Model):
+    paragraph: Annotated[OptionalParagraph, BeforeValidator(_whole_number)] = None  # None: unearmarked
+    amount: Amount
+
+
+def _money_problem(field: str, value: Decimal, currency: str) -> str | None:
+    try:
+        parse_money(value, currency, field)
+    except MoneyError as exc:
+        return str(exc)
+    return None
+
+
+class PledgeIn(Model):
+    reference: Reference
+    donor: Annotated[str, Field(min_length=1, max_length=64)]
+    pledged_on: IsoDate
+    currency: CurrencyCode
+    allocations: Annotated[list[AllocationIn], Field(min_length=1)]
+    psc_rate: Annotated[Decimal, BeforeValidator(lambda v: DEFAULT_PSC_RATE if _blank_to_none(v) is None else _decimal(v))] = DEFAULT_PSC_RATE
+    due_on: OptionalDate = None
+    notes: Annotated[str, BeforeValidator(lambda v: v or "")] = ""
+
+    @field_validator("psc_rate")
+    @classmethod
+    def _psc(cls, value: Decimal) -> Decimal:
+        if value < 0 or value > 100:
+            raise ValueError(f"must be between 0 and 100 percent, got {value}")
+        if value != value.quantize(Decimal("0.01")):
+            raise ValueError(f"{value} has more than 2 decimals")
+        return value.quantize(Decimal("0.01")).normalize() if value else Decimal(0)
+
+    @model_validator(mode="after")
+    def _allocations(self) -> PledgeIn:
+        problems = []
+        seen: set[int | None] = set()
+        for i, allocation in enumerate(self.allocations):
+            where = "unearmarked" if allocation.paragraph is None else f"paragraph {allocation.paragraph}"
+            if allocation.paragraph in seen:
+                problems.append(f"two allocations to {where}: at most one per paragraph and one unearmarked")
+            seen.add(allocation.paragraph)
+            message = _money_problem(f"allocations.{i}.amount", allocation.amount, self.currency)
+            if message:
+                problems.append(f"{where}: {message.split(': ', 1)[1]}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        if self.due_on and self.due_on < self.pledged_on:
+            raise ValueError("due_on is before pledged_on")
+        ordered = sorted(self.allocations, key=lambda a: (a.paragraph is None, a.paragraph or 0))
+        normalised = [AllocationIn(paragraph=a.paragraph, amount=parse_money(a.amount, self.currency)) for a in ordered]
+        object.__setattr__(self, "allocations", normalised)
+        return self
+
+    @property
+    def psc_rate_bp(self) -> int:
+        return int(self.psc_rate * 100)
+
+
+class ReceiptIn(Model):
+    """Amount in the pledge's currency: its decimals are checked once the pledge is known."""
+
+    reference: Reference
+    pledge: Reference
+    received_on: IsoDate
+    amount: Amount
+    usd_amount: OptionalAmount = None
+    bank_reference: Annotated[str, BeforeValidator(lambda v: v or ""), Field(max_length=200)] = ""
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise ValueError(f"must be greater than zero, got {value}")
+        if value > MAX_MAJOR_UNITS:
+            raise ValueError(f"{value} exceeds the maximum of 10^12")
+        return value
+
+    @field_validator("usd_amount")
+    @classmethod
+    def _usd(cls, value: Decimal | None) -> Decimal | None:
+        if value is None:
+            return None
+        try:
+            return parse_money(value, "USD", "usd_amount")
+        except MoneyError as exc:
+            raise ValueError(str(exc).removeprefix("usd_amount: ")) from None
+
+
+class DisbursementIn(Model):
+    reference: Reference
+    activity: Annotated[str, Field(min_length=1, max_length=64)]
+    disbursed_on: IsoDate
+    amount: Amount
+    currency: Annotated[CurrencyCode, BeforeValidator(lambda v: "USD" if _blank_to_none(v) is None else v)] = "USD"
+    pledge: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    payee: Annotated[str, BeforeValidator(lambda v: v or ""), Field(max_length=200)] = ""
+    description: Annotated[str, BeforeValidator(lambda v: v or "")] = ""
+
+    @model_validator(mode="after")
+    def _amount(self) -> DisbursementIn:
+        message = _money_problem("amount", self.amount, self.currency)
+        if message:
+            raise ValueError(message)
+        object.__setattr__(self, "amount", parse_money(self.amount, self.currency))
+        return self
+
+
+class CancellationIn(Model):
+    pledge: Reference
+    amount: Amount
+    cancelled_on: IsoDate
+    reason: Annotated[str, Field(min_length=1)]
+    paragraph: OptionalParagraph = None
+    unearmarked: bool = False
+
+    @model_validator(mode="after")
+    def _target(self) -> CancellationIn:
+        if self.paragraph is not None and self.unearmarked:
+            raise ValueError("give a paragraph or unearmarked, not both")
+        if self.amount <= 0:
+            raise ValueError(f"amount must be greater than zero, got {self.amount}")
+        return self
+
+
+class ReversalIn(Model):
+    entry_id: Annotated[int, Field(ge=1)]
+    reason: Annotated[str, Field(min_length=1)]
+    reversed_on: OptionalDate = None
+
+
+class UserIn(Model):
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+$")]
+    role: Role

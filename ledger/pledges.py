@@ -1,0 +1,172 @@
+"""Pledges with their allocations, and cancellations (write-offs) of what is outstanding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from . import journal
+from .balances import AllocationBalance, allocation_balances
+from .errors import LedgerError, NotFound, Problem
+from .inputs import AllocationIn, CancellationIn, PledgeIn
+from .money import MoneyError, format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
+from .paragraphs import paragraph_id
+from .rates import rate_book
+from .schema import Allocation, Cancellation, Donor, Paragraph, Pledge
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What a money event posted: its journal entry and its value in USD cents."""
+
+    entry_id: int
+    reference: str
+    usd_cents: int
+    detail: str = ""
+
+
+def check_date(uow, field: str, day, not_before=None, what: str = "") -> None:
+    if day > uow.today:
+        raise LedgerError(Problem(field, f"{day.isoformat()} is in the future; money events may not be dated after today ({uow.today})"))
+    if not_before is not None and day < not_before:
+        raise LedgerError(Problem(field, f"{day.isoformat()} is before {what} ({not_before.isoformat()})"))
+
+
+def pledge_by_reference(uow, reference: str, field: str = "pledge") -> Pledge:
+    pledge = uow.rows(select(Pledge).where(Pledge.reference == reference)).scalar_one_or_none()
+    if pledge is None:
+        raise NotFound(Problem(field, f"no pledge with reference {reference!r}"))
+    return pledge
+
+
+def allocations_of(uow, pledge_id: int) -> list[tuple[Allocation, int | None]]:
+    """The pledge's allocations in paragraph order, unearmarked last, with paragraph numbers."""
+    rows = uow.rows(
+        select(Allocation, Paragraph.number)
+        .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+        .where(Allocation.pledge_id == pledge_id)
+        .order_by(Allocation.position)
+    ).all()
+    return [(allocation, number) for allocation, number in rows]
+
+
+def minor_amount(value, currency: str, field: str = "amount") -> int:
+    try:
+        return to_minor(value, currency)
+    except MoneyError as exc:
+        raise LedgerError(Problem(field, str(exc))) from None
+
+
+def record_pledge(uow, data: PledgeIn) -> Posted:
+    check_date(uow, "pledged_on", data.pledged_on)
+    donor = uow.rows(select(Donor.id).where(Donor.code == data.donor)).scalar()
+    if donor is None:
+        raise NotFound(Problem("donor", f"no donor with code {data.donor!r}; add the donor first"))
+    if uow.rows(select(Pledge.id).where(Pledge.reference == data.reference)).first():
+        raise LedgerError(Problem("reference", f"pledge reference {data.reference!r} is already taken"))
+    rate = rate_book(uow).on(data.currency, data.pledged_on)
+    pledge_id = uow.next_id(Pledge)
+    lines: list[journal.Line] = []
+    allocations = []
+    for position, allocation in enumerate(data.allocations, start=1):
+        para = None if allocation.paragraph is None else paragraph_id(uow.cache, uow.session, allocation.paragraph)
+        minor = to_minor(allocation.amount, data.currency)
+        usd = to_usd_cents(minor, data.currency, rate)
+        allocation_id = uow.next_id(Allocation)
+        allocations.append({
+            "id": allocation_id, "pledge_id": pledge_id, "position": position, "paragraph_id": para,
+            "amount_minor": minor, "pledged_cents": usd,
+        })
+        tags = {"donor_id": donor, "pledge_id": pledge_id, "allocation_id": allocation_id, "paragraph_id": para}
+        lines.append(journal.Line(journal.RECEIVABLE, journal.PLEDGE, data.currency, minor, usd, **tags))
+        lines.append(journal.Line(journal.REVENUE, journal.PLEDGE, data.currency, -minor, -usd, **tags))
+    entry_id = uow.post(journal.EntryDraft("pledge", data.pledged_on, data.reference, f"pledge of {data.donor}", lines))
+    uow.add(Pledge, {
+        "id": pledge_id, "reference": data.reference, "donor_id": donor, "pledged_on": data.pledged_on,
+        "currency": data.currency, "rate_micros": rate, "psc_rate_bp": data.psc_rate_bp, "due_on": data.due_on,
+        "notes": data.notes, "entry_id": entry_id,
+    })
+    for row in allocations:
+        uow.add(Allocation, row)
+    return Posted(entry_id, data.reference, sum(a["pledged_cents"] for a in allocations))
+
+
+def stored_pledge(uow, reference: str) -> PledgeIn | None:
+    """The stored pledge as the input that made it (to compare a re-imported row)."""
+    pledge = uow.rows(select(Pledge).where(Pledge.reference == reference)).scalar_one_or_none()
+    if pledge is None:
+        return None
+    donor = uow.session.get(Donor, pledge.donor_id).code
+    allocations = [
+        AllocationIn(paragraph=number, amount=from_minor(a.amount_minor, pledge.currency))
+        for a, number in allocations_of(uow, pledge.id)
+    ]
+    from decimal import Decimal
+
+    return PledgeIn(
+        reference=pledge.reference, donor=donor, pledged_on=pledge.pledged_on, currency=pledge.currency,
+        allocations=allocations, psc_rate=Decimal(pledge.psc_rate_bp) / 100, due_on=pledge.due_on, notes=pledge.notes,
+    )
+
+
+def settlement_lines(
+    flow: str, pledge: Pledge, allocation: Allocation, balance: AllocationBalance, minor: int, usd: int, account: str,
+    tags: dict,
+) -> list[journal.Line]:
+    """Lines that settle ``minor`` of an allocation's receivable: the debit (cash for a receipt,
+    revenue for a cancellation) at ``usd``, the receivable at its carrying value, and the
+    exchange difference between the two."""
+    remaining = balance.outstanding_minor - minor
+    carrying_after = to_usd_cents(remaining, pledge.currency, pledge.rate_micros)
+    cleared = balance.receivable_cents - carrying_after
+    lines = [
+        journal.Line(account, flow, pledge.currency, minor, usd, **tags),
+        journal.Line(journal.RECEIVABLE, flow, pledge.currency, -minor, -cleared, **tags),
+    ]
+    if cleared != usd:
+        lines.append(journal.Line(journal.FX, journal.FX_FLOW, pledge.currency, 0, cleared - usd, **tags))
+    return lines
+
+
+def cancel_pledge(uow, data: CancellationIn) -> Posted:
+    pledge = pledge_by_reference(uow, data.pledge)
+    check_date(uow, "cancelled_on", data.cancelled_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
+    minor = minor_amount(data.amount, pledge.currency)
+    allocations = allocations_of(uow, pledge.id)
+    if data.paragraph is not None or data.unearmarked:
+        wanted = None if data.unearmarked else data.paragraph
+        allocations = [(a, n) for a, n in allocations if n == wanted]
+        if not allocations:
+            where = "unearmarked money" if wanted is None else f"an allocation to paragraph {wanted}"
+            raise LedgerError(Problem("paragraph", f"pledge {pledge.reference} has no {where}"))
+    balances = allocation_balances(uow, [a.id for a, _ in allocations])
+    outstanding = [balances[a.id].outstanding_minor for a, _ in allocations]
+    total = sum(outstanding)
+    if minor > total:
+        raise LedgerError(Problem(
+            "amount",
+            f"cannot cancel {pledge.currency} {format_amount(minor, pledge.currency)}: only "
+            f"{pledge.currency} {format_amount(total, pledge.currency)} is outstanding on pledge {pledge.reference}",
+        ))
+    shares = largest_remainder(minor, outstanding)
+    lines: list[journal.Line] = []
+    usd_total = 0
+    for (allocation, _), balance, share in zip(allocations, [balances[a.id] for a, _ in allocations], shares, strict=True):
+        if share == 0:
+            continue
+        before = balance.cancelled_minor
+        usd = to_usd_cents(before + share, pledge.currency, pledge.rate_micros) - to_usd_cents(
+            before, pledge.currency, pledge.rate_micros
+        )
+        usd_total += usd
+        tags = {"donor_id": pledge.donor_id, "pledge_id": pledge.id, "allocation_id": allocation.id,
+                "paragraph_id": allocation.paragraph_id}
+        lines += settlement_lines(journal.CANCEL, pledge, allocation, balance, share, usd, journal.REVENUE, tags)
+    entry_id = uow.post(journal.EntryDraft("cancellation", data.cancelled_on, pledge.reference, f"cancellation: {data.reason}", lines))
+    uow.add(Cancellation, {
+        "id": uow.next_id(Cancellation), "pledge_id": pledge.id,
+        "allocation_id": allocations[0][0].id if len(allocations) == 1 and (data.paragraph or data.unearmarked) else None,
+        "cancelled_on": data.cancelled_on, "amount_minor": minor, "reason": data.reason, "entry_id": entry_id,
+    })
+    return Posted(entry_id, pledge.reference, usd_total)

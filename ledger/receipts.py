@@ -1,0 +1,69 @@
+"""Receipts: cash received against a pledge, split pro rata over its allocations."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from . import journal
+from .balances import allocation_balances
+from .errors import LedgerError, Problem
+from .inputs import ReceiptIn
+from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
+from .pledges import Posted, allocations_of, check_date, minor_amount, pledge_by_reference, settlement_lines
+from .rates import rate_book
+from .schema import Pledge, Receipt
+
+
+def record_receipt(uow, data: ReceiptIn) -> Posted:
+    pledge = pledge_by_reference(uow, data.pledge)
+    check_date(uow, "received_on", data.received_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
+    if uow.rows(select(Receipt.id).where(Receipt.reference == data.reference)).first():
+        raise LedgerError(Problem("reference", f"receipt reference {data.reference!r} is already taken"))
+    minor = minor_amount(data.amount, pledge.currency)
+    allocations = [a for a, _ in allocations_of(uow, pledge.id)]
+    balances = allocation_balances(uow, [a.id for a in allocations])
+    outstanding = [balances[a.id].outstanding_minor for a in allocations]
+    total = sum(outstanding)
+    if minor > total:
+        raise LedgerError(Problem(
+            "amount",
+            f"receipt of {pledge.currency} {format_amount(minor, pledge.currency)} exceeds the "
+            f"{pledge.currency} {format_amount(total, pledge.currency)} outstanding on pledge {pledge.reference}",
+        ))
+    if data.usd_amount is not None:
+        usd = to_minor(data.usd_amount, "USD")
+    else:
+        usd = to_usd_cents(minor, pledge.currency, rate_book(uow).on(pledge.currency, data.received_on, "received_on"))
+    shares = largest_remainder(minor, outstanding)
+    usd_shares = largest_remainder(usd, shares)
+    lines: list[journal.Line] = []
+    for allocation, share, usd_share in zip(allocations, shares, usd_shares, strict=True):
+        if share == 0 and usd_share == 0:
+            continue
+        tags = {"donor_id": pledge.donor_id, "pledge_id": pledge.id, "allocation_id": allocation.id,
+                "paragraph_id": allocation.paragraph_id}
+        lines += settlement_lines(journal.RECEIPT, pledge, allocation, balances[allocation.id], share, usd_share,
+                                  journal.CASH, tags)
+    entry_id = uow.post(journal.EntryDraft("receipt", data.received_on, data.reference, f"receipt on pledge {pledge.reference}", lines))
+    uow.add(Receipt, {
+        "id": uow.next_id(Receipt), "reference": data.reference, "pledge_id": pledge.id, "received_on": data.received_on,
+        "amount_minor": minor, "usd_cents": usd, "usd_given": data.usd_amount is not None,
+        "bank_reference": data.bank_reference, "entry_id": entry_id,
+    })
+    return Posted(entry_id, data.reference, usd)
+
+
+def stored_receipt(uow, reference: str) -> ReceiptIn | None:
+    row = uow.rows(
+        select(Receipt, Pledge.reference, Pledge.currency).join(Pledge, Pledge.id == Receipt.pledge_id)
+        .where(Receipt.reference == reference)
+    ).first()
+    if row is None:
+        return None
+    receipt, pledge, currency = row
+    return ReceiptIn(
+        reference=receipt.reference, pledge=pledge, received_on=receipt.received_on,
+        amount=from_minor(receipt.amount_minor, currency),
+        usd_amount=from_minor(receipt.usd_cents, "USD") if receipt.usd_given else None,
+        bank_reference=receipt.bank_reference,
+    )

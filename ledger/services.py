@@ -1,0 +1,95 @@
+"""The service layer: one function per business act, each one unit of work.
+
+The CLI and the TUI call these; the importers call the per-row functions of the modules
+below inside one unit of work for a whole file. Every function validates its input
+model, checks the acting user's role, writes everything or nothing, and returns plain
+read models.
+"""
+
+from __future__ import annotations
+
+from . import disbursements, pledges, rates, receipts, reference_data, reversals
+from .database import Ledger, resolve_url
+from .disbursements import FundingPlan
+from .inputs import (
+    ActivityIn,
+    ActivityUpdate,
+    CancellationIn,
+    DisbursementIn,
+    DonorIn,
+    PledgeIn,
+    RateIn,
+    ReceiptIn,
+    ReversalIn,
+    UserIn,
+)
+from .journal import Verification, verify
+from .pledges import Posted
+from .roles import Act
+from .unit_of_work import Reader
+
+
+def open_ledger(db: str | None = None, user: str | None = None) -> Ledger:
+    """Open (creating or upgrading) the ledger at ``db``, acting as ``user``."""
+    return Ledger(resolve_url(db), user)
+
+
+def record_pledge(ledger: Ledger, data: PledgeIn) -> Posted:
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return pledges.record_pledge(uow, data)
+
+
+def cancel_pledge(ledger: Ledger, data: CancellationIn) -> Posted:
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return pledges.cancel_pledge(uow, data)
+
+
+def record_receipt(ledger: Ledger, data: ReceiptIn) -> Posted:
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return receipts.record_receipt(uow, data)
+
+
+def disburse(ledger: Ledger, data: DisbursementIn) -> Posted:
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return disbursements.disburse(uow, data)
+
+
+def plan_funding(ledger: Ledger, data: DisbursementIn) -> FundingPlan:
+    """Who would pay this disbursement, without writing anything."""
+    with ledger.reading() as session:
+        return disbursements.plan_funding(Reader(session, ledger.actor), data)
+
+
+def reverse(ledger: Ledger, data: ReversalIn) -> Posted:
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return reversals.reverse(uow, data)
+
+
+def add_rate(ledger: Ledger, data: RateIn) -> str:
+    with ledger.writing(Act.MANAGE_DONORS_RATES) as uow:
+        return rates.add_rate(uow, data)
+
+
+def save_donor(ledger: Ledger, data: DonorIn) -> str:
+    with ledger.writing(Act.MANAGE_DONORS_RATES) as uow:
+        return reference_data.upsert_donor(uow, data)
+
+
+def save_activity(ledger: Ledger, data: ActivityIn) -> str:
+    with ledger.writing(Act.UPDATE_ACTIVITIES) as uow:
+        return reference_data.upsert_activity(uow, data)
+
+
+def update_activity(ledger: Ledger, data: ActivityUpdate) -> str:
+    with ledger.writing(Act.UPDATE_ACTIVITIES) as uow:
+        return reference_data.update_activity(uow, data)
+
+
+def add_user(ledger: Ledger, data: UserIn) -> str:
+    with ledger.writing(Act.MANAGE_USERS) as uow:
+        return reference_data.add_user(uow, data)
+
+
+def verify_chain(ledger: Ledger, checkpoint: str | None = None) -> Verification:
+    with ledger.reading() as session:
+        return verify(session, checkpoint)

@@ -1,0 +1,29 @@
+"""Rendering report values: money strings, percentages, and text safe for spreadsheets."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ledger.money import format_amount
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def money(cents: int) -> str:
+    """``1234.50``; never ``-0.00``."""
+    return format_amount(cents, "USD", thousands=False)
+
+
+def money_grouped(cents: int) -> str:
+    return format_amount(cents, "USD")
+
+
+def percent(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.1f}"
+
+
+def safe_text(text: str | None) -> str:
+    """Text a spreadsheet would run as a formula, prefixed with ' so it stays text (CSV)."""
+    if text and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text or ""

@@ -1,0 +1,85 @@
+"""The funding report as JSON, CSV or a table for people (interfaces.md "Report output")."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from .formats import money, money_grouped, percent
+from .funding import COUNT_KEYS, KEYS, MONEY_KEYS, PERCENT_KEYS, FundingReport, FundingRow
+
+
+def row_values(row: FundingRow) -> dict:
+    values: dict = {}
+    for key in KEYS:
+        value = row.value(key)
+        if key in MONEY_KEYS:
+            values[key] = money(value)
+        elif key in PERCENT_KEYS:
+            values[key] = percent(value)
+        else:
+            values[key] = int(value)
+    return values
+
+
+def funding_json(report: FundingReport) -> str:
+    document = {
+        "as_of": report.as_of.isoformat(),
+        "currency": "USD",
+        "generated_at": report.generated_at.isoformat(timespec="seconds") + "Z",
+        "chain_head": report.chain_head,
+        "journal_entries": report.entries,
+        "note": "requirement, progress and activity counts are the values at generation time",
+        "rows": [{"paragraph": r.paragraph, "title": r.title, **row_values(r)} for r in report.rows],
+        "totals": row_values(report.totals),
+    }
+    return json.dumps(document, indent=2)
+
+
+def funding_csv(report: FundingReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["paragraph", *KEYS])
+    for row in [*report.rows, report.totals]:
+        label = "total" if row is report.totals else ("unearmarked" if row.paragraph is None else str(row.paragraph))
+        values = row_values(row)
+        writer.writerow([label, *("" if values[k] is None else values[k] for k in KEYS)])
+    return out.getvalue()
+
+
+TABLE_COLUMNS = (
+    ("requirement", "Requirement"), ("pledged", "Pledged"), ("programmable", "Programmable"),
+    ("received", "Received"), ("outstanding", "Outstanding"), ("fx_difference", "FX diff"),
+    ("disbursed", "Disbursed"), ("psc", "PSC"), ("available", "Available"), ("spent_on_activities", "Spent"),
+    ("coverage_pct", "Cover %"), ("delivery_pct", "Deliv %"), ("progress_pct", "Progr %"), ("gap", "Gap"),
+    ("activities_total", "Acts"), ("activities_completed", "Done"),
+)
+
+
+def funding_table(report: FundingReport):
+    from rich.table import Table
+
+    table = Table(
+        title=f"Funding vs implementation, resolution 20/7, USD, as of {report.as_of}",
+        caption=(f"{report.entries} journal entries, chain head {report.chain_head[:16]}…; "
+                 "requirement and progress as of today"),
+        show_footer=False,
+    )
+    table.add_column("Paragraph", no_wrap=True)
+    for key, label in TABLE_COLUMNS:
+        table.add_column(label, justify="right", no_wrap=True)
+    for row in [*report.rows, report.totals]:
+        label = row.title if row.paragraph is None else f"{row.paragraph}. {row.title}"
+        cells = []
+        for key, _ in TABLE_COLUMNS:
+            value = row.value(key)
+            if key in MONEY_KEYS:
+                cells.append(money_grouped(value))
+            elif key in PERCENT_KEYS:
+                cells.append(percent(value) or "–")
+            else:
+                cells.append(str(value))
+        table.add_row(label, *cells, style="bold" if row is report.totals else None,
+                      end_section=row is report.rows[-1])
+    return table

@@ -1,0 +1,50 @@
+"""Build small ledgers in a few lines, through the service layer."""
+
+from __future__ import annotations
+
+from ledger import services
+from ledger.database import Ledger
+from ledger.inputs import ActivityIn, DisbursementIn, DonorIn, PledgeIn, RateIn, ReceiptIn
+
+
+def donor(ledger: Ledger, code: str, name: str | None = None, kind: str = "member-state", **extra) -> None:
+    services.save_donor(ledger, DonorIn(code=code, name=name or code, kind=kind, **extra))
+
+
+def rate(ledger: Ledger, currency: str, effective_from: str, units_per_usd: str) -> None:
+    services.add_rate(ledger, RateIn(currency=currency, effective_from=effective_from, units_per_usd=units_per_usd))
+
+
+def activity(ledger: Ledger, code: str, paragraph: int, budget: str, status: str = "planned", progress: int = 0) -> None:
+    services.save_activity(ledger, ActivityIn(code=code, paragraph=paragraph, title=f"Activity {code}",
+                                              budget_usd=budget, status=status, progress_pct=progress))
+
+
+def pledge(ledger: Ledger, reference: str, donor: str, on: str, currency: str, allocations: dict, psc: str = "13", **extra):
+    """allocations: {paragraph or None: amount}"""
+    return services.record_pledge(ledger, PledgeIn(
+        reference=reference, donor=donor, pledged_on=on, currency=currency, psc_rate=psc,
+        allocations=[{"paragraph": p, "amount": a} for p, a in allocations.items()], **extra))
+
+
+def receipt(ledger: Ledger, reference: str, pledge: str, on: str, amount: str, **extra):
+    return services.record_receipt(ledger, ReceiptIn(reference=reference, pledge=pledge, received_on=on, amount=amount, **extra))
+
+
+def disburse(ledger: Ledger, reference: str, activity: str, on: str, amount: str, **extra):
+    return services.disburse(ledger, DisbursementIn(reference=reference, activity=activity, disbursed_on=on, amount=amount, **extra))
+
+
+def worked_example(ledger: Ledger) -> None:
+    """The worked example at the end of domain.md."""
+    rate(ledger, "NOK", "2011-01-01", "5.80")
+    rate(ledger, "NOK", "2012-01-01", "6.00")
+    donor(ledger, "NOR", "Norway", country="NOR", currency="NOK")
+    donor(ledger, "USA", "United States", country="USA", currency="USD")
+    activity(ledger, "A1", 1, "500000", "ongoing", 40)
+    activity(ledger, "A4", 4, "200000", "planned", 0)
+    pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "1000000.00", None: "500000.00"})
+    pledge(ledger, "P2", "USA", "2011-07-01", "USD", {4: "250000"})
+    receipt(ledger, "R1", "P1", "2011-08-01", "750000.00")
+    receipt(ledger, "R2", "P2", "2011-08-15", "100000")
+    disburse(ledger, "D1", "A1", "2011-09-01", "50000")
