@@ -57,8 +57,14 @@ TABLE_COLUMNS = (
 )
 
 
-def funding_table(report: FundingReport):
+NARROW_COLUMNS = ("requirement", "pledged", "received", "spent_on_activities", "available", "gap", "coverage_pct")
+
+
+def funding_table(report: FundingReport, width: int = 200):
+    """A rich Table; under 190 columns only the essential columns are shown."""
     from rich.table import Table
+
+    columns = TABLE_COLUMNS if width >= 190 else tuple(c for c in TABLE_COLUMNS if c[0] in NARROW_COLUMNS)
 
     table = Table(
         title=f"Funding vs implementation, resolution 20/7, USD, as of {report.as_of}",
@@ -67,12 +73,14 @@ def funding_table(report: FundingReport):
         show_footer=False,
     )
     table.add_column("Paragraph", no_wrap=True)
-    for key, label in TABLE_COLUMNS:
+    for key, label in columns:
         table.add_column(label, justify="right", no_wrap=True)
     for row in [*report.rows, report.totals]:
         label = row.title if row.paragraph is None else f"{row.paragraph}. {row.title}"
+        if width < 190 and len(label) > 28:
+            label = label[:27] + "…"
         cells = []
-        for key, _ in TABLE_COLUMNS:
+        for key, _ in columns:
             value = row.value(key)
             if key in MONEY_KEYS:
                 cells.append(money_grouped(value))

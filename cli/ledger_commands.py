@@ -1,0 +1,120 @@
+"""Commands that change or check the ledger: cancel, reverse, activity, users, verify, backup."""
+
+from __future__ import annotations
+
+
+import click
+
+from cli.main import ISO_DATE, Settings, cli, fail, handles_refusals, pass_settings
+from ledger import services
+from ledger.inputs import ActivityUpdate, CancellationIn, ReversalIn, UserIn
+from ledger.money import format_amount
+from ledger.roles import Role
+
+
+@cli.group()
+def pledge() -> None:
+    """Pledges."""
+
+
+@pledge.command("cancel")
+@click.argument("reference")
+@click.option("--amount", required=True, help="In the pledge's currency.")
+@click.option("--on", "on", type=ISO_DATE, help="Date of the cancellation (default today).")
+@click.option("--reason", required=True)
+@click.option("--paragraph", type=int, help="Cancel from this paragraph's allocation only.")
+@click.option("--unearmarked", is_flag=True, help="Cancel from the unearmarked allocation only.")
+@pass_settings
+@handles_refusals
+def pledge_cancel(settings: Settings, reference, amount, on, reason, paragraph, unearmarked) -> None:
+    """Cancel (write off) part or all of what is outstanding on a pledge."""
+    import datetime as dt
+
+    data = CancellationIn(pledge=reference, amount=amount, cancelled_on=on or dt.date.today(), reason=reason,
+                          paragraph=paragraph, unearmarked=unearmarked)
+    posted = services.cancel_pledge(settings.ledger(), data)
+    click.echo(f"cancelled on {reference}: entry {posted.entry_id}, USD {format_amount(posted.usd_cents, 'USD')}")
+
+
+@cli.command()
+@click.argument("entry_id", type=int)
+@click.option("--reason", required=True)
+@click.option("--on", "on", type=ISO_DATE, help="Date of the reversal (default today).")
+@pass_settings
+@handles_refusals
+def reverse(settings: Settings, entry_id: int, reason: str, on) -> None:
+    """Reverse a posted entry with a new entry that mirrors it exactly."""
+    posted = services.reverse(settings.ledger(), ReversalIn(entry_id=entry_id, reason=reason, reversed_on=on))
+    click.echo(f"entry {entry_id} reversed by entry {posted.entry_id}")
+
+
+@cli.group()
+def activity() -> None:
+    """Activities implementing the operative paragraphs."""
+
+
+@activity.command("update")
+@click.argument("code")
+@click.option("--progress", type=int, help="Progress in whole percent, 0-100.")
+@click.option("--status", type=click.Choice(["planned", "ongoing", "completed", "cancelled"]))
+@pass_settings
+@handles_refusals
+def activity_update(settings: Settings, code: str, progress, status) -> None:
+    """Update an activity's status and progress (kept in the audit trail)."""
+    result = services.update_activity(settings.ledger(), ActivityUpdate(code=code, progress_pct=progress, status=status))
+    click.echo(f"activity {code}: {result}")
+
+
+@cli.group()
+def user() -> None:
+    """Users and roles."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@pass_settings
+@handles_refusals
+def user_add(settings: Settings, name: str, role: str) -> None:
+    """Add a user, or change a user's role (admin only)."""
+    result = services.add_user(settings.ledger(), UserIn(name=name, role=role))
+    click.echo(f"user {name} ({role}): {result}")
+
+
+@user.command("list")
+@pass_settings
+@handles_refusals
+def user_list(settings: Settings) -> None:
+    """List the users and their roles."""
+    from ledger.queries import users
+
+    for row in users(settings.ledger()):
+        click.echo(f"{row.name}\t{row.role}\tsince {row.created_at:%Y-%m-%d} by {row.created_by}")
+
+
+@cli.command()
+@click.option("--checkpoint", help="A head hash printed by an earlier verify: prove it is still in the chain.")
+@pass_settings
+@handles_refusals
+def verify(settings: Settings, checkpoint: str | None) -> None:
+    """Recompute the hash chain and the balance of every journal entry."""
+    result = services.verify_chain(settings.ledger(), checkpoint)
+    if not result.ok:
+        fail(f"verification failed: {result.message}")
+    click.echo(f"OK: {result.message}")
+    click.echo(f"head {result.head_hash} entries {result.entries}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@pass_settings
+@handles_refusals
+def backup(settings: Settings, file: str) -> None:
+    """Write a consistent copy of the ledger to an SQLite FILE (while others keep writing)."""
+    from ledger.backup import backup_to
+
+    result = services.verify_chain(settings.ledger())
+    count = backup_to(settings.ledger(), file)
+    click.echo(f"backup written to {file}: {count} journal entries (live ledger head {result.head_hash[:16]}…)")
+
+

@@ -1,0 +1,49 @@
+"""``report funding|donors|ageing``: the reports, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import click
+
+from cli.main import ISO_DATE, Settings, cli, handles_refusals, pass_settings
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+AS_OF = click.option("--as-of", "as_of", type=ISO_DATE, help="Only money events dated on or before (default today).")
+
+
+@cli.group()
+def report() -> None:
+    """Reports in USD as of a date: funding, donors, ageing."""
+
+
+def width() -> int:
+    import shutil
+    import sys
+
+    return shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else 200
+
+
+def emit(fmt: str, table, json_text: str, csv_text: str) -> None:
+    if fmt == "json":
+        click.echo(json_text)
+    elif fmt == "csv":
+        click.echo(csv_text, nl=False)
+    else:
+        from rich.console import Console
+
+        Console(width=width()).print(table)
+
+
+@report.command("funding")
+@AS_OF
+@FORMAT
+@pass_settings
+@handles_refusals
+def report_funding(settings: Settings, as_of, fmt: str) -> None:
+    """Funding versus implementation per operative paragraph."""
+    from reports.funding import funding_report
+    from reports.render import funding_csv, funding_json, funding_table
+
+    with settings.ledger().reading() as session:
+        result = funding_report(session, as_of)
+    emit(fmt, funding_table(result, width()) if fmt == "table" else None,
+         funding_json(result) if fmt == "json" else "", funding_csv(result) if fmt == "csv" else "")
