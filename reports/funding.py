@@ -166,3 +166,9 @@ def funding_report(session: Session, as_of: dt.date | None = None) -> FundingRep
     totals.finish()
     report.totals = totals
     return report
+
+
+def funding_report_for(ledger, as_of: dt.date | None = None) -> FundingReport:
+    """The funding report of an open ledger (for callers that hold no session, like the TUI)."""
+    with ledger.reading() as session:
+        return funding_report(session, as_of)
