@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from cli.main import ISO_DATE, Settings, cli, fail, handles_refusals, pass_settings
@@ -118,3 +117,25 @@ def backup(settings: Settings, file: str) -> None:
     click.echo(f"backup written to {file}: {count} journal entries (live ledger head {result.head_hash[:16]}…)")
 
 
+
+
+@cli.group()
+def admin() -> None:
+    """Database administration (PostgreSQL)."""
+
+
+@admin.command("grant-roles")
+@pass_settings
+@handles_refusals
+def admin_grant_roles(settings: Settings) -> None:
+    """Create the finance/programme/auditor/admin database roles and grant them (run as the owner)."""
+    ledger = settings.ledger()
+    if not ledger.is_postgres:
+        fail("grant-roles is for PostgreSQL ledgers: on an SQLite file the role check is the application's")
+    from ledger.pg_roles import grant_roles
+
+    with ledger.engine.begin() as conn:
+        granted = grant_roles(conn)
+    click.echo("database roles ready: donor_ledger_finance, donor_ledger_programme, donor_ledger_auditor, donor_ledger_admin")
+    for login, group in granted:
+        click.echo(f"  {login} -> {group}")
