@@ -1,16 +1,52 @@
-"""Read models for lists and details (what the CLI and the TUI show). Plain dataclasses."""
+"""Read models for lists and details (what the CLI and the TUI show). Plain frozen dataclasses.
+
+Every amount is read from the journal lines (the one record) or from the stored documents,
+with SQL doing the sums; money leaves this module as ``Decimal`` in its own currency (or
+USD), never as a float. Lists that may be long (pledges, disbursements, journal) are read a
+page at a time: ``*_page(ledger, ..., offset, limit)`` with a matching ``*_count``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 
+from . import journal
 from .database import Ledger
-from .schema import User
+from .money import currency_codes, from_minor, rate_decimal, round_half_up_div
+from .paragraphs import paragraphs as _paragraphs
+from .schema import (
+    Activity,
+    Allocation,
+    AuditRecord,
+    Cancellation,
+    Disbursement,
+    Donor,
+    JournalEntry,
+    JournalLine,
+    Paragraph,
+    Pledge,
+    Rate,
+    Receipt,
+    User,
+)
+
+PLEDGE_STATUSES = ("open", "partly received", "overdue", "received", "cancelled", "reversed")
 
 
+def usd(cents: int | None) -> Decimal:
+    return from_minor(int(cents or 0), "USD")
+
+
+def money(minor: int | None, currency: str) -> Decimal:
+    return from_minor(int(minor or 0), currency)
+
+
+# -- users ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class UserView:
     name: str
@@ -23,3 +59,682 @@ def users(ledger: Ledger) -> list[UserView]:
     with ledger.reading() as session:
         rows = session.execute(select(User.name, User.role, User.created_at, User.created_by).order_by(User.name))
         return [UserView(*row) for row in rows]
+
+
+# -- reference data ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class ParagraphView:
+    number: int
+    short_title: str
+    text: str
+
+
+def paragraphs(ledger: Ledger) -> list[ParagraphView]:
+    with ledger.reading() as session:
+        return [ParagraphView(p.number, p.short_title, p.text) for p in _paragraphs(session)]
+
+
+def currencies() -> list[str]:
+    """ISO 4217 codes with minor units (for pickers)."""
+    return currency_codes()
+
+
+@dataclass(frozen=True)
+class DonorView:
+    code: str
+    name: str
+    kind: str
+    country: str | None
+    currency: str | None
+    pledges: int = 0
+    pledged_usd: Decimal = Decimal("0.00")
+    received_usd: Decimal = Decimal("0.00")
+
+
+def donors(ledger: Ledger) -> list[DonorView]:
+    line = JournalLine
+    with ledger.reading() as session:
+        counts = dict(session.execute(select(Pledge.donor_id, func.count()).group_by(Pledge.donor_id)).all())
+        sums = {
+            donor_id: (pledged, received)
+            for donor_id, pledged, received in session.execute(
+                select(
+                    line.donor_id,
+                    func.sum(case(((line.account == journal.REVENUE) & (line.flow == journal.PLEDGE), -line.usd_cents), else_=0)),
+                    func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)),
+                )
+                .where(line.account.in_((journal.REVENUE, journal.CASH)))
+                .group_by(line.donor_id)
+            )
+        }
+        rows = session.execute(
+            select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency).order_by(Donor.code)
+        )
+        return [
+            DonorView(code, name, kind, country, currency, counts.get(did, 0),
+                      usd(sums.get(did, (0, 0))[0]), usd(sums.get(did, (0, 0))[1]))
+            for did, code, name, kind, country, currency in rows
+        ]
+
+
+@dataclass(frozen=True)
+class AuditView:
+    at: dt.datetime
+    user: str
+    field: str
+    old: str | None
+    new: str | None
+
+
+def audit_trail(ledger: Ledger, table: str, key: str) -> list[AuditView]:
+    """Changes of one record of reference data ('donors', 'activities', 'users'), oldest first."""
+    with ledger.reading() as session:
+        rows = session.execute(
+            select(AuditRecord.at, AuditRecord.user_name, AuditRecord.field, AuditRecord.old_value, AuditRecord.new_value)
+            .where(AuditRecord.table_name == table, AuditRecord.record_key == key)
+            .order_by(AuditRecord.id)
+        )
+        return [AuditView(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class RateView:
+    currency: str
+    effective_from: dt.date
+    units_per_usd: Decimal
+    entered_by: str
+    entered_at: dt.datetime
+
+
+def rates(ledger: Ledger) -> list[RateView]:
+    with ledger.reading() as session:
+        rows = session.execute(
+            select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at)
+            .order_by(Rate.currency, Rate.effective_from)
+        )
+        return [RateView(c, d, rate_decimal(m), by, at) for c, d, m, by, at in rows]
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    code: str
+    paragraph: int
+    title: str
+    budget_usd: Decimal
+    planned_start: dt.date | None
+    planned_end: dt.date | None
+    status: str
+    progress_pct: int
+    spent_usd: Decimal = Decimal("0.00")
+    has_disbursements: bool = False
+
+
+def activities(ledger: Ledger, paragraph: int | None = None) -> list[ActivityView]:
+    with ledger.reading() as session:
+        spent = dict(session.execute(
+            select(JournalLine.activity_id, func.sum(JournalLine.usd_cents))
+            .where(JournalLine.account == journal.EXPENDITURE, JournalLine.activity_id.is_not(None))
+            .group_by(JournalLine.activity_id)
+        ).all())
+        paid = set(session.execute(select(Disbursement.activity_id).distinct()).scalars())
+        statement = (
+            select(Activity.id, Activity.code, Paragraph.number, Activity.title, Activity.budget_cents,
+                   Activity.planned_start, Activity.planned_end, Activity.status, Activity.progress_pct)
+            .join(Paragraph, Paragraph.id == Activity.paragraph_id)
+            .order_by(Paragraph.number, Activity.code)
+        )
+        if paragraph is not None:
+            statement = statement.where(Paragraph.number == paragraph)
+        return [
+            ActivityView(code, number, title, usd(budget), start, end, status, progress, usd(spent.get(aid)), aid in paid)
+            for aid, code, number, title, budget, start, end, status, progress in session.execute(statement)
+        ]
+
+
+@dataclass(frozen=True)
+class FundingAllocationView:
+    """An allocation that funds a paragraph (or unearmarked work)."""
+
+    pledge: str
+    donor: str
+    pledged_on: dt.date
+    currency: str
+    amount: Decimal
+    pledged_usd: Decimal
+    received_usd: Decimal
+    spent_usd: Decimal
+    psc_usd: Decimal
+
+    @property
+    def cash_usd(self) -> Decimal:
+        return self.received_usd - self.spent_usd - self.psc_usd
+
+
+def paragraph_funding(ledger: Ledger, paragraph: int | None) -> list[FundingAllocationView]:
+    """The allocations earmarked to a paragraph (None: the unearmarked ones), oldest pledge first."""
+    line = JournalLine
+    with ledger.reading() as session:
+        sums = (
+            select(
+                line.allocation_id.label("aid"),
+                func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)).label("received"),
+                func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)).label("spent"),
+                func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)).label("psc"),
+            )
+            .where(line.account.in_((journal.CASH, journal.EXPENDITURE, journal.PSC)))
+            .group_by(line.allocation_id)
+            .subquery()
+        )
+        statement = (
+            select(Pledge.reference, Donor.code, Pledge.pledged_on, Pledge.currency, Allocation.amount_minor,
+                   Allocation.pledged_cents, sums.c.received, sums.c.spent, sums.c.psc)
+            .join(Pledge, Pledge.id == Allocation.pledge_id)
+            .join(Donor, Donor.id == Pledge.donor_id)
+            .outerjoin(sums, sums.c.aid == Allocation.id)
+            .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+            .order_by(Pledge.pledged_on, Pledge.reference)
+        )
+        statement = statement.where(
+            Allocation.paragraph_id.is_(None) if paragraph is None else Paragraph.number == paragraph
+        )
+        return [
+            FundingAllocationView(ref, donor, on, cur, money(amount, cur), usd(pledged), usd(rec), usd(spent), usd(psc))
+            for ref, donor, on, cur, amount, pledged, rec, spent, psc in session.execute(statement)
+        ]
+
+
+# -- pledges ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PledgeFilter:
+    donor: str | None = None  # donor code
+    paragraph: int | None = None  # 0: has an unearmarked allocation
+    status: str | None = None  # one of PLEDGE_STATUSES
+    text: str | None = None  # in the reference, the donor's code or name, or the notes
+    as_of: dt.date | None = None  # for "overdue" (default today)
+
+
+PLEDGE_SORTS = ("reference", "donor", "pledged_on", "currency", "amount", "usd", "received", "outstanding", "status", "due_on")
+
+
+@dataclass(frozen=True)
+class PledgeRow:
+    reference: str
+    donor: str
+    donor_name: str
+    pledged_on: dt.date
+    currency: str
+    amount: Decimal
+    usd: Decimal
+    received: Decimal  # original currency
+    outstanding: Decimal  # original currency
+    status: str
+    due_on: dt.date | None
+    paragraphs: str  # "1, 4, U"
+
+
+def _line_sum(account: str, column, flow: str | None = None, sign: int = 1):
+    """A correlated sum over the journal lines of the pledge's allocations (uses the allocation index)."""
+    conditions = [JournalLine.account == account, Allocation.pledge_id == Pledge.id]
+    if flow is not None:
+        conditions.append(JournalLine.flow == flow)
+    total = (
+        select(func.coalesce(func.sum(column), 0))
+        .select_from(JournalLine)
+        .join(Allocation, Allocation.id == JournalLine.allocation_id)
+        .where(*conditions)
+        .correlate(Pledge)
+        .scalar_subquery()
+    )
+    return total if sign == 1 else -total
+
+
+def _pledge_columns(as_of: dt.date):
+    amount = (
+        select(func.coalesce(func.sum(Allocation.amount_minor), 0)).where(Allocation.pledge_id == Pledge.id)
+        .correlate(Pledge).scalar_subquery()
+    )
+    pledged_usd = (
+        select(func.coalesce(func.sum(Allocation.pledged_cents), 0)).where(Allocation.pledge_id == Pledge.id)
+        .correlate(Pledge).scalar_subquery()
+    )
+    received = _line_sum(journal.CASH, JournalLine.amount_minor, journal.RECEIPT)
+    outstanding = _line_sum(journal.RECEIVABLE, JournalLine.amount_minor)
+    reversed_ = exists().where(JournalEntry.reverses_id == Pledge.entry_id).correlate(Pledge)
+    status = case(
+        (reversed_, literal("reversed")),
+        (and_(outstanding == 0, received == 0), literal("cancelled")),
+        (outstanding == 0, literal("received")),
+        (and_(Pledge.due_on.is_not(None), Pledge.due_on < as_of), literal("overdue")),
+        (received > 0, literal("partly received")),
+        else_=literal("open"),
+    )
+    return {"amount": amount, "usd": pledged_usd, "received": received, "outstanding": outstanding, "status": status}
+
+
+def _pledge_filtered(statement, filters: PledgeFilter, computed: dict):
+    if filters.donor:
+        statement = statement.where(Donor.code == filters.donor)
+    if filters.paragraph is not None:
+        allocation = select(Allocation.id).where(Allocation.pledge_id == Pledge.id)
+        if filters.paragraph == 0:
+            allocation = allocation.where(Allocation.paragraph_id.is_(None))
+        else:
+            allocation = allocation.join(Paragraph, Paragraph.id == Allocation.paragraph_id).where(
+                Paragraph.number == filters.paragraph
+            )
+        statement = statement.where(allocation.correlate(Pledge).exists())
+    if filters.text:
+        like = f"%{filters.text.strip().lower()}%"
+        statement = statement.where(or_(
+            func.lower(Pledge.reference).like(like), func.lower(Donor.code).like(like),
+            func.lower(Donor.name).like(like), func.lower(Pledge.notes).like(like),
+        ))
+    if filters.status:
+        statement = statement.where(computed["status"] == filters.status)
+    return statement
+
+
+def pledge_count(ledger: Ledger, filters: PledgeFilter | None = None) -> int:
+    filters = filters or PledgeFilter()
+    computed = _pledge_columns(filters.as_of or dt.date.today())
+    statement = _pledge_filtered(select(func.count()).select_from(Pledge).join(Donor, Donor.id == Pledge.donor_id), filters, computed)
+    with ledger.reading() as session:
+        return int(session.execute(statement).scalar() or 0)
+
+
+def pledges_page(
+    ledger: Ledger, filters: PledgeFilter | None = None, sort: str = "reference", descending: bool = False,
+    offset: int = 0, limit: int = 100,
+) -> list[PledgeRow]:
+    """One page of pledges. Plain columns sort through indexes; computed ones (received,
+    outstanding, status) sort by correlated sums, which SQL evaluates for every pledge."""
+    filters = filters or PledgeFilter()
+    if sort not in PLEDGE_SORTS:
+        raise ValueError(f"cannot sort pledges by {sort!r}")
+    as_of = filters.as_of or dt.date.today()
+    computed = _pledge_columns(as_of)
+    plain = {"reference": Pledge.reference, "donor": Donor.code, "pledged_on": Pledge.pledged_on,
+             "currency": Pledge.currency, "due_on": Pledge.due_on}
+    key = plain.get(sort) if sort in plain else computed[sort]
+    order = [key.desc() if descending else key.asc()]
+    if sort != "reference":
+        order.append(Pledge.reference.desc() if descending else Pledge.reference.asc())
+    ids_statement = _pledge_filtered(
+        select(Pledge.id).join(Donor, Donor.id == Pledge.donor_id), filters, computed
+    ).order_by(*order).offset(max(offset, 0)).limit(limit)
+    with ledger.reading() as session:
+        ids = list(session.execute(ids_statement).scalars())
+        if not ids:
+            return []
+        rows = session.execute(
+            select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
+                   computed["amount"], computed["usd"], computed["received"], computed["outstanding"],
+                   computed["status"], Pledge.due_on)
+            .join(Donor, Donor.id == Pledge.donor_id)
+            .where(Pledge.id.in_(ids))
+        ).all()
+        para = defaultdict(list)
+        for pledge_id, number in session.execute(
+            select(Allocation.pledge_id, Paragraph.number).outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+            .where(Allocation.pledge_id.in_(ids)).order_by(Allocation.pledge_id, Allocation.position)
+        ):
+            para[pledge_id].append("U" if number is None else str(number))
+    by_id = {
+        r[0]: PledgeRow(r[1], r[2], r[3], r[4], r[5], money(r[6], r[5]), usd(r[7]), money(r[8], r[5]),
+                        money(r[9], r[5]), r[10], r[11], ", ".join(para[r[0]]))
+        for r in rows
+    }
+    return [by_id[i] for i in ids]
+
+
+@dataclass(frozen=True)
+class AllocationView:
+    paragraph: int | None  # None: unearmarked
+    amount: Decimal
+    pledged_usd: Decimal
+    programmable_usd: Decimal
+    received: Decimal
+    received_usd: Decimal
+    cancelled: Decimal
+    outstanding: Decimal
+    spent_usd: Decimal
+    psc_usd: Decimal
+
+    @property
+    def cash_usd(self) -> Decimal:
+        return self.received_usd - self.spent_usd - self.psc_usd
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    reference: str
+    received_on: dt.date
+    amount: Decimal
+    usd: Decimal
+    bank_reference: str
+    entry_id: int
+    reversed_by: int | None
+
+
+@dataclass(frozen=True)
+class CancellationView:
+    cancelled_on: dt.date
+    amount: Decimal
+    reason: str
+    entry_id: int
+    reversed_by: int | None
+
+
+@dataclass(frozen=True)
+class SpendingView:
+    """What a disbursement took from this pledge (its funding splits), with PSC."""
+
+    disbursement: str
+    disbursed_on: dt.date
+    activity: str
+    paragraph: int | None
+    usd: Decimal
+    psc_usd: Decimal
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    kind: str
+    event_date: dt.date
+    reference: str
+    memo: str
+    user: str
+    posted_at: dt.datetime
+    hash: str
+    prev_hash: str
+    reverses_id: int | None
+    reversed_by: int | None = None
+    debits_usd: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class PledgeDetail:
+    reference: str
+    donor: str
+    donor_name: str
+    pledged_on: dt.date
+    currency: str
+    psc_rate: Decimal
+    due_on: dt.date | None
+    notes: str
+    entry_id: int
+    reversed_by: int | None
+    status: str
+    allocations: list[AllocationView] = field(default_factory=list)
+    receipts: list[ReceiptView] = field(default_factory=list)
+    cancellations: list[CancellationView] = field(default_factory=list)
+    spending: list[SpendingView] = field(default_factory=list)
+    entries: list[EntryView] = field(default_factory=list)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((a.amount for a in self.allocations), Decimal(0))
+
+    @property
+    def outstanding(self) -> Decimal:
+        return sum((a.outstanding for a in self.allocations), Decimal(0))
+
+
+def _reversed_by(session, entry_ids) -> dict[int, int]:
+    if not entry_ids:
+        return {}
+    return dict(session.execute(
+        select(JournalEntry.reverses_id, JournalEntry.id).where(JournalEntry.reverses_id.in_(list(entry_ids)))
+    ).all())
+
+
+def _entry_views(session, statement) -> list[EntryView]:
+    rows = session.execute(statement).all()
+    ids = [r.id for r in rows]
+    by = _reversed_by(session, ids)
+    debits = dict(session.execute(
+        select(JournalLine.entry_id, func.sum(case((JournalLine.usd_cents > 0, JournalLine.usd_cents), else_=0)))
+        .where(JournalLine.entry_id.in_(ids)).group_by(JournalLine.entry_id)
+    ).all()) if ids else {}
+    return [
+        EntryView(r.id, r.kind, r.event_date, r.reference, r.memo, r.user_name, r.posted_at, r.hash, r.prev_hash,
+                  r.reverses_id, by.get(r.id), usd(debits.get(r.id)))
+        for r in rows
+    ]
+
+
+_ENTRY_COLUMNS = (JournalEntry.id, JournalEntry.kind, JournalEntry.event_date, JournalEntry.reference, JournalEntry.memo,
+                  JournalEntry.user_name, JournalEntry.posted_at, JournalEntry.hash, JournalEntry.prev_hash,
+                  JournalEntry.reverses_id)
+
+
+def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) -> PledgeDetail | None:
+    line = JournalLine
+    with ledger.reading() as session:
+        computed = _pledge_columns(as_of or dt.date.today())
+        head = session.execute(
+            select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
+                   Pledge.psc_rate_bp, Pledge.due_on, Pledge.notes, Pledge.entry_id, computed["status"])
+            .join(Donor, Donor.id == Pledge.donor_id).where(Pledge.reference == reference)
+        ).first()
+        if head is None:
+            return None
+        pid, cur = head.id, head.currency
+        sums = {
+            aid: rest for aid, *rest in session.execute(
+                select(
+                    line.allocation_id,
+                    func.sum(case(((line.account == journal.REVENUE) & (line.flow == journal.PLEDGE), -line.usd_cents), else_=0)),
+                    func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.amount_minor), else_=0)),
+                    func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)),
+                    func.sum(case(((line.account == journal.REVENUE) & (line.flow == journal.CANCEL), line.amount_minor), else_=0)),
+                    func.sum(case((line.account == journal.RECEIVABLE, line.amount_minor), else_=0)),
+                    func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)),
+                    func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)),
+                )
+                .join(Allocation, Allocation.id == line.allocation_id)
+                .where(Allocation.pledge_id == pid)
+                .group_by(line.allocation_id)
+            )
+        }
+        allocations = []
+        for aid, number, amount in session.execute(
+            select(Allocation.id, Paragraph.number, Allocation.amount_minor)
+            .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+            .where(Allocation.pledge_id == pid).order_by(Allocation.position)
+        ):
+            pledged, rec, rec_usd, cancelled, outstanding, spent, psc = (int(v or 0) for v in sums.get(aid, [0] * 7))
+            programmable = round_half_up_div(pledged * 10_000, 10_000 + head.psc_rate_bp)
+            allocations.append(AllocationView(
+                number, money(amount, cur), usd(pledged), usd(programmable), money(rec, cur), usd(rec_usd),
+                money(cancelled, cur), money(outstanding, cur), usd(spent), usd(psc),
+            ))
+        receipt_rows = session.execute(
+            select(Receipt.reference, Receipt.received_on, Receipt.amount_minor, Receipt.usd_cents,
+                   Receipt.bank_reference, Receipt.entry_id).where(Receipt.pledge_id == pid).order_by(Receipt.received_on, Receipt.id)
+        ).all()
+        cancellation_rows = session.execute(
+            select(Cancellation.cancelled_on, Cancellation.amount_minor, Cancellation.reason, Cancellation.entry_id)
+            .where(Cancellation.pledge_id == pid).order_by(Cancellation.cancelled_on, Cancellation.id)
+        ).all()
+        spending_rows = session.execute(
+            select(
+                Disbursement.reference, Disbursement.disbursed_on, Activity.code, Paragraph.number,
+                func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)),
+                func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)),
+            )
+            .select_from(line)
+            .join(Allocation, Allocation.id == line.allocation_id)
+            .join(Disbursement, Disbursement.id == line.disbursement_id)
+            .join(Activity, Activity.id == Disbursement.activity_id)
+            .outerjoin(Paragraph, Paragraph.id == Activity.paragraph_id)
+            .where(Allocation.pledge_id == pid, line.account.in_((journal.EXPENDITURE, journal.PSC)))
+            .group_by(Disbursement.reference, Disbursement.disbursed_on, Activity.code, Paragraph.number)
+            .order_by(Disbursement.disbursed_on, Disbursement.reference)
+        ).all()
+        touching = (
+            select(line.entry_id).join(Allocation, Allocation.id == line.allocation_id).where(Allocation.pledge_id == pid)
+        )
+        entries = _entry_views(session, select(*_ENTRY_COLUMNS).where(JournalEntry.id.in_(touching)).order_by(JournalEntry.id))
+        by = {e.id: e.reversed_by for e in entries}
+        return PledgeDetail(
+            head.reference, head.code, head.name, head.pledged_on, cur, Decimal(head.psc_rate_bp).scaleb(-2).normalize(),
+            head.due_on, head.notes, head.entry_id, by.get(head.entry_id), head[-1], allocations,
+            [ReceiptView(r, on, money(a, cur), usd(u), b, e, by.get(e)) for r, on, a, u, b, e in receipt_rows],
+            [CancellationView(on, money(a, cur), why, e, by.get(e)) for on, a, why, e in cancellation_rows],
+            [SpendingView(r, on, act, para, usd(s), usd(p)) for r, on, act, para, s, p in spending_rows if s or p],
+            entries,
+        )
+
+
+# -- disbursements ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class DisbursementRow:
+    reference: str
+    disbursed_on: dt.date
+    activity: str
+    paragraph: int
+    currency: str
+    amount: Decimal
+    usd: Decimal
+    psc_usd: Decimal
+    payee: str
+    funded_by: str  # pledge references
+    entry_id: int
+    reversed_by: int | None
+
+
+def disbursement_count(ledger: Ledger, text: str | None = None) -> int:
+    statement = select(func.count()).select_from(Disbursement).join(Activity, Activity.id == Disbursement.activity_id)
+    with ledger.reading() as session:
+        return int(session.execute(_disbursement_filtered(statement, text)).scalar() or 0)
+
+
+def _disbursement_filtered(statement, text: str | None):
+    if text:
+        like = f"%{text.strip().lower()}%"
+        statement = statement.where(or_(
+            func.lower(Disbursement.reference).like(like), func.lower(Activity.code).like(like),
+            func.lower(Disbursement.payee).like(like), func.lower(Disbursement.description).like(like),
+        ))
+    return statement
+
+
+def disbursements_page(ledger: Ledger, text: str | None = None, offset: int = 0, limit: int = 100) -> list[DisbursementRow]:
+    """Newest first."""
+    with ledger.reading() as session:
+        rows = session.execute(_disbursement_filtered(
+            select(Disbursement.id, Disbursement.reference, Disbursement.disbursed_on, Activity.code, Paragraph.number,
+                   Disbursement.currency, Disbursement.amount_minor, Disbursement.usd_cents, Disbursement.payee,
+                   Disbursement.entry_id)
+            .join(Activity, Activity.id == Disbursement.activity_id)
+            .join(Paragraph, Paragraph.id == Activity.paragraph_id),
+            text,
+        ).order_by(Disbursement.disbursed_on.desc(), Disbursement.id.desc()).offset(max(offset, 0)).limit(limit)).all()
+        ids = [r.id for r in rows]
+        psc: dict[int, int] = {}
+        funders: dict[int, list[str]] = defaultdict(list)
+        if ids:
+            psc = dict(session.execute(
+                select(JournalLine.disbursement_id, func.sum(JournalLine.usd_cents))
+                .where(JournalLine.disbursement_id.in_(ids), JournalLine.account == journal.PSC)
+                .group_by(JournalLine.disbursement_id)
+            ).all())
+            for did, ref in session.execute(
+                select(JournalLine.disbursement_id, Pledge.reference).distinct()
+                .join(Pledge, Pledge.id == JournalLine.pledge_id)
+                .where(JournalLine.disbursement_id.in_(ids), JournalLine.account == journal.EXPENDITURE)
+                .order_by(JournalLine.disbursement_id, Pledge.reference)
+            ):
+                funders[did].append(ref)
+        by = _reversed_by(session, [r.entry_id for r in rows])
+        return [
+            DisbursementRow(r.reference, r.disbursed_on, r.code, r.number, r.currency, money(r.amount_minor, r.currency),
+                            usd(r.usd_cents), usd(psc.get(r.id)), r.payee, ", ".join(funders[r.id]), r.entry_id,
+                            by.get(r.entry_id))
+            for r in rows
+        ]
+
+
+# -- journal ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineView:
+    line_no: int
+    account: str
+    account_name: str
+    flow: str
+    currency: str
+    amount: Decimal
+    usd: Decimal
+
+
+def journal_count(ledger: Ledger) -> int:
+    """Entries are numbered 1..n without gaps (the chain), so the count is the head's id."""
+    with ledger.reading() as session:
+        return int(session.execute(select(func.max(JournalEntry.id))).scalar() or 0)
+
+
+def journal_page(ledger: Ledger, offset: int = 0, limit: int = 100) -> list[EntryView]:
+    """Entries in chain order, read by primary key range."""
+    with ledger.reading() as session:
+        return _entry_views(session, select(*_ENTRY_COLUMNS).where(
+            JournalEntry.id > offset, JournalEntry.id <= offset + limit).order_by(JournalEntry.id))
+
+
+def entry_lines(ledger: Ledger, entry_id: int) -> list[LineView]:
+    with ledger.reading() as session:
+        rows = session.execute(
+            select(JournalLine.line_no, JournalLine.account, JournalLine.flow, JournalLine.currency,
+                   JournalLine.amount_minor, JournalLine.usd_cents)
+            .where(JournalLine.entry_id == entry_id).order_by(JournalLine.line_no)
+        )
+        return [LineView(n, a, journal.ACCOUNTS.get(a, a), f, c, money(m, c), usd(u)) for n, a, f, c, m, u in rows]
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    entries: int
+    hash: str
+
+
+def chain_head(ledger: Ledger) -> ChainHead:
+    with ledger.reading() as session:
+        return ChainHead(*journal.head(session))
+
+
+# -- alerts -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OverduePledge:
+    reference: str
+    donor: str
+    due_on: dt.date
+    currency: str
+    outstanding: Decimal
+    days: int
+
+
+def overdue_pledges(ledger: Ledger, as_of: dt.date, limit: int = 50) -> tuple[int, list[OverduePledge]]:
+    """Pledges with a due date before ``as_of`` and something outstanding (counting entries up
+    to ``as_of``): how many, and the oldest ``limit`` of them."""
+    line = JournalLine
+    outstanding = (
+        select(func.coalesce(func.sum(line.amount_minor), 0))
+        .select_from(line)
+        .join(Allocation, Allocation.id == line.allocation_id)
+        .join(JournalEntry, JournalEntry.id == line.entry_id)
+        .where(Allocation.pledge_id == Pledge.id, line.account == journal.RECEIVABLE, JournalEntry.event_date <= as_of)
+        .correlate(Pledge)
+        .scalar_subquery()
+    )
+    statement = (
+        select(Pledge.reference, Donor.code, Pledge.due_on, Pledge.currency, outstanding.label("outstanding"))
+        .join(Donor, Donor.id == Pledge.donor_id)
+        .where(Pledge.due_on.is_not(None), Pledge.due_on < as_of, Pledge.pledged_on <= as_of, outstanding > 0)
+    )
+    with ledger.reading() as session:
+        count = session.execute(select(func.count()).select_from(statement.subquery())).scalar() or 0
+        rows = session.execute(statement.order_by(Pledge.due_on, Pledge.reference).limit(limit)).all()
+    return int(count), [
+        OverduePledge(ref, donor, due, cur, money(out, cur), (as_of - due).days) for ref, donor, due, cur, out in rows
+    ]
