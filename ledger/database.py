@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
@@ -23,6 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from .errors import LedgerError, PermissionDenied
 from .roles import Act, Role, may
 from .schema import User
+
+if TYPE_CHECKING:
+    from .unit_of_work import UnitOfWork
 
 WRITER_LOCK_KEY = 2011_20_07  # PostgreSQL advisory lock taken by every writer
 BUSY_TIMEOUT_MS = 30_000
@@ -126,6 +130,10 @@ class Ledger:
         return user or os.environ.get("DONOR_LEDGER_USER") or getpass.getuser()
 
     def _ensure_first_admin(self) -> None:
+        """On a new ledger the first user becomes admin (checked again under the writer lock)."""
+        with self._sessions() as session:
+            if session.execute(select(User.id).limit(1)).first() is not None:
+                return
         with self._writer_sessions.begin() as session:
             self._lock(session)
             if session.execute(select(User.id).limit(1)).first() is None:

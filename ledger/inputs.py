@@ -22,7 +22,15 @@ from pydantic import (
     model_validator,
 )
 
-from .money import MAX_MAJOR_UNITS, MoneyError, minor_digits, parse_decimal, parse_money, parse_rate, rate_decimal
+from .money import (
+    MAX_MAJOR_UNITS,
+    MoneyError,
+    minor_digits,
+    parse_decimal,
+    parse_money,
+    parse_rate,
+    rate_decimal,
+)
 from .roles import Role
 
 DONOR_KINDS = ("member-state", "intergovernmental", "private-sector", "foundation", "other")

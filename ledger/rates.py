@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .database import utcnow
 from .errors import LedgerError, Problem
 from .inputs import RateIn
 from .money import RATE_SCALE, REPORTING_CURRENCY, rate_decimal
 from .schema import Disbursement, Pledge, Rate, Receipt
-from .database import utcnow
 
 
 @dataclass
