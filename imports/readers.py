@@ -23,9 +23,11 @@ import datetime
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from lxml import etree
 from python_calamine import CalamineWorkbook
@@ -40,8 +42,13 @@ ACCEPTED = (".csv", ".xlsx")
 
 _CHUNK = 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and password-protected .xlsx
-_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+_SPREADSHEET_NAMESPACES = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",  # "strict" Office Open XML
+)
+_RECALCULATE = "open and save the file in Excel or LibreOffice first"
 _FORMULA_OR_ERROR = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]|\st=[\"']e[\"']")
+_CELL_TAGS = [f"{{{ns}}}c" for ns in _SPREADSHEET_NAMESPACES]
 _OFFICE_DOCUMENT = "/officeDocument"  # suffix of the relationship type of xl/workbook.xml
 
 
@@ -88,24 +95,28 @@ class TableFile:
         for line, cells, problems in self._cells():
             if not problems and all(_is_empty(v) for v in cells):
                 continue
-            if not problems and any(i not in named and not _is_empty(v) for i, v in enumerate(cells)):
-                problems = [self._unnamed_value_problem(line, cells)]
+            unnamed = [i for i, v in enumerate(cells) if i not in named and not _is_empty(v)]
+            if unnamed and not problems:
+                problems = [self._unnamed_value_problem(line, cells, unnamed)]
             for name, i in self.positions.items():
                 value = cells[i] if i < len(cells) else None
-                if isinstance(value, str) and len(value) > MAX_TEXT:
-                    problems.append(FileProblem(self.path, line, name, "text longer than 32,767 characters"))
+                if isinstance(value, str) and len(value) > self._longest_text:
+                    problems.append(FileProblem(self.path, line, name, self._too_long_text))
             if problems:
                 self.problems.extend(problems)
                 continue
             yield line, {name: _cell(cells, i, self._empty) for name, i in self.positions.items()}
 
     # Format-specific parts, overridden below.
-    _empty: object = None
+    _empty: ClassVar[object] = None
+    _longest_text: ClassVar[int] = MAX_TEXT
+    _too_long_text: ClassVar[str] = "text longer than 32,767 characters"
 
     def _cells(self) -> Iterator[tuple[int, list, list[FileProblem]]]:
+        """Yield (line, cells, problems) for every row after the header."""
         raise NotImplementedError
 
-    def _unnamed_value_problem(self, line: int, cells: list) -> FileProblem:
+    def _unnamed_value_problem(self, line: int, cells: list, unnamed: list[int]) -> FileProblem:
         raise NotImplementedError
 
 
@@ -180,24 +191,30 @@ def _check_header(
 # CSV
 
 
+@dataclass
 class _CsvTable(TableFile):
-    _empty = ""
+    header_width: int = 0
+    _empty: ClassVar[object] = ""
 
     def _cells(self) -> Iterator[tuple[int, list, list[FileProblem]]]:
         try:
             with open(self.path, "rb") as f:
-                yield from _csv_records(self.path, f, skip_header=True)
+                records = _csv_records(self.path, f)
+                next(records, None)  # the header
+                yield from records
         except OSError as e:
             yield 1, [], [FileProblem(self.path, None, None, f"cannot read the file: {e.strerror or e}")]
 
-    def _unnamed_value_problem(self, line: int, cells: list) -> FileProblem:
+    def _unnamed_value_problem(self, line: int, cells: list, unnamed: list[int]) -> FileProblem:
         width = self.header_width
-        last = max(i for i, v in enumerate(cells) if v != "")
-        if last >= width:
+        if unnamed[-1] >= width:
             return FileProblem(self.path, line, None, f"{len(cells)} values, header has {width} columns")
-        return FileProblem(self.path, line, None, f"value in column {last + 1}, which has no header name")
+        return FileProblem(
+            self.path, line, None, f"value in column {unnamed[0] + 1}, which has no header name"
+        )
 
-    header_width: int = 0
+
+_TOO_LONG = "line longer than 8 MiB; not a valid import file"
 
 
 class _StopReading(Exception):
@@ -212,12 +229,12 @@ def _open_csv(path: str, required: Sequence[str], optional: Sequence[str]) -> Ta
     try:
         _check_utf8(path, expected)
         with open(path, "rb") as f:
-            header = next((cells for _, cells, _ in _csv_records(path, f, skip_header=False)), None)
+            _, header, problems = next(_csv_records(path, f), (1, [], []))
     except OSError as e:
         raise _error(path, None, f"cannot read the file: {e.strerror or e}") from None
-    except _StopReading as e:
-        raise ImportFileError([e.problem]) from None
-    if header is None or not any(header):
+    if problems:
+        raise ImportFileError(problems)
+    if not any(header):
         raise _error(path, 1, f"line 1 is empty; expected a header line with columns: {expected}")
     if len(header) == 1 and ("," not in header[0]) and (";" in header[0] or "\t" in header[0]):
         found = "';'" if ";" in header[0] else "tabs"
@@ -251,7 +268,9 @@ def _check_utf8(path: str, expected: str) -> None:
                 line = newlines + e.object[: e.start].count(b"\n") + 1
                 bad = e.object[e.start : e.start + 1].hex().upper()
                 raise _error(
-                    path, line, f"is not UTF-8 text (found byte 0x{bad}, as in Latin-1/Windows-1252); {advice}"
+                    path,
+                    line,
+                    f"is not UTF-8 text (found byte 0x{bad}, as in Latin-1/Windows-1252); {advice}",
                 ) from None
             newlines += chunk.count(b"\n")
             blank = blank and not chunk.strip()
@@ -281,29 +300,30 @@ def _physical_lines(path: str, f) -> Iterator[str]:
         lines = data.splitlines(keepends=True)
         # the last piece may be incomplete (or a \r whose \n is in the next chunk)
         pending = lines.pop() if chunk and not data.endswith(b"\n") else b""
-        if len(pending) > MAX_CSV_LINE_BYTES:
-            problem = FileProblem(path, number + 1, None, "line longer than 8 MiB; not a valid import file")
-            raise _StopReading(problem)
         for raw in lines:
             number += 1
+            if len(raw) > MAX_CSV_LINE_BYTES:
+                raise _StopReading(FileProblem(path, number, None, _TOO_LONG))
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise _StopReading(FileProblem(path, number, None, "is not UTF-8 text")) from None
+        if len(pending) > MAX_CSV_LINE_BYTES:
+            raise _StopReading(FileProblem(path, number + 1, None, _TOO_LONG))
         if not chunk:
             return
 
 
-def _csv_records(path: str, f, *, skip_header: bool) -> Iterator[tuple[int, list, list[FileProblem]]]:
-    """Yield (first line of the record, trimmed cells, problems); stop at the first unreadable line."""
+def _csv_records(path: str, f) -> Iterator[tuple[int, list, list[FileProblem]]]:
+    """Yield (first line of the record, trimmed cells, problems), header included.
+
+    Reading stops at the first line that cannot be read, which is yielded with its problem.
+    """
     reader = csv.reader(_physical_lines(path, f), strict=True)
     line = 1
     try:
         for record in reader:
-            if skip_header:
-                skip_header = False
-            else:
-                yield line, [cell.strip() for cell in record], []
+            yield line, [cell.strip() for cell in record], []
             line = reader.line_num + 1
     except csv.Error as e:
         if "unexpected end of data" in str(e):
@@ -312,8 +332,6 @@ def _csv_records(path: str, f, *, skip_header: bool) -> Iterator[tuple[int, list
             message = f"malformed CSV ({e})"
         yield line, [], [FileProblem(path, line, None, message + "; reading stopped here")]
     except _StopReading as e:
-        if skip_header:  # still on the header: let open_table report it as a file problem
-            raise
         yield e.problem.line or line, [], [e.problem]
 
 
@@ -321,7 +339,17 @@ def _csv_records(path: str, f, *, skip_header: bool) -> Iterator[tuple[int, list
 # XLSX
 
 
+@dataclass
 class _XlsxTable(TableFile):
+    sheet: object = field(default=None, repr=False)
+    first_column: int = 0
+    pending: dict[int, list[FileProblem]] = field(default_factory=dict, repr=False)
+    # calamine cuts longer text to 32,767 characters, so a text of exactly that length may be cut
+    _longest_text: ClassVar[int] = MAX_TEXT - 1
+    _too_long_text: ClassVar[str] = (
+        "text of 32,767 characters or more (the most a cell holds; longer text is cut)"
+    )
+
     def _cells(self) -> Iterator[tuple[int, list, list[FileProblem]]]:
         seen: set[int] = set()
         rows = iter(self.sheet.iter_rows())
@@ -335,21 +363,15 @@ class _XlsxTable(TableFile):
             if line > 1:
                 yield line, [], list(self.pending[line])
 
-    def _unnamed_value_problem(self, line: int, cells: list) -> FileProblem:
-        named = set(self.positions.values())
-        i = next(i for i, v in enumerate(cells) if i not in named and not _is_empty(v))
-        ref = f"{_column_letters(self.first_column + i)}{line}"
+    def _unnamed_value_problem(self, line: int, cells: list, unnamed: list[int]) -> FileProblem:
+        ref = f"{_column_letters(self.first_column + unnamed[0])}{line}"
         return FileProblem(self.path, line, None, f"cell {ref} has a value but its column has no header")
-
-    sheet: object = None
-    first_column: int = 0
-    pending: dict[int, list[FileProblem]] = field(default_factory=dict)
 
 
 def _open_xlsx(path: str, required: Sequence[str], optional: Sequence[str]) -> TableFile:
     expected = _expected(required, optional)
     try:
-        sheet_member, scan_problems = _check_xlsx_archive(path)
+        scan_problems = _check_xlsx_archive(path)
     except OSError as e:
         raise _error(path, None, f"cannot read the file: {e.strerror or e}") from None
     sheet = _load_first_sheet(path)
@@ -362,30 +384,35 @@ def _open_xlsx(path: str, required: Sequence[str], optional: Sequence[str]) -> T
     columns, positions, problems = _check_header(path, header, required, optional)
     names = {first_column + i: name for name, i in positions.items()}
 
+    header_cells: list[FileProblem] = []
     pending: dict[int, list[FileProblem]] = {}
     for line, column, message in (*scan_problems, *_merged_problems(sheet)):
-        problem = FileProblem(path, line, names.get(column), message)
+        problem = FileProblem(path, line, names.get(column) if column is not None else None, message)
         if line == 1:
-            problems.insert(0, problem)
+            header_cells.append(problem)
         else:
             pending.setdefault(line, []).append(problem)
-    if problems:
-        raise ImportFileError(problems)
-    return _XlsxTable(path, columns, positions=positions, sheet=sheet, first_column=first_column, pending=pending)
+    if header_cells or problems:
+        raise ImportFileError(header_cells + problems)
+    return _XlsxTable(
+        path, columns, positions=positions, sheet=sheet, first_column=first_column, pending=pending
+    )
 
 
 def _load_first_sheet(path: str):
+    problem = None
     try:
-        workbook = CalamineWorkbook.from_path(path)
-        if not workbook.sheet_names:
-            raise _error(path, None, "the workbook has no sheets")
-        return workbook.get_sheet_by_index(0)
-    except ImportFileError:
-        raise
-    except BaseException as e:  # noqa: B036 - calamine reports Rust panics as BaseException
-        if not isinstance(e, Exception) and type(e).__name__ != "PanicException":
+        with CalamineWorkbook.from_path(path) as workbook:
+            if workbook.sheet_names:
+                return workbook.get_sheet_by_index(0)
+            problem = "the workbook has no sheets"
+    except Exception as e:
+        problem = f"is not a readable .xlsx file ({e})"
+    except BaseException as e:  # a Rust panic inside calamine is a BaseException
+        if type(e).__name__ != "PanicException":
             raise
-        raise _error(path, None, f"is not a readable .xlsx file ({e})") from None
+        problem = f"is not a readable .xlsx file ({e})"
+    raise _error(path, None, problem)
 
 
 def _xlsx_value(value: object) -> object:
@@ -412,18 +439,20 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def _merged_problems(sheet) -> Iterator[tuple[int, int, str]]:
+def _merged_problems(sheet) -> Iterator[tuple[int, int | None, str]]:
     for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
         ref = f"{_column_letters(c0)}{r0 + 1}:{_column_letters(c1)}{r1 + 1}"
-        yield r0 + 1, c0, f"merged cells {ref} are not allowed in an import file"
+        yield r0 + 1, None, f"merged cells {ref} are not allowed in an import file"
 
 
-def _check_xlsx_archive(path: str) -> tuple[str, list[tuple[int, int, str]]]:
-    """Refuse what is not a safe .xlsx; return the first sheet's XML member and its cell problems."""
+def _check_xlsx_archive(path: str) -> list[tuple[int, int, str]]:
+    """Refuse what is not a safe .xlsx; return the (line, column, message) cell problems of sheet 1."""
     with open(path, "rb") as f:
         magic = f.read(8)
     if magic == _OLE_MAGIC:
-        raise _error(path, None, "is an old .xls or a password-protected file, not an .xlsx; save it as .xlsx")
+        raise _error(
+            path, None, "is an old .xls or a password-protected file, not an .xlsx; save it as .xlsx"
+        )
     if not zipfile.is_zipfile(path):
         raise _error(path, None, "is not an .xlsx file (not a zip archive)")
     try:
@@ -444,8 +473,15 @@ def _check_xlsx_archive(path: str) -> tuple[str, list[tuple[int, int, str]]]:
             sheet_member = _first_sheet_member(zf)
             if sheet_member is None:
                 raise _error(path, None, "is not an .xlsx file (no worksheet found)")
-            return sheet_member, list(_scan_sheet_cells(zf, sheet_member))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, EOFError) as e:
+            return list(_scan_sheet_cells(zf, sheet_member))
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        RuntimeError,
+        NotImplementedError,
+        EOFError,
+        zlib.error,
+    ) as e:
         raise _error(path, None, f"is not a readable .xlsx file ({e})") from None
     except (etree.XMLSyntaxError, KeyError, ValueError) as e:
         raise _error(path, None, f"is not a readable .xlsx file (damaged XML: {e})") from None
@@ -458,13 +494,20 @@ def _declares_dtd(zf: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
     return b"<!doctype" in head or b"<!entity" in head
 
 
+def _parse_small_xml(zf: zipfile.ZipFile, member: str):
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return etree.fromstring(zf.read(member), parser)
+
+
 def _relationships(zf: zipfile.ZipFile, rels_path: str, base: str) -> dict[str, tuple[str, str]]:
     """Relationship id -> (type, member name) from a .rels part."""
-    root = etree.fromstring(zf.read(rels_path), _SAFE_XML)
+    root = _parse_small_xml(zf, rels_path)
     result = {}
     for rel in root.iter("{*}Relationship"):
         target = rel.get("Target", "")
-        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+        member = (
+            target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+        )
         result[rel.get("Id", "")] = (rel.get("Type", ""), member)
     return result
 
@@ -473,18 +516,22 @@ def _first_sheet_member(zf: zipfile.ZipFile) -> str | None:
     names = set(zf.namelist())
     if "_rels/.rels" not in names:
         return None
-    workbook = next((m for t, m in _relationships(zf, "_rels/.rels", "").values() if t.endswith(_OFFICE_DOCUMENT)), None)
+    workbook = next(
+        (m for t, m in _relationships(zf, "_rels/.rels", "").values() if t.endswith(_OFFICE_DOCUMENT)), None
+    )
     if workbook not in names:
         return None
     base, file = posixpath.split(workbook)
     rels_path = posixpath.join(base, "_rels", file + ".rels")
     if rels_path not in names:
         return None
-    root = etree.fromstring(zf.read(workbook), _SAFE_XML)
+    root = _parse_small_xml(zf, workbook)
     first = next(root.iter("{*}sheet"), None)
     if first is None:
         return None
-    rel_id = next((v for k, v in first.attrib.items() if etree.QName(k).localname == "id" and k.startswith("{")), None)
+    rel_id = next(
+        (v for k, v in first.attrib.items() if etree.QName(k).localname == "id" and k.startswith("{")), None
+    )
     _, member = _relationships(zf, rels_path, base).get(rel_id, ("", None))
     return member if member in names else None
 
@@ -492,48 +539,40 @@ def _first_sheet_member(zf: zipfile.ZipFile) -> str | None:
 def _scan_sheet_cells(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, int, str]]:
     """(line, column index, message) for formula cells without a cached value and error cells.
 
-    calamine shows both as empty cells; a quick byte scan skips the XML parse when the sheet
-    has no formula and no error cell at all.
+    calamine shows both as empty cells. A quick byte scan skips the XML parse when the sheet
+    has no formula and no error cell at all; the parse keeps only the current row in memory.
     """
     if not _contains_formula_or_error(zf, member):
         return
+    row_element = None
     row = 0
     column = -1
     with zf.open(member) as f:
-        for event, el in etree.iterparse(
-            f, events=("start", "end"), tag=("{*}row", "{*}c"), resolve_entities=False, no_network=True
-        ):
-            tag = etree.QName(el).localname
-            if event == "start":
-                if tag == "row":
-                    row = int(el.get("r") or row + 1)
-                    column = -1
-                continue
-            if tag == "row":
-                el.clear()
-                while el.getprevious() is not None:
-                    del el.getparent()[0]
-                continue
-            ref = el.get("r")
+        for _, cell in etree.iterparse(f, tag=_CELL_TAGS, resolve_entities=False, no_network=True):
+            parent = cell.getparent()
+            if parent is not row_element:  # a new row: drop the rows already scanned
+                while parent.getprevious() is not None:
+                    del parent.getparent()[0]
+                row_element = parent
+                row = int(parent.get("r") or row + 1)
+                column = -1
+            ref = cell.get("r")
             if ref:
                 letters = ref.rstrip("0123456789")
                 column, row = _column_index(letters), int(ref[len(letters) :])
             else:
                 column += 1
                 ref = f"{_column_letters(column)}{row}"
-            formula = el.find("{*}f")
-            value = el.find("{*}v")
-            value_text = value.text if value is not None else None
-            if el.get("t") == "e":
-                yield row, column, f"{ref}: the cell holds the error value {value_text or '#ERROR'}"
-            elif formula is not None and (value is None or (not value_text and el.get("t") != "str")):
-                yield (
-                    row,
-                    column,
-                    f"{ref}: formula without a calculated value; "
-                    "open and save the file in Excel or LibreOffice first",
-                )
-            el.clear()
+            kind = cell.get("t")
+            has_formula = len(cell) > 0 and etree.QName(cell[0]).localname == "f"
+            if kind == "e" or has_formula:
+                v = next((child for child in cell if etree.QName(child).localname == "v"), None)
+                value = "" if v is None else (v.text or "")
+                if kind == "e":
+                    yield row, column, f"{ref}: the cell holds the error value {value or '#ERROR'}"
+                elif v is None or (value == "" and kind != "str"):  # t="str": the formula gave ""
+                    yield row, column, f"{ref}: formula without a calculated value; " + _RECALCULATE
+            cell.clear(keep_tail=True)
 
 
 def _contains_formula_or_error(zf: zipfile.ZipFile, member: str) -> bool:
