@@ -151,10 +151,12 @@ def disburse(uow, data: DisbursementIn) -> Posted:
         if split.psc_cents:
             lines.append(journal.Line(journal.PSC, journal.PSC_FLOW, "USD", split.psc_cents, split.psc_cents, **tags))
             lines.append(journal.Line(journal.CASH, journal.PSC_FLOW, "USD", -split.psc_cents, -split.psc_cents, **tags))
+    # read before posting: a read flushes the buffer, and the lines must not reach the
+    # database before the disbursement row they refer to
+    pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge)).scalar() if data.pledge else None
     entry_id = uow.post(journal.EntryDraft(
         "disbursement", data.disbursed_on, data.reference, f"disbursement for {activity.code}", lines
     ))
-    pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge)).scalar() if data.pledge else None
     uow.add(Disbursement, {
         "id": disbursement_id, "reference": data.reference, "activity_id": activity.id,
         "disbursed_on": data.disbursed_on, "currency": data.currency, "amount_minor": plan.amount_minor,
