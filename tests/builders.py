@@ -48,3 +48,60 @@ def worked_example(ledger: Ledger) -> None:
     receipt(ledger, "R1", "P1", "2011-08-01", "750000.00")
     receipt(ledger, "R2", "P2", "2011-08-15", "100000")
     disburse(ledger, "D1", "A1", "2011-09-01", "50000")
+
+
+def cancel(ledger: Ledger, pledge: str, on: str, amount: str, reason: str = "written off", **extra):
+    from ledger.inputs import CancellationIn
+
+    return services.cancel_pledge(ledger, CancellationIn(pledge=pledge, cancelled_on=on, amount=amount, reason=reason, **extra))
+
+
+def reverse(ledger: Ledger, entry_id: int, on: str | None = None, reason: str = "entered in error"):
+    from ledger.inputs import ReversalIn
+
+    return services.reverse(ledger, ReversalIn(entry_id=entry_id, reversed_on=on, reason=reason))
+
+
+def entry_count(ledger: Ledger) -> int:
+    """How many journal entries are posted (to prove that a refusal wrote nothing)."""
+    from sqlalchemy import func, select
+
+    from ledger.schema import JournalEntry
+
+    with ledger.reading() as session:
+        return session.execute(select(func.count()).select_from(JournalEntry)).scalar_one()
+
+
+def table_counts(ledger: Ledger) -> dict[str, int]:
+    """Rows in every table: a refused act must leave every count as it was."""
+    from sqlalchemy import func, select
+
+    from ledger.schema import Base
+
+    with ledger.reading() as session:
+        return {t.name: session.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in Base.metadata.sorted_tables}
+
+
+def funding_rows(ledger: Ledger, as_of: str) -> dict:
+    """The funding report as of a date: {paragraph or None: FundingRow, "totals": FundingRow}."""
+    import datetime as dt
+
+    from reports.funding import funding_report
+
+    with ledger.reading() as session:
+        report = funding_report(session, dt.date.fromisoformat(as_of))
+    rows: dict = {row.paragraph: row for row in report.rows}
+    rows["totals"] = report.totals
+    return rows
+
+
+def lines_of(ledger: Ledger, entry_id: int) -> list[dict]:
+    """The stored journal lines of one entry, as dicts."""
+    from sqlalchemy import select
+
+    from ledger.schema import JournalLine
+
+    with ledger.reading() as session:
+        rows = session.execute(select(JournalLine).where(JournalLine.entry_id == entry_id).order_by(JournalLine.line_no))
+        return [{c: getattr(line, c) for c in JournalLine.__table__.columns.keys()} for line in rows.scalars()]

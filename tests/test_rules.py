@@ -1,0 +1,515 @@
+"""A worked example for every rule of domain.md, numbers computed by hand and written out.
+
+Money in a FundingRow is in US cents; amounts in comments are in major units.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from ledger import services
+from ledger.errors import LedgerError
+from ledger.inputs import ActivityIn, ActivityUpdate, DonorIn, RateIn
+from ledger.schema import AuditRecord, JournalEntry, Rate
+from tests.builders import (
+    activity,
+    cancel,
+    disburse,
+    donor,
+    entry_count,
+    funding_rows,
+    lines_of,
+    pledge,
+    rate,
+    receipt,
+    reverse,
+    table_counts,
+    worked_example,
+)
+
+TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+
+
+def refused(fn, *args, **kwargs) -> str:
+    with pytest.raises(LedgerError) as error:
+        fn(*args, **kwargs)
+    return str(error.value)
+
+
+# -- a EUR pledge split 60/40, paid in two receipts at different rates ------------------------
+
+
+@pytest.fixture
+def eur_ledger(ledger):
+    rate(ledger, "EUR", "2020-01-01", "0.80")
+    rate(ledger, "EUR", "2020-06-01", "0.75")
+    rate(ledger, "EUR", "2021-01-01", "0.90")
+    donor(ledger, "DEU", "Germany")
+    # 60/40: paragraph 1 EUR 60,000.00 -> 60,000 / 0.80 = USD 75,000.00;
+    #        paragraph 4 EUR 40,000.00 -> 40,000 / 0.80 = USD 50,000.00
+    pledge(ledger, "PE", "DEU", "2020-02-01", "EUR", {1: "60000.00", 4: "40000.00"})
+    # E1, 2020-03-01, EUR 33,333.33 at 0.80 = 41,666.6625 -> USD 41,666.66
+    receipt(ledger, "E1", "PE", "2020-03-01", "33333.33")
+    # E2, 2020-07-01, EUR 50,000.00 at 0.75 = 66,666.666... -> USD 66,666.67
+    receipt(ledger, "E2", "PE", "2020-07-01", "50000.00")
+    return ledger
+
+
+def test_eur_receipt_split_pro_rata_by_largest_remainder(eur_ledger):
+    # E1 over outstanding 60,000.00 : 40,000.00 (3:2), in cents 3,333,333:
+    #   x 3/5 = 1,999,999.8 -> 1,999,999 ; x 2/5 = 1,333,333.2 -> 1,333,333 ; one cent left -> larger
+    #   remainder (.8, paragraph 1): EUR 20,000.00 / 13,333.33
+    # USD 4,166,666 cents pro rata 2,000,000 : 1,333,333:
+    #   2,499,999.85 -> 2,499,999 ; 1,666,666.15 -> 1,666,666 ; one cent to .85: USD 25,000.00 / 16,666.66
+    e1 = [line for line in lines_of(eur_ledger, 2) if line["account"] == "1000"]
+    assert [(line["amount_minor"], line["usd_cents"]) for line in e1] == [(2_000_000, 2_500_000), (1_333_333, 1_666_666)]
+    # E2 over outstanding 40,000.00 : 26,666.67; in cents 5,000,000:
+    #   x 4,000,000/6,666,667 = 2,999,999.85 -> 2,999,999 ; x 2,666,667/6,666,667 = 2,000,000.15 -> 2,000,000
+    #   one cent to .85 (paragraph 1): EUR 30,000.00 / 20,000.00
+    # USD 6,666,667 cents 3:2 -> 4,000,000.2 / 2,666,666.8 -> floors + one cent to .8: USD 40,000.00 / 26,666.67
+    e2 = [line for line in lines_of(eur_ledger, 3) if line["account"] == "1000"]
+    assert [(line["amount_minor"], line["usd_cents"]) for line in e2] == [(3_000_000, 4_000_000), (2_000_000, 2_666_667)]
+
+
+def test_eur_funding_report_shows_the_exchange_difference(eur_ledger):
+    rows = funding_rows(eur_ledger, "2021-06-30")  # rate in force 0.90
+    one, four = rows[1], rows[4]
+    assert one.pledged == 7_500_000 and four.pledged == 5_000_000
+    # programmable: 75,000 x 100/113 = 66,371.681 -> 66,371.68 ; 50,000 x 100/113 = 44,247.787 -> 44,247.79
+    assert one.programmable == 6_637_168 and four.programmable == 4_424_779
+    # received: 25,000.00 + 40,000.00 = 65,000.00 ; 16,666.66 + 26,666.67 = 43,333.33
+    assert one.received == 6_500_000 and four.received == 4_333_333
+    # outstanding: EUR 60,000 - 20,000 - 30,000 = 10,000.00 / 0.90 = 11,111.11
+    #              EUR 40,000 - 13,333.33 - 20,000 = 6,666.67 / 0.90 = 7,407.411 -> 7,407.41
+    assert one.outstanding == 1_111_111 and four.outstanding == 740_741
+    # fx_difference = received + outstanding - pledged:
+    #   65,000.00 + 11,111.11 - 75,000.00 = 1,111.11 ; 43,333.33 + 7,407.41 - 50,000.00 = 740.74
+    assert one.fx_difference == 111_111 and four.fx_difference == 74_074
+    assert rows["totals"].fx_difference == 185_185  # 1,111.11 + 740.74
+
+
+def test_an_as_of_date_excludes_later_events(eur_ledger):
+    # as of 2020-06-30: E2 (2020-07-01) is not counted; rate in force 0.75
+    rows = funding_rows(eur_ledger, "2020-06-30")
+    assert rows[1].received == 2_500_000 and rows[4].received == 1_666_666
+    # outstanding EUR 40,000.00 / 0.75 = 53,333.33 ; EUR 26,666.67 / 0.75 = 35,555.56
+    assert rows[1].outstanding == 5_333_333 and rows[4].outstanding == 3_555_556
+    # before the pledge nothing at all
+    before = funding_rows(eur_ledger, "2020-01-31")
+    assert before["totals"].pledged == 0 and before["totals"].received == 0 and before["totals"].outstanding == 0
+
+
+def test_as_of_excludes_later_receipts_and_disbursements_of_the_worked_example(ledger):
+    worked_example(ledger)
+    rows = funding_rows(ledger, "2011-08-10")  # after R1, before R2 (08-15) and D1 (09-01)
+    assert rows[1].received == 8_620_689 and rows[4].received == 0
+    assert rows[1].disbursed == 0 and rows[1].psc == 0 and rows[1].spent_on_activities == 0
+    assert rows[4].pledged == 25_000_000
+    rows = funding_rows(ledger, "2011-06-30")  # before P2 (07-01)
+    assert rows[4].pledged == 0 and rows[1].pledged == 17_241_379
+
+
+# -- currencies with 0 and 3 decimals ---------------------------------------------------------
+
+
+def test_jpy_pledge_has_no_decimals(ledger):
+    rate(ledger, "JPY", "2020-01-01", "110.5")
+    donor(ledger, "JPN", "Japan")
+    # paragraph 2 JPY 700,001 / 110.5 = 6,334.850... -> USD 6,334.85 ; unearmarked 300,000 / 110.5 = 2,714.932 -> 2,714.93
+    pledge(ledger, "PJ", "JPN", "2020-02-01", "JPY", {2: "700001", None: "300000"})
+    assert "more decimals than JPY allows" in refused(receipt, ledger, "J0", "PJ", "2020-03-01", "1.5")
+    # receipt JPY 500,001 / 110.5 = 4,524.895 -> USD 4,524.90
+    # yen split 700,001 : 300,000 (W 1,000,001): 350,000.85 -> 350,000 ; 150,000.15 -> 150,000; one yen to .85
+    # cents 452,490 pro rata 350,001 : 150,000: 316,743.27 -> 316,743 ; 135,746.73 -> 135,746; one cent to .73
+    receipt(ledger, "J1", "PJ", "2020-03-01", "500001")
+    cash = [line for line in lines_of(ledger, 2) if line["account"] == "1000"]
+    assert [(line["amount_minor"], line["usd_cents"]) for line in cash] == [(350_001, 316_743), (150_000, 135_747)]
+    rows = funding_rows(ledger, "2020-12-31")
+    assert rows[2].pledged == 633_485 and rows[None].pledged == 271_493
+    # outstanding JPY 700,001 - 350,001 = 350,000 / 110.5 = 3,167.42 ; 150,000 / 110.5 = 1,357.466 -> 1,357.47
+    assert rows[2].outstanding == 316_742 and rows[None].outstanding == 135_747
+    with ledger.reading() as session:
+        from ledger.pledges import stored_pledge
+        from ledger.unit_of_work import Reader
+
+        stored = stored_pledge(Reader(session, ledger.actor), "PJ")
+    assert [str(a.amount) for a in stored.allocations] == ["700001", "300000"]
+
+
+def test_kwd_pledge_has_three_decimals(ledger):
+    rate(ledger, "KWD", "2020-01-01", "0.302")
+    donor(ledger, "KWT", "Kuwait")
+    with pytest.raises(ValidationError, match="more decimals than KWD allows"):
+        pledge(ledger, "PK0", "KWT", "2020-02-01", "KWD", {5: "1000.1255"})
+    # KWD 1,000.125 / 0.302 = 3,311.672... -> USD 3,311.67
+    pledge(ledger, "PK", "KWT", "2020-02-01", "KWD", {5: "1000.125"})
+    assert lines_of(ledger, 1)[0]["amount_minor"] == 1_000_125
+    assert funding_rows(ledger, "2020-12-31")[5].pledged == 331_167
+    # receipt KWD 0.001 (one fils) / 0.302 = 0.00331 -> USD 0.00
+    receipt(ledger, "K1", "PK", "2020-03-01", "0.001")
+    assert funding_rows(ledger, "2020-12-31")[5].received == 0
+    # outstanding 1,000.124 / 0.302 = 3,311.668 -> 3,311.67
+    assert funding_rows(ledger, "2020-12-31")[5].outstanding == 331_167
+
+
+# -- funding ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_pledges(ledger):
+    """Paragraph 3: PA (2020-01-10, para 3 USD 10,000, PSC 13) and PB (2020-02-10, unearmarked
+    USD 20,000, PSC 7), both received in full."""
+    donor(ledger, "AAA")
+    donor(ledger, "BBB")
+    activity(ledger, "A3", 3, "100000")
+    pledge(ledger, "PA", "AAA", "2020-01-10", "USD", {3: "10000"}, psc="13")
+    pledge(ledger, "PB", "BBB", "2020-02-10", "USD", {None: "20000"}, psc="7")
+    receipt(ledger, "RA", "PA", "2020-01-20", "10000")
+    receipt(ledger, "RB", "PB", "2020-02-20", "20000")
+    return ledger
+
+
+def test_automatic_funding_across_two_pledges_with_different_psc_rates(two_pledges):
+    ledger = two_pledges
+    # PA (earmarked, first): largest x with x + round(0.13x) <= 10,000.00:
+    #   x = 8,849.56 -> PSC 1,150.4428 -> 1,150.44 ; total 10,000.00 (8,849.57 would need 10,000.01)
+    # PB (unearmarked) pays the rest 15,000 - 8,849.56 = 6,150.44 with PSC 7 %: 430.5308 -> 430.53
+    posted = disburse(ledger, "D1", "A3", "2020-03-01", "15000")
+    assert posted.detail == "PSC USD 1,580.97"  # 1,150.44 + 430.53
+    lines = lines_of(ledger, posted.entry_id)
+    spend = [(line["pledge_id"], line["usd_cents"]) for line in lines if line["account"] == "5000"]
+    psc = [(line["pledge_id"], line["usd_cents"]) for line in lines if line["account"] == "5100"]
+    assert spend == [(1, 884_956), (2, 615_044)]
+    assert psc == [(1, 115_044), (2, 43_053)]
+    rows = funding_rows(ledger, "2020-12-31")
+    assert (rows[3].disbursed, rows[3].psc, rows[3].available) == (884_956, 115_044, 0)
+    # unearmarked available 20,000.00 - 6,150.44 - 430.53 = 13,419.03
+    assert (rows[None].disbursed, rows[None].psc, rows[None].available) == (615_044, 43_053, 1_341_903)
+    assert rows[3].spent_on_activities == 1_500_000 and rows[None].spent_on_activities == 0
+
+
+def test_insufficient_funds_refused_naming_the_shortfall_and_writing_nothing(two_pledges):
+    ledger = two_pledges
+    disburse(ledger, "D1", "A3", "2020-03-01", "15000")
+    before = table_counts(ledger)
+    # PA has nothing left; PB 13,419.03: x / 1.07 -> 12,541.15 (+ PSC 877.88 = 13,419.03)
+    # shortfall 14,000.00 - 12,541.15 = 1,458.85
+    message = refused(disburse, ledger, "D2", "A3", "2020-03-02", "14000")
+    assert message == ("amount: insufficient funds for paragraph 3: asked USD 14,000.00, can fund USD 12,541.15, "
+                       "shortfall USD 1,458.85")
+    assert table_counts(ledger) == before
+    plan = services.plan_funding(ledger, __import__("ledger.inputs").inputs.DisbursementIn(
+        reference="D2", activity="A3", disbursed_on="2020-03-02", amount="12541.15"))
+    assert plan.shortfall_cents == 0 and plan.psc_cents == 87_788
+    assert table_counts(ledger) == before  # a plan writes nothing
+
+
+def test_a_named_funding_pledge_pays_from_its_paragraph_then_its_unearmarked_never_another(two_pledges):
+    ledger = two_pledges
+    donor(ledger, "CCC")
+    # PC (later than PA): paragraph 3 USD 1,000 and unearmarked USD 5,000, PSC 13, all received
+    pledge(ledger, "PC", "CCC", "2020-02-15", "USD", {3: "1000", None: "5000"})
+    receipt(ledger, "RC", "PC", "2020-02-20", "6000")
+    # paragraph 3 allocation: 1,000.00 / 1.13 -> 884.96 + PSC 115.04 = 1,000.00
+    # rest 4,000 - 884.96 = 3,115.04 from PC's unearmarked, PSC 404.9552 -> 404.96
+    posted = disburse(ledger, "D1", "A3", "2020-03-01", "4000", pledge="PC")
+    lines = lines_of(ledger, posted.entry_id)
+    assert [(line["pledge_id"], line["usd_cents"]) for line in lines if line["account"] == "5000"] == [
+        (3, 88_496), (3, 311_504)]
+    assert [line["usd_cents"] for line in lines if line["account"] == "5100"] == [11_504, 40_496]
+    # PC's unearmarked has 5,000.00 - 3,115.04 - 404.96 = 1,480.00 left -> 1,309.73 (+ 170.27);
+    # PA's 10,000 and PB's 20,000 are never used for a disbursement naming PC
+    message = refused(disburse, ledger, "D2", "A3", "2020-03-01", "10000", pledge="PC")
+    assert "can fund USD 1,309.73, shortfall USD 8,690.27" in message
+    # a pledge that funds neither paragraph 3 nor unearmarked work
+    donor(ledger, "DDD")
+    pledge(ledger, "PD", "DDD", "2020-02-15", "USD", {5: "1000"})
+    assert "funds neither paragraph 3" in refused(disburse, ledger, "D3", "A3", "2020-03-01", "1", pledge="PD")
+
+
+def test_disbursement_posted_out_of_date_order_cannot_overdraw_an_earlier_date(ledger):
+    donor(ledger, "AAA")
+    activity(ledger, "A1", 1, "1000")
+    pledge(ledger, "P", "AAA", "2020-01-01", "USD", {1: "1000"})
+    receipt(ledger, "R", "P", "2020-01-10", "1000")
+    # 2020-03-01: 800 + PSC 104 = 904 -> cash from 03-01 on is 96.00
+    disburse(ledger, "D1", "A1", "2020-03-01", "800")
+    # dated 2020-02-01: balance on 02-01 is 1,000 but on 03-01 only 96.00 -> 96.00 / 1.13 = 84.956:
+    #   x = 84.96, PSC 11.0448 -> 11.04, total 96.00 (84.97 would need 96.01); shortfall 100 - 84.96 = 15.04
+    message = refused(disburse, ledger, "D2", "A1", "2020-02-01", "100")
+    assert "can fund USD 84.96, shortfall USD 15.04" in message
+    # dated before the receipt: no cash at all on 2020-01-05
+    assert "can fund USD 0.00" in refused(disburse, ledger, "D3", "A1", "2020-01-05", "1")
+    disburse(ledger, "D4", "A1", "2020-02-01", "84.96")
+    assert funding_rows(ledger, "2020-12-31")[1].available == 0  # 1,000 - 800 - 104 - 84.96 - 11.04
+
+
+# -- receipts ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def usd_pledge(ledger):
+    donor(ledger, "AAA")
+    activity(ledger, "A1", 1, "5000")
+    pledge(ledger, "P", "AAA", "2020-01-10", "USD", {1: "1000"})
+    return ledger
+
+
+def test_receipt_dated_before_its_pledge_is_refused(usd_pledge):
+    message = refused(receipt, usd_pledge, "R", "P", "2020-01-09", "10")
+    assert message == "received_on: 2020-01-09 is before the pledge date of P (2020-01-10)"
+    assert entry_count(usd_pledge) == 1
+
+
+def test_receipt_over_outstanding_is_refused_naming_both_amounts(usd_pledge):
+    receipt(usd_pledge, "R1", "P", "2020-01-10", "400")
+    message = refused(receipt, usd_pledge, "R2", "P", "2020-01-11", "600.01")
+    assert message == "amount: receipt of USD 600.01 exceeds the USD 600.00 outstanding on pledge P"
+    receipt(usd_pledge, "R3", "P", "2020-01-11", "600")
+    assert funding_rows(usd_pledge, "2020-12-31")[1].outstanding == 0
+
+
+def test_money_events_dated_after_today_are_refused(usd_pledge):
+    ledger = usd_pledge
+    receipt(ledger, "R1", "P", "2020-02-01", "500")
+    before = table_counts(ledger)
+    future = f"is in the future; money events may not be dated after today ({dt.date.today()})"
+    assert future in refused(pledge, ledger, "PF", "AAA", TOMORROW, "USD", {1: "1"})
+    assert future in refused(receipt, ledger, "RF", "P", TOMORROW, "1")
+    assert future in refused(disburse, ledger, "DF", "A1", TOMORROW, "1")
+    assert future in refused(cancel, ledger, "P", TOMORROW, "1")
+    assert future in refused(reverse, ledger, 2, TOMORROW)
+    assert table_counts(ledger) == before
+
+
+def test_receipt_clearing_the_pledge_clears_every_allocation(ledger):
+    rate(ledger, "NOK", "2011-01-01", "5.80")
+    donor(ledger, "NOR")
+    pledge(ledger, "P", "NOR", "2011-06-01", "NOK", {1: "0.01", 2: "0.01", None: "0.01"})
+    receipt(ledger, "R1", "P", "2011-06-02", "0.02")  # 1:1:1 -> 0.67 each; the first two get the cents
+    receipt(ledger, "R2", "P", "2011-06-03", "0.01")
+    rows = funding_rows(ledger, "2011-12-31")
+    assert [rows[k].outstanding for k in (1, 2, None)] == [0, 0, 0]
+    assert [line["amount_minor"] for line in lines_of(ledger, 2) if line["account"] == "1000"] == [1, 1]
+
+
+# -- cancellations ----------------------------------------------------------------------------
+
+
+def test_cancellation_in_two_halves_nets_to_exactly_zero_in_usd(ledger):
+    rate(ledger, "BRL", "2020-01-01", "3")
+    donor(ledger, "BRA")
+    # BRL 1,000.00 / 3 = 333.333 -> USD 333.33
+    pledge(ledger, "P", "BRA", "2020-02-01", "BRL", {6: "1000.00"})
+    # first half: round(500.00 / 3) = round(166.667) = 166.67
+    first = cancel(ledger, "P", "2020-03-01", "500.00")
+    assert first.usd_cents == 16_667
+    # second half, cumulative: round(1,000.00/3) - round(500.00/3) = 333.33 - 166.67 = 166.66
+    # (rounding each half alone would give 166.67 + 166.67 = 333.34, one cent more than pledged)
+    second = cancel(ledger, "P", "2020-04-01", "500.00")
+    assert second.usd_cents == 16_666
+    row = funding_rows(ledger, "2020-12-31")[6]
+    assert (row.pledged, row.programmable, row.outstanding, row.fx_difference) == (0, 0, 0, 0)
+    assert "only BRL 0.00 is outstanding" in refused(cancel, ledger, "P", "2020-04-01", "0.01")
+
+
+def test_cancellation_up_to_what_is_outstanding_and_on_one_allocation(usd_pledge):
+    ledger = usd_pledge
+    donor(ledger, "BBB")
+    pledge(ledger, "Q", "BBB", "2020-01-10", "USD", {1: "600", None: "400"})
+    receipt(ledger, "RQ", "Q", "2020-01-11", "500")  # 300 / 200
+    assert refused(cancel, ledger, "Q", "2020-01-12", "500.01") == (
+        "amount: cannot cancel USD 500.01: only USD 500.00 is outstanding on pledge Q")
+    assert "only USD 200.00 is outstanding" in refused(cancel, ledger, "Q", "2020-01-12", "201", unearmarked=True)
+    cancel(ledger, "Q", "2020-01-12", "200", unearmarked=True)
+    assert refused(cancel, ledger, "Q", "2020-01-12", "1", paragraph=2) == (
+        "paragraph: pledge Q has no allocation to paragraph 2")
+    rows = funding_rows(ledger, "2020-12-31")
+    assert rows[None].pledged == 20_000 and rows[None].outstanding == 0  # 400 - 200 cancelled
+    assert rows[1].pledged == 160_000 and rows[1].outstanding == 130_000  # P 1,000 + Q 600; P 1,000 + Q 300 left
+
+
+# -- reversals --------------------------------------------------------------------------------
+
+
+def test_receipt_reversed_before_spending_is_accepted_after_spending_refused(usd_pledge):
+    ledger = usd_pledge
+    r1 = receipt(ledger, "R1", "P", "2020-02-01", "1000")
+    back = reverse(ledger, r1.entry_id, "2020-02-05")
+    assert lines_of(ledger, back.entry_id) == [
+        {**line, "entry_id": back.entry_id, "amount_minor": -line["amount_minor"], "usd_cents": -line["usd_cents"]}
+        for line in lines_of(ledger, r1.entry_id)
+    ]
+    rows = funding_rows(ledger, "2020-12-31")
+    assert rows[1].received == 0 and rows[1].outstanding == 100_000
+    assert "can fund USD 0.00" in refused(disburse, ledger, "D0", "A1", "2020-02-06", "1")
+    r2 = receipt(ledger, "R2", "P", "2020-03-01", "1000")  # R1's reference stays taken
+    assert "already taken" in refused(receipt, ledger, "R1", "P", "2020-03-01", "1")
+    d1 = disburse(ledger, "D1", "A1", "2020-03-10", "100")  # 100 + PSC 13
+    # reversing R2 on 2020-03-20 would leave -113.00 from that date on
+    message = refused(reverse, ledger, r2.entry_id, "2020-03-20")
+    assert "negative cash balance (USD -113.00)" in message and "reverse the spending first" in message
+    # also dated before the spending: the balance on 2020-03-10 would go negative
+    assert "negative cash balance" in refused(reverse, ledger, r2.entry_id, "2020-03-05")
+    reverse(ledger, d1.entry_id, "2020-03-20")
+    reverse(ledger, r2.entry_id, "2020-03-20")
+    rows = funding_rows(ledger, "2020-12-31")
+    assert (rows[1].received, rows[1].disbursed, rows[1].psc, rows[1].available) == (0, 0, 0, 0)
+
+
+def test_reversal_dated_before_its_entry_is_refused(usd_pledge):
+    r1 = receipt(usd_pledge, "R1", "P", "2020-02-01", "1000")
+    assert refused(reverse, usd_pledge, r1.entry_id, "2020-01-31") == (
+        f"on: 2020-01-31 is before the date of entry {r1.entry_id} (2020-02-01)")
+
+
+def test_pledge_reversal_only_when_nothing_is_left_unreversed(usd_pledge):
+    ledger = usd_pledge
+    r1 = receipt(ledger, "R1", "P", "2020-02-01", "100")
+    c1 = cancel(ledger, "P", "2020-02-02", "50")
+    message = refused(reverse, ledger, 1, "2020-03-01")
+    assert message == (f"entry: pledge P still has receipt entry {r1.entry_id}, cancellation entry {c1.entry_id}: "
+                       "reverse those first")
+    reverse(ledger, r1.entry_id, "2020-03-01")
+    assert "cancellation entry" in refused(reverse, ledger, 1, "2020-03-01")
+    reverse(ledger, c1.entry_id, "2020-03-01")
+    reverse(ledger, 1, "2020-03-01")
+    row = funding_rows(ledger, "2020-12-31")[1]
+    assert (row.pledged, row.received, row.outstanding) == (0, 0, 0)
+    assert "already taken" in refused(pledge, ledger, "P", "AAA", "2020-03-02", "USD", {1: "1"})
+
+
+def test_a_reversal_cannot_be_reversed_and_nothing_is_reversed_twice(usd_pledge):
+    r1 = receipt(usd_pledge, "R1", "P", "2020-02-01", "100")
+    back = reverse(usd_pledge, r1.entry_id, "2020-02-02")
+    assert refused(reverse, usd_pledge, back.entry_id, "2020-02-03") == (
+        f"entry: entry {back.entry_id} is itself a reversal and cannot be reversed")
+    assert refused(reverse, usd_pledge, r1.entry_id, "2020-02-03") == (
+        f"entry: entry {r1.entry_id} was already reversed by entry {back.entry_id}")
+    assert "no journal entry 99" in refused(reverse, usd_pledge, 99, "2020-02-03")
+    assert entry_count(usd_pledge) == 3
+
+
+def test_duplicate_references_are_refused(usd_pledge):
+    ledger = usd_pledge
+    receipt(ledger, "R1", "P", "2020-02-01", "500")
+    disburse(ledger, "D1", "A1", "2020-02-02", "10")
+    before = table_counts(ledger)
+    assert refused(pledge, ledger, "P", "AAA", "2020-01-10", "USD", {2: "1"}) == (
+        "reference: pledge reference 'P' is already taken")
+    assert refused(receipt, ledger, "R1", "P", "2020-02-01", "1") == (
+        "reference: receipt reference 'R1' is already taken")
+    assert refused(disburse, ledger, "D1", "A1", "2020-02-02", "1") == (
+        "reference: disbursement reference 'D1' is already taken")
+    assert table_counts(ledger) == before
+
+
+# -- activities -------------------------------------------------------------------------------
+
+
+def test_a_cancelled_activity_takes_no_new_disbursement(usd_pledge):
+    ledger = usd_pledge
+    receipt(ledger, "R1", "P", "2020-02-01", "1000")
+    disburse(ledger, "D1", "A1", "2020-02-02", "100")
+    services.update_activity(ledger, ActivityUpdate(code="A1", status="cancelled"))
+    assert refused(disburse, ledger, "D2", "A1", "2020-02-03", "1") == (
+        "activity: activity A1 is cancelled: it takes no new disbursement")
+    rows = funding_rows(ledger, "2020-12-31")
+    assert rows[1].spent_on_activities == 10_000  # what it spent stays spent
+    assert rows[1].requirement == 0 and rows[1].activities_total == 0  # cancelled ones excluded
+
+
+def test_an_activitys_paragraph_cannot_change_once_it_has_disbursements(usd_pledge):
+    ledger = usd_pledge
+    services.save_activity(ledger, ActivityIn(code="A1", paragraph=2, title="moved", budget_usd="5000"))
+    services.save_activity(ledger, ActivityIn(code="A1", paragraph=1, title="back", budget_usd="5000"))
+    receipt(ledger, "R1", "P", "2020-02-01", "1000")
+    disburse(ledger, "D1", "A1", "2020-02-02", "100")
+    assert refused(services.save_activity, ledger, ActivityIn(code="A1", paragraph=2, title="x", budget_usd="5000")) == (
+        "paragraph: activity A1 has disbursements: its paragraph cannot change from 1 to 2")
+    assert services.save_activity(ledger, ActivityIn(code="A1", paragraph=1, title="x", budget_usd="6000")) == "updated"
+
+
+# -- exchange rates ---------------------------------------------------------------------------
+
+
+def rate_rows(ledger) -> list[tuple]:
+    with ledger.reading() as session:
+        return session.execute(select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros)
+                               .order_by(Rate.currency, Rate.effective_from)).all()
+
+
+def test_rate_rules(ledger):
+    add = lambda c, d, v: services.add_rate(ledger, RateIn(currency=c, effective_from=d, units_per_usd=v))  # noqa: E731
+    assert refused(add, "USD", "2020-01-01", "1.1") == (
+        "units_per_usd: USD is the reporting currency: its rate is always 1, not 1.1")
+    assert add("USD", "2020-01-01", "1") == "skipped"
+    assert add("NOK", "2011-01-01", "5.80") == "added"
+    assert add("NOK", "2011-01-01", "5.8") == "skipped"  # the same row again
+    assert refused(add, "NOK", "2011-01-01", "5.81") == (
+        "units_per_usd: NOK from 2011-01-01: 5.81 differs from the stored rate 5.8; a rate in use is never changed")
+    donor(ledger, "NOR")
+    pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "100"})
+    # a rate from 2011-05-01 would put P1 (2011-06-01) at 5.90 instead of 5.80
+    assert refused(add, "NOK", "2011-05-01", "5.90") == (
+        "effective_from: NOK 5.9 from 2011-05-01 would change the rate of pledge P1 dated 2011-06-01 (posted at 5.8); "
+        "posted events are never revalued")
+    assert add("NOK", "2011-05-01", "5.80") == "added"  # same rate in force: nothing changes
+    assert add("NOK", "2011-07-01", "6.00") == "added"  # after every posted event
+    receipt(ledger, "R1", "P1", "2011-08-01", "10")
+    assert "would change the rate of receipt R1 dated 2011-08-01" in refused(add, "NOK", "2011-07-15", "6.1")
+    assert rate_rows(ledger) == [("NOK", dt.date(2011, 1, 1), 5_800_000), ("NOK", dt.date(2011, 5, 1), 5_800_000),
+                                 ("NOK", dt.date(2011, 7, 1), 6_000_000)]
+    # no rate for a date: the currency and the date are named
+    donor(ledger, "CHE")
+    assert refused(pledge, ledger, "PC", "CHE", "2020-01-01", "CHF", {1: "1"}) == (
+        "currency: no exchange rate for CHF in force on 2020-01-01; import the UN operational rate first")
+    assert "no exchange rate for NOK in force on 2010-12-31" in refused(
+        pledge, ledger, "PN", "NOR", "2010-12-31", "NOK", {1: "1"})
+
+
+def test_a_disbursement_in_another_currency_blocks_a_rate_that_would_revalue_it(usd_pledge):
+    ledger = usd_pledge
+    rate(ledger, "EUR", "2020-01-01", "0.8")
+    receipt(ledger, "R1", "P", "2020-02-01", "1000")
+    disburse(ledger, "D1", "A1", "2020-02-10", "80", currency="EUR")  # EUR 80 / 0.8 = USD 100.00
+    assert lines_of(ledger, 3)[0]["usd_cents"] == 10_000
+    assert "would change the rate of disbursement D1 dated 2020-02-10" in refused(
+        services.add_rate, ledger, RateIn(currency="EUR", effective_from="2020-02-01", units_per_usd="0.9"))
+
+
+# -- the audit trail --------------------------------------------------------------------------
+
+
+def test_audit_trail_records_who_when_field_old_and_new(usd_pledge):
+    ledger = usd_pledge
+    start = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=5)
+    services.save_donor(ledger, DonorIn(code="AAA", name="Alpha", kind="foundation"))
+    services.update_activity(ledger, ActivityUpdate(code="A1", progress_pct=30, status="ongoing"))
+    services.save_activity(ledger, ActivityIn(code="A1", paragraph=2, title="Activity A1", budget_usd="7500.5",
+                                              status="ongoing", progress_pct=30))
+    with ledger.reading() as session:
+        records = session.execute(select(AuditRecord).where(AuditRecord.field != "*").order_by(AuditRecord.id)).scalars().all()
+        changes = [(r.table_name, r.record_key, r.field, r.old_value, r.new_value) for r in records]
+        users = {r.user_name for r in records}
+        times = [r.at for r in records]
+    assert changes == [
+        ("donors", "AAA", "name", "AAA", "Alpha"),
+        ("donors", "AAA", "kind", "member-state", "foundation"),
+        ("activities", "A1", "status", "planned", "ongoing"),
+        ("activities", "A1", "progress_pct", "0", "30"),
+        ("activities", "A1", "paragraph_id", changes[4][3], changes[4][4]),
+        ("activities", "A1", "budget_cents", "5000.00", "7500.50"),
+    ]
+    assert users == {ledger.actor.name}
+    assert all(start <= t <= dt.datetime.now(dt.UTC).replace(tzinfo=None) for t in times)
+    assert services.save_donor(ledger, DonorIn(code="AAA", name="Alpha", kind="foundation")) == "unchanged"
+
+
+def test_every_entry_names_its_poster(usd_pledge):
+    with usd_pledge.reading() as session:
+        assert session.execute(select(JournalEntry.user_name)).scalars().all() == [usd_pledge.actor.name]
