@@ -138,7 +138,7 @@ def cancel_pledge(uow, data: CancellationIn) -> Posted:
         wanted = None if data.unearmarked else data.paragraph
         allocations = [(a, n) for a, n in allocations if n == wanted]
         if not allocations:
-            where = "unearmarked money" if wanted is None else f"an allocation to paragraph {wanted}"
+            where = "unearmarked allocation" if wanted is None else f"allocation to paragraph {wanted}"
             raise LedgerError(Problem("paragraph", f"pledge {pledge.reference} has no {where}"))
     balances = allocation_balances(uow, [a.id for a, _ in allocations])
     outstanding = [balances[a.id].outstanding_minor for a, _ in allocations]
