@@ -1,0 +1,104 @@
+"""``report donors|ageing``, ``export`` (the audit workbook) and ``iati`` (IATI 2.03)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cli.main import Settings, cli, fail, handles_refusals, pass_settings
+from cli.report_commands import AS_OF, FORMAT, emit, report, width
+
+
+@report.command("donors")
+@AS_OF
+@FORMAT
+@pass_settings
+@handles_refusals
+def report_donors(settings: Settings, as_of, fmt: str) -> None:
+    """Donor statements: pledged, received, outstanding, spending paid with each donor's money."""
+    from reports.donors import donor_report, donors_csv, donors_json, donors_table
+
+    with settings.ledger().reading() as session:
+        result = donor_report(session, as_of)
+    emit(fmt, donors_table(result, width()) if fmt == "table" else None,
+         donors_json(result) if fmt == "json" else "", donors_csv(result) if fmt == "csv" else "")
+
+
+@report.command("ageing")
+@AS_OF
+@FORMAT
+@pass_settings
+@handles_refusals
+def report_ageing(settings: Settings, as_of, fmt: str) -> None:
+    """Pledge ageing: what is outstanding, by days past the due date (or the pledge date)."""
+    from reports.ageing import ageing_csv, ageing_json, ageing_report, ageing_table
+
+    with settings.ledger().reading() as session:
+        result = ageing_report(session, as_of)
+    emit(fmt, ageing_table(result, width()) if fmt == "table" else None,
+         ageing_json(result) if fmt == "json" else "", ageing_csv(result) if fmt == "csv" else "")
+
+
+def _output(path: str, suffix: str) -> Path:
+    target = Path(path).expanduser()
+    if target.suffix.lower() != suffix:
+        fail(f"{path}: the output file must end in {suffix}")
+    if target.is_dir():
+        fail(f"{path}: is a folder; give a file name ending in {suffix}")
+    if not target.parent.exists():
+        fail(f"{path}: folder {target.parent} does not exist")
+    return target
+
+
+def _progress():
+    """Progress on a terminal (stderr), nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(sheet: str, rows: int) -> None:
+        click.echo(f"\r{sheet}: {rows:,} rows\033[K", err=True, nl=False)
+
+    return show
+
+
+@cli.command("export")
+@click.option("-o", "--output", "output", required=True, help="The workbook to write (.xlsx).")
+@AS_OF
+@pass_settings
+@handles_refusals
+def export(settings: Settings, output: str, as_of) -> None:
+    """Write the audit workbook (.xlsx) as of a date."""
+    from reports.workbook import export_workbook
+
+    target = _output(output, ".xlsx")
+    progress = _progress()
+    result = export_workbook(settings.ledger(), target, as_of, progress=progress)
+    if progress:
+        click.echo("\r\033[K", err=True, nl=False)
+    verified = "chain verified" if result.verified else "CHAIN VERIFICATION FAILED (see the About sheet)"
+    click.echo(f"wrote {target} as of {result.as_of}: {len(result.sheets)} sheets, {result.journal_lines:,} journal "
+               f"lines; {verified}, {result.entries} entries, head {result.head_hash}")
+    if result.text_amounts:
+        click.echo(f"note: {result.text_amounts} amounts have more than 15 significant digits and were written as text",
+                   err=True)
+
+
+@cli.command("iati")
+@click.option("-o", "--output", "output", required=True, help="The IATI activity file to write (.xml).")
+@AS_OF
+@click.option("--org-ref", envvar="DONOR_LEDGER_IATI_ORG", default="XI-IATI-DONOR-LEDGER", show_default=True,
+              help="IATI organisation identifier of the reporting organisation.")
+@click.option("--org-name", envvar="DONOR_LEDGER_IATI_ORG_NAME", default="Trust fund secretariat", show_default=True,
+              help="Name of the reporting organisation.")
+@pass_settings
+@handles_refusals
+def iati(settings: Settings, output: str, as_of, org_ref: str, org_name: str) -> None:
+    """Write the ledger as one IATI 2.03 activity (pledges, receipts, disbursements, budgets)."""
+    from reports.iati import export_iati
+
+    target = _output(output, ".xml")
+    result = export_iati(settings.ledger(), target, as_of, org_ref=org_ref, org_name=org_name)
+    click.echo(f"wrote {target} as of {result.as_of}: activity {result.identifier}, {result.transactions} transactions, "
+               f"{result.budgets} budgets")

@@ -1,0 +1,201 @@
+"""Pledge ageing as of a date (domain.md "Reports", other views).
+
+For every pledge with something outstanding on the as-of date: the outstanding amount in
+the pledge's currency (amount - received - cancelled, lines dated on or before as-of), its
+USD value at the rate in force on the as-of date (rounded per allocation, then summed, as
+in the funding report, so the ageing total equals the funding report's outstanding), and
+its age: days from the due date, or from the pledge date where there is none, to the as-of
+date. Buckets: not due (0 days or fewer), 1-90, 91-180, 181-365, over 365. Only pledges
+with a due date raise overdue alerts (due date before the as-of date).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger import journal
+from ledger.database import utcnow
+from ledger.money import format_amount
+from ledger.rates import RateBook
+from ledger.schema import Donor, Pledge
+
+from .formats import money, money_grouped, safe_text
+from .sums import allocation_sums
+
+BUCKETS = (("not_due", "Not due"), ("1_90", "1-90 days"), ("91_180", "91-180 days"),
+           ("181_365", "181-365 days"), ("over_365", "Over 365 days"))
+BUCKET_LABELS = dict(BUCKETS)
+
+
+def bucket_of(days: int) -> str:
+    if days <= 0:
+        return "not_due"
+    if days <= 90:
+        return "1_90"
+    if days <= 180:
+        return "91_180"
+    if days <= 365:
+        return "181_365"
+    return "over_365"
+
+
+@dataclass
+class AgeingRow:
+    pledge: str
+    donor: str
+    donor_name: str
+    currency: str
+    pledged_on: dt.date
+    due_on: dt.date | None
+    days: int  # from the due date (else the pledge date) to the as-of date
+    bucket: str
+    outstanding_minor: int  # in the pledge's currency
+    outstanding_usd: int  # cents at the as-of rate, rounded per allocation
+
+    @property
+    def overdue(self) -> bool:
+        return self.due_on is not None and self.days > 0
+
+    @property
+    def outstanding(self) -> str:
+        return format_amount(self.outstanding_minor, self.currency, thousands=False)
+
+
+@dataclass
+class AgeingReport:
+    as_of: dt.date
+    generated_at: dt.datetime
+    chain_head: str
+    entries: int
+    rows: list[AgeingRow]
+
+    def bucket_total(self, bucket: str) -> int:
+        return sum(r.outstanding_usd for r in self.rows if r.bucket == bucket)
+
+    @property
+    def total_usd(self) -> int:
+        return sum(r.outstanding_usd for r in self.rows)
+
+    @property
+    def overdue_rows(self) -> list[AgeingRow]:
+        return [r for r in self.rows if r.overdue]
+
+
+def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook | None = None) -> AgeingReport:
+    as_of = as_of or dt.date.today()
+    count, head = journal.head(session)
+    per_pledge: dict[int, list[int]] = {}
+    for s in allocation_sums(session, as_of, book):
+        if s.outstanding_minor:
+            totals = per_pledge.setdefault(s.pledge_id, [0, 0])
+            totals[0] += s.outstanding_minor
+            totals[1] += s.outstanding_cents
+    rows: list[AgeingRow] = []
+    if per_pledge:
+        details = session.execute(
+            select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.currency, Pledge.pledged_on, Pledge.due_on)
+            .join(Donor, Donor.id == Pledge.donor_id)
+            .where(Pledge.pledged_on <= as_of)
+        )
+        for pid, reference, code, name, currency, pledged_on, due_on in details:
+            if pid not in per_pledge:
+                continue
+            minor, cents = per_pledge[pid]
+            days = (as_of - (due_on or pledged_on)).days
+            rows.append(AgeingRow(reference, code, name, currency, pledged_on, due_on, days, bucket_of(days), minor, cents))
+    rows.sort(key=lambda r: (-r.days, r.pledge))
+    return AgeingReport(as_of, utcnow(), head, count, rows)
+
+
+def ageing_report_for(ledger, as_of: dt.date | None = None) -> AgeingReport:
+    with ledger.reading() as session:
+        return ageing_report(session, as_of)
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+def row_values(row: AgeingRow) -> dict:
+    return {
+        "pledge": row.pledge, "donor": row.donor, "donor_name": row.donor_name, "currency": row.currency,
+        "pledged_on": row.pledged_on.isoformat(), "due_on": row.due_on.isoformat() if row.due_on else None,
+        "days": row.days, "bucket": row.bucket, "outstanding": row.outstanding,
+        "outstanding_usd": money(row.outstanding_usd), "overdue": row.overdue,
+    }
+
+
+def summary_values(report: AgeingReport) -> dict:
+    return {
+        "buckets": {key: money(report.bucket_total(key)) for key, _ in BUCKETS},
+        "total_usd": money(report.total_usd),
+        "pledges": len(report.rows),
+        "overdue_pledges": len(report.overdue_rows),
+        "overdue_usd": money(sum(r.outstanding_usd for r in report.overdue_rows)),
+    }
+
+
+def ageing_json(report: AgeingReport) -> str:
+    document = {
+        "as_of": report.as_of.isoformat(),
+        "currency": "USD",
+        "generated_at": report.generated_at.isoformat(timespec="seconds") + "Z",
+        "chain_head": report.chain_head,
+        "journal_entries": report.entries,
+        "rows": [row_values(r) for r in report.rows],
+        "totals": summary_values(report),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+CSV_COLUMNS = ("pledge", "donor", "donor_name", "currency", "pledged_on", "due_on", "days", "bucket",
+               "outstanding", "outstanding_usd", "overdue")
+TEXT_COLUMNS = ("pledge", "donor", "donor_name")
+
+
+def ageing_csv(report: AgeingReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in report.rows:
+        values = row_values(row)
+        for key in TEXT_COLUMNS:
+            values[key] = safe_text(values[key])
+        values["overdue"] = "yes" if row.overdue else "no"
+        writer.writerow(["" if values[k] is None else values[k] for k in CSV_COLUMNS])
+    for key, _label in BUCKETS:
+        writer.writerow([f"total {key}", "", "", "USD", "", "", "", key, "", money(report.bucket_total(key)), ""])
+    writer.writerow(["total", "", "", "USD", "", "", "", "", "", money(report.total_usd), ""])
+    return out.getvalue()
+
+
+def ageing_table(report: AgeingReport, width: int = 200):
+    from rich.table import Table
+    from rich.text import Text
+
+    overdue = report.overdue_rows
+    table = Table(
+        title=f"Pledge ageing, as of {report.as_of}",
+        caption=(f"{len(overdue)} overdue pledge(s), USD {money_grouped(sum(r.outstanding_usd for r in overdue))}; "
+                 f"{report.entries} journal entries, chain head {report.chain_head[:16]}…"),
+    )
+    for label, justify in (("Pledge", "left"), ("Donor", "left"), ("Pledged on", "left"), ("Due on", "left"),
+                           ("Days", "right"), ("Bucket", "left"), ("Outstanding", "right"), ("USD", "right"),
+                           ("Alert", "left")):
+        table.add_column(label, justify=justify, no_wrap=True)
+    for i, r in enumerate(report.rows):
+        table.add_row(
+            Text(r.pledge), Text(r.donor), r.pledged_on.isoformat(), r.due_on.isoformat() if r.due_on else "–",
+            str(r.days), BUCKET_LABELS[r.bucket], f"{r.currency} {format_amount(r.outstanding_minor, r.currency)}",
+            money_grouped(r.outstanding_usd), "OVERDUE" if r.overdue else "",
+            style="red" if r.overdue else None, end_section=i == len(report.rows) - 1,
+        )
+    for key, label in BUCKETS:
+        table.add_row("", "", "", "", "", label, "", money_grouped(report.bucket_total(key)), "")
+    table.add_row("Total", "", "", "", "", "", "", money_grouped(report.total_usd), "", style="bold")
+    return table

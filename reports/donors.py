@@ -1,0 +1,218 @@
+"""Donor statements as of a date (domain.md "Reports", other views).
+
+Per donor, in USD: pledged (net of cancellations), cancelled, received, outstanding (valued
+at the rate in force on the as-of date, rounded per allocation), the exchange difference,
+spending paid with the donor's money by paragraph and activity, the PSC charged on it, and
+the balance = received - spent - PSC. Every figure is a sum of journal lines dated on or
+before the as-of date (reports/sums.py); the column totals equal the funding report's.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger import journal
+from ledger.database import utcnow
+from ledger.rates import RateBook
+from ledger.schema import Activity, Donor, JournalEntry, JournalLine, Paragraph, Pledge
+
+from .formats import money, money_grouped, safe_text
+from .sums import allocation_sums, reversed_as_of
+
+MONEY_KEYS = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
+COUNT_KEYS = ("pledges",)
+TEXT_KEYS = ("donor", "name", "kind", "country", "currency")
+
+
+@dataclass
+class SpendingLine:
+    """Spending paid with one donor's money on one activity (funding splits summed)."""
+
+    paragraph: int
+    activity: str
+    activity_title: str
+    spent: int = 0
+    psc: int = 0
+
+
+@dataclass
+class DonorStatement:
+    donor: str  # code; "" for the totals
+    name: str
+    kind: str = ""
+    country: str | None = None
+    currency: str | None = None
+    pledges: int = 0
+    pledged: int = 0
+    cancelled: int = 0
+    received: int = 0
+    outstanding: int = 0
+    spent: int = 0
+    psc: int = 0
+    spending: list[SpendingLine] = field(default_factory=list)
+
+    @property
+    def fx_difference(self) -> int:
+        return self.received + self.outstanding - self.pledged
+
+    @property
+    def balance(self) -> int:
+        return self.received - self.spent - self.psc
+
+
+@dataclass
+class DonorReport:
+    as_of: dt.date
+    generated_at: dt.datetime
+    chain_head: str
+    entries: int
+    rows: list[DonorStatement]
+    totals: DonorStatement
+
+
+def _live_pledges(session: Session, as_of: dt.date) -> dict[int, int]:
+    """donor id -> pledges dated on or before as_of and not reversed by then."""
+    undone = reversed_as_of(session, as_of)
+    counts: dict[int, int] = {}
+    rows = session.execute(select(Pledge.donor_id, Pledge.entry_id).where(Pledge.pledged_on <= as_of))
+    for donor_id, entry_id in rows:
+        if entry_id not in undone:
+            counts[donor_id] = counts.get(donor_id, 0) + 1
+    return counts
+
+
+def _spending(session: Session, as_of: dt.date):
+    line = JournalLine
+    return session.execute(
+        select(
+            line.donor_id, Paragraph.number, Activity.code, Activity.title,
+            func.sum(line.usd_cents).filter(line.account == journal.EXPENDITURE),
+            func.sum(line.usd_cents).filter(line.account == journal.PSC),
+        )
+        .join(JournalEntry, JournalEntry.id == line.entry_id)
+        .join(Activity, Activity.id == line.activity_id)
+        .join(Paragraph, Paragraph.id == Activity.paragraph_id)
+        .where(JournalEntry.event_date <= as_of, line.account.in_((journal.EXPENDITURE, journal.PSC)))
+        .group_by(line.donor_id, Paragraph.number, Activity.code, Activity.title)
+        .order_by(line.donor_id, Paragraph.number, Activity.code)
+    )
+
+
+def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook | None = None) -> DonorReport:
+    as_of = as_of or dt.date.today()
+    count, head = journal.head(session)
+    statements: dict[int, DonorStatement] = {}
+    for did, code, name, kind, country, currency in session.execute(
+        select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency).order_by(Donor.code)
+    ):
+        statements[did] = DonorStatement(code, name, kind, country, currency)
+    for did, n in _live_pledges(session, as_of).items():
+        statements[did].pledges = n
+    for s in allocation_sums(session, as_of, book):
+        row = statements[s.donor_id]
+        row.pledged += s.pledged_cents
+        row.cancelled += s.cancelled_cents
+        row.received += s.received_cents
+        row.outstanding += s.outstanding_cents
+    for did, paragraph, code, title, spent, psc in _spending(session, as_of):
+        row = statements[did]
+        spent, psc = int(spent or 0), int(psc or 0)
+        row.spending.append(SpendingLine(paragraph, code, title, spent, psc))
+        row.spent += spent
+        row.psc += psc
+    rows = list(statements.values())
+    totals = DonorStatement("", "Total")
+    for key in ("pledges", "pledged", "cancelled", "received", "outstanding", "spent", "psc"):
+        setattr(totals, key, sum(getattr(r, key) for r in rows))
+    return DonorReport(as_of, utcnow(), head, count, rows, totals)
+
+
+def donor_report_for(ledger, as_of: dt.date | None = None) -> DonorReport:
+    with ledger.reading() as session:
+        return donor_report(session, as_of)
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+def row_values(row: DonorStatement) -> dict:
+    values: dict = {}
+    for key in MONEY_KEYS:
+        values[key] = money(getattr(row, key))
+    values["pledges"] = int(row.pledges)
+    return values
+
+
+def donors_json(report: DonorReport) -> str:
+    document = {
+        "as_of": report.as_of.isoformat(),
+        "currency": "USD",
+        "generated_at": report.generated_at.isoformat(timespec="seconds") + "Z",
+        "chain_head": report.chain_head,
+        "journal_entries": report.entries,
+        "rows": [
+            {
+                "donor": r.donor, "name": r.name, "kind": r.kind, "country": r.country, "currency": r.currency,
+                **row_values(r),
+                "spending": [
+                    {"paragraph": s.paragraph, "activity": s.activity, "title": s.activity_title,
+                     "spent": money(s.spent), "psc": money(s.psc)}
+                    for s in r.spending
+                ],
+            }
+            for r in report.rows
+        ],
+        "totals": row_values(report.totals),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+CSV_COLUMNS = ("donor", "name", "kind", "country", "currency", "pledges", *MONEY_KEYS)
+
+
+def donors_csv(report: DonorReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in [*report.rows, report.totals]:
+        values = row_values(row)
+        label = "total" if row is report.totals else safe_text(row.donor)
+        texts = [label, safe_text(row.name if row is not report.totals else ""), safe_text(row.kind),
+                 safe_text(row.country), safe_text(row.currency)]
+        writer.writerow([*texts, values["pledges"], *(values[k] for k in MONEY_KEYS)])
+    return out.getvalue()
+
+
+TABLE_COLUMNS = (
+    ("pledged", "Pledged"), ("received", "Received"), ("outstanding", "Outstanding"), ("fx_difference", "FX diff"),
+    ("spent", "Spent"), ("psc", "PSC"), ("balance", "Balance"),
+)
+
+
+def donors_table(report: DonorReport, width: int = 200):
+    """A rich Table: one line per donor, then its spending by paragraph and activity."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=f"Donor statements, USD, as of {report.as_of}",
+        caption=f"{report.entries} journal entries, chain head {report.chain_head[:16]}…",
+    )
+    table.add_column("Donor", no_wrap=width >= 120, max_width=40)
+    for _key, label in TABLE_COLUMNS:
+        table.add_column(label, justify="right", no_wrap=True)
+    for row in report.rows:
+        table.add_row(Text(f"{row.donor} {row.name}"), *(money_grouped(getattr(row, k)) for k, _ in TABLE_COLUMNS),
+                      style="bold")
+        for s in row.spending:
+            cells = {"spent": money_grouped(s.spent), "psc": money_grouped(s.psc)}
+            table.add_row(Text(f"  ¶{s.paragraph} {s.activity}"), *(cells.get(k, "") for k, _ in TABLE_COLUMNS))
+    table.add_row("Total", *(money_grouped(getattr(report.totals, k)) for k, _ in TABLE_COLUMNS),
+                  style="bold", end_section=True)
+    return table
