@@ -105,3 +105,27 @@ def lines_of(ledger: Ledger, entry_id: int) -> list[dict]:
     with ledger.reading() as session:
         rows = session.execute(select(JournalLine).where(JournalLine.entry_id == entry_id).order_by(JournalLine.line_no))
         return [{c: getattr(line, c) for c in JournalLine.__table__.columns.keys()} for line in rows.scalars()]
+
+
+def run_cli(*args: str, env: dict | None = None):
+    """``donor-ledger ARGS`` in a real process: (exit code, stdout, stderr)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    program = Path(sys.executable).with_name("donor-ledger")
+    done = subprocess.run([str(program), *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NO_COLOR": "1", **(env or {})})
+    return done.returncode, done.stdout, done.stderr
+
+
+def invoke_cli(*args: str):
+    """``donor-ledger ARGS`` in this process (faster): (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401  (registers the sub-commands)
+    from cli.main import cli
+
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr

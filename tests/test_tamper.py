@@ -1,0 +1,217 @@
+"""Tampering with the stored journal is caught by ``donor-ledger verify``.
+
+The attacker has the database: on SQLite they drop the append-only triggers, on PostgreSQL
+they disable every trigger as superuser; then they change one stored value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from ledger import journal
+from ledger.schema import JournalEntry, JournalLine
+from tests.builders import invoke_cli, receipt, run_cli, worked_example
+
+APPEND_ONLY = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements")
+ENTRIES = JournalEntry.__table__
+LINES = JournalLine.__table__
+TARGET = 3  # the worked example's receipt R1 (entries: P1, P2, R1, R2, D1)
+
+
+@contextmanager
+def attacker(url: str):
+    """A connection of someone who can edit the database, with the append-only guard removed."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                for table in APPEND_ONLY:
+                    for action in ("update", "delete"):
+                        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+            else:
+                for table in APPEND_ONLY:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def verify(url: str, *extra: str):
+    return invoke_cli("--db", url, "verify", *extra)
+
+
+@pytest.fixture
+def example(ledger, db_url):
+    worked_example(ledger)
+    code, out, err = verify(db_url)
+    assert (code, err) == (0, ""), err
+    return db_url
+
+
+def changed(value, column: str):
+    """A different value of the same type (None becomes an id that exists: 1)."""
+    if value is None:
+        return 1
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 8 if column == "line_no" else value + 1
+    if isinstance(value, dt.datetime):
+        return value + dt.timedelta(microseconds=1)
+    if isinstance(value, dt.date):
+        return value + dt.timedelta(days=1)
+    if column in ("hash", "prev_hash"):
+        return value[:-1] + ("0" if value[-1] != "0" else "1")
+    return {"account": "1100" if value != "1100" else "1000", "flow": "cancel" if value != "cancel" else "fx",
+            "currency": "USD" if value != "USD" else "NOK", "kind": "pledge"}.get(column, value + "x")
+
+
+ENTRY_COLUMNS = [c for c in ENTRIES.columns.keys() if c != "id"]
+LINE_COLUMNS = [c for c in LINES.columns.keys()]
+
+
+def test_every_stored_column_is_covered_by_the_hash():
+    """The hash covers every stored column of an entry and of its lines (nothing forgotten)."""
+    assert set(journal.ENTRY_COLUMNS) | {"hash"} == set(ENTRIES.columns.keys())
+    assert set(journal.LINE_COLUMNS) | {"entry_id"} == set(LINES.columns.keys())
+
+
+@pytest.mark.parametrize("column", ENTRY_COLUMNS)
+def test_changing_an_entry_column_is_caught_naming_the_entry(example, column):
+    with attacker(example) as conn:
+        old = conn.execute(select(ENTRIES.c[column]).where(ENTRIES.c.id == TARGET)).scalar()
+        conn.execute(update(ENTRIES).where(ENTRIES.c.id == TARGET).values({column: changed(old, column)}))
+    code, out, err = verify(example)
+    assert code == 1, out
+    assert f"journal entry {TARGET}:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("column", LINE_COLUMNS)
+def test_changing_a_line_column_is_caught_naming_the_entry(example, column):
+    with attacker(example) as conn:
+        where = (LINES.c.entry_id == TARGET) & (LINES.c.line_no == 1)
+        old = conn.execute(select(LINES.c[column]).where(where)).scalar()
+        new = changed(old, column)
+        if column == "entry_id":  # move the line to the next entry
+            conn.execute(update(LINES).where(where).values(entry_id=TARGET + 1, line_no=9))
+        else:
+            conn.execute(update(LINES).where(where).values({column: new}))
+    code, out, err = verify(example)
+    assert code == 1, out
+    assert f"journal entry {TARGET}:" in err
+
+
+def test_a_balanced_change_of_two_lines_is_still_caught(example):
+    """Moving a cent between the lines keeps the entry balanced: the hash still catches it."""
+    with attacker(example) as conn:
+        for line_no, delta in ((1, 1), (2, -1)):
+            where = (LINES.c.entry_id == TARGET) & (LINES.c.line_no == line_no)
+            conn.execute(update(LINES).where(where).values(usd_cents=LINES.c.usd_cents + delta))
+    code, _, err = verify(example)
+    assert code == 1 and f"journal entry {TARGET}: its content does not match its hash" in err
+
+
+def test_deleting_or_adding_a_line_is_caught(example):
+    with attacker(example) as conn:
+        row = conn.execute(select(LINES).where(LINES.c.entry_id == TARGET, LINES.c.line_no == 1)).mappings().one()
+        conn.execute(insert(LINES).values({**row, "line_no": 99}))
+    assert f"journal entry {TARGET}:" in verify(example)[2]
+    with attacker(example) as conn:
+        conn.execute(delete(LINES).where(LINES.c.entry_id == TARGET, LINES.c.line_no.in_((1, 99))))
+    code, _, err = verify(example)
+    assert code == 1 and f"journal entry {TARGET}:" in err
+
+
+def test_a_line_of_no_entry_is_caught(example):
+    """Lines whose entry does not exist would still count in balances: verify refuses them."""
+    with attacker(example) as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        row = conn.execute(select(LINES).where(LINES.c.entry_id == TARGET, LINES.c.line_no == 1)).mappings().one()
+        conn.execute(insert(LINES).values({**row, "entry_id": 6}))
+    code, _, err = verify(example)
+    assert code == 1 and "6" in err, err
+
+
+def test_deleting_an_entry_is_caught(example):
+    with attacker(example) as conn:
+        conn.execute(delete(LINES).where(LINES.c.entry_id == TARGET))
+        conn.execute(text("delete from receipts where entry_id = :e"), {"e": TARGET})
+        conn.execute(delete(ENTRIES).where(ENTRIES.c.id == TARGET))
+    code, _, err = verify(example)
+    assert code == 1
+    assert f"journal entry {TARGET + 1}: expected entry {TARGET} here" in err
+
+
+def test_swapping_two_entries_is_caught(example):
+    with attacker(example) as conn:
+        for table, key in ((LINES, LINES.c.entry_id), (ENTRIES, ENTRIES.c.id)):
+            conn.execute(update(table).where(key == 2).values({key.name: 1000}))
+            conn.execute(update(table).where(key == 3).values({key.name: 2}))
+            conn.execute(update(table).where(key == 1000).values({key.name: 3}))
+    code, _, err = verify(example)
+    assert code == 1 and "journal entry 2:" in err
+
+
+def test_a_rewritten_history_passes_alone_but_not_against_a_checkpoint(example):
+    """An attacker who recomputes every later hash makes a consistent chain: only a checkpoint
+    (a head hash printed earlier and kept elsewhere) proves it was rewritten."""
+    _, out, _ = verify(example)
+    checkpoint = out.split("head ")[-1].split()[0]
+    with attacker(example) as conn:
+        conn.execute(update(ENTRIES).where(ENTRIES.c.id == TARGET).values(memo="receipt (rewritten)"))
+        prev = conn.execute(select(ENTRIES.c.hash).where(ENTRIES.c.id == TARGET - 1)).scalar()
+        for entry_id in range(TARGET, 6):
+            entry = dict(conn.execute(select(ENTRIES).where(ENTRIES.c.id == entry_id)).mappings().one())
+            lines = conn.execute(select(LINES).where(LINES.c.entry_id == entry_id).order_by(LINES.c.line_no)).mappings().all()
+            entry["prev_hash"] = prev
+            prev = journal.entry_hash(entry, lines)
+            conn.execute(update(ENTRIES).where(ENTRIES.c.id == entry_id).values(prev_hash=entry["prev_hash"], hash=prev))
+    assert verify(example)[0] == 0
+    code, _, err = verify(example, "--checkpoint", checkpoint)
+    assert code == 1 and f"checkpoint {checkpoint} is not in the chain" in err
+
+
+def test_checkpoint_passes_while_the_ledger_grows_and_fails_after_truncation(ledger, example):
+    _, out, _ = verify(example)
+    checkpoint = out.split("head ")[-1].split()[0]
+    assert out.splitlines()[-1] == f"head {checkpoint} entries 5"
+    receipt(ledger, "R3", "P2", "2011-10-01", "1000")
+    code, out, err = verify(example, "--checkpoint", checkpoint)
+    assert code == 0 and "checkpoint found" in out, err
+    _, out, _ = verify(example)
+    later = out.split("head ")[-1].split()[0]
+    with attacker(example) as conn:  # cut the tail: entry 6 and its receipt
+        conn.execute(delete(LINES).where(LINES.c.entry_id == 6))
+        conn.execute(text("delete from receipts where entry_id = 6"))
+        conn.execute(delete(ENTRIES).where(ENTRIES.c.id == 6))
+    assert verify(example)[0] == 0  # the shorter chain is consistent in itself
+    assert verify(example, "--checkpoint", checkpoint)[0] == 0  # entry 5 is still there
+    code, _, err = verify(example, "--checkpoint", later)
+    assert code == 1 and "truncated or rewritten" in err
+
+
+def test_the_database_refuses_updates_and_deletes_of_posted_rows(example):
+    engine = create_engine(example)
+    try:
+        for statement in (update(ENTRIES).where(ENTRIES.c.id == 1).values(memo="x"),
+                          update(LINES).where(LINES.c.entry_id == 1).values(usd_cents=0),
+                          delete(LINES).where(LINES.c.entry_id == 1)):
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+                conn.execute(statement)
+    finally:
+        engine.dispose()
+    assert verify(example)[0] == 0
+
+
+def test_verify_in_a_real_process_names_the_entry(example):
+    with attacker(example) as conn:
+        conn.execute(update(LINES).where(LINES.c.entry_id == 2, LINES.c.line_no == 1).values(amount_minor=1))
+    code, out, err = run_cli("--db", example, "verify")
+    assert code == 1 and out == ""
+    assert err.startswith("error: verification failed: journal entry 2:") and "Traceback" not in err
