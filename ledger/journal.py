@@ -136,7 +136,12 @@ class Verification:
         return text
 
 
-def _entries_with_lines(session: Session, batch: int = 5000) -> Iterator[tuple[dict, list[dict]]]:
+def _entries_with_lines(
+    session: Session, batch: int = 5000, orphans: list[int] | None = None
+) -> Iterator[tuple[dict, list[dict]]]:
+    """Entries in chain order with their lines; the entry ids of lines that belong to no entry
+    are appended to ``orphans``."""
+    orphans = [] if orphans is None else orphans
     entry_cols = [getattr(JournalEntry, c) for c in (*ENTRY_COLUMNS, "hash")]
     line_cols = [JournalLine.entry_id, *[getattr(JournalLine, c) for c in LINE_COLUMNS]]
     entries = session.execute(select(*entry_cols).order_by(JournalEntry.id).execution_options(yield_per=batch))
@@ -148,11 +153,15 @@ def _entries_with_lines(session: Session, batch: int = 5000) -> Iterator[tuple[d
         entry = row._asdict()
         own: list[dict] = []
         while pending is not None and pending.entry_id < entry["id"]:
-            pending = next(lines, None)  # lines of no entry: caught as a broken chain below
+            orphans.append(pending.entry_id)  # lines of no entry
+            pending = next(lines, None)
         while pending is not None and pending.entry_id == entry["id"]:
             own.append(pending._asdict())
             pending = next(lines, None)
         yield entry, own
+    while pending is not None:
+        orphans.append(pending.entry_id)
+        pending = next(lines, None)
 
 
 def verify(session: Session, checkpoint: str | None = None) -> Verification:
@@ -160,7 +169,8 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
     prev = GENESIS
     count = 0
     found = checkpoint is None
-    for entry, lines in _entries_with_lines(session):
+    orphans: list[int] = []
+    for entry, lines in _entries_with_lines(session, orphans=orphans):
         count += 1
         eid = entry["id"]
         problem = None
@@ -181,6 +191,8 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
         prev = entry["hash"]
         if checkpoint is not None and prev == checkpoint:
             found = True
+    if orphans:  # lines would count in balances without an entry in the chain
+        return Verification(False, count, prev, None, f"journal lines of entry {orphans[0]}, which is not in the chain")
     if not found:
         return Verification(
             False, count, prev, None,
