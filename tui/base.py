@@ -1,0 +1,135 @@
+"""The frame every main screen shares: the navigation line, the footer, help and roles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ledger.roles import Act
+
+from .common import HelpScreen, keys_help
+
+if TYPE_CHECKING:
+    from .app import DonorLedgerApp
+
+SCREENS = (
+    ("1", "dashboard", "Dashboard"),
+    ("2", "pledges", "Pledges"),
+    ("3", "disbursements", "Disbursements"),
+    ("4", "activities", "Activities"),
+    ("5", "donors", "Donors"),
+    ("6", "rates", "Rates"),
+    ("7", "users", "Users"),
+    ("8", "transfer", "Import/export"),
+    ("9", "journal", "Journal"),
+)
+
+
+class NavBar(Static):
+    """`1 Dashboard  2 Pledges ...` with the current screen highlighted, and who is acting."""
+
+    DEFAULT_CSS = """
+    NavBar { height: 1; background: $panel; color: $text; }
+    """
+
+    def __init__(self, current: str):
+        super().__init__()
+        self.current = current
+
+    def on_mount(self) -> None:
+        self.update_text()
+
+    def update_text(self) -> None:
+        app: DonorLedgerApp = self.app  # type: ignore[assignment]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for key, mode, title in SCREENS:
+            style = "bold reverse" if mode == self.current else ""
+            text.append(f" {key}", style="bold reverse" if mode == self.current else "bold yellow")
+            text.append(f" {title}", style=style)
+        actor = app.actor
+        if actor is not None:
+            role = actor.role.value if actor.role else "not a user"
+            text.append(f"  {actor.name} ({role})", style="italic")
+        self.update(text)
+
+
+class LedgerScreen(Screen):
+    """A main screen. Subclasses list their write actions in WRITE_ACTIONS (action -> Act):
+    for a role that may not do them they are hidden from the footer and the palette, and
+    a key press says why instead of acting."""
+
+    MODE: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+    WRITE_ACTIONS: ClassVar[dict[str, Act]] = {}
+    AUTO_FOCUS = None
+    BINDINGS: ClassVar = [
+        Binding("question_mark", "help", "Help"),
+        Binding("f5", "reload", "Reload"),
+    ]
+
+    @property
+    def ledger_app(self) -> DonorLedgerApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def ledger(self):
+        return self.ledger_app.ledger
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.MODE)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def may(self, act: Act) -> bool:
+        return self.ledger_app.may(act)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        act = self.WRITE_ACTIONS.get(action)
+        if act is not None and not self.may(act):
+            return False
+        return True
+
+    def refused(self, act: Act) -> bool:
+        """True (and a message saying why) when the acting user may not do ``act``."""
+        if self.may(act):
+            return False
+        actor = self.ledger_app.actor
+        who = f"{actor.name} ({actor.role.value if actor and actor.role else 'not a user of this ledger'})" if actor else "you"
+        self.notify(f"{who} may not {act.value}.", title="Not allowed", severity="warning")
+        return True
+
+    def role_changed(self) -> None:
+        self.refresh_bindings()
+        for bar in self.query(NavBar):
+            bar.update_text()
+
+    def action_help(self) -> None:
+        bindings = [b for bs in self._bindings.key_to_bindings.values() for b in bs]
+        bindings = [b for b in bindings if not isinstance(b, Binding) or self.check_action(b.action.split("(")[0], ())]
+        text = (
+            f"# {self.TITLE}\n\n{self.HELP}\n\n## Keys on this screen\n\n{keys_help(bindings)}\n\n"
+            "## Everywhere\n\n| key | action |\n|---|---|\n"
+            + "\n".join(f"| `{key}` | {title} |" for key, _mode, title in SCREENS)
+            + "\n| `ctrl+p` | command palette: every screen and action by name |\n"
+            "| `?` | this help |\n| `Esc` | back out of a form or dialog without saving |\n| `q` | quit |\n"
+        )
+        if self.WRITE_ACTIONS and not all(self.may(a) for a in self.WRITE_ACTIONS.values()):
+            actor = self.ledger_app.actor
+            role = actor.role.value if actor and actor.role else "not a user"
+            text += f"\n\nYour role ({role}) may not change data here: write actions are not offered."
+        self.app.push_screen(HelpScreen(text))
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        pass

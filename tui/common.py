@@ -1,0 +1,342 @@
+"""Pieces every screen uses: number formats, a lazily paged table, dialogs, the help screen.
+
+Nothing here touches the database: tables ask their screen's fetch function for a page,
+and that function runs in a thread worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Markdown, Static
+from textual_fastdatatable import DataTableBackend
+from textual_fastdatatable.data_table import DataTable
+
+# -- formats -----------------------------------------------------------------------------
+
+
+def amount(value: Decimal | None) -> str:
+    """1,234,567.89 (exact, as stored; never -0.00)."""
+    if value is None:
+        return ""
+    text = f"{value:,}"
+    return text[1:] if text.startswith("-") and value == 0 else text
+
+
+def money_cell(value: Decimal | None, width: int = 14) -> str:
+    """Right-aligned in a column of ``width`` cells (the paged table does not measure cells)."""
+    return amount(value).rjust(width)
+
+
+def usd_cents(cents: int) -> str:
+    return amount(Decimal(cents).scaleb(-2).quantize(Decimal("0.01")))
+
+
+def percent(value: Decimal | None) -> str:
+    return "–" if value is None else f"{value:.1f}%"
+
+
+def date(value: dt.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def parse_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def bar(parts: Sequence[tuple[float, str, str]], width: int) -> Text:
+    """A horizontal bar of ``width`` cells: (fraction of the width, character, style) per segment."""
+    text = Text()
+    used = 0
+    for fraction, char, style in parts:
+        cells = max(0, min(width - used, round(fraction * width)))
+        if cells:
+            text.append(char * cells, style=style)
+            used += cells
+    if used < width:
+        text.append(" " * (width - used))
+    return text
+
+
+# -- a table that reads its rows a page at a time --------------------------------------
+
+
+PLACEHOLDER = "…"
+
+
+class PagedBackend(DataTableBackend):
+    """Rows are fetched a page at a time, when the table first needs one on screen."""
+
+    def __init__(self, labels: Sequence[str], widths: Sequence[int], total: int, page_size: int,
+                 on_missing: Callable[[int], None]):
+        self._render_markup = False
+        self.labels = list(labels)
+        self.widths = list(widths)
+        self.total = total
+        self.page_size = page_size
+        self.pages: dict[int, list[tuple]] = {}
+        self.requested: set[int] = set()
+        self.on_missing = on_missing
+        self.data = None
+
+    @classmethod
+    def from_pydict(cls, data: Mapping[str, Sequence[Any]], max_rows: int | None = None,
+                    column_names: Sequence[str] | None = None) -> PagedBackend:
+        raise NotImplementedError
+
+    @property
+    def source_data(self) -> Any:
+        return None
+
+    @property
+    def source_row_count(self) -> int:
+        return self.total
+
+    @property
+    def row_count(self) -> int:
+        return self.total
+
+    @property
+    def columns(self) -> Sequence[str]:
+        return self.labels
+
+    @property
+    def column_content_widths(self) -> Sequence[int]:
+        return self.widths
+
+    def loaded_row(self, index: int) -> tuple | None:
+        page = self.pages.get(index // self.page_size)
+        if page is None:
+            return None
+        offset = index % self.page_size
+        return page[offset] if offset < len(page) else None
+
+    def get_row_at(self, index: int) -> Sequence[Any]:
+        row = self.loaded_row(index)
+        if row is None:
+            number = index // self.page_size
+            if number not in self.pages and number not in self.requested:
+                self.requested.add(number)
+                self.on_missing(number)
+            return [PLACEHOLDER] * len(self.labels)
+        return row
+
+    def get_column_at(self, index: int) -> Sequence[Any]:
+        return []
+
+    def get_cell_at(self, row_index: int, column_index: int) -> Any:
+        return self.get_row_at(row_index)[column_index]
+
+    def append_column(self, label: str, default: Any | None = None) -> int:
+        raise NotImplementedError
+
+    def append_rows(self, records: Iterable[Iterable[Any]]) -> list[int]:
+        raise NotImplementedError
+
+    def drop_row(self, row_index: int) -> None:
+        raise NotImplementedError
+
+    def update_cell(self, row_index: int, column_index: int, value: Any) -> None:
+        raise NotImplementedError
+
+    def sort(self, by: Any) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    width: int
+
+
+class LazyTable(DataTable):
+    """A table over a query that may return millions of rows.
+
+    ``count()`` and ``fetch(offset, limit)`` run in thread workers; the table shows ``…`` for
+    rows whose page has not arrived yet and asks only for pages that are on screen.
+    The first column of every row is its key (a reference or an id).
+    """
+
+    PAGE_SIZE = 200
+
+    class Counted(Message):
+        def __init__(self, table: LazyTable, generation: int, total: int, first: list[tuple]):
+            super().__init__()
+            self.table, self.generation, self.total, self.first = table, generation, total, first
+
+    class PageLoaded(Message):
+        def __init__(self, table: LazyTable, generation: int, number: int, rows: list[tuple]):
+            super().__init__()
+            self.table, self.generation, self.number, self.rows = table, generation, number, rows
+
+    class Ready(Message):
+        """The count and the first page are in (posted to the screen)."""
+
+        def __init__(self, table: LazyTable, total: int):
+            super().__init__()
+            self.table, self.total = table, total
+
+    def __init__(self, columns: Sequence[Column], count: Callable[[], int],
+                 fetch: Callable[[int, int], list[tuple]], **kwargs):
+        self.count_rows = count
+        self.fetch_rows = fetch
+        self.generation = 0
+        self.loaded = False
+        backend = PagedBackend([c.label for c in columns], [c.width for c in columns], 0, self.PAGE_SIZE,
+                               self._request_page)
+        super().__init__(backend=backend, column_labels=[c.label for c in columns],
+                         column_widths=[c.width for c in columns], cursor_type="row", render_markup=False,
+                         zebra_stripes=True, **kwargs)
+
+    @property
+    def paged(self) -> PagedBackend:
+        return self.backend  # type: ignore[return-value]
+
+    def reload(self) -> None:
+        """Count again and refetch (after a filter, a sort or a write)."""
+        self.generation += 1
+        self.loaded = False
+        self._count(self.generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="count")
+    def _count(self, generation: int) -> None:
+        total = self.count_rows()
+        first = self.fetch_rows(0, self.PAGE_SIZE) if total else []
+        self.post_message(self.Counted(self, generation, total, first))
+
+    def _request_page(self, number: int) -> None:
+        self._load_page(self.generation, number)
+
+    @work(thread=True, exit_on_error=False, group="page")
+    def _load_page(self, generation: int, number: int) -> None:
+        rows = self.fetch_rows(number * self.PAGE_SIZE, self.PAGE_SIZE)
+        self.post_message(self.PageLoaded(self, generation, number, rows))
+
+    def on_lazy_table_counted(self, message: Counted) -> None:
+        message.stop()
+        if message.generation != self.generation:
+            return
+        backend = self.paged
+        backend.total = message.total
+        backend.pages = {0: message.first} if message.total else {}
+        backend.requested = set()
+        self.loaded = True
+        self._repaint()
+        if self.cursor_row >= message.total:
+            self.move_cursor(row=max(message.total - 1, 0))
+        self.post_message(self.Ready(self, message.total))
+
+    def on_lazy_table_page_loaded(self, message: PageLoaded) -> None:
+        message.stop()
+        if message.generation != self.generation:
+            return
+        self.paged.pages[message.number] = message.rows
+        self._repaint()
+
+    def _repaint(self) -> None:
+        self._clear_caches()
+        self._update_dimensions([])
+        self.refresh()
+
+    def row_key(self, index: int | None = None) -> Any:
+        """The key (first column) of a loaded row, by default the one under the cursor."""
+        if not self.loaded or self.paged.total == 0:
+            return None
+        row = self.paged.loaded_row(self.cursor_row if index is None else index)
+        return None if row is None else row[0]
+
+
+# -- dialogs -----------------------------------------------------------------------------
+
+
+class MessageDialog(ModalScreen[None]):
+    """A titled list of messages (errors, results); Escape or Enter closes it."""
+
+    BINDINGS: ClassVar = [Binding("escape,enter", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    MessageDialog { align: center middle; }
+    MessageDialog > Vertical { width: 90; max-width: 95%; height: auto; max-height: 80%;
+        border: thick $error; background: $surface; padding: 1 2; }
+    MessageDialog.info > Vertical { border: thick $success; }
+    MessageDialog #title { text-style: bold; margin-bottom: 1; }
+    MessageDialog VerticalScroll { height: auto; max-height: 20; }
+    MessageDialog Button { margin-top: 1; }
+    """
+
+    def __init__(self, title: str, messages: Sequence[str], error: bool = True):
+        super().__init__(classes="" if error else "info")
+        self.title_text = title
+        self.messages = list(messages)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, id="title")
+            with VerticalScroll():
+                for message in self.messages:
+                    yield Static(Text(message), classes="message")
+            yield Button("Close (Esc)", id="close", variant="primary")
+
+    def on_button_pressed(self, _event: Button.Pressed) -> None:
+        self.dismiss()
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    BINDINGS: ClassVar = [Binding("escape,n", "dismiss(False)", "No"), Binding("y", "dismiss(True)", "Yes")]
+    DEFAULT_CSS = """
+    ConfirmDialog { align: center middle; }
+    ConfirmDialog > Vertical { width: 70; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    """
+
+    def __init__(self, question: str):
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.question))
+            yield Static("[b]y[/b] yes    [b]n[/b] / Esc no")
+
+
+class HelpScreen(ModalScreen[None]):
+    """What the screen shows and its keys (the `?` key)."""
+
+    BINDINGS: ClassVar = [Binding("escape,question_mark,q", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 100; max-width: 95%; height: 85%; border: thick $primary;
+        background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(self.text)
+
+
+def keys_help(bindings: Iterable[Binding | tuple]) -> str:
+    lines = ["| key | action |", "|---|---|"]
+    for binding in bindings:
+        if isinstance(binding, tuple):
+            key, description = binding[0], binding[2] if len(binding) > 2 else binding[1]
+        else:
+            key, description = binding.key, binding.description
+        if description:
+            lines.append(f"| `{key}` | {description} |")
+    return "\n".join(lines)

@@ -1,0 +1,270 @@
+"""Forms: modal screens that validate as the user types with the ledger's own input models.
+
+A form builds a dict from its fields, runs the same pydantic model as the command line and
+the importers (``ledger.inputs``), and shows each problem under the field it concerns
+(``ledger.errors.problems_of``). Saving runs the service function in a thread worker; a
+refusal from the ledger (a business rule, a role) comes back as problems at the fields too.
+Escape leaves without saving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationError
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual_autocomplete import AutoComplete, DropdownItem, TargetState
+
+from ledger.errors import LedgerError, Problem, problems_of
+
+
+def field_id(name: str) -> str:
+    return "f-" + name.replace(".", "-").replace("_", "-")
+
+
+def problem_id(name: str) -> str:
+    return "p-" + name.replace(".", "-").replace("_", "-")
+
+
+class CodePicker(AutoComplete):
+    """Type-ahead over ``CODE · description`` items; choosing one puts only the code in the input."""
+
+    def apply_completion(self, value: str, state: TargetState) -> None:
+        super().apply_completion(value.split(" · ", 1)[0].strip(), state)
+
+
+def picker_items(pairs: Iterable[tuple[str, str]]) -> list[DropdownItem]:
+    return [DropdownItem(f"{code} · {text}" if text else code) for code, text in pairs]
+
+
+class FormField(Vertical):
+    """A label, a control and the line where its problem shows."""
+
+    def __init__(self, name: str, label: str, control: Widget, hint: str = "", classes: str = ""):
+        super().__init__(classes=("field " + classes).strip())
+        self.field_name = name
+        self.label_text = label
+        self.control = control
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.label_text, classes="field-label")
+        yield self.control
+        yield Static("", id=problem_id(self.field_name), classes="problem")
+        if self.hint:
+            yield Static(self.hint, classes="hint")
+
+
+class FormScreen(ModalScreen[Any]):
+    """Subclasses set MODEL and TITLE, compose fields with :meth:`field`, build the
+    model's input in :meth:`values` and write in :meth:`save` (called in a worker)."""
+
+    MODEL: ClassVar[type[BaseModel]]
+    TITLE: ClassVar[str] = "Form"
+    HELP: ClassVar[str] = ""
+    CSS_PATH = "forms.tcss"
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Back without saving"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("question_mark", "help", "Help", show=False),
+    ]
+
+    class Saved(Message):
+        def __init__(self, result: Any):
+            super().__init__()
+            self.result = result
+
+    class Refused(Message):
+        def __init__(self, problems: list[Problem]):
+            super().__init__()
+            self.problems = problems
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.touched: set[str] = set()
+        self.valid: BaseModel | None = None
+        self.saving = False
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form"):
+            yield Label(self.TITLE, id="form-title")
+            with VerticalScroll(id="form-body"):
+                yield from self.compose_fields()
+            yield Static("", id="form-problems")
+            yield from self.compose_extra()
+            with Horizontal(id="form-buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (Esc)", id="cancel")
+        yield Footer()
+
+    def compose_fields(self) -> ComposeResult:
+        yield from ()
+
+    def compose_extra(self) -> ComposeResult:
+        yield from ()
+
+    def field(self, name: str, label: str, value: str = "", placeholder: str = "", hint: str = "",
+              disabled: bool = False, classes: str = "") -> FormField:
+        control = Input(value=value, placeholder=placeholder, id=field_id(name), disabled=disabled)
+        return FormField(name, label, control, hint, classes)
+
+    def choice(self, name: str, label: str, options: list[tuple[str, Any]], value: Any = Select.BLANK,
+               allow_blank: bool = False, hint: str = "") -> FormField:
+        control = Select(options, value=value, allow_blank=allow_blank, id=field_id(name))
+        return FormField(name, label, control, hint)
+
+    def text(self, name: str) -> str:
+        return self.query_one(f"#{field_id(name)}", Input).value
+
+    def selected(self, name: str) -> Any:
+        value = self.query_one(f"#{field_id(name)}", Select).value
+        return None if value is Select.BLANK else value
+
+    def set_text(self, name: str, value: str) -> None:
+        self.query_one(f"#{field_id(name)}", Input).value = value
+
+    # -- validation --------------------------------------------------------------------------
+    def values(self) -> dict:
+        raise NotImplementedError
+
+    def extra_problems(self, model: BaseModel) -> list[Problem]:
+        """Checks of the form itself that are not the model's (e.g. the pledge's running remainder)."""
+        return []
+
+    def validate_form(self, show_all: bool = False) -> bool:
+        problems: list[Problem] = []
+        self.valid = None
+        try:
+            model = self.MODEL.model_validate(self.values())
+        except ValidationError as exc:
+            problems = problems_of(exc)
+        else:
+            problems = self.extra_problems(model)
+            if not problems:
+                self.valid = model
+        self.show_problems(problems, show_all)
+        self.after_validation()
+        return self.valid is not None
+
+    def after_validation(self) -> None:
+        pass
+
+    def show_problems(self, problems: list[Problem], show_all: bool = True) -> None:
+        for widget in self.query(".problem"):
+            widget.update("")
+        general: list[str] = []
+        for problem in problems:
+            target = self._problem_widget(problem.field)
+            name = problem.field
+            if target is None:
+                general.append(str(problem))
+                continue
+            if not show_all and not self._touched(name):
+                continue
+            target.update(Text(problem.message))
+        box = self.query_one("#form-problems", Static)
+        if general and (show_all or self.touched):
+            box.update(Text("\n".join(general)))
+        else:
+            box.update("")
+
+    def _touched(self, name: str) -> bool:
+        return any(name == t or name.startswith(t + ".") or t.startswith(name + ".") for t in self.touched)
+
+    def _problem_widget(self, name: str) -> Static | None:
+        parts = name.split(".")
+        for end in range(len(parts), 0, -1):
+            candidate = ".".join(parts[:end])
+            found = self.query(f"#{problem_id(candidate)}")
+            if found:
+                return found.first(Static)
+        return None
+
+    def _name_of(self, widget: Widget) -> str | None:
+        parent = widget.parent
+        while parent is not None and not isinstance(parent, FormField):
+            parent = parent.parent
+        return parent.field_name if isinstance(parent, FormField) else None
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self, event: Input.Changed | Select.Changed) -> None:
+        name = self._name_of(event.control)
+        if name and (not isinstance(event, Input.Changed) or event.value):
+            self.touched.add(name)
+        self.field_changed(name)
+        self.validate_form()
+
+    def field_changed(self, name: str | None) -> None:
+        pass
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_next()
+
+    # -- saving ----------------------------------------------------------------------------
+    def save(self, model: BaseModel) -> Any:
+        raise NotImplementedError
+
+    def action_save(self) -> None:
+        if self.saving:
+            return
+        if not self.validate_form(show_all=True):
+            self.notify("Not saved: correct the fields marked in red.", severity="warning")
+            return
+        self.saving = True
+        self.query_one("#form-problems", Static).update("Saving…")
+        self._save(self.valid)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
+    def _save(self, model: BaseModel) -> None:
+        try:
+            result = self.save(model)
+        except LedgerError as exc:
+            self.post_message(self.Refused(exc.problems))
+        else:
+            self.post_message(self.Saved(result))
+        finally:
+            self.saving = False
+
+    def on_form_screen_saved(self, message: Saved) -> None:
+        self.dismiss(message.result)
+
+    def on_form_screen_refused(self, message: Refused) -> None:
+        self.saving = False
+        self.show_problems(message.problems, show_all=True)
+        box = self.query_one("#form-problems", Static)
+        lines = [str(p) for p in message.problems]
+        box.update(Text("Refused, nothing was written:\n" + "\n".join(lines), style="bold"))
+        self.notify("\n".join(lines), title="Refused, nothing was written", severity="error")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_help(self) -> None:
+        from .common import HelpScreen, keys_help
+
+        self.app.push_screen(HelpScreen(f"# {self.TITLE}\n\n{self.HELP}\n\n"
+                                        "Problems show under each field as you type; the form saves only "
+                                        "when every field is valid, and the ledger may still refuse (the "
+                                        "reason shows here, and nothing is written).\n\n"
+                                        + keys_help(self.BINDINGS)))
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()

@@ -1,0 +1,643 @@
+"""Pledges: the table (filter, sort, lazily paged), the new-pledge form, and from a selected
+pledge its detail, a receipt, a cancellation or a reversal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
+
+from ledger import queries, services
+from ledger.errors import Problem
+from ledger.inputs import CancellationIn, PledgeIn, ReceiptIn, ReversalIn
+from ledger.roles import Act
+
+from .base import LedgerScreen
+from .common import Column, HelpScreen, LazyTable, amount, date, keys_help, money_cell
+from .forms import CodePicker, FormField, FormScreen, field_id, picker_items
+
+STATUS_STYLE = {"overdue": "bold yellow", "received": "green", "cancelled": "dim", "reversed": "dim strike",
+                "partly received": "cyan", "open": ""}
+SORTS = [("Reference", "reference"), ("Donor", "donor"), ("Date", "pledged_on"), ("Currency", "currency"),
+         ("Amount", "amount"), ("USD", "usd"), ("Received", "received"), ("Outstanding", "outstanding"),
+         ("Status", "status"), ("Due", "due_on")]
+COLUMNS = [Column("Reference", 12), Column("Donor", 6), Column("Date", 10), Column("Cur", 3), Column("Amount", 14),
+           Column("USD", 14), Column("Received", 14), Column("Outstanding", 14), Column("Status", 15),
+           Column("Due", 10), Column("¶", 9)]
+COLUMN_SORT = ["reference", "donor", "pledged_on", "currency", "amount", "usd", "received", "outstanding", "status",
+               "due_on", None]
+
+
+def pledge_cells(row: queries.PledgeRow) -> tuple:
+    return (
+        row.reference, row.donor, date(row.pledged_on), row.currency, money_cell(row.amount), money_cell(row.usd),
+        money_cell(row.received), money_cell(row.outstanding), Text(row.status, style=STATUS_STYLE.get(row.status, "")),
+        date(row.due_on), row.paragraphs,
+    )
+
+
+class DetailLoaded(Message):
+    def __init__(self, detail: queries.PledgeDetail | None, purpose: str, reference: str):
+        super().__init__()
+        self.detail, self.purpose, self.reference = detail, purpose, reference
+
+
+class PledgesScreen(LedgerScreen):
+    MODE = "pledges"
+    TITLE = "Pledges"
+    CSS_PATH = "pledges.tcss"
+    HELP = (
+        "Every pledge with its donor, reference (the agreement number), date, currency, amount, its "
+        "value in USD at the pledge-date rate, what was received and what is outstanding (in the "
+        "pledge's currency), its status (open, partly received, overdue, received, cancelled, reversed), "
+        "due date and the paragraphs it is allocated to (U = unearmarked).\n\n"
+        "Filter by donor, paragraph, status or any text (reference, donor, notes); sort by any column "
+        "(pick it in *Sort*, or click a header). The table reads a page at a time, so it opens at once "
+        "on any number of pledges.\n\n"
+        "From the selected pledge: **Enter** shows its detail (allocations, receipts, spending it "
+        "funded, journal entries with hashes); **r** records a receipt; **c** cancels (writes off) "
+        "part or all of what is outstanding; **x** reverses one of its entries."
+    )
+    WRITE_ACTIONS: ClassVar = {"new_pledge": Act.RECORD_MONEY, "receipt": Act.RECORD_MONEY,
+                               "cancel_pledge": Act.RECORD_MONEY, "reverse": Act.RECORD_MONEY}
+    BINDINGS: ClassVar = [
+        Binding("n", "new_pledge", "New pledge"),
+        Binding("r", "receipt", "Receipt"),
+        Binding("c", "cancel_pledge", "Cancel"),
+        Binding("x", "reverse", "Reverse"),
+        Binding("enter", "detail", "Detail", show=True),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+        Binding("o", "order", "Order"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="toolbar", id="pledge-filters"):
+            yield Input(placeholder="donor code", id="filter-donor")
+            yield Select([("All paragraphs", -1)], value=-1, allow_blank=False, id="filter-paragraph")
+            yield Select([("Any status", ""), *[(s, s) for s in queries.PLEDGE_STATUSES]], value="",
+                         allow_blank=False, id="filter-status")
+            yield Input(placeholder="text: reference, donor, notes", id="filter-text")
+            yield Select(SORTS, value="reference", allow_blank=False, id="sort")
+            yield Checkbox("desc", id="descending")
+        yield LazyTable(COLUMNS, self._count, self._fetch, id="pledges")
+        yield Static("", id="pledges-status", classes="status-line")
+
+    def on_mount(self) -> None:
+        self.filters = queries.PledgeFilter()
+        self.sort_key = "reference"
+        self.descending = False
+        self._text_timer = None
+        self._load_choices()
+        self.query_one(LazyTable).focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(LazyTable).focus()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="choices")
+    def _load_choices(self) -> None:
+        donors = queries.donors(self.ledger)
+        paragraphs = queries.paragraphs(self.ledger)
+        self.app.call_from_thread(self._set_choices, donors, paragraphs)
+
+    def _set_choices(self, donors: list[queries.DonorView], paragraphs: list[queries.ParagraphView]) -> None:
+        select = self.query_one("#filter-paragraph", Select)
+        select.set_options([("All paragraphs", -1), *[(f"¶{p.number} {p.short_title}", p.number) for p in paragraphs],
+                            ("Unearmarked", 0)])
+        select.value = -1
+        self.mount(CodePicker(self.query_one("#filter-donor", Input), picker_items((d.code, d.name) for d in donors)))
+
+    # -- the table ----------------------------------------------------------------------------
+    def _count(self) -> int:
+        return queries.pledge_count(self.ledger, self.filters)
+
+    def _fetch(self, offset: int, limit: int) -> list[tuple]:
+        rows = queries.pledges_page(self.ledger, self.filters, self.sort_key, self.descending, offset, limit)
+        return [pledge_cells(r) for r in rows]
+
+    def reload(self) -> None:
+        self.query_one("#pledges-status", Static).update("loading…")
+        self.query_one(LazyTable).reload()
+
+    def on_lazy_table_ready(self, message: LazyTable.Ready) -> None:
+        label = dict((v, k) for k, v in SORTS)[self.sort_key]
+        shown = "" if self.filters == queries.PledgeFilter() else " (filtered)"
+        self.query_one("#pledges-status", Static).update(
+            f"{message.total:,} pledge(s){shown} · sorted by {label}{' descending' if self.descending else ''}"
+            " · Enter detail · ? help")
+
+    def _filters_changed(self) -> None:
+        donor = self.query_one("#filter-donor", Input).value.strip() or None
+        paragraph = self.query_one("#filter-paragraph", Select).value
+        status = self.query_one("#filter-status", Select).value or None
+        text = self.query_one("#filter-text", Input).value.strip() or None
+        filters = queries.PledgeFilter(donor, None if paragraph in (-1, Select.BLANK) else paragraph,
+                                       None if status is Select.BLANK else status, text)
+        sort = self.query_one("#sort", Select).value
+        descending = self.query_one("#descending", Checkbox).value
+        if (filters, sort, descending) != (self.filters, self.sort_key, self.descending):
+            self.filters, self.sort_key, self.descending = filters, sort, descending
+            self.reload()
+
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _select_changed(self) -> None:
+        if hasattr(self, "filters"):
+            self._filters_changed()
+
+    @on(Input.Changed, "#filter-text, #filter-donor")
+    def _text_changed(self) -> None:
+        if self._text_timer is not None:
+            self._text_timer.stop()
+        self._text_timer = self.set_timer(0.3, self._filters_changed)
+
+    @on(Input.Submitted, "#filter-text, #filter-donor")
+    def _filter_submitted(self) -> None:
+        self._filters_changed()
+        self.query_one(LazyTable).focus()
+
+    def on_data_table_header_selected(self, event) -> None:
+        key = COLUMN_SORT[event.column_index] if event.column_index < len(COLUMN_SORT) else None
+        if key is None:
+            return
+        select = self.query_one("#sort", Select)
+        if select.value == key:
+            checkbox = self.query_one("#descending", Checkbox)
+            checkbox.value = not checkbox.value
+        else:
+            select.value = key
+
+    def action_filter(self) -> None:
+        self.query_one("#filter-text", Input).focus()
+
+    def action_sort(self) -> None:
+        self.query_one("#sort", Select).focus()
+
+    def action_order(self) -> None:
+        checkbox = self.query_one("#descending", Checkbox)
+        checkbox.value = not checkbox.value
+
+    def selected(self) -> str | None:
+        reference = self.query_one(LazyTable).row_key()
+        if reference is None:
+            self.notify("Select a pledge first (the table is empty or still loading).", severity="warning")
+        return reference
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_new_pledge(self) -> None:
+        if self.refused(Act.RECORD_MONEY):
+            return
+        self.app.push_screen(PledgeForm(), self._written)
+
+    def action_detail(self) -> None:
+        reference = self.selected()
+        if reference:
+            self._load_detail(reference, "detail")
+
+    def action_receipt(self) -> None:
+        if not self.refused(Act.RECORD_MONEY) and (reference := self.selected()):
+            self._load_detail(reference, "receipt")
+
+    def action_cancel_pledge(self) -> None:
+        if not self.refused(Act.RECORD_MONEY) and (reference := self.selected()):
+            self._load_detail(reference, "cancel")
+
+    def action_reverse(self) -> None:
+        if not self.refused(Act.RECORD_MONEY) and (reference := self.selected()):
+            self._load_detail(reference, "reverse")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+    def _load_detail(self, reference: str, purpose: str) -> None:
+        self.post_message(DetailLoaded(queries.pledge_detail(self.ledger, reference, self.ledger_app.as_of), purpose, reference))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        detail = message.detail
+        if detail is None:
+            self.notify(f"Pledge {message.reference} is no longer there.", severity="error")
+            return
+        open_pledge_form(self, message.purpose, detail, self._written)
+
+    def _written(self, result: Any) -> None:
+        if result is None:
+            return
+        self.notify(describe(result), title="Saved", severity="information")
+        self.reload()
+
+
+def open_pledge_form(screen, purpose: str, detail: queries.PledgeDetail, callback) -> None:
+    if purpose == "detail":
+        screen.app.push_screen(PledgeDetailScreen(detail), callback)
+    elif purpose == "receipt":
+        screen.app.push_screen(ReceiptForm(detail), callback)
+    elif purpose == "cancel":
+        screen.app.push_screen(CancelForm(detail), callback)
+    elif purpose == "reverse":
+        screen.app.push_screen(ReverseForm(detail), callback)
+
+
+def describe(posted: Any) -> str:
+    text = getattr(posted, "reference", str(posted))
+    entry = getattr(posted, "entry_id", None)
+    usd = getattr(posted, "usd_cents", None)
+    parts = [f"{text}: journal entry {entry}" if entry else str(text)]
+    if usd is not None:
+        parts.append(f"USD {amount(Decimal(usd).scaleb(-2).quantize(Decimal('0.01')))}")
+    detail = getattr(posted, "detail", "")
+    if detail:
+        parts.append(detail)
+    return ", ".join(parts)
+
+
+# -- detail --------------------------------------------------------------------------------
+
+
+class PledgeDetailScreen(ModalScreen[Any]):
+    CSS_PATH = "pledges.tcss"
+    BINDINGS: ClassVar = [
+        Binding("escape", "dismiss(None)", "Back"),
+        Binding("r", "act('receipt')", "Receipt"),
+        Binding("c", "act('cancel')", "Cancel"),
+        Binding("x", "act('reverse')", "Reverse"),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(self, detail: queries.PledgeDetail):
+        super().__init__()
+        self.detail = detail
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "act":
+            return self.app.may(Act.RECORD_MONEY)
+        return True
+
+    def compose(self) -> ComposeResult:
+        d = self.detail
+        with Vertical(id="detail"):
+            yield Label(f"Pledge {d.reference} · {d.donor} {d.donor_name} · {d.status}", id="detail-title")
+            with VerticalScroll():
+                yield Static(Text(
+                    f"Pledged on {d.pledged_on} in {d.currency} · PSC {d.psc_rate}% · due {d.due_on or '—'} · "
+                    f"journal entry {d.entry_id}" + (f" · reversed by entry {d.reversed_by}" if d.reversed_by else "")
+                    + (f"\nNotes: {d.notes}" if d.notes else "")))
+                yield Static(self._allocations(), classes="detail-block")
+                yield Static(self._receipts(), classes="detail-block")
+                yield Static(self._spending(), classes="detail-block")
+                yield Static(self._entries(), classes="detail-block")
+        yield Footer()
+
+    def _allocations(self):
+        from rich.table import Table
+
+        d = self.detail
+        table = Table(title="Allocations", title_justify="left", expand=True)
+        for name in ("¶", f"Amount {d.currency}", "Pledged USD", "Programmable", f"Received {d.currency}",
+                     "Received USD", "Cancelled", "Outstanding", "Spent USD", "PSC USD", "Cash USD"):
+            table.add_column(name, justify="right")
+        for a in d.allocations:
+            table.add_row("U" if a.paragraph is None else str(a.paragraph), amount(a.amount), amount(a.pledged_usd),
+                          amount(a.programmable_usd), amount(a.received), amount(a.received_usd), amount(a.cancelled),
+                          amount(a.outstanding), amount(a.spent_usd), amount(a.psc_usd), amount(a.cash_usd))
+        return table
+
+    def _receipts(self):
+        from rich.table import Table
+
+        d = self.detail
+        table = Table(title="Receipts and cancellations", title_justify="left", expand=True)
+        for name, justify in (("Date", "left"), ("What", "left"), (f"Amount {d.currency}", "right"), ("USD", "right"),
+                              ("Entry", "right"), ("Note", "left")):
+            table.add_column(name, justify=justify)
+        for r in d.receipts:
+            table.add_row(str(r.received_on), f"receipt {r.reference}", amount(r.amount), amount(r.usd), str(r.entry_id),
+                          (f"reversed by {r.reversed_by} " if r.reversed_by else "") + r.bank_reference)
+        for c in d.cancellations:
+            table.add_row(str(c.cancelled_on), "cancellation", amount(c.amount), "", str(c.entry_id),
+                          (f"reversed by {c.reversed_by} " if c.reversed_by else "") + c.reason)
+        if not d.receipts and not d.cancellations:
+            table.add_row("", "none yet", "", "", "", "")
+        return table
+
+    def _spending(self):
+        from rich.table import Table
+
+        table = Table(title="Spending funded by this pledge", title_justify="left", expand=True)
+        for name, justify in (("Date", "left"), ("Disbursement", "left"), ("Activity", "left"), ("¶", "right"),
+                              ("USD", "right"), ("PSC USD", "right")):
+            table.add_column(name, justify=justify)
+        for s in self.detail.spending:
+            table.add_row(str(s.disbursed_on), s.disbursement, s.activity, str(s.paragraph or ""), amount(s.usd),
+                          amount(s.psc_usd))
+        if not self.detail.spending:
+            table.add_row("", "none yet", "", "", "", "")
+        return table
+
+    def _entries(self):
+        from rich.table import Table
+
+        table = Table(title="Journal entries", title_justify="left", expand=True)
+        for name, justify in (("Entry", "right"), ("Date", "left"), ("Kind", "left"), ("Reference", "left"),
+                              ("Debits USD", "right"), ("Hash", "left")):
+            table.add_column(name, justify=justify, no_wrap=name == "Hash", overflow="fold")
+        for e in self.detail.entries:
+            kind = e.kind + (f" (reversed by {e.reversed_by})" if e.reversed_by else "")
+            table.add_row(str(e.id), str(e.event_date), kind, e.reference, amount(e.debits_usd), e.hash)
+        return table
+
+    def action_act(self, purpose: str) -> None:
+        screen = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
+        self.dismiss(None)
+        if screen is not None:
+            callback = getattr(screen, "_written", None)
+            open_pledge_form(screen, purpose, self.detail, callback)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(
+            "# Pledge detail\n\nIts allocations (per paragraph, U = unearmarked) with what was pledged, "
+            "received, cancelled and is outstanding, and the cash each still holds; its receipts and "
+            "cancellations; the disbursements it paid (funding splits) with PSC; and every journal entry "
+            "that touches it, with its SHA-256 hash.\n\n" + keys_help(self.BINDINGS)))
+
+
+# -- forms ---------------------------------------------------------------------------------
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.replace(",", "").strip()) if text.strip() else None
+    except InvalidOperation:
+        return None
+
+
+class ChoicesLoaded(Message):
+    def __init__(self, donors, paragraphs, currencies):
+        super().__init__()
+        self.donors, self.paragraphs, self.currencies = donors, paragraphs, currencies
+
+
+class PledgeForm(FormScreen):
+    MODEL = PledgeIn
+    TITLE = "New pledge"
+    HELP = (
+        "A donor's promise of an amount in one currency on a date, split into allocations: one per "
+        "operative paragraph it is earmarked to, and optionally one unearmarked. Type the total to see "
+        "the running remainder as you allocate; **ctrl+r** puts the remainder into the allocation "
+        "under the cursor. PSC (programme support cost) defaults to 13 %."
+    )
+    BINDINGS: ClassVar = [Binding("ctrl+r", "fill_remainder", "Remainder here")]
+
+    def compose_fields(self) -> ComposeResult:
+        today = dt.date.today().isoformat()
+        with Horizontal(classes="row"):
+            yield self.field("reference", "Reference (agreement number)", placeholder="e.g. NOR-2016-01")
+            yield self.field("donor", "Donor (type to search)", placeholder="donor code")
+        with Horizontal(classes="row"):
+            yield self.field("pledged_on", "Pledged on", today, "YYYY-MM-DD")
+            yield self.field("currency", "Currency", placeholder="e.g. NOK")
+            yield self.field("total", "Total (for the remainder)", placeholder="optional")
+        yield Label("Allocations (amount per paragraph; leave empty for none)", classes="field-label")
+        yield Horizontal(id="allocations", classes="row")
+        yield Static("", id="remainder")
+        with Horizontal(classes="row"):
+            yield self.field("psc_rate", "PSC %", "13")
+            yield self.field("due_on", "Due on", placeholder="optional YYYY-MM-DD")
+        yield self.field("notes", "Notes", placeholder="optional")
+
+    def on_mount(self) -> None:
+        self.paragraph_numbers: list[int] = []
+        self.donor_currency: dict[str, str | None] = {}
+        self._load_choices()
+        self.query_one(f"#{field_id('reference')}").focus()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="choices")
+    def _load_choices(self) -> None:
+        self.post_message(ChoicesLoaded(queries.donors(self.ledger), queries.paragraphs(self.ledger), queries.currencies()))
+
+    @property
+    def ledger(self):
+        return self.app.ledger
+
+    async def on_choices_loaded(self, message: ChoicesLoaded) -> None:
+        self.donor_currency = {d.code: d.currency for d in message.donors}
+        self.paragraph_numbers = [p.number for p in message.paragraphs]
+        box = self.query_one("#allocations", Horizontal)
+        fields = [self.field(f"alloc.{n}", f"¶{n}", classes="allocation") for n in self.paragraph_numbers]
+        fields.append(self.field("alloc.U", "Unearmarked", classes="allocation"))
+        await box.mount(*fields)
+        donor = self.query_one(f"#{field_id('donor')}", Input)
+        await self.mount(CodePicker(donor, picker_items((d.code, d.name) for d in message.donors)))
+        currency = self.query_one(f"#{field_id('currency')}", Input)
+        await self.mount(CodePicker(currency, picker_items((c, "") for c in message.currencies)))
+        self.update_remainder()
+
+    def allocation_names(self) -> list[tuple[str, int | None]]:
+        return [*[(f"alloc.{n}", n) for n in self.paragraph_numbers], ("alloc.U", None)]
+
+    def values(self) -> dict:
+        allocations = []
+        self.allocation_fields = []
+        for name, paragraph in self.allocation_names():
+            text = self.text(name) if self.query(f"#{field_id(name)}") else ""
+            if text.strip():
+                allocations.append({"paragraph": paragraph, "amount": text})
+                self.allocation_fields.append(name)
+        return {
+            "reference": self.text("reference"), "donor": self.text("donor"), "pledged_on": self.text("pledged_on"),
+            "currency": self.text("currency"), "allocations": allocations, "psc_rate": self.text("psc_rate"),
+            "due_on": self.text("due_on"), "notes": self.text("notes"),
+        }
+
+    def show_problems(self, problems: list[Problem], show_all: bool = True) -> None:
+        mapped = []
+        for p in problems:
+            field = p.field
+            parts = field.split(".")
+            if parts[0] == "allocations" and len(parts) > 1 and parts[1].isdigit():
+                index = int(parts[1])
+                if index < len(getattr(self, "allocation_fields", [])):
+                    field = self.allocation_fields[index]
+            elif field in ("input", "") or parts[0] == "allocations":
+                message = p.message
+                head = message.split(":", 1)[0]
+                if head.startswith("paragraph ") and head[10:].isdigit():
+                    field = f"alloc.{head[10:]}"
+                elif head == "unearmarked":
+                    field = "alloc.U"
+                elif message.startswith("due_on"):
+                    field = "due_on"
+                elif parts[0] == "allocations":
+                    field = "total"
+            mapped.append(Problem(field, p.message))
+        super().show_problems(mapped, show_all)
+
+    def total_and_allocated(self) -> tuple[Decimal | None, Decimal]:
+        allocated = Decimal(0)
+        for name, _ in self.allocation_names():
+            if self.query(f"#{field_id(name)}"):
+                allocated += _decimal(self.text(name)) or 0
+        return _decimal(self.text("total")), allocated
+
+    def extra_problems(self, model: Any) -> list[Problem]:
+        total, allocated = self.total_and_allocated()
+        if total is not None and total != allocated:
+            return [Problem("total", f"allocations add up to {allocated:,}: {total - allocated:,} left to allocate")]
+        return []
+
+    def after_validation(self) -> None:
+        self.update_remainder()
+
+    def update_remainder(self) -> None:
+        widget = self.query_one("#remainder", Static)
+        total, allocated = self.total_and_allocated()
+        currency = self.text("currency").upper()
+        if total is None:
+            widget.update(f"Allocated {currency} {allocated:,}")
+            widget.remove_class("off")
+        else:
+            left = total - allocated
+            widget.update(f"Total {currency} {total:,} · allocated {allocated:,} · remainder {left:,}")
+            widget.set_class(left != 0, "off")
+
+    def field_changed(self, name: str | None) -> None:
+        if name == "donor":
+            code = self.text("donor").strip()
+            currency = self.donor_currency.get(code)
+            if currency and not self.text("currency"):
+                self.set_text("currency", currency)
+
+    def action_fill_remainder(self) -> None:
+        focused = self.focused
+        if not isinstance(focused, Input) or not (focused.id or "").startswith("f-alloc-"):
+            self.notify("Move to an allocation field first.", severity="warning")
+            return
+        total, allocated = self.total_and_allocated()
+        if total is None:
+            self.notify("Type the total first.", severity="warning")
+            return
+        current = _decimal(focused.value) or Decimal(0)
+        focused.value = f"{total - allocated + current}"
+
+    def save(self, model: PledgeIn) -> Any:
+        return services.record_pledge(self.app.ledger, model)
+
+
+class ReceiptForm(FormScreen):
+    MODEL = ReceiptIn
+    TITLE = "Record a receipt"
+    HELP = ("Cash received against the pledge, in the pledge's currency. It is split over the allocations "
+            "pro rata to what each has outstanding. Give the USD actually credited if the bank statement "
+            "shows it; otherwise the rate of the receipt date is used.")
+
+    def __init__(self, detail: queries.PledgeDetail):
+        super().__init__()
+        self.detail = detail
+
+    def compose_fields(self) -> ComposeResult:
+        d = self.detail
+        yield Static(f"Pledge {d.reference} · {d.donor} · outstanding {d.currency} {amount(d.outstanding)}",
+                     classes="hint")
+        with Horizontal(classes="row"):
+            yield self.field("reference", "Receipt reference", placeholder="e.g. bank credit number")
+            yield self.field("received_on", "Received on", dt.date.today().isoformat(), "YYYY-MM-DD")
+        with Horizontal(classes="row"):
+            yield self.field("amount", f"Amount ({d.currency})", placeholder=amount(d.outstanding))
+            yield self.field("usd_amount", "USD credited (optional)", placeholder="from the bank statement")
+        yield self.field("bank_reference", "Bank reference", placeholder="optional")
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{field_id('reference')}").focus()
+
+    def values(self) -> dict:
+        return {"reference": self.text("reference"), "pledge": self.detail.reference,
+                "received_on": self.text("received_on"), "amount": self.text("amount"),
+                "usd_amount": self.text("usd_amount"), "bank_reference": self.text("bank_reference")}
+
+    def save(self, model: ReceiptIn) -> Any:
+        return services.record_receipt(self.app.ledger, model)
+
+
+class CancelForm(FormScreen):
+    MODEL = CancellationIn
+    TITLE = "Cancel (write off) a pledge"
+    HELP = ("Writes off part or all of what is outstanding, in the pledge's currency, with a reason. "
+            "Without a paragraph the amount is split over the allocations like a receipt.")
+
+    def __init__(self, detail: queries.PledgeDetail):
+        super().__init__()
+        self.detail = detail
+
+    def compose_fields(self) -> ComposeResult:
+        d = self.detail
+        options: list[tuple[str, Any]] = [("Whole pledge (split pro rata)", "all")]
+        for a in d.allocations:
+            if a.outstanding > 0:
+                label = "Unearmarked" if a.paragraph is None else f"¶{a.paragraph}"
+                options.append((f"{label} (outstanding {amount(a.outstanding)})", "U" if a.paragraph is None else a.paragraph))
+        yield Static(f"Pledge {d.reference} · {d.donor} · outstanding {d.currency} {amount(d.outstanding)}",
+                     classes="hint")
+        with Horizontal(classes="row"):
+            yield self.field("amount", f"Amount ({d.currency})", amount(d.outstanding).replace(",", ""))
+            yield self.field("cancelled_on", "Cancelled on", dt.date.today().isoformat(), "YYYY-MM-DD")
+        yield self.choice("paragraph", "Allocation", options, "all")
+        yield self.field("reason", "Reason", placeholder="e.g. donor letter of 2016-03-01")
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{field_id('amount')}").focus()
+
+    def values(self) -> dict:
+        target = self.selected("paragraph")
+        return {"pledge": self.detail.reference, "amount": self.text("amount"),
+                "cancelled_on": self.text("cancelled_on"), "reason": self.text("reason"),
+                "paragraph": target if isinstance(target, int) else None, "unearmarked": target == "U"}
+
+    def save(self, model: CancellationIn) -> Any:
+        return services.cancel_pledge(self.app.ledger, model)
+
+
+class ReverseForm(FormScreen):
+    MODEL = ReversalIn
+    TITLE = "Reverse an entry"
+    HELP = ("Posts a new entry that mirrors the chosen one exactly, dated on the reversal date; nothing "
+            "posted is changed. A pledge can be reversed only after its receipts, cancellations and "
+            "spending are reversed.")
+
+    def __init__(self, detail: queries.PledgeDetail | None = None, entries: list[queries.EntryView] | None = None,
+                 title: str = ""):
+        super().__init__()
+        self.detail = detail
+        self.entries = entries if entries is not None else (detail.entries if detail else [])
+        self.heading = title or (f"Pledge {detail.reference} · {detail.donor}" if detail else "")
+
+    def compose_fields(self) -> ComposeResult:
+        options = [(f"entry {e.id} · {e.event_date} · {e.kind} {e.reference} · USD {amount(e.debits_usd)}", e.id)
+                   for e in self.entries if e.kind != "reversal" and e.reversed_by is None]
+        yield Static(self.heading, classes="hint")
+        if options:
+            yield self.choice("entry_id", "Entry to reverse", options, options[-1][1])
+        else:
+            yield Static("Nothing here can be reversed (every entry is reversed already).", classes="problem")
+        yield self.field("reason", "Reason", placeholder="why (kept in the journal)")
+        yield self.field("reversed_on", "Reversal date", dt.date.today().isoformat(), "YYYY-MM-DD")
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{field_id('reason')}").focus()
+
+    def values(self) -> dict:
+        entry = self.selected("entry_id") if self.query(f"#{field_id('entry_id')}") else None
+        return {"entry_id": entry, "reason": self.text("reason"), "reversed_on": self.text("reversed_on")}
+
+    def save(self, model: ReversalIn) -> Any:
+        return services.reverse(self.app.ledger, model)
+
+
+__all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "ReverseForm", "PledgeDetailScreen",
+           "FormField"]
