@@ -1,0 +1,398 @@
+"""Importing one file of one kind: every row through the input models of ``ledger.inputs`` and
+the per-row rule functions of ``ledger``, inside one unit of work (all of the file or none).
+
+Every problem of the file is collected as a :class:`FileProblem` (``FILE:LINE: COLUMN:
+message``); a row with a problem is not applied and the rows after it are still checked. Any
+problem makes the import raise :class:`ImportFileError`, which rolls the unit of work back.
+
+Importing again (interfaces.md): a money event identical to the stored one (compared as parsed
+input models) is skipped; a different one under a stored reference is an error. Donors and
+activities are updated (audited by ``ledger.reference_data``); the same rate is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from ledger.database import Ledger
+from ledger.disbursements import disburse, stored_disbursement
+from ledger.errors import LedgerError, Problem, problems_of
+from ledger.inputs import ActivityIn, DisbursementIn, DonorIn, PledgeIn, RateIn, ReceiptIn
+from ledger.paragraphs import paragraph_id
+from ledger.pledges import record_pledge, stored_pledge
+from ledger.rates import add_rate
+from ledger.receipts import record_receipt, stored_receipt
+from ledger.reference_data import upsert_activity, upsert_donor
+
+from .kinds import KINDS, Kind
+from .readers import FileProblem, ImportFileError, TableFile, open_table
+
+PLEDGE_SHARED = ("donor", "pledged_on", "currency", "psc_rate", "due_on", "notes")
+PROGRESS_EVERY = 500  # rows between two progress reports
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportResult:
+    path: str
+    kind: str
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    dry_run: bool = False
+
+    def count(self, outcome: str, rows: int = 1) -> None:
+        setattr(self, outcome, getattr(self, outcome) + rows)
+
+    def summary(self) -> str:
+        if self.rows == 0:
+            return f"{self.path}: no data rows (only the header); nothing to import"
+        parts = [f"{self.added} added"]
+        if self.updated or self.kind in ("donors", "activities"):
+            parts.append(f"{self.updated} updated")
+        if self.unchanged:
+            parts.append(f"{self.unchanged} unchanged")
+        if self.skipped or self.kind not in ("donors", "activities"):
+            parts.append(f"{self.skipped} skipped (identical)")
+        text = f"{self.path}: {self.rows} row{'s' if self.rows != 1 else ''}: {', '.join(parts)}"
+        if self.dry_run:
+            text += " (dry run: checked, nothing written)"
+        return text
+
+
+class _DryRun(Exception):
+    """Raised inside the unit of work to roll a dry run back."""
+
+    def __init__(self, result: ImportResult):
+        self.result = result
+
+
+def import_file(
+    ledger: Ledger, kind: str, path: str | Path, *, dry_run: bool = False, progress: Progress | None = None
+) -> ImportResult:
+    """Import ``path`` as ``kind`` in one transaction; raise ImportFileError listing every problem."""
+    spec = KINDS[kind]
+    table = open_table(path, required=spec.required, optional=spec.optional)
+    try:
+        with ledger.writing(spec.act) as uow:
+            result = FileImport(uow, spec, table, progress).run()
+            if dry_run:
+                raise _DryRun(result)
+    except _DryRun as done:
+        result = done.result
+        result.dry_run = True
+    return result
+
+
+def import_into(uow, kind: str, path: str | Path, progress: Progress | None = None) -> ImportResult:
+    """Import ``path`` inside an open unit of work (the caller checked the role; the demo)."""
+    spec = KINDS[kind]
+    table = open_table(path, required=spec.required, optional=spec.optional)
+    return FileImport(uow, spec, table, progress).run()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_text(value: object) -> str:
+    """A spreadsheet number or date in a text column, as the spreadsheet shows it."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _shown(value: object) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(
+            f"{'unearmarked' if a.paragraph is None else f'paragraph {a.paragraph}'} {a.amount}" for a in value
+        )
+    return str(value)
+
+
+WORDING = {
+    "Field required": "a value is required (the cell is empty)",
+}
+
+
+@dataclass
+class _PledgeGroup:
+    """Consecutive rows sharing a reference: one pledge, one allocation per row."""
+
+    reference: str | None
+    lines: list[int] = field(default_factory=list)
+    models: list[tuple[int, PledgeIn]] = field(default_factory=list)
+    failed: bool = False
+
+    def lines_text(self) -> str:
+        return str(self.lines[0]) if len(self.lines) == 1 else f"{self.lines[0]}-{self.lines[-1]}"
+
+
+class FileImport:
+    """One pass over a checked file, applying each valid row in file order."""
+
+    def __init__(self, uow, kind: Kind, table: TableFile, progress: Progress | None = None):
+        self.uow = uow
+        self.kind = kind
+        self.table = table
+        self.path = table.path
+        self.progress = progress
+        self.result = ImportResult(table.path, kind.name)
+        self.problems: list[FileProblem] = []
+        self.seen: dict[tuple, int] = {}  # key -> first line
+        self.group: _PledgeGroup | None = None
+        self.done_pledges: dict[str, str] = {}  # reference -> its lines
+
+    def run(self) -> ImportResult:
+        handle = getattr(self, f"_{self.kind.name}")
+        for line, raw in self.table.rows():
+            self.result.rows += 1
+            handle(line, self._clean(raw))
+            if self.progress and self.result.rows % PROGRESS_EVERY == 0:
+                self.progress(self.result.rows)
+        self._finish_pledge()
+        if self.progress:
+            self.progress(self.result.rows)
+        problems = [*self.table.problems, *self.problems]
+        if problems:
+            problems.sort(key=lambda p: p.line or 0)
+            raise ImportFileError(problems)
+        return self.result
+
+    # -- rows --------------------------------------------------------------------------------
+    def _clean(self, raw: dict) -> dict:
+        data = {}
+        text = self.kind.text
+        for name, value in raw.items():
+            if value is None or value == "":
+                continue
+            if name in text and not isinstance(value, str):
+                value = _as_text(value)
+            data[name] = value
+        return data
+
+    def _add(self, line: int, column: str | None, message: str) -> None:
+        self.problems.append(FileProblem(self.path, line, column, message))
+
+    def _column(self, problem: Problem) -> tuple[str | None, str]:
+        """The file column a model or rule problem concerns, and its message."""
+        name, message = problem.field, WORDING.get(problem.message, problem.message)
+        head = name.split(".")[0]
+        columns = self.kind.columns
+        if head == "allocations":
+            last = name.split(".")[-1]
+            return (last if last in ("amount", "paragraph") else "amount"), message
+        if head in columns:
+            return head, message
+        if self.kind.name == "pledges" and message.startswith(("paragraph ", "unearmarked:")):
+            # PledgeIn's check of an allocation's amount; the row already says which allocation
+            return "amount", message.split(": ", 1)[-1]
+        for column in columns:
+            if message.startswith(f"{column}: "):
+                return column, message[len(column) + 2:]
+            if message.startswith(f"{column} "):
+                return column, message
+        return self.kind.key[0], message
+
+    def _report(self, line: int, problems: list[Problem]) -> None:
+        for problem in problems:
+            self._add(line, *self._column(problem))
+
+    def _validate(self, model: type[BaseModel], line: int, data: dict):
+        try:
+            return model(**data)
+        except ValidationError as exc:
+            self._report(line, problems_of(exc))
+            return None
+
+    def _apply(self, line: int, act: Callable[[], object], rows: int = 1) -> None:
+        try:
+            outcome = act()
+        except LedgerError as exc:
+            self._report(line, exc.problems)
+            return
+        self.result.count(outcome if isinstance(outcome, str) else "added", rows)
+
+    def _compare(self, line: int, what: str, stored: BaseModel, given: BaseModel, rows: int = 1) -> None:
+        """A money event already stored: skipped when identical, else an error naming it."""
+        if stored == given:
+            self.result.count("skipped", rows)
+            return
+        differences = [
+            name for name in type(given).model_fields if getattr(stored, name) != getattr(given, name)
+        ]
+        shown = "; ".join(
+            f"{name}: {_shown(getattr(given, name))} in the file, {_shown(getattr(stored, name))} in the ledger"
+            for name in differences
+        )
+        column, _ = self._column(Problem(differences[0], ""))
+        self._add(line, column, (
+            f"{what} {given.reference} is already in the ledger with different content ({shown}); "
+            "a posted money event is never changed: reverse it and record a new one"
+        ))
+
+    # -- keys --------------------------------------------------------------------------------
+    def _key_part(self, name: str, value: object) -> object:
+        if value is None:
+            return None
+        if name in self.kind.whole_numbers:
+            try:
+                number = Decimal(str(value).strip())
+                if number == number.to_integral_value():
+                    return int(number)
+            except (InvalidOperation, ValueError):
+                pass
+        if name in self.kind.dates and isinstance(value, dt.date):
+            return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+        if name == "currency" and isinstance(value, str):
+            return value.upper()
+        return value if isinstance(value, str) else str(value)
+
+    def _describe_key(self, key: tuple) -> str:
+        name = self.kind.name
+        if name == "pledges":
+            where = "unearmarked" if key[1] is None else f"paragraph {key[1]}"
+            return f"pledge {key[0]}, {where},"
+        if name == "rates":
+            return f"the {key[0]} rate from {key[1]}"
+        singular = {"donors": "donor", "activities": "activity", "receipts": "receipt",
+                    "disbursements": "disbursement"}[name]
+        return f"{singular} {'code' if name in ('donors', 'activities') else 'reference'} {key[0]}"
+
+    def _duplicate(self, line: int, data: dict) -> bool:
+        key = tuple(self._key_part(name, data.get(name)) for name in self.kind.key)
+        if key[0] is None or (self.kind.name == "rates" and None in key):
+            return False  # a missing key is reported by the model
+        first = self.seen.setdefault(key, line)
+        if first == line:
+            return False
+        self._add(line, self.kind.key[0],
+                  f"{self._describe_key(key)} appears twice in the file (lines {first} and {line}); this row is not applied")
+        return True
+
+    # -- the kinds ---------------------------------------------------------------------------
+    def _donors(self, line: int, data: dict) -> None:
+        if self._duplicate(line, data):
+            return
+        model = self._validate(DonorIn, line, data)
+        if model is not None:
+            self._apply(line, lambda: upsert_donor(self.uow, model))
+
+    def _rates(self, line: int, data: dict) -> None:
+        if self._duplicate(line, data):
+            return
+        model = self._validate(RateIn, line, data)
+        if model is not None:
+            self._apply(line, lambda: add_rate(self.uow, model))
+
+    def _activities(self, line: int, data: dict) -> None:
+        if self._duplicate(line, data):
+            return
+        model = self._validate(ActivityIn, line, data)
+        if model is not None:
+            self._apply(line, lambda: upsert_activity(self.uow, model))
+
+    def _receipts(self, line: int, data: dict) -> None:
+        if self._duplicate(line, data):
+            return
+        model = self._validate(ReceiptIn, line, data)
+        if model is None:
+            return
+        stored = stored_receipt(self.uow, model.reference)
+        if stored is not None:
+            self._compare(line, "receipt", stored, model)
+        else:
+            self._apply(line, lambda: record_receipt(self.uow, model))
+
+    def _disbursements(self, line: int, data: dict) -> None:
+        if self._duplicate(line, data):
+            return
+        model = self._validate(DisbursementIn, line, data)
+        if model is None:
+            return
+        stored = stored_disbursement(self.uow, model.reference)
+        if stored is not None:
+            self._compare(line, "disbursement", stored, model)
+        else:
+            self._apply(line, lambda: disburse(self.uow, model))
+
+    def _pledges(self, line: int, data: dict) -> None:
+        reference = data.get("reference")
+        duplicate = self._duplicate(line, data)
+        group = self.group
+        if group is None or reference != group.reference:
+            self._finish_pledge()
+            group = self.group = _PledgeGroup(reference)
+            if reference is not None and reference in self.done_pledges and not duplicate:
+                self._add(line, "reference", (
+                    f"rows of pledge {reference} must be next to each other; "
+                    f"its other rows are on line {self.done_pledges[reference]}"
+                ))
+                group.failed = True
+        group.lines.append(line)
+        if duplicate:
+            group.failed = True
+            return
+        row = {k: v for k, v in data.items() if k not in ("amount", "paragraph")}
+        row["allocations"] = [{k: data[k] for k in ("paragraph", "amount") if k in data}]
+        model = self._validate(PledgeIn, line, row)
+        if model is not None and model.allocations[0].paragraph is not None:
+            try:
+                paragraph_id(self.uow.cache, self.uow.session, model.allocations[0].paragraph)
+            except LedgerError as exc:
+                self._report(line, exc.problems)
+                model = None
+        if model is None:
+            group.failed = True
+            return
+        if group.models:
+            first_line, first = group.models[0]
+            for name in PLEDGE_SHARED:
+                if getattr(model, name) != getattr(first, name):
+                    self._add(line, name, (
+                        f"{_shown(getattr(model, name))} differs from line {first_line} of pledge {reference} "
+                        f"({_shown(getattr(first, name))}); the rows of one pledge must agree on "
+                        "donor, pledged_on, currency, psc_rate, due_on and notes"
+                    ))
+                    group.failed = True
+        group.models.append((line, model))
+
+    def _finish_pledge(self) -> None:
+        group, self.group = self.group, None
+        if group is None:
+            return
+        if group.reference is not None:
+            self.done_pledges.setdefault(group.reference, group.lines_text())
+        if group.failed or not group.models:
+            return
+        first_line, first = group.models[0]
+        rows = len(group.models)
+        model = first
+        if rows > 1:
+            try:
+                model = PledgeIn(
+                    reference=first.reference, allocations=[m.allocations[0] for _, m in group.models],
+                    **{name: getattr(first, name) for name in PLEDGE_SHARED},
+                )
+            except ValidationError as exc:
+                self._report(first_line, problems_of(exc))
+                return
+        stored = stored_pledge(self.uow, model.reference)
+        if stored is not None:
+            self._compare(first_line, "pledge", stored, model, rows)
+        else:
+            self._apply(first_line, lambda: record_pledge(self.uow, model), rows)
