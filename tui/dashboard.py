@@ -103,6 +103,10 @@ def bars(report: FundingReport) -> Group:
     return Group(*lines)
 
 
+class FundingView(Static, can_focus=True):
+    """The funding table; focusable so that the screen's keys work without a field in the way."""
+
+
 class DashboardScreen(LedgerScreen):
     MODE = "dashboard"
     TITLE = "Dashboard"
@@ -133,7 +137,7 @@ class DashboardScreen(LedgerScreen):
             yield Label("Funding vs implementation, USD, as of")
             yield Input(self.ledger_app.as_of.isoformat(), id="as-of", placeholder="YYYY-MM-DD", max_length=10)
             yield Static("loading…", id="dash-meta", classes="status-line")
-        yield Static("", id="funding")
+        yield FundingView("", id="funding")
         with Horizontal(id="dash-bottom"):
             with Vertical(id="bars-box", classes="panel"):
                 yield Static("", id="bars")
@@ -146,6 +150,7 @@ class DashboardScreen(LedgerScreen):
         self.query_one("#alerts-box").border_title = "Alerts"
         self.loaded: DashboardData | None = None
         self.chain_state: tuple[bool, str] | None = None
+        self.query_one("#funding").focus()
         self.reload()
 
     def on_screen_resume(self) -> None:
@@ -216,7 +221,7 @@ class DashboardScreen(LedgerScreen):
             self.notify(f"{event.value!r} is not a date as YYYY-MM-DD", severity="error")
             return
         self.ledger_app.as_of = day
-        self.set_focus(None)
+        self.query_one("#funding").focus()
         self.reload()
 
     def action_as_of(self) -> None:

@@ -1,8 +1,261 @@
+"""Disbursements: the table, and a form that shows who will pay (the funding plan) before saving."""
+
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from ledger import queries, services
+from ledger.errors import LedgerError
+from ledger.inputs import DisbursementIn
+from ledger.roles import Act
+
 from .base import LedgerScreen
+from .common import Column, LazyTable, date, money_cell, usd_cents
+from .forms import CodePicker, FormScreen, field_id, picker_items
+from .pledges import ReverseForm, describe
+
+COLUMNS = [Column("Reference", 12), Column("Date", 10), Column("Activity", 8), Column("¶", 2), Column("Cur", 3),
+           Column("Amount", 14), Column("USD", 14), Column("PSC USD", 12), Column("Funded by", 16),
+           Column("Payee", 20), Column("Note", 14)]
+
+
+def disbursement_cells(row: queries.DisbursementRow) -> tuple:
+    return (row.reference, date(row.disbursed_on), row.activity, str(row.paragraph), row.currency,
+            money_cell(row.amount), money_cell(row.usd), money_cell(row.psc_usd, 12), row.funded_by, row.payee,
+            f"reversed by {row.reversed_by}" if row.reversed_by else "")
 
 
 class DisbursementsScreen(LedgerScreen):
     MODE = "disbursements"
-    TITLE = "disbursements"
+    TITLE = "Disbursements"
+    CSS_PATH = "disbursements.tcss"
+    HELP = (
+        "Cash paid for activities, newest first: reference, date, activity and its paragraph, the "
+        "amount in its currency and in USD, the PSC charged on top, the pledges that funded it and the "
+        "payee.\n\n**n** opens the form: choose the activity, amount, currency and, if a donor asked, "
+        "the funding pledge (else automatic: allocations earmarked to the paragraph first, then "
+        "unearmarked, oldest pledge first, only cash received). Before you save, the form shows which "
+        "pledges will pay and the PSC, or why the disbursement would be refused."
+    )
+    WRITE_ACTIONS: ClassVar = {"new_disbursement": Act.RECORD_MONEY, "reverse": Act.RECORD_MONEY}
+    BINDINGS: ClassVar = [
+        Binding("n", "new_disbursement", "New disbursement"),
+        Binding("x", "reverse", "Reverse"),
+        Binding("slash", "filter", "Search"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="toolbar", id="disbursement-filters"):
+            yield Input(placeholder="search: reference, activity, payee, description", id="search")
+        yield LazyTable(COLUMNS, self._count, self._fetch, id="disbursements")
+        yield Static("", id="disbursements-status", classes="status-line")
+
+    def on_mount(self) -> None:
+        self.text: str | None = None
+        self._timer = None
+        self.query_one(LazyTable).focus()
+        self.reload()
+
+    def _count(self) -> int:
+        return queries.disbursement_count(self.ledger, self.text)
+
+    def _fetch(self, offset: int, limit: int) -> list[tuple]:
+        return [disbursement_cells(r) for r in queries.disbursements_page(self.ledger, self.text, offset, limit)]
+
+    def reload(self) -> None:
+        self.query_one(LazyTable).reload()
+
+    def on_lazy_table_ready(self, message: LazyTable.Ready) -> None:
+        self.query_one("#disbursements-status", Static).update(f"{message.total:,} disbursement(s) · newest first")
+
+    @on(Input.Changed, "#search")
+    def _search(self, event: Input.Changed) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(0.3, lambda: self._apply(event.value))
+
+    def _apply(self, value: str) -> None:
+        text = value.strip() or None
+        if text != self.text:
+            self.text = text
+            self.reload()
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self._apply(event.value)
+        self.query_one(LazyTable).focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_new_disbursement(self) -> None:
+        if not self.refused(Act.RECORD_MONEY):
+            self.app.push_screen(DisbursementForm(), self._written)
+
+    def action_reverse(self) -> None:
+        if self.refused(Act.RECORD_MONEY):
+            return
+        reference = self.query_one(LazyTable).row_key()
+        if reference is None:
+            self.notify("Select a disbursement first.", severity="warning")
+            return
+        self._entry_of(reference)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="entry")
+    def _entry_of(self, reference: str) -> None:
+        rows = [r for r in queries.disbursements_page(self.ledger, reference, 0, 50) if r.reference == reference]
+        entries = queries.journal_page(self.ledger, rows[0].entry_id - 1, 1) if rows else []
+        self.post_message(EntryFound(reference, entries))
+
+    def on_entry_found(self, message: EntryFound) -> None:
+        self.app.push_screen(ReverseForm(entries=message.entries, title=f"Disbursement {message.reference}"),
+                             self._written)
+
+    def _written(self, result: Any) -> None:
+        if result is not None:
+            self.notify(describe(result), title="Saved")
+            self.reload()
+
+
+class EntryFound(Message):
+    def __init__(self, reference: str, entries: list):
+        super().__init__()
+        self.reference, self.entries = reference, entries
+
+
+class PlanReady(Message):
+    def __init__(self, generation: int, plan: Any = None, problems: list[str] | None = None):
+        super().__init__()
+        self.generation, self.plan, self.problems = generation, plan, problems or []
+
+
+class ActivitiesLoaded(Message):
+    def __init__(self, activities, currencies, pledges):
+        super().__init__()
+        self.activities, self.currencies, self.pledges = activities, currencies, pledges
+
+
+class DisbursementForm(FormScreen):
+    MODEL = DisbursementIn
+    TITLE = "New disbursement"
+    HELP = DisbursementsScreen.HELP
+
+    def compose_fields(self) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield self.field("reference", "Reference", placeholder="e.g. D-2016-014")
+            yield self.field("activity", "Activity (type to search)", placeholder="activity code")
+            yield self.field("disbursed_on", "Disbursed on", dt.date.today().isoformat(), "YYYY-MM-DD")
+        with Horizontal(classes="row"):
+            yield self.field("amount", "Amount")
+            yield self.field("currency", "Currency", "USD")
+            yield self.field("pledge", "Funding pledge", placeholder="empty: automatic")
+        with Horizontal(classes="row"):
+            yield self.field("payee", "Payee", placeholder="optional")
+            yield self.field("description", "Description", placeholder="optional")
+
+    def compose_extra(self) -> ComposeResult:
+        yield Static("Funding plan: fill in activity, date and amount.", id="plan")
+
+    def on_mount(self) -> None:
+        self.plan = None
+        self.plan_generation = 0
+        self._plan_timer = None
+        self.query_one("#plan").border_title = "Who pays (before saving)"
+        self.query_one(f"#{field_id('reference')}").focus()
+        self._load_choices()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="choices")
+    def _load_choices(self) -> None:
+        ledger = self.app.ledger
+        pledges = queries.pledges_page(ledger, queries.PledgeFilter(), "pledged_on", True, 0, 500)
+        self.post_message(ActivitiesLoaded(queries.activities(ledger), queries.currencies(), pledges))
+
+    async def on_activities_loaded(self, message: ActivitiesLoaded) -> None:
+        await self.mount(CodePicker(self.query_one(f"#{field_id('activity')}", Input), picker_items(
+            (a.code, f"¶{a.paragraph} {a.title} ({a.status})") for a in message.activities if a.status != "cancelled")))
+        await self.mount(CodePicker(self.query_one(f"#{field_id('currency')}", Input),
+                                    picker_items((c, "") for c in message.currencies)))
+        await self.mount(CodePicker(self.query_one(f"#{field_id('pledge')}", Input),
+                                    picker_items((p.reference, f"{p.donor} {p.paragraphs}") for p in message.pledges)))
+
+    def values(self) -> dict:
+        return {name: self.text(name) for name in
+                ("reference", "activity", "disbursed_on", "amount", "currency", "pledge", "payee", "description")}
+
+    def after_validation(self) -> None:
+        if self._plan_timer is not None:
+            self._plan_timer.stop()
+        self._plan_timer = self.set_timer(0.25, self.request_plan)
+
+    def request_plan(self) -> None:
+        self.plan = None
+        values = self.values()
+        if not (values["activity"] and values["amount"] and values["disbursed_on"]):
+            self.query_one("#plan", Static).update("Funding plan: fill in activity, date and amount.")
+            return
+        try:
+            model = DisbursementIn.model_validate({**values, "reference": values["reference"] or "(preview)"})
+        except ValidationError:
+            self.query_one("#plan", Static).update("Funding plan: correct the fields marked in red.")
+            return
+        self.plan_generation += 1
+        self.query_one("#plan", Static).update("Working out who pays…")
+        self._plan(self.plan_generation, model)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def _plan(self, generation: int, model: DisbursementIn) -> None:
+        try:
+            plan = services.plan_funding(self.app.ledger, model)
+        except LedgerError as exc:
+            self.post_message(PlanReady(generation, problems=[str(p) for p in exc.problems]))
+        else:
+            self.post_message(PlanReady(generation, plan))
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        if message.generation != self.plan_generation:
+            return
+        widget = self.query_one("#plan", Static)
+        if message.problems:
+            widget.update(Text("Refused: " + "; ".join(message.problems), style="bold red"))
+            widget.add_class("refused")
+            return
+        plan = self.plan = message.plan
+        table = Table(expand=True, box=None)
+        for name, justify in (("Pledge", "left"), ("Donor", "left"), ("Allocation", "left"), ("USD", "right"),
+                              ("PSC", "right"), ("PSC rate", "right")):
+            table.add_column(name, justify=justify)
+        for s in plan.splits:
+            table.add_row(s.pledge_reference, s.donor_code, "unearmarked" if s.paragraph is None else f"¶{s.paragraph}",
+                          usd_cents(s.usd_cents), usd_cents(s.psc_cents), f"{s.psc_rate_bp / 100:g}%")
+        lines: list[Any] = [table]
+        summary = (f"Activity {plan.activity_code} (¶{plan.paragraph}): USD {usd_cents(plan.usd_cents)} "
+                   f"+ PSC {usd_cents(plan.psc_cents)} = USD {usd_cents(plan.usd_cents + plan.psc_cents)}")
+        if plan.shortfall_cents > 0:
+            lines.append(Text(f"Refused: {plan.refusal().problems[0].message}", style="bold red"))
+            widget.add_class("refused")
+        else:
+            lines.append(Text(summary + " · ready to save (ctrl+s)", style="green"))
+            widget.remove_class("refused")
+        from rich.console import Group
+
+        widget.update(Group(*lines))
+
+    def action_save(self) -> None:
+        if self.plan is not None and self.plan.shortfall_cents > 0:
+            self.notify(self.plan.refusal().problems[0].message, title="Refused, nothing was written", severity="error")
+            return
+        super().action_save()
+
+    def save(self, model: DisbursementIn) -> Any:
+        return services.disburse(self.app.ledger, model)

@@ -1,8 +1,151 @@
+"""Donors: the list with what each pledged and paid, add and edit (every change is kept in
+the audit trail by the service), and the audit trail of the selected donor."""
+
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from ledger import queries, services
+from ledger.inputs import DONOR_KINDS, DonorIn
+from ledger.roles import Act
+
 from .base import LedgerScreen
+from .common import amount
+from .forms import FormScreen, field_id
+
+
+class DonorsLoaded(Message):
+    def __init__(self, donors: list[queries.DonorView]):
+        super().__init__()
+        self.donors = donors
+
+
+class TrailLoaded(Message):
+    def __init__(self, code: str, trail: list[queries.AuditView]):
+        super().__init__()
+        self.code, self.trail = code, trail
 
 
 class DonorsScreen(LedgerScreen):
     MODE = "donors"
-    TITLE = "donors"
+    TITLE = "Donors"
+    CSS_PATH = "donors.tcss"
+    HELP = (
+        "Every donor with its code, name, kind, country, usual currency, number of pledges and what "
+        "it pledged and paid in USD. Below the table: the audit trail of the selected donor (who "
+        "changed which field when, old and new value).\n\n**n** adds a donor, **e** edits the selected "
+        "one (finance)."
+    )
+    WRITE_ACTIONS: ClassVar = {"new_donor": Act.MANAGE_DONORS_RATES, "edit_donor": Act.MANAGE_DONORS_RATES}
+    BINDINGS: ClassVar = [Binding("n", "new_donor", "Add donor"), Binding("e", "edit_donor", "Edit donor")]
+
+    def compose_body(self) -> ComposeResult:
+        table = DataTable(id="donors", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Code", "Name", "Kind", "Country", "Currency", "Pledges", "Pledged USD", "Received USD")
+        yield table
+        with VerticalScroll(id="trail-box", classes="panel"):
+            yield Static("", id="trail")
+
+    def on_mount(self) -> None:
+        self.donors: list[queries.DonorView] = []
+        self.query_one("#trail-box").border_title = "Audit trail of the selected donor"
+        self.query_one("#donors").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self) -> None:
+        self.post_message(DonorsLoaded(queries.donors(self.ledger)))
+
+    def on_donors_loaded(self, message: DonorsLoaded) -> None:
+        self.donors = message.donors
+        table = self.query_one("#donors", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for d in self.donors:
+            table.add_row(d.code, d.name, d.kind, d.country or "", d.currency or "", Text(str(d.pledges), justify="right"),
+                          Text(amount(d.pledged_usd), justify="right"), Text(amount(d.received_usd), justify="right"),
+                          key=d.code)
+        if self.donors:
+            table.move_cursor(row=min(row, len(self.donors) - 1))
+
+    def selected(self) -> queries.DonorView | None:
+        table = self.query_one("#donors", DataTable)
+        if not self.donors:
+            return None
+        return self.donors[min(table.cursor_row, len(self.donors) - 1)]
+
+    def on_data_table_row_highlighted(self, _event: Any) -> None:
+        donor = self.selected()
+        if donor is not None:
+            self._load_trail(donor.code)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="trail")
+    def _load_trail(self, code: str) -> None:
+        self.post_message(TrailLoaded(code, queries.audit_trail(self.ledger, "donors", code)))
+
+    def on_trail_loaded(self, message: TrailLoaded) -> None:
+        table = Table(expand=True, box=None, title=f"Donor {message.code}", title_justify="left")
+        for name in ("When (UTC)", "Who", "Field", "Old", "New"):
+            table.add_column(name)
+        for t in message.trail:
+            table.add_row(f"{t.at:%Y-%m-%d %H:%M:%S}", t.user, t.field, t.old or "", t.new or "")
+        self.query_one("#trail", Static).update(table)
+
+    def action_new_donor(self) -> None:
+        if not self.refused(Act.MANAGE_DONORS_RATES):
+            self.app.push_screen(DonorForm(), self._written)
+
+    def action_edit_donor(self) -> None:
+        if self.refused(Act.MANAGE_DONORS_RATES):
+            return
+        donor = self.selected()
+        if donor is None:
+            self.notify("No donor selected.", severity="warning")
+            return
+        self.app.push_screen(DonorForm(donor), self._written)
+
+    def _written(self, result: Any) -> None:
+        if result is not None:
+            self.notify(str(result), title="Saved")
+            self.reload()
+
+
+class DonorForm(FormScreen):
+    MODEL = DonorIn
+    TITLE = "Donor"
+    HELP = ("A donor has a unique short code, a name, a kind, optionally an ISO 3166-1 alpha-3 country "
+            "(NOR, USA, JPN) and a usual currency. Changes are kept in the audit trail.")
+
+    def __init__(self, donor: queries.DonorView | None = None):
+        super().__init__()
+        self.donor = donor
+
+    def compose_fields(self) -> ComposeResult:
+        d = self.donor
+        yield self.field("code", "Code" + (" (cannot change)" if d else ""), d.code if d else "", disabled=d is not None)
+        yield self.field("name", "Name", d.name if d else "")
+        yield self.choice("kind", "Kind", [(k, k) for k in DONOR_KINDS], d.kind if d else "member-state")
+        yield self.field("country", "Country (ISO alpha-3)", (d.country or "") if d else "", "e.g. NOR")
+        yield self.field("currency", "Usual currency", (d.currency or "") if d else "", "e.g. NOK")
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{field_id('name' if self.donor else 'code')}").focus()
+
+    def values(self) -> dict:
+        return {"code": self.text("code"), "name": self.text("name"), "kind": self.selected("kind"),
+                "country": self.text("country"), "currency": self.text("currency")}
+
+    def save(self, model: DonorIn) -> Any:
+        return f"Donor {model.code} {services.save_donor(self.app.ledger, model)}"

@@ -1,8 +1,97 @@
+"""Exchange rates: UN operational rates per currency and date; add one (finance)."""
+
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from ledger import queries, services
+from ledger.inputs import RateIn
+from ledger.roles import Act
+
 from .base import LedgerScreen
+from .forms import CodePicker, FormScreen, field_id, picker_items
+
+
+class RatesLoaded(Message):
+    def __init__(self, rates: list[queries.RateView]):
+        super().__init__()
+        self.rates = rates
 
 
 class RatesScreen(LedgerScreen):
     MODE = "rates"
-    TITLE = "rates"
+    TITLE = "Exchange rates"
+    CSS_PATH = "rates.tcss"
+    HELP = (
+        "UN operational rates of exchange: units of a currency per US dollar, in force from a date until "
+        "the next rate of that currency. USD is always 1. **n** adds a rate (finance); a rate that would "
+        "change the value of an event already posted is refused, naming the event."
+    )
+    WRITE_ACTIONS: ClassVar = {"new_rate": Act.MANAGE_DONORS_RATES}
+    BINDINGS: ClassVar = [Binding("n", "new_rate", "Add rate")]
+
+    def compose_body(self) -> ComposeResult:
+        table = DataTable(id="rates", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Currency", "Effective from", "Units per USD", "Entered by", "Entered at (UTC)")
+        yield table
+        yield Static("", id="rates-status", classes="status-line")
+
+    def on_mount(self) -> None:
+        self.query_one("#rates").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self) -> None:
+        self.post_message(RatesLoaded(queries.rates(self.ledger)))
+
+    def on_rates_loaded(self, message: RatesLoaded) -> None:
+        table = self.query_one("#rates", DataTable)
+        table.clear()
+        for r in message.rates:
+            table.add_row(r.currency, r.effective_from.isoformat(), Text(f"{r.units_per_usd}", justify="right"),
+                          r.entered_by, f"{r.entered_at:%Y-%m-%d %H:%M}")
+        currencies = len({r.currency for r in message.rates})
+        self.query_one("#rates-status", Static).update(f"{len(message.rates)} rate(s) of {currencies} currencies")
+
+    def action_new_rate(self) -> None:
+        if not self.refused(Act.MANAGE_DONORS_RATES):
+            self.app.push_screen(RateForm(), self._written)
+
+    def _written(self, result: Any) -> None:
+        if result is not None:
+            self.notify(str(result), title="Saved")
+            self.reload()
+
+
+class RateForm(FormScreen):
+    MODEL = RateIn
+    TITLE = "Add an exchange rate"
+    HELP = RatesScreen.HELP
+
+    def compose_fields(self) -> ComposeResult:
+        yield self.field("currency", "Currency", placeholder="e.g. NOK")
+        yield self.field("effective_from", "Effective from", dt.date.today().replace(day=1).isoformat(), "YYYY-MM-DD")
+        yield self.field("units_per_usd", "Units per USD", placeholder="e.g. 5.8 (at most 6 decimals)")
+
+    async def on_mount(self) -> None:
+        currency = self.query_one(f"#{field_id('currency')}")
+        currency.focus()
+        await self.mount(CodePicker(currency, picker_items((c, "") for c in queries.currencies())))
+
+    def values(self) -> dict:
+        return {"currency": self.text("currency"), "effective_from": self.text("effective_from"),
+                "units_per_usd": self.text("units_per_usd")}
+
+    def save(self, model: RateIn) -> Any:
+        return f"Rate {model.currency} from {model.effective_from}: {services.add_rate(self.app.ledger, model)}"
