@@ -1,0 +1,82 @@
+"""The demo ledger: CSV files shipped in ``imports/demo/``, loaded through the importers.
+
+Donors, monthly rates 2011-2016, activities, pledges, receipts and disbursements are import
+files; the cancellation and the reversal are not import kinds and go through the same rule
+functions the service layer calls. Everything is one transaction: the demo is loaded whole
+or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from importlib.resources import files
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ledger.database import Ledger
+from ledger.errors import LedgerError, PermissionDenied
+from ledger.inputs import CancellationIn, ReversalIn
+from ledger.pledges import cancel_pledge
+from ledger.reversals import reverse
+from ledger.roles import Act
+from ledger.schema import JournalEntry, Pledge
+
+from .importer import ImportResult, Progress, import_into
+
+KINDS_IN_ORDER = ("donors", "rates", "activities", "pledges", "receipts", "disbursements")
+
+CANCELLATION = CancellationIn(
+    pledge="AUS-2014-01", amount="50000.00", cancelled_on=dt.date(2016, 6, 30), paragraph=5,
+    reason="donor budget reduction: AUD 50,000 of the 2014 pledge will not be paid",
+)
+REVERSED_DISBURSEMENT = "D-2013-004"
+REVERSAL_DATE = dt.date(2013, 8, 1)
+REVERSAL_REASON = "posted to A4-01 by mistake; the consultants worked for A5-01 and were paid from its budget line"
+
+
+def demo_file(kind: str) -> Path:
+    return Path(str(files("imports") / "demo" / f"{kind}.csv"))
+
+
+def demo_pledges() -> set[str]:
+    with open(demo_file("pledges"), newline="", encoding="utf-8") as f:
+        return {row["reference"] for row in csv.DictReader(f)}
+
+
+def demo_state(ledger: Ledger) -> str:
+    """'empty' (no journal entries), 'demo' (the demo is loaded) or 'other'."""
+    references = demo_pledges()
+    with ledger.reading() as session:
+        entries = session.execute(select(func.count()).select_from(JournalEntry)).scalar_one()
+        if entries == 0:
+            return "empty"
+        found = session.execute(
+            select(func.count()).select_from(Pledge).where(Pledge.reference.in_(references))
+        ).scalar_one()
+    return "demo" if found == len(references) else "other"
+
+
+def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportResult]:
+    """Load the demo data set into an empty ledger, in one transaction."""
+    for act in (Act.MANAGE_DONORS_RATES, Act.UPDATE_ACTIVITIES):
+        if not ledger.may(act):
+            actor = ledger.actor
+            role = actor.role.value if actor.role else "not a user of this ledger"
+            raise PermissionDenied(f"permission denied: {actor.name} ({role}) may not {act.value}; the demo needs admin")
+    results = []
+    done = 0
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        for kind in KINDS_IN_ORDER:
+            step = (lambda rows, before=done: progress(before + rows)) if progress else None
+            result = import_into(uow, kind, demo_file(kind), step)
+            done += result.rows
+            results.append(result)
+        cancel_pledge(uow, CANCELLATION)
+        entry = uow.scalar(select(JournalEntry.id).where(
+            JournalEntry.reference == REVERSED_DISBURSEMENT, JournalEntry.kind == "disbursement"))
+        if entry is None:  # the shipped data set is broken: say so rather than half-load it
+            raise LedgerError(f"demo: disbursement {REVERSED_DISBURSEMENT} is missing from the demo data")
+        reverse(uow, ReversalIn(entry_id=entry, reason=REVERSAL_REASON, reversed_on=REVERSAL_DATE))
+    return results

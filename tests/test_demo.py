@@ -1,0 +1,103 @@
+"""``donor-ledger demo``: the shipped data set loads through the importers, on both databases,
+and its funding report is the one written out below.
+
+Figures checked by hand (rates from imports/demo/rates.csv):
+- requirements: paragraph 1 = A1-01 1,200,000 + A1-02 800,000; paragraph 5 = A5-01 600,000 +
+  A5-02 900,000 (A5-03, cancelled, does not count); total 4,360,000.
+- paragraph 7 pledged: GBP 20,000 at 0.626 (2012-10-01) = 31,948.88; programmable at PSC 7 %:
+  31,948.88 * 100 / 107 = 29,858.77; its cash went entirely to D-2016-003 (30,294.31 + PSC 7 %
+  2,120.60 = 32,414.91 received), the rest of the 45,000 came from unearmarked money.
+- outstanding as of 2016-12-31: paragraph 1 = JPY 10,000,000 of JPN-2015-01 at 113.84 = 87,842.59;
+  paragraph 5 = USD 150,000 of USA-2015-01 + AUD 100,000 of AUS-2014-01 (250,000 - 100,000
+  received - 50,000 cancelled) at 1.380 = 72,463.77, together 222,463.77; unearmarked = EUR 50,000
+  of NWS-2016-01 at 0.946 = 52,854.12.
+- spent on paragraph 4: 100,000 + EUR 50,000 at 0.741 (2013-07-01) = 67,476.38, + 30,000 - 30,000
+  reversed = 167,476.38. Paragraph 5: 200,000 + 250,000 + 120,000 = 570,000, all from paragraph-5
+  money at PSC 13 % = 74,100.00.
+- progress of paragraph 1: (1,200,000 x 100 + 800,000 x 60) / 2,000,000 = 84.0; of all:
+  (120 + 48 + 45 + 17.5 + 21 + 0 + 6) / 436 = 59.1.
+- total gap: 321,674.33 + 105,881.86 + 29,737.52 + 263,350.68 + 30,141.23 = 750,785.62, less the
+  unearmarked programmable 549,558.03 = 201,227.59.
+"""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+import cli.commands  # noqa: F401  (registers the sub-commands)
+from cli.main import cli
+
+KEYS = ("requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
+        "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
+        "activities_total", "activities_completed")
+EXPECTED = {
+    1: ("2000000.00", "1896508.00", "1678325.67", "1789315.75", "87842.59", "-19349.66", "1583465.26", "205850.49",
+        "0.00", "1680000.00", "83.9", "84.0", "84.0", "321674.33", 2, 1),
+    2: ("0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00", None, None, None, "0.00", 0, 0),
+    3: ("450000.00", "388853.50", "344118.14", "383317.78", "0.00", "-5535.72", "339219.27", "44098.51", "0.00",
+        "450000.00", "76.5", "100.0", "100.0", "105881.86", 1, 1),
+    4: ("350000.00", "348460.15", "320262.48", "352361.83", "0.00", "3901.68", "167476.38", "11723.35",
+        "173162.10", "167476.38", "91.5", "47.9", "50.0", "29737.52", 1, 0),
+    5: ("1500000.00", "1397413.74", "1236649.32", "1119790.99", "222463.77", "-55158.98", "570000.00", "74100.00",
+        "475690.99", "570000.00", "82.4", "38.0", "14.0", "263350.68", 2, 0),
+    6: ("0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00", None, None, None, "0.00", 0, 0),
+    7: ("60000.00", "31948.88", "29858.77", "32414.91", "0.00", "466.03", "30294.31", "2120.60", "0.00",
+        "45000.00", "49.8", "75.0", "100.0", "30141.23", 1, 1),
+    None: ("0.00", "621000.57", "549558.03", "563010.97", "52854.12", "-5135.48", "222021.16", "28862.74",
+           "312127.07", "0.00", None, None, None, "0.00", 0, 0),
+    "totals": ("4360000.00", "4684184.84", "4158772.41", "4240212.23", "363160.48", "-80812.13", "2912476.38",
+               "366755.69", "960980.16", "2912476.38", "95.4", "66.8", "59.1", "201227.59", 7, 3),
+}
+
+
+def run(url: str, *args: str):
+    return CliRunner().invoke(cli, ["--db", url, "--user", "officer", *args])
+
+
+def funding(url: str, *extra: str) -> dict:
+    result = run(url, "report", "funding", "--format", "json", *extra)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rows = {row["paragraph"]: tuple(row[k] for k in KEYS) for row in report["rows"]}
+    rows["totals"] = tuple(report["totals"][k] for k in KEYS)
+    return {"rows": rows, "entries": report["journal_entries"], "head": report["chain_head"]}
+
+
+def test_demo_loads_verifies_and_reports_the_figures_written_out(db_url):
+    result = run(db_url, "demo", "--no-tui")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("demo loaded: 498 rows (donors 8, rates 432, activities 8, pledges 18, receipts 14, "
+                             "disbursements 18), one cancellation and one reversal\n")
+    assert "Funding vs implementation" in result.stdout
+    verify = run(db_url, "verify")
+    assert verify.exit_code == 0, verify.output
+    assert verify.stdout.startswith("OK: chain intact: 46 entries")  # 12 pledges, 14 receipts, 18 disbursements, 2
+    as_of_2016 = funding(db_url, "--as-of", "2016-12-31")
+    assert as_of_2016["rows"] == EXPECTED
+    # no money event and no rate after 2016: today's report is the same
+    assert funding(db_url)["rows"] == EXPECTED
+
+
+def test_demo_twice_just_opens_it(db_url):
+    assert run(db_url, "demo", "--no-tui").exit_code == 0
+    before = funding(db_url)
+    again = run(db_url, "demo", "--no-tui")
+    assert again.exit_code == 0, again.output
+    assert again.stderr == "the demo is already loaded; opening it\n"
+    assert funding(db_url) == before
+
+
+def test_demo_refuses_a_ledger_with_other_entries(sqlite_url, tmp_path):
+    from ledger.database import Ledger
+    from tests.builders import worked_example
+
+    ledger = Ledger(sqlite_url, user="officer")
+    worked_example(ledger)
+    ledger.close()
+    result = run(sqlite_url, "demo", "--no-tui")
+    assert result.exit_code == 1
+    assert result.stderr == ("error: this ledger already holds journal entries that are not the demo; load the "
+                             "demo into a new ledger, e.g. donor-ledger --db demo.db demo\n")
+    assert funding(sqlite_url)["entries"] == 5
