@@ -15,9 +15,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ledger.database import Ledger
+from ledger.database import Ledger, make_engine
 from ledger.migrate import upgrade
-from ledger.database import make_engine
 
 PG_URL = os.environ.get("DONOR_LEDGER_TEST_PG")
 IN_CI = os.environ.get("CI") == "true"
