@@ -75,7 +75,7 @@ class FormScreen(ModalScreen[Any]):
     BINDINGS: ClassVar = [
         Binding("escape", "cancel", "Back without saving"),
         Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("question_mark", "help", "Help", show=False),
+        Binding("f1", "help", "Help"),
     ]
 
     class Saved(Message):

@@ -93,6 +93,9 @@ class JournalScreen(LedgerScreen):
             self._lines_timer.stop()
         self._lines_timer = self.set_timer(0.15, self.action_lines)
 
+    def on_data_table_row_selected(self, _event: Any) -> None:
+        self.action_lines()
+
     def action_lines(self) -> None:
         key = self.query_one(LazyTable).row_key()
         if key is not None:

@@ -93,7 +93,7 @@ class PledgesScreen(LedgerScreen):
         yield Static("", id="pledges-status", classes="status-line")
 
     def on_mount(self) -> None:
-        self.filters = queries.PledgeFilter()
+        self.filters = queries.PledgeFilter(as_of=self.ledger_app.as_of)
         self.sort_key = "reference"
         self.descending = False
         self._text_timer = None
@@ -131,7 +131,7 @@ class PledgesScreen(LedgerScreen):
 
     def on_lazy_table_ready(self, message: LazyTable.Ready) -> None:
         label = dict((v, k) for k, v in SORTS)[self.sort_key]
-        shown = "" if self.filters == queries.PledgeFilter() else " (filtered)"
+        shown = "" if self.filters == queries.PledgeFilter(as_of=self.ledger_app.as_of) else " (filtered)"
         self.query_one("#pledges-status", Static).update(
             f"{message.total:,} pledge(s){shown} · sorted by {label}{' descending' if self.descending else ''}"
             " · Enter detail · ? help")
@@ -142,7 +142,7 @@ class PledgesScreen(LedgerScreen):
         status = self.query_one("#filter-status", Select).value or None
         text = self.query_one("#filter-text", Input).value.strip() or None
         filters = queries.PledgeFilter(donor, None if paragraph in (-1, Select.BLANK) else paragraph,
-                                       None if status is Select.BLANK else status, text)
+                                       None if status is Select.BLANK else status, text, self.ledger_app.as_of)
         sort = self.query_one("#sort", Select).value
         descending = self.query_one("#descending", Checkbox).value
         if (filters, sort, descending) != (self.filters, self.sort_key, self.descending):
@@ -176,6 +176,9 @@ class PledgesScreen(LedgerScreen):
             checkbox.value = not checkbox.value
         else:
             select.value = key
+
+    def on_data_table_row_selected(self, _event: Any) -> None:
+        self.action_detail()
 
     def action_filter(self) -> None:
         self.query_one("#filter-text", Input).focus()

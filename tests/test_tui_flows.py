@@ -1,0 +1,320 @@
+"""Every user flow of the TUI end to end on a real SQLite ledger (Pilot), checked in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from ledger import queries, services
+from ledger.database import Ledger
+from ledger.inputs import UserIn
+from tests.test_tui_support import AS_OF, SIZE, fill, open_worked_example, run_async, settle, text_of
+from tui.app import DonorLedgerApp
+from tui.common import LazyTable, MessageDialog
+from tui.disbursements import DisbursementForm
+from tui.forms import FormScreen, field_id
+from tui.pledges import CancelForm, PledgeDetailScreen, PledgeForm, ReceiptForm, ReverseForm
+
+
+@pytest.fixture
+def ledger(sqlite_url):
+    opened = open_worked_example(sqlite_url)
+    yield opened
+    opened.close()
+
+
+def app_on(ledger: Ledger, start: str) -> DonorLedgerApp:
+    return DonorLedgerApp(ledger, as_of=AS_OF, start=start)
+
+
+def no_errors(app) -> None:
+    dialogs = [s for s in app.screen_stack if isinstance(s, MessageDialog)]
+    assert not dialogs, [d.messages for d in dialogs]
+
+
+async def select_pledge(pilot, app, reference: str) -> None:
+    table = app.screen.query_one(LazyTable)
+    await settle(pilot, app, lambda: table.loaded)
+    for index in range(table.row_count):
+        if table.row_key(index) == reference:
+            table.move_cursor(row=index)
+            await pilot.pause()
+            return
+    raise AssertionError(f"{reference} is not in the table")
+
+
+@run_async
+async def test_enter_a_pledge_with_two_allocations(ledger):
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await pilot.press("n")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeForm) and app.screen.query("#f-alloc-U"))
+        form = app.screen
+        await fill(pilot, form, reference="NOR-2016-01", donor="NOR", pledged_on="2016-03-01", total="300000")
+        assert form.text("currency") == "NOK"  # the donor's usual currency
+        await fill(pilot, form, **{"alloc.1": "200000.00"})
+        assert "remainder 100,000" in text_of(form.query_one("#remainder"))
+        # a problem shows at the field as the user types
+        await fill(pilot, form, **{"alloc.U": "100000.001"})
+        assert "decimals" in text_of(form.query_one("#p-alloc-U"))
+        await fill(pilot, form, **{"alloc.U": "100000"}, due_on="2016-12-01")
+        assert "remainder 0" in text_of(form.query_one("#remainder"))
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+    detail = queries.pledge_detail(ledger, "NOR-2016-01")
+    assert detail is not None and detail.currency == "NOK" and detail.due_on == dt.date(2016, 12, 1)
+    assert [(a.paragraph, a.amount) for a in detail.allocations] == [(1, Decimal("200000.00")), (None, Decimal("100000.00"))]
+
+
+@run_async
+async def test_escape_leaves_a_form_without_saving(ledger):
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await pilot.press("n")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeForm))
+        await fill(pilot, app.screen, reference="P9", donor="USA", **{"alloc.4": "10"})
+        app.screen.set_focus(None)
+        await pilot.press("escape")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+    assert queries.pledge_count(ledger) == 2
+
+
+@run_async
+async def test_record_a_receipt(ledger):
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await select_pledge(pilot, app, "P2")
+        await pilot.press("r")
+        await settle(pilot, app, lambda: isinstance(app.screen, ReceiptForm))
+        await fill(pilot, app.screen, reference="R3", received_on="2012-02-01", amount="50,000.00")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+        table = app.screen.query_one(LazyTable)
+        await settle(pilot, app, lambda: table.loaded)
+    detail = queries.pledge_detail(ledger, "P2")
+    assert detail.outstanding == Decimal("100000.00")
+    assert [r.reference for r in detail.receipts] == ["R2", "R3"]
+
+
+@run_async
+async def test_a_receipt_larger_than_outstanding_is_refused_at_the_field(ledger):
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await select_pledge(pilot, app, "P2")
+        await pilot.press("r")
+        await settle(pilot, app, lambda: isinstance(app.screen, ReceiptForm))
+        await fill(pilot, app.screen, reference="R3", received_on="2012-02-01", amount="150000.01")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: "exceeds" in str(app.screen.query_one("#p-amount").render()))
+        assert isinstance(app.screen, ReceiptForm)
+    assert len(queries.pledge_detail(ledger, "P2").receipts) == 1
+
+
+@run_async
+async def test_disburse_with_automatic_funding(ledger):
+    app = app_on(ledger, "disbursements")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await pilot.press("n")
+        await settle(pilot, app, lambda: isinstance(app.screen, DisbursementForm))
+        form = app.screen
+        await fill(pilot, form, reference="D2", activity="A4", disbursed_on="2011-09-01", amount="10000",
+                   payee="UNODC GPCC")
+        await settle(pilot, app, lambda: form.plan is not None)
+        plan = text_of(form.query_one("#plan"))
+        assert "P2" in plan and "ready to save" in plan
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+    rows = queries.disbursements_page(ledger)
+    d2 = next(r for r in rows if r.reference == "D2")
+    assert d2.funded_by == "P2" and d2.usd == Decimal("10000.00") and d2.psc_usd == Decimal("1300.00")
+
+
+@run_async
+async def test_disbursement_refused_for_lack_of_funds(ledger):
+    app = app_on(ledger, "disbursements")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await pilot.press("n")
+        await settle(pilot, app, lambda: isinstance(app.screen, DisbursementForm))
+        form = app.screen
+        await fill(pilot, form, reference="D2", activity="A4", disbursed_on="2011-09-01", amount="140000")
+        await settle(pilot, app, lambda: form.plan is not None)
+        plan = text_of(form.query_one("#plan"))
+        assert "shortfall USD 13,359.78" in plan and "can fund USD 126,640.22" in plan
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DisbursementForm)  # still open, nothing written
+        await pilot.press("escape")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+    assert queries.disbursement_count(ledger) == 1
+    assert queries.journal_count(ledger) == 5
+
+
+@run_async
+async def test_cancel_then_reverse_the_cancellation(ledger):
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await select_pledge(pilot, app, "P2")
+        await pilot.press("c")
+        await settle(pilot, app, lambda: isinstance(app.screen, CancelForm))
+        await fill(pilot, app.screen, amount="30000", cancelled_on="2013-01-15", reason="donor letter")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+        assert queries.pledge_detail(ledger, "P2").outstanding == Decimal("120000.00")
+        await select_pledge(pilot, app, "P2")
+        await pilot.press("x")
+        await settle(pilot, app, lambda: isinstance(app.screen, ReverseForm))
+        form = app.screen
+        assert form.query_one(f"#{field_id('entry_id')}").value == 6  # the cancellation, the latest entry
+        await fill(pilot, form, reason="entered in error", reversed_on="2013-01-16")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+    detail = queries.pledge_detail(ledger, "P2")
+    assert detail.outstanding == Decimal("150000.00")
+    assert detail.cancellations[0].reversed_by == 7
+
+
+@run_async
+async def test_pledge_detail_shows_allocations_receipts_spending_and_entries(ledger):
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await select_pledge(pilot, app, "P1")
+        await pilot.press("enter")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeDetailScreen))
+        text = " ".join(text_of(w) for w in app.screen.query("Static"))
+        for expected in ("152,578.58", "R1", "D1", "6,500.00", "disbursement"):
+            assert expected in text
+
+
+@run_async
+async def test_an_auditor_finds_no_write_action(ledger, tmp_path):
+    services.add_user(ledger, UserIn(name="audra", role="auditor"))
+    auditor = Ledger(ledger.url, user="audra")
+    app = app_on(auditor, "dashboard")
+    write_keys = {"pledges": "nrcx", "disbursements": "nx", "activities": "un", "donors": "ne", "rates": "n",
+                  "users": "n", "journal": "x", "transfer": "di"}
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Export the audit workbook" in titles and "Verify the journal" in titles
+        for forbidden in ("New pledge", "Record a receipt", "New disbursement", "Add a donor", "Import a file"):
+            assert forbidden not in titles
+        for mode, keys in write_keys.items():
+            await app.switch_mode(mode)
+            await settle(pilot, app)
+            screen = app.screen
+            shown = {binding.key for _, binding, enabled, _ in app.active_bindings.values() if enabled}
+            for key in keys:
+                assert key not in shown, (mode, key)
+                await pilot.press(key)
+                await settle(pilot, app)
+                assert app.screen is screen, f"{mode}: {key} opened {app.screen}"
+        await app.switch_mode("transfer")
+        await settle(pilot, app)
+        assert not any(button.display for button in app.screen.query("#dry-run, #import"))
+    auditor.close()
+    assert queries.pledge_count(ledger) == 2
+
+
+@run_async
+async def test_import_shows_every_error_then_a_clean_import(ledger, tmp_path):
+    bad = tmp_path / "donors.csv"
+    bad.write_text("code,name,kind,country,currency\nJPN,Japan,member-state,JPN,JPY\n"
+                   "CAN,Canada,member-state,XXX,CAD\nGBR,,member-state,GBR,GBP\n")
+    app = app_on(ledger, "transfer")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        screen = app.screen
+        screen.query_one("#import-kind").value = "donors"
+        screen.query_one("#import-path").value = str(bad)
+        await pilot.pause()
+        screen.query_one("#import-log").focus()
+        await pilot.press("d")
+        await settle(pilot, app, lambda: "problem" in str(screen.query_one("#import-status").render()))
+        log = "\n".join(str(line) for line in screen.query_one("#import-log").lines)
+        assert f"{bad}:3: country:" in log and f"{bad}:4: name:" in log
+        assert "2 problems" in str(screen.query_one("#import-status").render())
+        assert {d.code for d in queries.donors(ledger)} == {"NOR", "USA"}
+        bad.write_text("code,name,kind,country,currency\nJPN,Japan,member-state,JPN,JPY\n"
+                       "CAN,Canada,member-state,CAN,CAD\n")
+        await pilot.press("i")
+        await settle(pilot, app, lambda: "imported" in str(screen.query_one("#import-status").render()))
+        no_errors(app)
+    assert {d.code for d in queries.donors(ledger)} == {"CAN", "JPN", "NOR", "USA"}
+
+
+@run_async
+async def test_export_the_workbook(ledger, tmp_path):
+    target = tmp_path / "audit.xlsx"
+    app = app_on(ledger, "transfer")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        screen = app.screen
+        screen.query_one("#export-path").value = str(target)
+        screen.query_one("#import-log").focus()
+        await pilot.press("e")
+        await settle(pilot, app, lambda: "Saved" in str(screen.query_one("#export-status").render()), timeout=60)
+        status = str(screen.query_one("#export-status").render())
+        no_errors(app)
+    assert target.exists() and str(target) in status and "chain verified" in status
+
+
+@run_async
+async def test_verify_shows_the_result(ledger):
+    app = app_on(ledger, "journal")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await pilot.press("v")
+        await settle(pilot, app, lambda: "Verified" in str(app.screen.query_one("#verify-result").render()))
+        assert "5 entries" in str(app.screen.query_one("#verify-result").render())
+
+
+@run_async
+async def test_dashboard_shows_the_worked_example_and_the_as_of_date_changes(ledger):
+    app = app_on(ledger, "dashboard")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.screen.loaded is not None)
+        table = text_of(app.screen.query_one("#funding"))
+        for figure in ("347,421.42", "271,132.13", "172,810.34", "28.6%"):
+            assert figure in table
+        await pilot.press("a")
+        await pilot.press(*list("2011-08-10"), "enter")
+        await settle(pilot, app, lambda: app.screen.loaded.report.as_of == dt.date(2011, 8, 10))
+        assert "129,310.34" in text_of(app.screen.query_one("#funding"))
+        assert app.screen.loaded.report.totals.received == 12_931_034
+        await settle(pilot, app, lambda: app.screen.chain_state is not None)
+        assert app.screen.chain_state[0]
+
+
+@run_async
+async def test_command_palette_finds_screens_and_actions(ledger):
+    app = app_on(ledger, "dashboard")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Go to Pledges", "Go to Journal", "New pledge", "New disbursement", "Verify the journal",
+                      "Export the audit workbook", "Update an activity", "Add a donor", "Add an exchange rate"):
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*list("new pledge"))
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeForm))
+        await pilot.press("f1")
+        await pilot.pause(0.2)
+        assert type(app.screen).__name__ == "HelpScreen"

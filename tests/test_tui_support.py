@@ -1,0 +1,105 @@
+"""Helpers for the TUI tests (Pilot flows and snapshots), and the TUI's layer rule."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import datetime as dt
+import functools
+from pathlib import Path
+
+import pytest
+
+from ledger.database import Ledger
+
+AS_OF = dt.date(2016, 12, 31)
+FIXED_NOW = dt.datetime(2017, 1, 2, 9, 30, 0)
+SIZE = (120, 40)
+TUI = Path(__file__).resolve().parent.parent / "tui"
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch):
+    """Every stored timestamp (posted_at, entered_at, created_at, audit) is FIXED_NOW, so that
+    hashes and screens are the same on every run."""
+    import ledger.database
+    import ledger.rates
+    import ledger.reference_data
+    import ledger.unit_of_work
+
+    for module in (ledger.database, ledger.rates, ledger.reference_data, ledger.unit_of_work):
+        monkeypatch.setattr(module, "utcnow", lambda: FIXED_NOW)
+
+
+def open_worked_example(url: str, user: str = "officer") -> Ledger:
+    from tests.builders import worked_example
+
+    ledger = Ledger(url, user=user)
+    worked_example(ledger)
+    return ledger
+
+
+def run_async(test):
+    """Run an async test on a fresh event loop (the project has no pytest async plugin)."""
+
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+def text_of(widget) -> str:
+    """What a Static shows, as plain text (Rich tables and groups included)."""
+    from rich.console import Console
+
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(content)
+    return console.export_text()
+
+
+async def settle(pilot, app, condition=None, timeout: float = 10.0) -> None:
+    """Let workers finish and messages be handled (until ``condition()`` holds, if given)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        if condition is None or condition():
+            return
+        if loop.time() > deadline:
+            raise AssertionError("the TUI did not reach the expected state in time")
+
+
+async def fill(pilot, screen, **values: str) -> None:
+    """Type into form fields (by field name) as a user would."""
+    from tui.forms import field_id
+
+    for name, value in values.items():
+        widget = screen.query_one(f"#{field_id(name)}")
+        widget.focus()
+        widget.value = ""
+        await pilot.pause()
+        await pilot.press(*list(value))
+    await pilot.pause(0.1)
+
+
+def test_tui_never_imports_sqlalchemy():
+    """The TUI reaches data only through ledger.services / ledger.queries / reports / imports."""
+    allowed = ("ledger.services", "ledger.queries", "ledger.inputs", "ledger.errors", "ledger.roles")
+    for path in TUI.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                assert not name.startswith("sqlalchemy"), f"{path.name} imports {name}"
+                if name.startswith("ledger") and name != "ledger":
+                    assert name.startswith(allowed) or any(a.startswith(name) for a in allowed), f"{path.name}: {name}"
