@@ -22,6 +22,7 @@ Cells:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import tempfile
@@ -108,13 +109,15 @@ class Styles:
             if number_format:
                 probe.number_format = number_format
             if bold or header:
-                probe.font = Font(bold=True)
+                probe.font = Font(name="Calibri", size=11, bold=True)
             if header:
                 probe.fill = PatternFill("solid", fgColor="D9E1F2")
                 probe.border = Border(bottom=_THIN)
                 probe.alignment = Alignment(wrap_text=True, vertical="top")
             elif wrap:
                 probe.alignment = Alignment(wrap_text=True, vertical="top")
+            if bold and not header:
+                probe.border = Border(top=_THIN)  # totals rows
             if quote:
                 probe.quotePrefix = True
             style = self._cache[key] = probe._style
@@ -203,9 +206,9 @@ class BookWriter:
         return self._cell(ws, text, "f", self.styles.get(number_format, bold=bold))
 
     # -- sheets ---------------------------------------------------------------------------
-    def sheet(self, title: str, columns: Iterable[Column], print_title: str = "") -> SheetWriter:
+    def sheet(self, title: str, columns: Iterable[Column], print_title: str = "", grid: bool = True) -> SheetWriter:
         self.sheets.append(title)
-        return SheetWriter(self, title, list(columns), print_title)
+        return SheetWriter(self, title, list(columns), print_title, grid)
 
     def save(self, path: Path) -> None:
         self.wb.save(path)
@@ -214,7 +217,7 @@ class BookWriter:
 class SheetWriter:
     """One sheet: a frozen, filtered, printable header row, then data rows."""
 
-    def __init__(self, book: BookWriter, title: str, columns: list[Column], print_title: str = ""):
+    def __init__(self, book: BookWriter, title: str, columns: list[Column], print_title: str = "", grid: bool = True):
         self.book = book
         self.title = title
         self.columns = columns
@@ -227,12 +230,14 @@ class SheetWriter:
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-        ws.print_options.gridLines = True
+        ws.print_options.gridLines = grid
         ws.page_margins.left = ws.page_margins.right = 0.4
         ws.print_title_rows = "1:1"
         ws.oddHeader.center.text = print_title or title
         ws.oddFooter.right.text = "Page &P of &N"
         ws.oddFooter.left.text = "&A"
+        lines = max(math.ceil(len(c.header) / max(c.width - 2, 1)) for c in columns)
+        ws.row_dimensions[1].height = 15 * max(lines, 1) + 2  # wrapped headers: LibreOffice keeps stored heights
         header = book.styles.get(header=True)
         ws.append([book._cell(ws, c.header, "s", header) for c in columns])
         self.rows = 1  # rows written, header included
@@ -259,7 +264,7 @@ class SheetWriter:
 # -- the sheets -----------------------------------------------------------------------------
 
 FUNDING_COLUMNS = (
-    Column("Paragraph", 11), Column("Title", 38), Column("Requirement USD", 15, "usd"),
+    Column("Paragraph", 12), Column("Title", 46), Column("Requirement USD", 15, "usd"),
     Column("Pledged USD", 15, "usd"), Column("Programmable USD", 15, "usd"), Column("Received USD", 15, "usd"),
     Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"), Column("Disbursed USD", 15, "usd"),
     Column("PSC USD", 13, "usd"), Column("Available USD", 15, "usd"), Column("Spent on activities USD", 15, "usd"),
@@ -277,7 +282,7 @@ SUMMED = ("requirement", "pledged", "programmable", "received", "outstanding", "
 
 def _funding_sheet(book: BookWriter, report: FundingReport) -> None:
     sheet = book.sheet("Funding vs implementation", FUNDING_COLUMNS,
-                       f"Funding vs implementation, USD, as of {report.as_of.isoformat()}")
+                       f"Funding vs implementation, USD, as of {report.as_of.isoformat()}", grid=False)
     ws = sheet.ws
     pct = "0.0"
     first = 2
@@ -323,10 +328,14 @@ def _funding_sheet(book: BookWriter, report: FundingReport) -> None:
         cells.append(book.formula(ws, f"=SUM({F[key]}{first}:{F[key]}{last})", "0", bold=True))
     sheet.append(cells)
     sheet.append([])
-    note = ("Requirement, progress and activity counts are the values at generation time; money is as of "
-            f"{report.as_of.isoformat()}. Coverage = programmable / requirement; delivery = spent on activities / "
-            "requirement; the total gap is the paragraphs' gaps less unearmarked programmable money.")
-    sheet.append([None, book.text(ws, note)])
+    for note in (
+        f"Money is as of {report.as_of.isoformat()}; requirement, progress and activity counts are the values at "
+        "generation time.",
+        "Coverage = programmable / requirement; delivery = spent on activities / requirement (blank where the "
+        "requirement is 0).",
+        "Total gap = the paragraphs' gaps less unearmarked programmable money, not below 0.",
+    ):
+        sheet.append([None, book.text(ws, note)])
     chart = BarChart()
     chart.type = "col"
     chart.grouping = "clustered"
@@ -336,7 +345,7 @@ def _funding_sheet(book: BookWriter, report: FundingReport) -> None:
     chart.y_axis.numFmt = "#,##0"
     chart.y_axis.delete = False
     chart.x_axis.delete = False
-    chart.height, chart.width = 9, 26
+    chart.height, chart.width = 10, 30
     categories = Reference(ws, min_col=1, min_row=first, max_row=last - 1)
     for key in ("requirement", "pledged", "received", "spent_on_activities"):
         col = list(F).index(key) + 1
@@ -646,7 +655,7 @@ JOURNAL_COLUMNS = (
     Column("Flow", 8), Column("Currency", 9), Column("Amount", 16, "money"), Column("USD", 15, "usd"),
     Column("Donor", 10), Column("Pledge", 14), Column("Allocation id", 10, "int"), Column("Paragraph", 10, "int"),
     Column("Activity", 12), Column("Disbursement", 14), Column("Reverses entry", 9, "int"), Column("Memo", 36),
-    Column("Previous hash", 20, "hash"), Column("Hash", 20, "hash"),
+    Column("Previous hash", 66, "hash"), Column("Hash", 66, "hash"),
 )
 
 
