@@ -37,6 +37,22 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("select version_num from alembic_version")).scalar()
 
 
+def _refuse_foreign_database(engine: Engine) -> None:
+    """A database that holds tables but no ledger schema belongs to another program: never
+    add the ledger's tables to it."""
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        if inspector.has_table("alembic_version"):
+            return
+        tables = sorted(inspector.get_table_names())
+    if tables:
+        from .errors import LedgerError
+
+        where = engine.url.render_as_string(hide_password=True)
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise LedgerError(f"database: {where} is not a donor-ledger ledger (it holds other tables: {shown})")
+
+
 def upgrade(engine: Engine) -> bool:
     """Create or upgrade the schema to the newest revision and seed the mandate.
 
@@ -44,6 +60,7 @@ def upgrade(engine: Engine) -> bool:
     """
     if current_revision(engine) == HEAD:
         return False
+    _refuse_foreign_database(engine)
     from alembic import command
 
     with engine.begin() as conn:
