@@ -8,8 +8,6 @@ import datetime as dt
 import functools
 from pathlib import Path
 
-import pytest
-
 from ledger.database import Ledger
 
 AS_OF = dt.date(2016, 12, 31)
@@ -18,16 +16,16 @@ SIZE = (120, 40)
 TUI = Path(__file__).resolve().parent.parent / "tui"
 
 
-@pytest.fixture
-def fixed_clock(monkeypatch):
-    """Every stored timestamp (posted_at, entered_at, created_at, audit) is FIXED_NOW, so that
-    hashes and screens are the same on every run."""
+def freeze_clock(monkeypatch) -> None:
+    """Every stored timestamp (posted_at, entered_at, created_at, audit) and the report's
+    generation time is FIXED_NOW, so that hashes and screens are the same on every run."""
     import ledger.database
     import ledger.rates
     import ledger.reference_data
     import ledger.unit_of_work
+    import reports.funding
 
-    for module in (ledger.database, ledger.rates, ledger.reference_data, ledger.unit_of_work):
+    for module in (ledger.database, ledger.rates, ledger.reference_data, ledger.unit_of_work, reports.funding):
         monkeypatch.setattr(module, "utcnow", lambda: FIXED_NOW)
 
 

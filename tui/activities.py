@@ -24,6 +24,8 @@ from .base import LedgerScreen
 from .common import amount, date
 from .forms import FormScreen, field_id
 
+COLUMNS = (('Code', 8), ('Title', 30), ('Budget USD', 14), ('Spent USD', 14), ('Start', 10), ('End', 10), ('Status', 9), ('Progress', 8))
+
 
 @dataclass(frozen=True)
 class ParagraphData:
@@ -62,7 +64,8 @@ class ActivitiesScreen(LedgerScreen):
                 with VerticalScroll(id="paragraph-text-box", classes="panel"):
                     yield Static("", id="paragraph-text")
                 table = DataTable(id="activities", cursor_type="row", zebra_stripes=True)
-                table.add_columns("Code", "Title", "Budget USD", "Spent USD", "Start", "End", "Status", "Progress")
+                for label, width in COLUMNS:
+                    table.add_column(label, width=width)
                 yield table
                 with VerticalScroll(id="funding-box", classes="panel"):
                     yield Static("", id="paragraph-funding")
@@ -115,7 +118,9 @@ class ActivitiesScreen(LedgerScreen):
         else:
             text.update(Text.assemble((f"{paragraph.number}. {paragraph.short_title}\n", "bold"), paragraph.text))
         table = self.query_one("#activities", DataTable)
-        table.clear()
+        table.clear(columns=True)
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         for a in self.data.activities:
             if a.paragraph == number:
                 table.add_row(a.code, a.title, Text(amount(a.budget_usd), justify="right"),

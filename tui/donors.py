@@ -22,6 +22,7 @@ from .base import LedgerScreen
 from .common import amount
 from .forms import FormScreen, field_id
 
+COLUMNS = (('Code', 8), ('Name', 30), ('Kind', 18), ('Country', 7), ('Currency', 8), ('Pledges', 7), ('Pledged USD', 16), ('Received USD', 16))
 
 class DonorsLoaded(Message):
     def __init__(self, donors: list[queries.DonorView]):
@@ -50,7 +51,8 @@ class DonorsScreen(LedgerScreen):
 
     def compose_body(self) -> ComposeResult:
         table = DataTable(id="donors", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Code", "Name", "Kind", "Country", "Currency", "Pledges", "Pledged USD", "Received USD")
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         yield table
         with VerticalScroll(id="trail-box", classes="panel"):
             yield Static("", id="trail")
@@ -72,7 +74,9 @@ class DonorsScreen(LedgerScreen):
         self.donors = message.donors
         table = self.query_one("#donors", DataTable)
         row = table.cursor_row
-        table.clear()
+        table.clear(columns=True)
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         for d in self.donors:
             table.add_row(d.code, d.name, d.kind, d.country or "", d.currency or "", Text(str(d.pledges), justify="right"),
                           Text(amount(d.pledged_usd), justify="right"), Text(amount(d.received_usd), justify="right"),

@@ -134,7 +134,6 @@ class JournalScreen(LedgerScreen):
         widget = self.query_one("#verify-result", Static)
         if message.ok:
             widget.update(Text(f"✓ Verified: {message.message}", style="bold green"))
-            self.notify(message.message, title="Journal verified")
         else:
             widget.update(Text(f"✗ BROKEN: {message.message}", style="bold red"))
             self.notify(message.message, title="Journal chain broken", severity="error", timeout=30)

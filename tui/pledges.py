@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from rich import box
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -299,24 +300,28 @@ class PledgeDetailScreen(ModalScreen[Any]):
         yield Footer()
 
     def _allocations(self):
+        from rich.console import Group
         from rich.table import Table
 
         d = self.detail
-        table = Table(title="Allocations", title_justify="left", expand=True)
-        for name in ("¶", f"Amount {d.currency}", "Pledged USD", "Programmable", f"Received {d.currency}",
-                     "Received USD", "Cancelled", "Outstanding", "Spent USD", "PSC USD", "Cash USD"):
-            table.add_column(name, justify="right")
+        own = Table(title=f"Allocations in {d.currency}", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
+        for name in ("¶", "Amount", "Received", "Cancelled", "Outstanding"):
+            own.add_column(name, justify="right", no_wrap=True)
+        usd = Table(title="Allocations in USD", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
+        for name in ("¶", "Pledged", "Programmable", "Received", "Spent", "PSC", "Cash held"):
+            usd.add_column(name, justify="right", no_wrap=True)
         for a in d.allocations:
-            table.add_row("U" if a.paragraph is None else str(a.paragraph), amount(a.amount), amount(a.pledged_usd),
-                          amount(a.programmable_usd), amount(a.received), amount(a.received_usd), amount(a.cancelled),
-                          amount(a.outstanding), amount(a.spent_usd), amount(a.psc_usd), amount(a.cash_usd))
-        return table
+            label = "U" if a.paragraph is None else str(a.paragraph)
+            own.add_row(label, amount(a.amount), amount(a.received), amount(a.cancelled), amount(a.outstanding))
+            usd.add_row(label, amount(a.pledged_usd), amount(a.programmable_usd), amount(a.received_usd),
+                        amount(a.spent_usd), amount(a.psc_usd), amount(a.cash_usd))
+        return Group(own, usd)
 
     def _receipts(self):
         from rich.table import Table
 
         d = self.detail
-        table = Table(title="Receipts and cancellations", title_justify="left", expand=True)
+        table = Table(title="Receipts and cancellations", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
         for name, justify in (("Date", "left"), ("What", "left"), (f"Amount {d.currency}", "right"), ("USD", "right"),
                               ("Entry", "right"), ("Note", "left")):
             table.add_column(name, justify=justify)
@@ -333,7 +338,7 @@ class PledgeDetailScreen(ModalScreen[Any]):
     def _spending(self):
         from rich.table import Table
 
-        table = Table(title="Spending funded by this pledge", title_justify="left", expand=True)
+        table = Table(title="Spending funded by this pledge", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
         for name, justify in (("Date", "left"), ("Disbursement", "left"), ("Activity", "left"), ("¶", "right"),
                               ("USD", "right"), ("PSC USD", "right")):
             table.add_column(name, justify=justify)
@@ -347,10 +352,11 @@ class PledgeDetailScreen(ModalScreen[Any]):
     def _entries(self):
         from rich.table import Table
 
-        table = Table(title="Journal entries", title_justify="left", expand=True)
-        for name, justify in (("Entry", "right"), ("Date", "left"), ("Kind", "left"), ("Reference", "left"),
-                              ("Debits USD", "right"), ("Hash", "left")):
-            table.add_column(name, justify=justify, no_wrap=name == "Hash", overflow="fold")
+        table = Table(title="Journal entries", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
+        for name, justify, width in (("Entry", "right", 6), ("Date", "left", 10), ("Kind", "left", 12),
+                                     ("Reference", "left", 10), ("Debits USD", "right", 14), ("Hash", "left", None)):
+            table.add_column(name, justify=justify, no_wrap=True, min_width=width,
+                             overflow="fold" if name == "Hash" else "ellipsis")
         for e in self.detail.entries:
             kind = e.kind + (f" (reversed by {e.reversed_by})" if e.reversed_by else "")
             table.add_row(str(e.id), str(e.event_date), kind, e.reference, amount(e.debits_usd), e.hash)
@@ -408,7 +414,7 @@ class PledgeForm(FormScreen):
             yield self.field("currency", "Currency", placeholder="e.g. NOK")
             yield self.field("total", "Total (for the remainder)", placeholder="optional")
         yield Label("Allocations (amount per paragraph; leave empty for none)", classes="field-label")
-        yield Horizontal(id="allocations", classes="row")
+        yield Vertical(id="allocations")
         yield Static("", id="remainder")
         with Horizontal(classes="row"):
             yield self.field("psc_rate", "PSC %", "13")
@@ -432,10 +438,13 @@ class PledgeForm(FormScreen):
     async def on_choices_loaded(self, message: ChoicesLoaded) -> None:
         self.donor_currency = {d.code: d.currency for d in message.donors}
         self.paragraph_numbers = [p.number for p in message.paragraphs]
-        box = self.query_one("#allocations", Horizontal)
+        box = self.query_one("#allocations", Vertical)
         fields = [self.field(f"alloc.{n}", f"¶{n}", classes="allocation") for n in self.paragraph_numbers]
         fields.append(self.field("alloc.U", "Unearmarked", classes="allocation"))
-        await box.mount(*fields)
+        for start in range(0, len(fields), 4):
+            row = Horizontal(classes="row")
+            await box.mount(row)
+            await row.mount(*fields[start:start + 4])
         donor = self.query_one(f"#{field_id('donor')}", Input)
         await self.mount(CodePicker(donor, picker_items((d.code, d.name) for d in message.donors)))
         currency = self.query_one(f"#{field_id('currency')}", Input)

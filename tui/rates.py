@@ -19,6 +19,7 @@ from ledger.roles import Act
 from .base import LedgerScreen
 from .forms import CodePicker, FormScreen, field_id, picker_items
 
+COLUMNS = (('Currency', 8), ('Effective from', 14), ('Units per USD', 16), ('Entered by', 16), ('Entered at (UTC)', 16))
 
 class RatesLoaded(Message):
     def __init__(self, rates: list[queries.RateView]):
@@ -40,7 +41,8 @@ class RatesScreen(LedgerScreen):
 
     def compose_body(self) -> ComposeResult:
         table = DataTable(id="rates", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Currency", "Effective from", "Units per USD", "Entered by", "Entered at (UTC)")
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         yield table
         yield Static("", id="rates-status", classes="status-line")
 
@@ -57,7 +59,9 @@ class RatesScreen(LedgerScreen):
 
     def on_rates_loaded(self, message: RatesLoaded) -> None:
         table = self.query_one("#rates", DataTable)
-        table.clear()
+        table.clear(columns=True)
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         for r in message.rates:
             table.add_row(r.currency, r.effective_from.isoformat(), Text(f"{r.units_per_usd}", justify="right"),
                           r.entered_by, f"{r.entered_at:%Y-%m-%d %H:%M}")

@@ -17,6 +17,7 @@ from ledger.roles import ALLOWED, Act, Role
 from .base import LedgerScreen
 from .forms import FormScreen, field_id
 
+COLUMNS = (('User', 20), ('Role', 10), ('Added at (UTC)', 16), ('Added by', 20))
 
 class UsersLoaded(Message):
     def __init__(self, users: list[queries.UserView]):
@@ -47,7 +48,8 @@ class UsersScreen(LedgerScreen):
 
     def compose_body(self) -> ComposeResult:
         table = DataTable(id="users", cursor_type="row", zebra_stripes=True)
-        table.add_columns("User", "Role", "Added at (UTC)", "Added by")
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         yield table
         yield Static(role_summary(), id="roles", classes="panel")
 
@@ -65,7 +67,9 @@ class UsersScreen(LedgerScreen):
 
     def on_users_loaded(self, message: UsersLoaded) -> None:
         table = self.query_one("#users", DataTable)
-        table.clear()
+        table.clear(columns=True)
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         for u in message.users:
             table.add_row(u.name, u.role, f"{u.created_at:%Y-%m-%d %H:%M}", u.created_by)
 
