@@ -115,7 +115,7 @@ class Styles:
                 probe.border = Border(bottom=_THIN)
                 probe.alignment = Alignment(wrap_text=True, vertical="top")
             elif wrap:
-                probe.alignment = Alignment(wrap_text=True, vertical="top")
+                probe.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
             if bold and not header:
                 probe.border = Border(top=_THIN)  # totals rows
             if quote:
@@ -151,7 +151,7 @@ class BookWriter:
         cell.data_type = data_type
         return cell
 
-    def text(self, ws, value: str | None, bold: bool = False):
+    def text(self, ws, value: str | None, bold: bool = False, wrap: bool = False):
         if value is None or value == "":
             return None
         value = str(value)
@@ -162,9 +162,9 @@ class BookWriter:
             self.cut_texts += 1
         if value.startswith(FORMULA_STARTS) or value in ERROR_CODES:
             self.literal_texts += 1
-            return self._cell(ws, value, "s", self.styles.get(quote=True, bold=bold))
-        if bold:
-            return self._cell(ws, value, "s", self.styles.get(bold=True))
+            return self._cell(ws, value, "s", self.styles.get(quote=True, bold=bold, wrap=wrap))
+        if bold or wrap:
+            return self._cell(ws, value, "s", self.styles.get(bold=bold, wrap=wrap))
         return value
 
     def amount(self, ws, minor: int | None, currency: str, bold: bool = False):
@@ -243,7 +243,9 @@ class SheetWriter:
         self.rows = 1  # rows written, header included
         self.data_end = 1  # last row inside the auto filter
 
-    def append(self, cells: list) -> int:
+    def append(self, cells: list, height: float | None = None) -> int:
+        if height:
+            self.ws.row_dimensions[self.rows + 1].height = height
         self.ws.append(cells)
         self.rows += 1
         if self.book.progress and self.rows % BATCH == 0:
@@ -713,14 +715,20 @@ def _journal_sheets(book: BookWriter, session: Session, as_of: dt.date) -> int:
 
 
 def _about_sheet(book: BookWriter, rows: list[tuple[str, object]]) -> None:
-    sheet = book.sheet("About", (Column("Item", 30), Column("Value", 110)), "About this workbook")
+    sheet = book.sheet("About", (Column("Item", 40), Column("Value", 110)), "About this workbook", grid=False)
     ws = sheet.ws
+    left = book.styles.get(wrap=True)
     for item, value in rows:
-        if isinstance(value, dt.date):
-            value = book.date(ws, value) if not isinstance(value, dt.datetime) else book.datetime(ws, value)
-        elif isinstance(value, str):
-            value = book.text(ws, value)
-        sheet.append([book.text(ws, item, bold=True), value])
+        if isinstance(value, dt.datetime):
+            value = book._cell(ws, value.replace(microsecond=0), "d", book.styles.get("yyyy-mm-dd hh:mm:ss", wrap=True))
+        elif isinstance(value, dt.date):
+            value = book._cell(ws, value, "d", book.styles.get("yyyy-mm-dd", wrap=True))
+        elif isinstance(value, int):
+            value = book._cell(ws, value, "n", left)
+        else:
+            value = book.text(ws, str(value), wrap=True)
+        lines = max(1, math.ceil(len(str(value if not isinstance(value, Cell) else value.value)) / 120))
+        sheet.append([book.text(ws, item, bold=True, wrap=True), value], height=15 * lines + 1)
     sheet.end_data()
     sheet.close()
 
