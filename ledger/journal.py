@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from .schema import JournalEntry, JournalLine
@@ -142,7 +142,11 @@ def _entries_with_lines(
     """Entries in chain order with their lines; the entry ids of lines that belong to no entry
     are appended to ``orphans``."""
     orphans = [] if orphans is None else orphans
-    entry_cols = [getattr(JournalEntry, c) for c in (*ENTRY_COLUMNS, "hash")]
+    # dates as stored (no parsing in the driver): a damaged one must name its entry, not crash
+    entry_cols = [
+        type_coerce(getattr(JournalEntry, c), String).label(c) if c in STORED_TIMES else getattr(JournalEntry, c)
+        for c in (*ENTRY_COLUMNS, "hash")
+    ]
     line_cols = [JournalLine.entry_id, *[getattr(JournalLine, c) for c in LINE_COLUMNS]]
     entries = session.execute(select(*entry_cols).order_by(JournalEntry.id).execution_options(yield_per=batch))
     lines = session.execute(
@@ -164,6 +168,34 @@ def _entries_with_lines(
         pending = next(lines, None)
 
 
+STORED_TIMES = {"event_date": dt.date, "posted_at": dt.datetime}
+
+
+def _read_stored_times(entry: dict) -> str | None:
+    """Turn the dates as stored into values, in place; why one is not a stored date, or None.
+
+    SQLite keeps them as text: only the exact form SQLAlchemy writes is accepted, so that
+    no byte of it can change unseen.
+    """
+    for column, kind in STORED_TIMES.items():
+        value = entry[column]
+        if isinstance(value, str):
+            try:
+                parsed = kind.fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if kind is dt.datetime:
+                stored_form = parsed and parsed.strftime("%Y-%m-%d %H:%M:%S.%f")
+            else:
+                stored_form = parsed and parsed.isoformat()
+            if parsed is None or value != stored_form:
+                return f"its stored {column} {value!r} is not a valid {'time' if kind is dt.datetime else 'date'}"
+            entry[column] = parsed
+        elif not isinstance(value, kind) or (kind is dt.date and isinstance(value, dt.datetime)):
+            return f"its stored {column} {value!r} is not a valid {'time' if kind is dt.datetime else 'date'}"
+    return None
+
+
 def verify(session: Session, checkpoint: str | None = None) -> Verification:
     """Recompute every entry's hash and balance, in chain order; name the first failure."""
     prev = GENESIS
@@ -178,6 +210,8 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
             problem = f"expected entry {count} here: the chain has a gap or a reordering"
         elif entry["prev_hash"] != prev:
             problem = "its previous-hash does not match the entry before it"
+        elif problem := _read_stored_times(entry):
+            pass
         elif entry_hash(entry, lines) != entry["hash"]:
             problem = "its content does not match its hash (changed after posting)"
         else:
