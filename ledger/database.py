@@ -29,7 +29,12 @@ if TYPE_CHECKING:
     from .unit_of_work import UnitOfWork
 
 WRITER_LOCK_KEY = 2011_20_07  # PostgreSQL advisory lock taken by every writer
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another; DONOR_LEDGER_BUSY_TIMEOUT_MS overrides
+
+
+def busy_timeout_ms() -> int:
+    value = os.environ.get("DONOR_LEDGER_BUSY_TIMEOUT_MS", "").strip()
+    return int(value) if value.isdigit() else BUSY_TIMEOUT_MS
 
 
 def default_path() -> Path:
@@ -57,7 +62,7 @@ def _sqlite_setup(engine: Engine) -> None:
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         cursor.execute("PRAGMA foreign_keys = ON")
         mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal" and engine.url.database not in (None, "", ":memory:"):
