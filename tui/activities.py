@@ -42,6 +42,7 @@ class ParagraphsLoaded(Message):
 
 class ActivitiesScreen(LedgerScreen):
     MODE = "activities"
+    AUTO_FOCUS = "#paragraph-list"
     TITLE = "Paragraphs and activities"
     CSS_PATH = "activities.tcss"
     HELP = (

@@ -67,7 +67,7 @@ class LedgerScreen(Screen):
     TITLE: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
     WRITE_ACTIONS: ClassVar[dict[str, Act]] = {}
-    AUTO_FOCUS = None
+    AUTO_FOCUS = ""  # each screen names its main widget
     BINDINGS: ClassVar = [
         Binding("question_mark", "help", "Help"),
         Binding("f5", "reload", "Reload"),

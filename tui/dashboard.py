@@ -109,6 +109,7 @@ class FundingView(Static, can_focus=True):
 
 class DashboardScreen(LedgerScreen):
     MODE = "dashboard"
+    AUTO_FOCUS = "#funding"
     TITLE = "Dashboard"
     CSS_PATH = "dashboard.tcss"
     HELP = (

@@ -38,6 +38,7 @@ def disbursement_cells(row: queries.DisbursementRow) -> tuple:
 
 class DisbursementsScreen(LedgerScreen):
     MODE = "disbursements"
+    AUTO_FOCUS = "#disbursements"
     TITLE = "Disbursements"
     CSS_PATH = "disbursements.tcss"
     HELP = (

@@ -38,6 +38,7 @@ class TrailLoaded(Message):
 
 class DonorsScreen(LedgerScreen):
     MODE = "donors"
+    AUTO_FOCUS = "#donors"
     TITLE = "Donors"
     CSS_PATH = "donors.tcss"
     HELP = (

@@ -45,6 +45,7 @@ class LinesLoaded(Message):
 
 class JournalScreen(LedgerScreen):
     MODE = "journal"
+    AUTO_FOCUS = "#journal"
     TITLE = "Journal"
     CSS_PATH = "journal.tcss"
     HELP = (

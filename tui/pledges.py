@@ -54,6 +54,7 @@ class DetailLoaded(Message):
 
 class PledgesScreen(LedgerScreen):
     MODE = "pledges"
+    AUTO_FOCUS = "#pledges"
     TITLE = "Pledges"
     CSS_PATH = "pledges.tcss"
     HELP = (

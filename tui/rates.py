@@ -29,6 +29,7 @@ class RatesLoaded(Message):
 
 class RatesScreen(LedgerScreen):
     MODE = "rates"
+    AUTO_FOCUS = "#rates"
     TITLE = "Exchange rates"
     CSS_PATH = "rates.tcss"
     HELP = (

@@ -52,6 +52,7 @@ class ExportDone(Message):
 
 class TransferScreen(LedgerScreen):
     MODE = "transfer"
+    AUTO_FOCUS = "#import-kind"
     TITLE = "Import and export"
     CSS_PATH = "transfer.tcss"
     HELP = (

@@ -35,6 +35,7 @@ def role_summary() -> str:
 
 class UsersScreen(LedgerScreen):
     MODE = "users"
+    AUTO_FOCUS = "#users"
     TITLE = "Users and roles"
     CSS_PATH = "users.tcss"
     HELP = (
