@@ -305,6 +305,8 @@ class CancellationIn(Model):
             raise ValueError("give a paragraph or unearmarked, not both")
         if self.amount <= 0:
             raise ValueError(f"amount must be greater than zero, got {self.amount}")
+        if self.amount > MAX_MAJOR_UNITS:
+            raise ValueError(f"amount {self.amount} exceeds the maximum of 10^12")
         return self
 
 

@@ -14,14 +14,16 @@ from functools import cache
 
 from iso4217 import Currency
 
+from .errors import LedgerError
+
 REPORTING_CURRENCY = "USD"
 MAX_MAJOR_UNITS = 10**12  # domain.md: any one amount is at most 10^12 major units
 RATE_DECIMALS = 6  # units_per_usd carries at most 6 decimals
 RATE_SCALE = 10**RATE_DECIMALS
 
 
-class MoneyError(ValueError):
-    """An amount, currency or rate that the ledger refuses."""
+class MoneyError(LedgerError, ValueError):
+    """An amount, currency or rate that the ledger refuses (a ValueError for pydantic)."""
 
 
 @cache
@@ -158,7 +160,13 @@ def usd_fraction(minor: int, currency: str, rate_micros: int) -> Fraction:
 def to_usd_cents(minor: int, currency: str, rate_micros: int) -> int:
     """``round_half_up(amount / units_per_usd, 2)`` in cents, computed exactly."""
     value = usd_fraction(minor, currency, rate_micros)
-    return round_half_up_div(value.numerator, value.denominator)
+    cents = round_half_up_div(value.numerator, value.denominator)
+    if abs(cents) > MAX_MAJOR_UNITS * 100:
+        raise MoneyError(
+            f"{from_minor(minor, currency)} {currency} at {rate_decimal(rate_micros)} per USD is worth more than "
+            "the maximum of USD 10^12"
+        )
+    return cents
 
 
 def largest_remainder(total: int, weights: list[int]) -> list[int]:
