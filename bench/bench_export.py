@@ -5,7 +5,8 @@ openpyxl write-only writing the same cells, in the same run.
 
 The ledger is built once (cached in --db) through the ledger's own rule functions, one unit
 of work per batch: pledges (one or two allocations), receipts, and disbursements with a
-named funding pledge. Then, each in a fresh child process (so that peak memory is its own):
+named funding pledge (the funding-candidate query is swapped for one that gives the same
+answer faster; see ``_fast_candidates``). Then, each in a fresh child process (so that peak memory is its own):
 1. ``export``: ``reports.workbook.export_workbook`` (SQL, verification, every sheet);
 2. bare openpyxl: the cells of that very workbook, read back beforehand into plain lists
    of (value, number format) pairs, written with ``Workbook(write_only=True)``, one sheet each.
@@ -32,6 +33,41 @@ CURRENCIES = {"USD": None, "EUR": "0.9", "NOK": "8.5", "JPY": "110", "GBP": "0.7
 PARAGRAPHS = range(1, 8)
 
 
+def _fast_candidates() -> None:
+    """Generator speed-up, same answer: ``ledger.disbursements._candidates`` sums the cash of
+    every allocation in the ledger before filtering (O(ledger) per disbursement, 68 ms at 34,000
+    transactions); here the sum is restricted to the eligible allocations first."""
+    from sqlalchemy import func, select
+
+    from ledger import disbursements, journal
+    from ledger.schema import Allocation, Donor, JournalLine, Pledge
+
+    def candidates(uow, paragraph_id: int, pledge_id: int | None):
+        eligible = select(Allocation.id).where(
+            (Allocation.paragraph_id == paragraph_id) | Allocation.paragraph_id.is_(None))
+        if pledge_id is not None:
+            eligible = eligible.where(Allocation.pledge_id == pledge_id)
+        cash = (
+            select(JournalLine.allocation_id, func.sum(JournalLine.usd_cents).label("cash"))
+            .where(JournalLine.account == journal.CASH, JournalLine.allocation_id.in_(eligible))
+            .group_by(JournalLine.allocation_id)
+            .subquery()
+        )
+        statement = (
+            select(Allocation.id, Allocation.paragraph_id, Pledge.reference, Pledge.psc_rate_bp, Donor.code)
+            .join(Pledge, Pledge.id == Allocation.pledge_id)
+            .join(Donor, Donor.id == Pledge.donor_id)
+            .join(cash, cash.c.allocation_id == Allocation.id)
+            .where((Allocation.paragraph_id == paragraph_id) | Allocation.paragraph_id.is_(None), cash.c.cash > 0)
+            .order_by(Allocation.paragraph_id.is_(None), Pledge.pledged_on, Pledge.reference)
+        )
+        if pledge_id is not None:
+            statement = statement.where(Allocation.pledge_id == pledge_id)
+        return uow.rows(statement).all()
+
+    disbursements._candidates = candidates
+
+
 def build(db: Path, transactions: int, batch: int = 2_000) -> None:
     from ledger.database import Ledger
     from ledger.disbursements import disburse
@@ -43,6 +79,7 @@ def build(db: Path, transactions: int, batch: int = 2_000) -> None:
     from ledger.reference_data import upsert_donor as save_donor
     from ledger.roles import Act
 
+    _fast_candidates()
     rng = random.Random(20_07)
     if db.exists():
         db.unlink()
