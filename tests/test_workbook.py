@@ -269,3 +269,10 @@ def test_receipt_in_another_currency_reads_back_exactly(ledger, tmp_path):
     wb = openpyxl.load_workbook(export(ledger, tmp_path))
     r9 = next(r for r in data_rows(wb["Receipts"]) if r[0] == "R9")
     assert (r9[4], r9[5], r9[6]) == ("NOK", 0.05, 0.01)  # NOK 0.05 / 6.00 = USD 0.0083 -> 0.01
+
+
+def test_about_never_shows_a_database_password():
+    from reports.workbook import safe_url
+
+    assert "secret" not in safe_url("postgresql+psycopg://auditor:secret@db.example.org:5432/ledger")
+    assert safe_url("sqlite:////data/ledger.db") == "sqlite:////data/ledger.db"
