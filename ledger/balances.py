@@ -21,7 +21,39 @@ class AllocationBalance:
     receivable_cents: int = 0  # carrying value of the outstanding at the pledge-date rate
 
 
+BALANCES = "allocation_balances"  # uow.cache key: allocation id -> AllocationBalance, kept current by post()
+
+
+def note_posted(cache: dict, lines) -> None:
+    """Keep cached allocation balances current with a newly posted entry's lines."""
+    balances = cache.get(BALANCES)
+    if not balances:
+        return
+    for line in lines:
+        balance = balances.get(line.allocation_id)
+        if balance is None:
+            continue
+        if line.account == journal.RECEIVABLE:
+            balances[line.allocation_id] = AllocationBalance(
+                balance.outstanding_minor + line.amount_minor, balance.cancelled_minor,
+                balance.receivable_cents + line.usd_cents,
+            )
+        elif line.account == journal.REVENUE and line.flow == journal.CANCEL:
+            balances[line.allocation_id] = AllocationBalance(
+                balance.outstanding_minor, balance.cancelled_minor + line.amount_minor, balance.receivable_cents,
+            )
+
+
 def allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationBalance]:
+    cached = uow.cache.setdefault(BALANCES, {})
+    if all(aid in cached for aid in allocation_ids):
+        return {aid: cached[aid] for aid in allocation_ids}
+    result = _allocation_balances(uow, allocation_ids)
+    cached.update(result)
+    return result
+
+
+def _allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationBalance]:
     line = JournalLine
     on_receivable = line.account == journal.RECEIVABLE
     rows = uow.rows(

@@ -11,7 +11,7 @@ from .balances import available_cash, cash_movements, fundable, psc_of
 from .errors import LedgerError, NotFound, Problem
 from .inputs import DisbursementIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
-from .pledges import Posted, check_date
+from .pledges import Posted, check_date, reference_taken
 from .rates import rate_book
 from .reference_data import activity_by_code
 from .schema import Activity, Allocation, Disbursement, Donor, JournalLine, Paragraph, Pledge
@@ -131,7 +131,7 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
 
 
 def disburse(uow, data: DisbursementIn) -> Posted:
-    if uow.rows(select(Disbursement.id).where(Disbursement.reference == data.reference)).first():
+    if reference_taken(uow, "disbursements", Disbursement.reference, data.reference):
         raise LedgerError(Problem("reference", f"disbursement reference {data.reference!r} is already taken"))
     plan = plan_funding(uow, data)
     if plan.shortfall_cents > 0:

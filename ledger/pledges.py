@@ -33,8 +33,39 @@ def check_date(uow, field: str, day, not_before=None, what: str = "") -> None:
         raise LedgerError(Problem(field, f"{day.isoformat()} is before {what} ({not_before.isoformat()})"))
 
 
+# uow.cache keys for batch look-ups (an import fills them for a batch of rows; see prefetch_pledges)
+PLEDGES = "pledges_by_reference"  # reference -> Pledge (found pledges only: a pledge never goes away)
+ALLOCATIONS = "allocations_of_pledge"  # pledge id -> [(Allocation, paragraph number)] (never change)
+DONOR_IDS = "donor_ids"  # donor code -> id (found donors only)
+
+
+def free_references(uow, kind: str) -> set[str]:
+    """References known not to be taken in this unit of work (filled by a batch look-up; a
+    reference leaves the set when it is used)."""
+    return uow.cache.setdefault(("free references", kind), set())
+
+
+def reference_taken(uow, kind: str, column, reference: str) -> bool:
+    free = free_references(uow, kind)
+    if reference in free:
+        free.discard(reference)  # it is about to be used, or the caller refuses
+        return False
+    return uow.rows(select(column).where(column == reference)).first() is not None
+
+
+def note_free_references(uow, kind: str, column, references) -> set[str]:
+    """One query for a batch: which of ``references`` are taken; the others are noted as free."""
+    references = set(references)
+    taken = set(uow.rows(select(column).where(column.in_(references))).scalars()) if references else set()
+    free_references(uow, kind).update(references - taken)
+    return taken
+
+
 def pledge_by_reference(uow, reference: str, field: str = "pledge") -> Pledge:
-    pledge = uow.rows(select(Pledge).where(Pledge.reference == reference)).scalar_one_or_none()
+    cached = uow.cache.get(PLEDGES)
+    pledge = cached.get(reference) if cached else None
+    if pledge is None:
+        pledge = uow.rows(select(Pledge).where(Pledge.reference == reference)).scalar_one_or_none()
     if pledge is None:
         raise NotFound(Problem(field, f"no pledge with reference {reference!r}"))
     return pledge
@@ -42,6 +73,9 @@ def pledge_by_reference(uow, reference: str, field: str = "pledge") -> Pledge:
 
 def allocations_of(uow, pledge_id: int) -> list[tuple[Allocation, int | None]]:
     """The pledge's allocations in paragraph order, unearmarked last, with paragraph numbers."""
+    cached = uow.cache.get(ALLOCATIONS)
+    if cached and pledge_id in cached:
+        return cached[pledge_id]
     rows = uow.rows(
         select(Allocation, Paragraph.number)
         .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
@@ -49,6 +83,40 @@ def allocations_of(uow, pledge_id: int) -> list[tuple[Allocation, int | None]]:
         .order_by(Allocation.position)
     ).all()
     return [(allocation, number) for allocation, number in rows]
+
+
+def prefetch_pledges(uow, references) -> None:
+    """Batch look-up of pledges, their allocations and balances (a few queries for many rows)."""
+    from .balances import allocation_balances
+
+    wanted = set(references) - set(uow.cache.get(PLEDGES, {}))
+    if not wanted:
+        return
+    found = uow.rows(select(Pledge).where(Pledge.reference.in_(wanted))).scalars().all()
+    uow.cache.setdefault(PLEDGES, {}).update((p.reference, p) for p in found)
+    if not found:
+        return
+    by_pledge: dict[int, list] = {p.id: [] for p in found}
+    rows = uow.rows(
+        select(Allocation, Paragraph.number)
+        .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+        .where(Allocation.pledge_id.in_(by_pledge))
+        .order_by(Allocation.pledge_id, Allocation.position)
+    ).all()
+    for allocation, number in rows:
+        by_pledge[allocation.pledge_id].append((allocation, number))
+    uow.cache.setdefault(ALLOCATIONS, {}).update(by_pledge)
+    allocation_balances(uow, [a.id for allocations in by_pledge.values() for a, _ in allocations])
+
+
+def donor_id(uow, code: str) -> int | None:
+    ids = uow.cache.setdefault(DONOR_IDS, {})
+    found = ids.get(code)
+    if found is None:
+        found = uow.rows(select(Donor.id).where(Donor.code == code)).scalar()
+        if found is not None:
+            ids[code] = found
+    return found
 
 
 def minor_amount(value, currency: str, field: str = "amount") -> int:
@@ -60,10 +128,10 @@ def minor_amount(value, currency: str, field: str = "amount") -> int:
 
 def record_pledge(uow, data: PledgeIn) -> Posted:
     check_date(uow, "pledged_on", data.pledged_on)
-    donor = uow.rows(select(Donor.id).where(Donor.code == data.donor)).scalar()
+    donor = donor_id(uow, data.donor)
     if donor is None:
         raise NotFound(Problem("donor", f"no donor with code {data.donor!r}; add the donor first"))
-    if uow.rows(select(Pledge.id).where(Pledge.reference == data.reference)).first():
+    if reference_taken(uow, "pledges", Pledge.reference, data.reference):
         raise LedgerError(Problem("reference", f"pledge reference {data.reference!r} is already taken"))
     rate = rate_book(uow).on(data.currency, data.pledged_on)
     pledge_id = uow.next_id(Pledge)

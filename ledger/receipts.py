@@ -9,7 +9,15 @@ from .balances import allocation_balances
 from .errors import LedgerError, Problem
 from .inputs import ReceiptIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
-from .pledges import Posted, allocations_of, check_date, minor_amount, pledge_by_reference, settlement_lines
+from .pledges import (
+    Posted,
+    allocations_of,
+    check_date,
+    minor_amount,
+    pledge_by_reference,
+    reference_taken,
+    settlement_lines,
+)
 from .rates import rate_book
 from .schema import Pledge, Receipt
 
@@ -17,7 +25,7 @@ from .schema import Pledge, Receipt
 def record_receipt(uow, data: ReceiptIn) -> Posted:
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "received_on", data.received_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
-    if uow.rows(select(Receipt.id).where(Receipt.reference == data.reference)).first():
+    if reference_taken(uow, "receipts", Receipt.reference, data.reference):
         raise LedgerError(Problem("reference", f"receipt reference {data.reference!r} is already taken"))
     minor = minor_amount(data.amount, pledge.currency)
     allocations = [a for a, _ in allocations_of(uow, pledge.id)]

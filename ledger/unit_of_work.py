@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from . import journal
+from .balances import note_posted
 from .database import Actor, utcnow
 from .schema import AuditRecord, Base, JournalEntry, JournalLine
 
@@ -74,8 +75,42 @@ class UnitOfWork(Reader):
         for model in order:
             rows = self._pending.pop(model, None)
             if rows:
-                self.session.execute(insert(model), rows)
+                self._insert(model, rows)
         self._pending_order.clear()
+
+    def _insert(self, model: type[Base], rows: list[dict]) -> None:
+        """Insert buffered rows. SQLite: one driver-level executemany with the columns' own bind
+        processors (the same stored values as Core, without its per-row overhead)."""
+        connection = self.session.connection()
+        if connection.dialect.name != "sqlite":
+            connection.execute(insert(model.__table__), rows)
+            return
+        keys = tuple(rows[0])
+        if any(tuple(row) != keys for row in rows):
+            connection.execute(insert(model.__table__), rows)
+            return
+        sql, processors = self._insert_sql(model, keys, connection.dialect)
+        if any(processors):
+            values = [
+                tuple(row[k] if p is None or row[k] is None else p(row[k]) for k, p in zip(keys, processors, strict=True))
+                for row in rows
+            ]
+        else:
+            values = [tuple(row.values()) for row in rows]
+        connection.exec_driver_sql(sql, values)
+
+    _insert_sqls: dict = {}
+
+    @classmethod
+    def _insert_sql(cls, model: type[Base], keys: tuple[str, ...], dialect) -> tuple[str, list]:
+        found = cls._insert_sqls.get((model, keys))
+        if found is None:
+            table = model.__table__
+            columns = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
+            sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' for _ in keys)})"
+            processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+            found = cls._insert_sqls[(model, keys)] = (sql, processors)
+        return found
 
     # -- the journal ---------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
@@ -107,6 +142,7 @@ class UnitOfWork(Reader):
         for line in lines:
             self.add(JournalLine, {"entry_id": entry["id"], **line})
         self._head = (entry["id"], entry["hash"])
+        note_posted(self.cache, draft.lines)
         return entry["id"]
 
     # -- audit trail ---------------------------------------------------------------------
