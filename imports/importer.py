@@ -20,21 +20,32 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from ledger.balances import BALANCES
 from ledger.database import Ledger
 from ledger.disbursements import disburse, stored_disbursement
 from ledger.errors import LedgerError, Problem, problems_of
 from ledger.inputs import ActivityIn, DisbursementIn, DonorIn, PledgeIn, RateIn, ReceiptIn
 from ledger.paragraphs import paragraph_id
-from ledger.pledges import record_pledge, stored_pledge
+from ledger.pledges import (
+    ALLOCATIONS,
+    PLEDGES,
+    free_references,
+    note_free_references,
+    prefetch_pledges,
+    record_pledge,
+    stored_pledge,
+)
 from ledger.rates import add_rate
 from ledger.receipts import record_receipt, stored_receipt
 from ledger.reference_data import upsert_activity, upsert_donor
+from ledger.schema import Disbursement, Pledge, Receipt
 
 from .kinds import KINDS, Kind
 from .readers import FileProblem, ImportFileError, TableFile, open_table
 
 PLEDGE_SHARED = ("donor", "pledged_on", "currency", "psc_rate", "due_on", "notes")
 PROGRESS_EVERY = 500  # rows between two progress reports
+BATCH_ROWS = 1000  # money rows checked and applied together (one look-up per batch, memory bounded by it)
 
 Progress = Callable[[int], None]
 
@@ -156,6 +167,8 @@ class FileImport:
         self.seen: dict[tuple, int] = {}  # key -> first line
         self.group: _PledgeGroup | None = None
         self.done_pledges: dict[str, str] = {}  # reference -> its lines
+        self.batch: list[tuple[int, BaseModel, int]] = []  # valid money events: (line, model, rows)
+        self.batch_rows = 0
 
     def run(self) -> ImportResult:
         handle = getattr(self, f"_{self.kind.name}")
@@ -165,6 +178,7 @@ class FileImport:
             if self.progress and self.result.rows % PROGRESS_EVERY == 0:
                 self.progress(self.result.rows)
         self._finish_pledge()
+        self._apply_batch()
         if self.progress:
             self.progress(self.result.rows)
         problems = [*self.table.problems, *self.problems]
@@ -310,25 +324,15 @@ class FileImport:
         if self._duplicate(line, data):
             return
         model = self._validate(ReceiptIn, line, data)
-        if model is None:
-            return
-        stored = stored_receipt(self.uow, model.reference)
-        if stored is not None:
-            self._compare(line, "receipt", stored, model)
-        else:
-            self._apply(line, lambda: record_receipt(self.uow, model))
+        if model is not None:
+            self._queue(line, model)
 
     def _disbursements(self, line: int, data: dict) -> None:
         if self._duplicate(line, data):
             return
         model = self._validate(DisbursementIn, line, data)
-        if model is None:
-            return
-        stored = stored_disbursement(self.uow, model.reference)
-        if stored is not None:
-            self._compare(line, "disbursement", stored, model)
-        else:
-            self._apply(line, lambda: disburse(self.uow, model))
+        if model is not None:
+            self._queue(line, model)
 
     def _pledges(self, line: int, data: dict) -> None:
         reference = data.get("reference")
@@ -391,8 +395,37 @@ class FileImport:
             except ValidationError as exc:
                 self._report(first_line, problems_of(exc))
                 return
-        stored = stored_pledge(self.uow, model.reference)
-        if stored is not None:
-            self._compare(first_line, "pledge", stored, model, rows)
-        else:
-            self._apply(first_line, lambda: record_pledge(self.uow, model), rows)
+        self._queue(first_line, model, rows)
+
+    # -- money events, applied in batches ----------------------------------------------------
+    MONEY = {
+        "pledges": ("pledge", Pledge.reference, stored_pledge, record_pledge),
+        "receipts": ("receipt", Receipt.reference, stored_receipt, record_receipt),
+        "disbursements": ("disbursement", Disbursement.reference, stored_disbursement, disburse),
+    }
+
+    def _queue(self, line: int, model: BaseModel, rows: int = 1) -> None:
+        self.batch.append((line, model, rows))
+        self.batch_rows += rows
+        if self.batch_rows >= BATCH_ROWS:
+            self._apply_batch()
+
+    def _apply_batch(self) -> None:
+        """Apply the queued events in file order, with one look-up of their references (and, for
+        receipts, of their pledges) for the whole batch; then forget the batch's caches."""
+        items, self.batch, self.batch_rows = self.batch, [], 0
+        if not items:
+            return
+        what, column, stored_event, record = self.MONEY[self.kind.name]
+        uow = self.uow
+        taken = note_free_references(uow, self.kind.name, column, [model.reference for _, model, _ in items])
+        if self.kind.name == "receipts":
+            prefetch_pledges(uow, {model.pledge for _, model, _ in items})
+        for line, model, rows in items:
+            if model.reference in taken:
+                self._compare(line, what, stored_event(uow, model.reference), model, rows)
+            else:
+                self._apply(line, lambda model=model: record(uow, model), rows)
+        for key in (PLEDGES, ALLOCATIONS, BALANCES):
+            uow.cache.pop(key, None)
+        free_references(uow, self.kind.name).clear()

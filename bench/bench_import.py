@@ -1,0 +1,306 @@
+"""Benchmark: ``donor-ledger import`` on SQLite against the limit measured in the same run.
+
+    .venv/bin/python bench/bench_import.py [--rows 100000] [--keep DIR]
+
+Generates ROWS pledge rows (one pledge per row, a quarter of the pledges with two
+allocations), receipts against half of the pledges (ROWS/2 rows) and disbursements against
+the activities (ROWS/5 rows), as CSV, and the pledges also as .xlsx. Each file is imported in
+a child process (``import_file``, as the command does: parsing, validation, business rules,
+journal and hash chain). Then the limit for that file is measured: reading it (``csv.reader``
+/ python-calamine) plus raw ``sqlite3.executemany`` of exactly the rows the import stored
+(every new row of every table, journal and allocations included, values precomputed, read
+back from the ledger after the import) into a copy of the ledger as it was before the import.
+Prints rows/s, the ratio import / limit (goal: at most 3) and each child's peak memory
+(ru_maxrss); the pledges are imported at ROWS/10 rows too, to show memory does not grow with
+the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import random
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CURRENCIES = {"AUD": 1.2, "CAD": 1.15, "JPY": 105.0, "NOK": 7.0, "GBP": 0.68, "EUR": 0.85, "USD": 1.0}
+APPEND_ONLY = ("journal_entries", "journal_lines", "pledges", "allocations", "receipts", "disbursements",
+               "cancellations", "audit_trail", "rates")
+
+
+# --- generating the files ----------------------------------------------------------------------
+
+
+def write_reference_files(folder: Path, rng: random.Random) -> dict[str, Path]:
+    donors = folder / "donors.csv"
+    with open(donors, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["code", "name", "kind", "currency"])
+        for i, currency in enumerate(list(CURRENCIES) * 6):
+            w.writerow([f"D{i:03d}", f"Donor {i}", "member-state", currency])
+    rates = folder / "rates.csv"
+    with open(rates, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["currency", "effective_from", "units_per_usd"])
+        for currency, base in CURRENCIES.items():
+            if currency == "USD":
+                continue
+            for year in range(2011, 2017):
+                for month in range(1, 13):
+                    value = base * (1 + 0.05 * rng.uniform(-1, 1))
+                    w.writerow([currency, f"{year}-{month:02d}-01", f"{value:.{2 if currency == 'JPY' else 4}f}"])
+    activities = folder / "activities.csv"
+    with open(activities, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["code", "paragraph", "title", "budget_usd", "status", "progress_pct"])
+        for paragraph in range(1, 8):
+            for i in range(10):
+                w.writerow([f"A{paragraph}-{i:02d}", paragraph, f"Activity {paragraph}.{i}", "5000000", "ongoing", 10])
+    return {"donors": donors, "rates": rates, "activities": activities}
+
+
+def pledge_rows(rows: int, rng: random.Random):
+    """(reference, donor, date, currency, amount, paragraph) with rows in all; some pledges have two."""
+    donors = [(f"D{i:03d}", c) for i, c in enumerate(list(CURRENCIES) * 6)]
+    start = dt.date(2011, 1, 1)
+    made = n = 0
+    while made < rows:
+        n += 1
+        code, currency = donors[n % len(donors)]
+        day = start + dt.timedelta(days=rng.randrange(0, 5 * 365))
+        allocations = 2 if n % 4 == 0 and made + 2 <= rows else 1
+        paragraphs = rng.sample([1, 2, 3, 4, 5, 6, 7, None], allocations)
+        for paragraph in paragraphs:
+            whole = rng.randrange(10_000, 2_000_000) * (100 if currency == "JPY" else 1)
+            amount = f"{whole}" if currency == "JPY" else f"{whole}.{rng.randrange(100):02d}"
+            yield f"P{n:07d}", code, day, currency, amount, paragraph
+            made += 1
+
+
+PLEDGE_HEADER = ["reference", "donor", "pledged_on", "currency", "amount", "paragraph", "psc_rate", "due_on", "notes"]
+
+
+def write_money_files(folder: Path, rows: int, rng: random.Random, xlsx: bool) -> dict[str, Path]:
+    from decimal import Decimal
+
+    pledges_csv = folder / f"pledges-{rows}.csv"
+    totals: dict[str, tuple[dt.date, str, Decimal]] = {}
+    generated = list(pledge_rows(rows, rng))
+    with open(pledges_csv, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(PLEDGE_HEADER)
+        for ref, donor, day, currency, amount, paragraph in generated:
+            w.writerow([ref, donor, day.isoformat(), currency, amount, paragraph or "", "", "", ""])
+            old = totals.get(ref, (day, currency, Decimal(0)))
+            totals[ref] = (day, currency, old[2] + Decimal(amount))
+    files = {"pledges": pledges_csv}
+    if xlsx:
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("pledges")
+        ws.append(PLEDGE_HEADER)
+        for ref, donor, day, currency, amount, paragraph in generated:
+            ws.append([ref, donor, day, currency, float(amount), paragraph, None, None, None])
+        files["pledges.xlsx"] = folder / f"pledges-{rows}.xlsx"
+        wb.save(files["pledges.xlsx"])
+    receipts = folder / f"receipts-{rows}.csv"
+    with open(receipts, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["reference", "pledge", "received_on", "amount", "usd_amount", "bank_reference"])
+        for i, (ref, (day, currency, total)) in enumerate(totals.items()):
+            if i % 3 == 2 and len(totals) > 2:
+                continue  # two pledges in three are paid, in part or in full
+            part = total if i % 3 == 0 else (total * Decimal("0.6")).quantize(Decimal(1) if currency == "JPY" else Decimal("0.01"))
+            received = day + dt.timedelta(days=rng.randrange(10, 200))
+            w.writerow([f"R{i:07d}", ref, received.isoformat(), f"{part}", "", f"BANK{i}"])
+    disbursements = folder / f"disbursements-{rows}.csv"
+    with open(disbursements, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["reference", "activity", "disbursed_on", "amount", "currency", "pledge", "payee", "description"])
+        for i in range(rows // 5):
+            day = dt.date(2016, 7, 1) + dt.timedelta(days=i % 150)
+            w.writerow([f"X{i:07d}", f"A{1 + i % 7}-{i % 10:02d}", day.isoformat(), f"{rng.randrange(100, 5000)}.00",
+                        "", "", "Payee", ""])
+    files["receipts"] = receipts
+    files["disbursements"] = disbursements
+    return files
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+
+def child_import(kind: str, path: str, db: str) -> None:
+    """Run in a child process: import one file and print seconds and peak memory as JSON."""
+    from imports.importer import import_file
+    from ledger.database import Ledger
+
+    ledger = Ledger(f"sqlite:///{db}", user="bench")
+    started = time.perf_counter()
+    result = import_file(ledger, kind, path)
+    seconds = time.perf_counter() - started
+    ledger.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"seconds": seconds, "rows": result.rows, "peak_kib": peak, "summary": result.summary()}))
+
+
+def run_child(kind: str, path: Path, db: Path, profile: Path | None = None) -> dict:
+    command = [sys.executable]
+    if profile:
+        command += ["-m", "cProfile", "-o", str(profile)]
+    command += [__file__, "--child", kind, str(path), str(db)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def settle(db: Path) -> None:
+    """Move everything from the write-ahead log into the file, so the file can be copied."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def new_rows(before: Path, after: Path) -> dict[str, tuple[list[str], list[tuple]]]:
+    """Rows the import added: every append-only table, rowid beyond the one before, plus the
+    rows of reference tables that differ (none for money imports)."""
+    old = sqlite3.connect(before)
+    new = sqlite3.connect(after)
+    rows = {}
+    for table in APPEND_ONLY:
+        last = old.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
+        columns = table_columns(new, table)
+        found = new.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE rowid > ? ORDER BY rowid", (last,)).fetchall()
+        if found:
+            rows[table] = (columns, found)
+    old.close()
+    new.close()
+    return rows
+
+
+def read_file(kind: str, path: Path) -> int:
+    if path.suffix == ".xlsx":
+        from python_calamine import CalamineWorkbook
+
+        count = 0
+        with CalamineWorkbook.from_path(str(path)) as wb:
+            for _ in wb.get_sheet_by_index(0).iter_rows():
+                count += 1
+        return count - 1
+    with open(path, newline="", encoding="utf-8") as f:
+        return sum(1 for _ in csv.reader(f)) - 1
+
+
+def baseline(kind: str, path: Path, before: Path, rows: dict, scratch: Path) -> float:
+    """Reading the file + raw executemany of exactly what the import stored, one transaction."""
+    target = scratch / "baseline.db"
+    shutil.copy(before, target)
+    conn = sqlite3.connect(target, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    order = ["journal_entries", "pledges", "allocations", "receipts", "disbursements", "cancellations",
+             "journal_lines", "audit_trail", "rates"]
+    started = time.perf_counter()
+    read_file(kind, path)
+    conn.execute("BEGIN IMMEDIATE")
+    for table in order:
+        if table in rows:
+            columns, values = rows[table]
+            marks = ", ".join("?" for _ in columns)
+            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    target.unlink()
+    return seconds
+
+
+def measure(label: str, kind: str, path: Path, db: Path, scratch: Path, profile: bool) -> dict:
+    slug = "".join(ch if ch.isalnum() else "-" for ch in label)
+    before = scratch / f"before-{slug}.db"
+    settle(db)
+    shutil.copy(db, before)
+    prof = scratch / f"{slug}.prof" if profile else None
+    child = run_child(kind, path, db, prof)
+    settle(db)
+    stored = new_rows(before, db)
+    limit = baseline(kind, path, before, stored, scratch)
+    before.unlink()
+    rows = child["rows"]
+    stored_count = sum(len(v[1]) for v in stored.values())
+    return {"label": label, "rows": rows, "seconds": child["seconds"], "limit": limit, "ratio": child["seconds"] / limit,
+            "peak_mib": child["peak_kib"] / 1024, "stored_rows": stored_count, "summary": child["summary"],
+            "profile": str(prof) if prof else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="keep the generated files and ledgers in this folder")
+    parser.add_argument("--no-xlsx", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile each import (slower) into the folder")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_import(*args.child)
+        return
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="dl-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(20_07)
+    print(f"generating {args.rows:,} pledge rows in {folder} ...", flush=True)
+    reference = write_reference_files(folder, rng)
+    small = write_money_files(folder, args.rows // 10, random.Random(1), xlsx=False)
+    files = write_money_files(folder, args.rows, rng, xlsx=not args.no_xlsx)
+
+    from ledger.database import Ledger
+
+    empty = folder / "empty.db"
+    Ledger(f"sqlite:///{empty}", user="bench").close()
+    ledger_db = folder / "ledger.db"
+    shutil.copy(empty, ledger_db)
+    for kind, path in reference.items():
+        run_child(kind, path, ledger_db)
+    with_reference = folder / "reference.db"
+    shutil.copy(ledger_db, with_reference)
+
+    results = []
+    small_db = folder / "small.db"
+    shutil.copy(with_reference, small_db)
+    results.append(measure("pledges csv (rows/10)", "pledges", small["pledges"], small_db, folder, args.profile))
+    for label, kind, key in (("pledges csv", "pledges", "pledges"), ("receipts csv", "receipts", "receipts"),
+                             ("disbursements csv", "disbursements", "disbursements")):
+        results.append(measure(label, kind, files[key], ledger_db, folder, args.profile))
+    if "pledges.xlsx" in files:
+        xlsx_db = folder / "xlsx.db"
+        shutil.copy(with_reference, xlsx_db)
+        results.append(measure("pledges xlsx", "pledges", files["pledges.xlsx"], xlsx_db, folder, args.profile))
+
+    print(f"\n{'file':<24}{'rows':>9}{'stored':>10}{'import s':>10}{'rows/s':>10}{'limit s':>9}{'rows/s':>10}"
+          f"{'ratio':>7}{'peak MiB':>10}")
+    for r in results:
+        print(f"{r['label']:<24}{r['rows']:>9,}{r['stored_rows']:>10,}{r['seconds']:>10.2f}{r['rows'] / r['seconds']:>10,.0f}"
+              f"{r['limit']:>9.2f}{r['rows'] / r['limit']:>10,.0f}{r['ratio']:>7.2f}{r['peak_mib']:>10.0f}")
+    for r in results:
+        print(f"  {r['summary']}")
+    if not args.keep:
+        shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()
