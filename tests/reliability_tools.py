@@ -119,15 +119,17 @@ def write_until_stopped(url: str, worker: str) -> None:
 
 
 def hold_lock(path: str, mode: str, seconds: float) -> None:
-    """Hold an SQLite write lock (``immediate`` or ``exclusive``) for ``seconds``."""
+    """Hold an SQLite write lock (``immediate`` or ``exclusive``) until stdin closes, at most ``seconds``."""
+    import select
     import sqlite3
 
     conn = sqlite3.connect(path, isolation_level=None)
+    if mode == "exclusive":  # in WAL mode readers would still get in: lock them out too
+        conn.execute("PRAGMA journal_mode = DELETE")
     conn.execute(f"BEGIN {mode.upper()}")
-    if mode == "exclusive":
-        conn.execute("select count(*) from sqlite_master").fetchone()
+    conn.execute("select count(*) from sqlite_master").fetchone()
     print("ready", flush=True)
-    time.sleep(seconds)
+    select.select([sys.stdin], [], [], seconds)
     conn.rollback()
     conn.close()
 
@@ -154,12 +156,97 @@ def journal_ids(url: str) -> list[int]:
         engine.dispose()
 
 
+def cli_server() -> None:
+    """Run ``donor-ledger`` many times, each in its own forked process, without paying Python's
+    start-up and imports each time (a zygote). One JSON job a line on stdin: ``{"args": [...],
+    "env": {...}, "stdout": FILE, "stderr": FILE, "timeout": s}``; answers ``{"code": N}``
+    (null when the run was killed after ``timeout``). The child runs the console script's own
+    entry point, ``cli.main:main``, and reports an uncaught exception as the interpreter would:
+    a traceback on stderr and exit 1.
+    """
+    import json
+    import signal
+    import traceback
+
+    import cli.commands  # noqa: F401
+    from cli.main import main
+
+    for module in ("ledger.services", "ledger.migrate", "ledger.backup", "ledger.queries", "reports.funding",
+                   "reports.render", "imports.importer", "imports.readers", "reports.workbook", "alembic.command",
+                   "rich.console", "psycopg", "openpyxl", "python_calamine"):
+        try:
+            __import__(module)
+        except ImportError:
+            pass
+    print("ready", flush=True)
+    for line in sys.stdin:
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.environ.update(job.get("env") or {})
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
+                    os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
+                sys.argv = ["donor-ledger", *job["args"]]
+                try:
+                    main()
+                    code = 0
+                except SystemExit as exc:
+                    if exc.code is None or isinstance(exc.code, int):
+                        code = exc.code or 0
+                    else:
+                        print(exc.code, file=sys.stderr)
+                except BaseException:  # noqa: BLE001 - what the interpreter would print
+                    traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        deadline = time.monotonic() + job.get("timeout", 60)
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                print(json.dumps({"code": os.waitstatus_to_exitcode(status)}), flush=True)
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                print(json.dumps({"code": None}), flush=True)
+                break
+            time.sleep(0.005)
+
+
+class CliServer:
+    """The parent side of :func:`cli_server`."""
+
+    def __init__(self):
+        self.child = start_child("cli-server")
+        wait_ready(self.child)
+
+    def run(self, args: list[str], env: dict | None, out: Path, err: Path, timeout: float) -> int | None:
+        import json
+
+        self.child.stdin.write(json.dumps({"args": args, "env": env or {}, "stdout": str(out), "stderr": str(err),
+                                           "timeout": timeout}) + "\n")
+        self.child.stdin.flush()
+        return json.loads(self.child.stdout.readline())["code"]
+
+    def close(self) -> None:
+        self.child.stdin.close()
+        self.child.wait(timeout=30)
+
+
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
     if command == "post":
         post_entries(arguments[0], arguments[1], int(arguments[2]))
     elif command == "write":
         write_until_stopped(arguments[0], arguments[1])
+    elif command == "cli-server":
+        cli_server()
     elif command == "hold-lock":
         hold_lock(arguments[0], arguments[1], float(arguments[2]))
     else:
