@@ -44,7 +44,8 @@ def loaded(condition=None):
 
 def test_dashboard(snap_compare, example):
     assert snap_compare(app_on(example, "dashboard"), terminal_size=SIZE,
-                        run_before=loaded(lambda app: app.screen.loaded is not None and app.screen.chain_state))
+                        run_before=loaded(lambda app: app.screen.loaded is not None and app.screen.chain_state
+                                          and app.screen.alerts is not None))
 
 
 def test_pledges(snap_compare, example):

@@ -59,7 +59,7 @@ def text_of(widget) -> str:
     return console.export_text()
 
 
-async def settle(pilot, app, condition=None, timeout: float = 10.0) -> None:
+async def settle(pilot, app, condition=None, timeout: float = 30.0) -> None:
     """Let workers finish and messages be handled (until ``condition()`` holds, if given)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -24,6 +25,7 @@ from ledger.roles import Act, may
 
 from .base import SCREENS, LedgerScreen
 from .common import MessageDialog
+from .verification import stop_all
 
 IMPORT_ACTS = (Act.RECORD_MONEY, Act.MANAGE_DONORS_RATES, Act.UPDATE_ACTIVITIES)
 
@@ -81,7 +83,7 @@ class DonorLedgerApp(App):
     """The finance officer's desk, the programme lead's dashboard and the auditor's view."""
 
     TITLE = "donor-ledger"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses may live anywhere
     MODES: ClassVar = {}  # filled in __init__ (screens import lazily)
     BINDINGS: ClassVar = [
         *[Binding(key, f"go('{mode}')", title, show=False) for key, mode, title in SCREENS],
@@ -153,6 +155,13 @@ class DonorLedgerApp(App):
         if isinstance(screen, LedgerScreen):
             yield SystemCommand("Help for this screen", "What it shows and its keys (?)", screen.action_help)
         yield from super().get_system_commands(screen)
+
+    async def action_quit(self) -> None:
+        stop_all()
+        await super().action_quit()
+
+    def on_unmount(self) -> None:
+        stop_all()
 
     # -- failures --------------------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

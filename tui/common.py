@@ -196,6 +196,8 @@ class LazyTable(DataTable):
         self.fetch_rows = fetch
         self.generation = 0
         self.loaded = False
+        self._wanted: set[int] = set()
+        self._flush_timer = None
         backend = PagedBackend([c.label for c in columns], [c.width for c in columns], 0, self.PAGE_SIZE,
                                self._request_page)
         super().__init__(backend=backend, column_labels=[c.label for c in columns],
@@ -219,7 +221,24 @@ class LazyTable(DataTable):
         self.post_message(self.Counted(self, generation, total, first))
 
     def _request_page(self, number: int) -> None:
-        self._load_page(self.generation, number)
+        """Called while rendering: collect the pages asked for, and load those still on screen a
+        moment later (a jump to the end scrolls past hundreds of pages nobody looks at)."""
+        self._wanted.add(number)
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(0.03, self._flush_pages)
+
+    def _flush_pages(self) -> None:
+        self._flush_timer = None
+        top = max(int(self.scroll_offset.y) - 1, 0)
+        bottom = top + self.size.height + 1
+        visible = set(range(top // self.PAGE_SIZE, bottom // self.PAGE_SIZE + 1))
+        visible.add(self.cursor_row // self.PAGE_SIZE)
+        for number in sorted(self._wanted):
+            if number in visible:
+                self._load_page(self.generation, number)
+            else:
+                self.paged.requested.discard(number)  # asked for again if it comes back on screen
+        self._wanted.clear()
 
     @work(thread=True, exit_on_error=False, group="page")
     def _load_page(self, generation: int, number: int) -> None:

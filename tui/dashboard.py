@@ -21,11 +21,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from ledger import queries, services
+from ledger import queries
 from reports.funding import FundingReport, FundingRow, funding_report_for
 
 from .base import LedgerScreen
 from .common import bar, parse_date, percent, usd_cents
+from .verification import VerificationStopped, verify_in_child
 
 BAR_WIDTH = 36
 LEGEND = Text.assemble(
@@ -37,8 +38,12 @@ LEGEND = Text.assemble(
 @dataclass(frozen=True)
 class DashboardData:
     report: FundingReport
-    overdue_count: int
-    overdue: list[queries.OverduePledge]
+
+
+class AlertsLoaded(Message):
+    def __init__(self, count: int, overdue: list[queries.OverduePledge]):
+        super().__init__()
+        self.count, self.overdue = count, overdue
 
 
 class DashboardLoaded(Message):
@@ -58,16 +63,17 @@ def funding_table(report: FundingReport) -> Table:
     table.add_column("¶", justify="right", width=2, no_wrap=True)
     table.add_column("Paragraph", ratio=1, no_wrap=True, overflow="ellipsis", min_width=12)
     for name in ("Requirement", "Pledged", "Received", "Spent", "Available", "Gap"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("Progress", justify="right", no_wrap=True, width=8)
+        table.add_column(name, justify="right", no_wrap=True, min_width=12)
+    table.add_column("Progress", justify="right", no_wrap=True, min_width=8)
 
     def cells(row: FundingRow, style: str = "") -> list:
         gap = Text(usd_cents(row.gap), style="bold red" if row.gap else "")
         available = Text(usd_cents(row.available), style="yellow" if row.requirement and row.available <= 0 else "")
         return [
-            "" if row.paragraph is None else str(row.paragraph), Text(row.title, style=style),
+            ("U" if row is not report.totals else "Σ") if row.paragraph is None else str(row.paragraph),
+            Text(row.title, style=style),
             usd_cents(row.requirement), usd_cents(row.pledged), usd_cents(row.received),
-            usd_cents(row.spent_on_activities), available, gap, percent(row.progress_pct),
+            usd_cents(row.spent_on_activities), available, gap, percent(row.progress_pct).rjust(8),
         ]
 
     for row in report.rows:
@@ -160,13 +166,17 @@ class DashboardScreen(LedgerScreen):
 
     def reload(self) -> None:
         self.query_one("#dash-meta", Static).update("loading…")
+        self.alerts: AlertsLoaded | None = None
         self._load(self.ledger_app.as_of)
+        self._load_alerts(self.ledger_app.as_of)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
     def _load(self, as_of: dt.date) -> None:
-        report = funding_report_for(self.ledger, as_of)
-        count, overdue = queries.overdue_pledges(self.ledger, as_of, limit=5)
-        self.post_message(DashboardLoaded(DashboardData(report, count, overdue)))
+        self.post_message(DashboardLoaded(DashboardData(funding_report_for(self.ledger, as_of))))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="alerts")
+    def _load_alerts(self, as_of: dt.date) -> None:
+        self.post_message(AlertsLoaded(*queries.overdue_pledges(self.ledger, as_of, limit=5)))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         data = self.loaded = message.data
@@ -181,14 +191,20 @@ class DashboardScreen(LedgerScreen):
         if self.chain_state is None:
             self._verify()
 
+    def on_alerts_loaded(self, message: AlertsLoaded) -> None:
+        self.alerts = message
+        self.show_alerts()
+
     def show_alerts(self) -> None:
-        data = self.loaded
+        data, alerts = self.loaded, self.alerts
         if data is None:
             return
         text = Text()
-        if data.overdue_count:
-            text.append(f"⚠ {data.overdue_count} overdue pledge(s)\n", style="bold yellow")
-            for p in data.overdue:
+        if alerts is None:
+            text.append("… looking for overdue pledges\n", style="dim")
+        elif alerts.count:
+            text.append(f"⚠ {alerts.count} overdue pledge(s)\n", style="bold yellow")
+            for p in alerts.overdue:
                 text.append(f"  {p.reference} {p.donor}: {p.currency} {p.outstanding:,} due {p.due_on} ({p.days} days)\n")
         else:
             text.append("✓ no overdue pledges\n", style="green")
@@ -204,8 +220,11 @@ class DashboardScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
     def _verify(self) -> None:
-        result = services.verify_chain(self.ledger)
-        self.post_message(ChainChecked(result.ok, result.message))
+        try:
+            ok, message = verify_in_child(self.ledger.url, self.ledger.user_name)
+        except VerificationStopped:
+            return
+        self.post_message(ChainChecked(ok, message))
 
     def on_chain_checked(self, message: ChainChecked) -> None:
         self.chain_state = (message.ok, message.message)

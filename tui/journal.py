@@ -14,12 +14,13 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from ledger import queries, services
+from ledger import queries
 from ledger.roles import Act
 
 from .base import LedgerScreen
 from .common import Column, LazyTable, amount, date, money_cell
 from .pledges import ReverseForm, describe
+from .verification import VerificationStopped, verify_in_child
 
 COLUMNS = [Column("Entry", 8), Column("Date", 10), Column("Kind", 12), Column("Reference", 12), Column("User", 10),
            Column("Debits USD", 14), Column("Hash", 64), Column("Memo", 40)]
@@ -128,8 +129,11 @@ class JournalScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
     def _verify(self) -> None:
-        result = services.verify_chain(self.ledger)
-        self.post_message(Verified(result.ok, result.message))
+        try:
+            ok, message = verify_in_child(self.ledger.url, self.ledger.user_name)
+        except VerificationStopped:
+            return
+        self.post_message(Verified(ok, message))
 
     def on_verified(self, message: Verified) -> None:
         widget = self.query_one("#verify-result", Static)
