@@ -45,7 +45,7 @@ def report_problems(problems) -> None:
 
 @cli.command("import")
 @click.argument("kind", type=KIND)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--dry-run", is_flag=True, help="Check everything, business rules included, and write nothing.")
 @pass_settings
 @handles_refusals
@@ -65,7 +65,7 @@ def import_(settings: Settings, kind: str, file: str, dry_run: bool) -> None:
 
 @cli.command()
 @click.argument("kind", type=KIND)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.xlsx or FILE.csv")
+@click.option("-o", "--output", required=True, help="FILE.xlsx or FILE.csv")
 @pass_settings
 @handles_refusals
 def template(settings: Settings, kind: str, output: str) -> None:
@@ -73,6 +73,8 @@ def template(settings: Settings, kind: str, output: str) -> None:
     from imports.templates import write_template
 
     suffix = Path(output).suffix.lower()
+    if Path(output).is_dir():
+        fail(f"{output}: is a folder; give the path of a new .xlsx or .csv file")
     if suffix not in (".xlsx", ".csv"):
         fail(f"{output}: a template is an .xlsx or a .csv file")
     lists = None

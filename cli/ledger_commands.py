@@ -105,7 +105,7 @@ def verify(settings: Settings, checkpoint: str | None) -> None:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.argument("file")
 @pass_settings
 @handles_refusals
 def backup(settings: Settings, file: str) -> None:

@@ -124,6 +124,10 @@ def open_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
     """Open a .csv or .xlsx import file and check its header against the expected columns."""
     name = str(path)
     suffix = Path(name).suffix.lower()
+    target = Path(name)
+    if target.exists() and not target.is_file():
+        kind = "a folder" if target.is_dir() else "not a regular file"
+        raise _error(name, None, f"is {kind}; give the path of a .csv or .xlsx file")
     if suffix == ".csv":
         return _open_csv(name, required, optional)
     if suffix == ".xlsx":

@@ -16,6 +16,8 @@ from .schema import Base
 def backup_to(ledger: Ledger, file: str) -> int:
     """Copy the ledger to ``file`` (a new SQLite file); returns the number of journal entries."""
     target = Path(file)
+    if target.is_dir():
+        raise LedgerError(f"backup: {file} is a folder; give the path of a new backup file")
     if target.exists():
         raise LedgerError(f"backup: {file} already exists; choose a new file name")
     if not target.parent.exists():
