@@ -81,20 +81,34 @@ class FundingReport:
     totals: FundingRow | None = None
 
 
+def _nothing_dated_after(session: Session, as_of: dt.date) -> bool:
+    """True when no entry is dated after ``as_of`` (a report as of today): the date filter can
+    be left out, so the sums read the journal lines alone (from the covering index
+    ix_journal_lines_allocation) without looking up each line's entry."""
+    latest = session.execute(select(func.max(JournalEntry.event_date))).scalar()
+    return latest is None or latest <= as_of
+
+
 def _allocation_sums(session: Session, as_of: dt.date):
     line = JournalLine
-    return session.execute(
-        select(
-            line.allocation_id,
-            Allocation.paragraph_id,
-            Pledge.currency,
-            Pledge.psc_rate_bp,
-            func.sum(case((line.account == journal.REVENUE, -line.usd_cents), else_=0)),
-            func.sum(case((line.account == journal.RECEIVABLE, line.amount_minor), else_=0)),
-            func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)),
-            func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)),
-            func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)),
+    sums = (
+        line.allocation_id,
+        func.sum(case((line.account == journal.REVENUE, -line.usd_cents), else_=0)),
+        func.sum(case((line.account == journal.RECEIVABLE, line.amount_minor), else_=0)),
+        func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)),
+        func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)),
+        func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)),
+    )
+    if _nothing_dated_after(session, as_of):  # sum the lines per allocation, then join the few allocations
+        per_allocation = select(*sums).where(line.allocation_id.is_not(None)).group_by(line.allocation_id).subquery()
+        c = list(per_allocation.c)
+        return session.execute(
+            select(c[0], Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp, *c[1:])
+            .join(Allocation, Allocation.id == c[0])
+            .join(Pledge, Pledge.id == Allocation.pledge_id)
         )
+    return session.execute(
+        select(sums[0], Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp, *sums[1:])
         .join(JournalEntry, JournalEntry.id == line.entry_id)
         .join(Allocation, Allocation.id == line.allocation_id)
         .join(Pledge, Pledge.id == Allocation.pledge_id)
@@ -104,14 +118,16 @@ def _allocation_sums(session: Session, as_of: dt.date):
 
 
 def _spent_by_paragraph(session: Session, as_of: dt.date) -> dict[int, int]:
-    rows = session.execute(
+    statement = (
         select(Activity.paragraph_id, func.sum(JournalLine.usd_cents))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .join(Activity, Activity.id == JournalLine.activity_id)
-        .where(JournalEntry.event_date <= as_of, JournalLine.account == journal.EXPENDITURE)
+        .where(JournalLine.account == journal.EXPENDITURE)
         .group_by(Activity.paragraph_id)
     )
-    return {pid: int(total) for pid, total in rows}
+    if not _nothing_dated_after(session, as_of):
+        statement = statement.join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(
+            JournalEntry.event_date <= as_of)
+    return {pid: int(total) for pid, total in session.execute(statement)}
 
 
 def _activities_by_paragraph(session: Session):
