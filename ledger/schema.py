@@ -116,8 +116,9 @@ class JournalLine(Base):
 
     __tablename__ = "journal_lines"
     __table_args__ = (
-        Index("ix_journal_lines_allocation", "allocation_id", "account"),
-        Index("ix_journal_lines_activity", "activity_id"),
+        # covering the report sums (migration 0003)
+        Index("ix_journal_lines_allocation", "allocation_id", "account", "flow", "usd_cents", "amount_minor"),
+        Index("ix_journal_lines_activity", "activity_id", "account", "usd_cents"),
     )
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), primary_key=True)
     line_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
