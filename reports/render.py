@@ -7,7 +7,7 @@ import io
 import json
 
 from .formats import money, money_grouped, percent
-from .funding import COUNT_KEYS, KEYS, MONEY_KEYS, PERCENT_KEYS, FundingReport, FundingRow
+from .funding import KEYS, MONEY_KEYS, PERCENT_KEYS, FundingReport, FundingRow
 
 
 def row_values(row: FundingRow) -> dict:
@@ -70,11 +70,8 @@ def funding_table(report: FundingReport, width: int = 200):
         title=f"Funding vs implementation, resolution 20/7, USD, as of {report.as_of}",
         caption=(f"{report.entries} journal entries, chain head {report.chain_head[:16]}…; "
                  "requirement and progress as of today"),
-        show_footer=False,
     )
-    table.add_column("Paragraph", no_wrap=True)
-    for key, label in columns:
-        table.add_column(label, justify="right", no_wrap=True)
+    body = []
     for row in [*report.rows, report.totals]:
         label = row.title if row.paragraph is None else f"{row.paragraph}. {row.title}"
         if width < 190 and len(label) > 28:
@@ -88,6 +85,10 @@ def funding_table(report: FundingReport, width: int = 200):
                 cells.append(percent(value) or "–")
             else:
                 cells.append(str(value))
-        table.add_row(label, *cells, style="bold" if row is report.totals else None,
-                      end_section=row is report.rows[-1])
+        body.append((row, label, cells))
+    table.add_column("Paragraph", no_wrap=True, max_width=30 if width < 190 else 45)
+    for i, (_key, label) in enumerate(columns):
+        table.add_column(label, justify="right", no_wrap=True, min_width=max(len(label), *(len(c[2][i]) for c in body)))
+    for row, label, cells in body:
+        table.add_row(label, *cells, style="bold" if row is report.totals else None, end_section=row is report.rows[-1])
     return table
