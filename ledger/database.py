@@ -163,8 +163,12 @@ class Ledger:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
+        """A read-only session that sees one snapshot of the ledger for all its queries
+        (SQLite WAL read transaction; REPEATABLE READ on PostgreSQL)."""
         with self._sessions() as session:
             try:
+                if self.is_postgres:
+                    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 yield session
             except OperationalError as exc:
                 raise LedgerError(describe_db_error(exc, self.url)) from None
