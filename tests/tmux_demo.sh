@@ -54,8 +54,7 @@ type_text "TMUX-001"
 keys Tab
 type_text "NOR"
 wait_for "NOR · Norway"           # the donor picker offers the donor
-keys Enter                        # take it
-keys Tab                          # pledged on: today
+keys Enter                        # take it, on to "pledged on" (today)
 keys Tab                          # currency: the donor's (NOK)
 keys Tab                          # total
 type_text "1500"

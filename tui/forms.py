@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static
-from textual_autocomplete import AutoComplete, DropdownItem, TargetState
+from textual_autocomplete import AutoComplete, DropdownItem, DropdownItemHit, TargetState
 
 from ledger.errors import LedgerError, Problem, problems_of
 
@@ -36,10 +36,61 @@ def problem_id(name: str) -> str:
 
 
 class CodePicker(AutoComplete):
-    """Type-ahead over ``CODE · description`` items; choosing one puts only the code in the input."""
+    """Type-ahead over ``CODE · description`` items; choosing one puts only the code in the input.
+
+    Only candidates that contain what was typed are offered, ranked: the code itself first, then
+    codes that start with it, then codes and descriptions that contain it (each group in the
+    order given). Tab or Enter takes the highlighted candidate and moves on to the next field
+    (a complete code typed is the highlighted candidate, so it stays as typed); Down/Up move
+    through the list, Escape closes it. The input then reports the change like any typing, so
+    the form validates it (and, say, fills the donor's currency).
+    """
+
+    def __init__(self, target: Input, candidates: list[DropdownItem]) -> None:
+        super().__init__(target, candidates, prevent_default_enter=False, prevent_default_tab=False)
+        self._completed: str | None = None
+
+    def get_matches(self, target_state: TargetState, candidates: list[DropdownItem],
+                    search_string: str) -> list[DropdownItem]:
+        query = search_string.strip().casefold()
+        if not query:
+            return candidates
+        ranked: list[tuple[int, int, DropdownItem]] = []
+        for index, candidate in enumerate(candidates):
+            text = candidate.value.casefold()
+            code = text.split(" · ", 1)[0]
+            if code == query:
+                rank, start = 0, 0
+            elif code.startswith(query):
+                rank, start = 1, 0
+            else:
+                start = text.find(query)
+                if start < 0:
+                    continue
+                rank = 2 if start < len(code) else 3
+            main = self.apply_highlights(candidate.main, tuple(range(start, start + len(query))))
+            ranked.append((rank, index, DropdownItemHit(main, candidate.prefix, candidate.id, candidate.disabled)))
+        ranked.sort(key=lambda item: item[:2])
+        return [item for _, _, item in ranked]
+
+    def should_show_dropdown(self, search_string: str) -> bool:
+        if self._completed is not None and search_string == self._completed:
+            return False  # just chosen: the list stays closed until the user types again
+        self._completed = None
+        return super().should_show_dropdown(search_string)
 
     def apply_completion(self, value: str, state: TargetState) -> None:
-        super().apply_completion(value.split(" · ", 1)[0].strip(), state)
+        code = value.split(" · ", 1)[0].strip()
+        target = self.target
+        self._completed = code
+        target.value = code
+        target.cursor_position = len(code)
+
+    def post_completion(self) -> None:
+        self.action_hide()
+        # the completion was made with Input.Changed prevented: report it now, as typing would
+        target = self.target
+        target.post_message(Input.Changed(target, target.value))
 
 
 def picker_items(pairs: Iterable[tuple[str, str]]) -> list[DropdownItem]:
