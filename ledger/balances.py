@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 
@@ -21,11 +22,26 @@ class AllocationBalance:
     receivable_cents: int = 0  # carrying value of the outstanding at the pledge-date rate
 
 
-BALANCES = "allocation_balances"  # uow.cache key: allocation id -> AllocationBalance, kept current by post()
+# uow.cache keys, kept current by note_posted() (called by UnitOfWork.post for every entry)
+BALANCES = "allocation_balances"  # allocation id -> AllocationBalance
+CASH_MOVES = "cash_movements"  # allocation id -> [(event date, cash cents)], one per date, date order
+CASH_TOTALS = "cash_totals"  # allocation id -> cash cents (allocations read as funding candidates)
+CANDIDATES = "funding_candidates"  # (paragraph id, pledge id) -> candidate rows; dropped when cash comes in
 
 
-def note_posted(cache: dict, lines) -> None:
-    """Keep cached allocation balances current with a newly posted entry's lines."""
+def note_posted(cache: dict, lines, event_date: dt.date) -> None:
+    """Keep the cached balances current with a newly posted entry's lines."""
+    moves = cache.get(CASH_MOVES)
+    totals = cache.get(CASH_TOTALS)
+    for line in lines:
+        if line.account != journal.CASH or line.allocation_id is None:
+            continue
+        if line.usd_cents > 0:
+            cache.pop(CANDIDATES, None)  # an allocation may now hold cash that it did not
+        if totals and line.allocation_id in totals:
+            totals[line.allocation_id] += line.usd_cents
+        if moves and line.allocation_id in moves:
+            _add_movement(moves[line.allocation_id], event_date, line.usd_cents)
     balances = cache.get(BALANCES)
     if not balances:
         return
@@ -70,8 +86,24 @@ def _allocation_balances(uow, allocation_ids: list[int]) -> dict[int, Allocation
     return {aid: found.get(aid, AllocationBalance()) for aid in allocation_ids}
 
 
+def _add_movement(movements: list[tuple[dt.date, int]], day: dt.date, cents: int) -> None:
+    i = bisect.bisect_left(movements, day, key=lambda m: m[0])
+    if i < len(movements) and movements[i][0] == day:
+        movements[i] = (day, movements[i][1] + cents)
+    else:
+        movements.insert(i, (day, cents))
+
+
 def cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
     """Net cash (USD cents) of an allocation per event date, in date order."""
+    cached = uow.cache.setdefault(CASH_MOVES, {})
+    found = cached.get(allocation_id)
+    if found is None:
+        found = cached[allocation_id] = _cash_movements(uow, allocation_id)
+    return list(found)
+
+
+def _cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
     rows = uow.rows(
         select(JournalEntry.event_date, func.sum(JournalLine.usd_cents))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)

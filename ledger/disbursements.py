@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from . import journal
-from .balances import available_cash, cash_movements, fundable, psc_of
+from .balances import CANDIDATES, CASH_TOTALS, available_cash, cash_movements, fundable, psc_of
 from .errors import LedgerError, NotFound, Problem
 from .inputs import DisbursementIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
@@ -70,8 +70,13 @@ def _candidates(uow, paragraph_id: int, pledge_id: int | None):
         .group_by(JournalLine.allocation_id)
         .subquery()
     )
+    key = (paragraph_id, pledge_id)
+    cached = uow.cache.setdefault(CANDIDATES, {})
+    if key in cached:
+        return cached[key]
     statement = (
-        select(Allocation.id, Allocation.paragraph_id, Pledge.reference, Pledge.psc_rate_bp, Donor.code)
+        select(Allocation.id, Allocation.paragraph_id, Pledge.reference, Pledge.psc_rate_bp, Donor.code,
+               cash.c.cash, Allocation.pledge_id, Pledge.donor_id)
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
         .join(cash, cash.c.allocation_id == Allocation.id)
@@ -80,12 +85,32 @@ def _candidates(uow, paragraph_id: int, pledge_id: int | None):
     )
     if pledge_id is not None:
         statement = statement.where(Allocation.pledge_id == pledge_id)
-    return uow.rows(statement).all()
+    rows = uow.rows(statement).all()
+    # Cached until cash comes in (balances.note_posted drops the list): spending only lowers
+    # cash, and an allocation whose cash is spent is skipped below as it would fund nothing.
+    totals = uow.cache.setdefault(CASH_TOTALS, {})
+    owners = uow.cache.setdefault(OWNERS, {})
+    for row in rows:
+        totals[row[0]] = int(row[5])
+        owners[row[0]] = (row[6], row[7])
+    cached[key] = [row[:5] for row in rows]
+    return cached[key]
+
+
+OWNERS = "allocation_owners"  # uow.cache: allocation id -> (pledge id, donor id) of funding candidates
+
+
+def _activity(uow, code: str) -> Activity:
+    cached = uow.cache.setdefault("activities_by_code", {})
+    activity = cached.get(code)
+    if activity is None:
+        activity = cached[code] = activity_by_code(uow, code)
+    return activity
 
 
 def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
     """Validate a disbursement against the ledger and work out which allocations pay it."""
-    activity: Activity = activity_by_code(uow, data.activity)
+    activity: Activity = _activity(uow, data.activity)
     if activity.status == "cancelled":
         raise LedgerError(Problem("activity", f"activity {activity.code} is cancelled: it takes no new disbursement"))
     check_date(uow, "disbursed_on", data.disbursed_on)
@@ -111,9 +136,12 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
         raise LedgerError(Problem("amount", f"{data.currency} {data.amount} is worth less than one US cent"))
     needed = usd
     picked: list[tuple] = []
+    totals = uow.cache.get(CASH_TOTALS, {})
     for allocation_id, allocation_paragraph, reference, psc_bp, donor in _candidates(uow, activity.paragraph_id, pledge_id):
         if needed == 0:
             break
+        if totals.get(allocation_id, 1) <= 0:
+            continue  # no cash left at all: available cash (at most the final balance) is none
         available = available_cash(cash_movements(uow, allocation_id), data.disbursed_on)
         x = min(fundable(available, psc_bp), needed)
         if x > 0:
@@ -136,15 +164,18 @@ def disburse(uow, data: DisbursementIn) -> Posted:
     plan = plan_funding(uow, data)
     if plan.shortfall_cents > 0:
         raise plan.refusal()
-    activity = activity_by_code(uow, data.activity)
+    activity = _activity(uow, data.activity)
     disbursement_id = uow.next_id(Disbursement)
     lines: list[journal.Line] = []
-    pledges = dict(uow.rows(select(Allocation.id, Allocation.pledge_id).where(
-        Allocation.id.in_([s.allocation_id for s in plan.splits]))).all())
-    donors = dict(uow.rows(select(Pledge.id, Pledge.donor_id).where(Pledge.id.in_(set(pledges.values())))).all())
+    owners = uow.cache.get(OWNERS, {})
+    if not all(s.allocation_id in owners for s in plan.splits):
+        pledges = dict(uow.rows(select(Allocation.id, Allocation.pledge_id).where(
+            Allocation.id.in_([s.allocation_id for s in plan.splits]))).all())
+        donors = dict(uow.rows(select(Pledge.id, Pledge.donor_id).where(Pledge.id.in_(set(pledges.values())))).all())
+        owners = {aid: (pid, donors[pid]) for aid, pid in pledges.items()}
     for split in plan.splits:
-        pledge_id = pledges[split.allocation_id]
-        tags = {"donor_id": donors[pledge_id], "pledge_id": pledge_id, "allocation_id": split.allocation_id,
+        pledge_id, donor_id = owners[split.allocation_id]
+        tags = {"donor_id": donor_id, "pledge_id": pledge_id, "allocation_id": split.allocation_id,
                 "paragraph_id": activity.paragraph_id, "activity_id": activity.id, "disbursement_id": disbursement_id}
         lines.append(journal.Line(journal.EXPENDITURE, journal.SPEND, data.currency, split.amount_minor, split.usd_cents, **tags))
         lines.append(journal.Line(journal.CASH, journal.SPEND, data.currency, -split.amount_minor, -split.usd_cents, **tags))

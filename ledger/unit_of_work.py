@@ -142,7 +142,7 @@ class UnitOfWork(Reader):
         for line in lines:
             self.add(JournalLine, {"entry_id": entry["id"], **line})
         self._head = (entry["id"], entry["hash"])
-        note_posted(self.cache, draft.lines)
+        note_posted(self.cache, draft.lines, draft.event_date)
         return entry["id"]
 
     # -- audit trail ---------------------------------------------------------------------
