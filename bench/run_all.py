@@ -1,0 +1,126 @@
+"""Run every benchmark in bench/ and print one table of ratios against baselines and goals.
+
+    .venv/bin/python bench/run_all.py [--only NAME ...] [--skip NAME ...] [--timeout S]
+
+Each ``bench/bench_*.py`` runs as a subprocess with its own defaults (its output is shown as
+it goes, indented); this script reads only the lines it prints of the form (bench/README.md)
+
+    RESULT name=<name> ratio=<x> goal=<y> [direction=max|min] [baseline=<b>] [seconds=<s>]
+
+``direction=max`` (the default): the ratio must be at most the goal (donor-ledger's time over
+the baseline's); ``min``: at least (the baseline's time over donor-ledger's). A script that
+fails, or prints no RESULT line, gets a row saying so. Exit status 1 when a goal is missed
+or a script failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULT = re.compile(r"^RESULT\s+(.*)$")
+
+
+def parse(line: str) -> dict[str, str] | None:
+    found = RESULT.match(line.strip())
+    if not found:
+        return None
+    fields = dict(part.split("=", 1) for part in found.group(1).split() if "=" in part)
+    return fields if "name" in fields else None
+
+
+def verdict(fields: dict[str, str]) -> str:
+    if "skipped" in fields:
+        return f"skipped ({fields['skipped']})"
+    try:
+        ratio = float(fields["ratio"])
+    except (KeyError, ValueError):
+        return "no ratio"
+    goal = fields.get("goal", "none")
+    if goal in ("none", "-", ""):
+        return "-"
+    try:
+        target = float(goal)
+    except ValueError:
+        return "?"
+    met = ratio >= target if fields.get("direction", "max") == "min" else ratio <= target
+    return "met" if met else "MISSED"
+
+
+def run_script(script: Path, timeout: float) -> tuple[list[dict[str, str]], int | None, float]:
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(script)], cwd=BENCH.parent, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, bufsize=1)
+    results = []
+    try:
+        for line in process.stdout:
+            print(f"    {line}", end="", flush=True)
+            fields = parse(line)
+            if fields:
+                results.append(fields)
+            if time.perf_counter() - started > timeout:
+                process.kill()
+                break
+        code = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        code = None
+    if time.perf_counter() - started > timeout:
+        code = None
+    return results, code, time.perf_counter() - started
+
+
+def goal_text(fields: dict[str, str]) -> str:
+    goal = fields.get("goal", "none")
+    if goal in ("none", "-", ""):
+        return "-"
+    return f"{'>=' if fields.get('direction', 'max') == 'min' else '<='} {goal}x"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="*", default=None, help="script names, e.g. bench_report")
+    parser.add_argument("--skip", nargs="*", default=[])
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per script")
+    args = parser.parse_args()
+    scripts = sorted(p for p in BENCH.glob("bench_*.py"))
+    if args.only is not None:
+        scripts = [p for p in scripts if p.stem in args.only or p.name in args.only]
+    scripts = [p for p in scripts if p.stem not in args.skip and p.name not in args.skip]
+    rows = []
+    for script in scripts:
+        print(f"== {script.name}", flush=True)
+        results, code, seconds = run_script(script, args.timeout)
+        if code is None:
+            rows.append({"script": script.stem, "name": "-", "verdict": f"timed out after {seconds:.0f} s"})
+        elif code != 0:
+            rows.append({"script": script.stem, "name": "-", "verdict": f"FAILED (exit {code})"})
+        elif not results:
+            rows.append({"script": script.stem, "name": "-", "verdict": "no RESULT line (see bench/README.md)"})
+        for fields in results:
+            rows.append({"script": script.stem, **fields, "verdict": verdict(fields)})
+        print(f"== {script.name}: {seconds:.0f} s", flush=True)
+
+    header = ("benchmark", "script", "donor-ledger s", "baseline", "ratio", "goal", "verdict")
+    table = [header] + [(
+        r.get("name", "-"), r["script"], r.get("seconds", "-"), r.get("baseline", "-"),
+        f"{float(r['ratio']):.2f}x" if "ratio" in r and re.fullmatch(r"[0-9.]+", r["ratio"]) else "-",
+        goal_text(r) if "ratio" in r else "-", r["verdict"],
+    ) for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    print()
+    for n, row in enumerate(table):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * width for width in widths))
+    bad = [r for r in rows if r["verdict"] == "MISSED" or r["verdict"].startswith(("FAILED", "timed out"))]
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
