@@ -28,10 +28,17 @@ from .base import LedgerScreen
 from .common import bar, parse_date, percent, usd_cents
 from .verification import VerificationStopped, verify_in_child
 
-BAR_WIDTH = 36
+BAR_WIDTH = 36  # the widest bar; narrower when the panel is
+# The funding table shows cents from this terminal width on (titles then get 30 cells or more);
+# narrower, whole dollars, so that the paragraph titles stay readable (38 cells at 120).
+CENTS_FROM_WIDTH = 140
 LEGEND = Text.assemble(
     ("█", "green"), " spent  ", ("▓", "cyan"), " cash available  ", ("▒", "blue"), " pledged, not received  ",
-    ("·", "bold red"), " gap",
+    ("·", "bold red"), " gap  ", ("■", "magenta"), " progress",
+)
+SHORT_LEGEND = Text.assemble(
+    ("█", "green"), " spent ", ("▓", "cyan"), " cash ", ("▒", "blue"), " not received ", ("·", "bold red"), " gap ",
+    ("■", "magenta"), " progress",
 )
 
 
@@ -58,22 +65,31 @@ class ChainChecked(Message):
         self.ok, self.message = ok, message
 
 
-def funding_table(report: FundingReport) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 1), pad_edge=False, show_footer=False)
+def usd_whole(cents: int) -> str:
+    """Cents as whole dollars, rounded half up (the narrow dashboard)."""
+    dollars = (abs(cents) + 50) // 100
+    return f"{'-' if cents < 0 and dollars else ''}{dollars:,}"
+
+
+def funding_table(report: FundingReport, cents: bool = True) -> Table:
+    money = usd_cents if cents else usd_whole
+    # one blank cell of padding plus the box's blank divider between columns
+    table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 0, 0, 1), pad_edge=False, show_edge=False,
+                  show_footer=False)
     table.add_column("¶", justify="right", width=2, no_wrap=True)
     table.add_column("Paragraph", ratio=1, no_wrap=True, overflow="ellipsis", min_width=12)
     for name in ("Requirement", "Pledged", "Received", "Spent", "Available", "Gap"):
-        table.add_column(name, justify="right", no_wrap=True, min_width=12)
+        table.add_column(name, justify="right", no_wrap=True, min_width=12 if cents else 9)
     table.add_column("Progress", justify="right", no_wrap=True, min_width=8)
 
     def cells(row: FundingRow, style: str = "") -> list:
-        gap = Text(usd_cents(row.gap), style="bold red" if row.gap else "")
-        available = Text(usd_cents(row.available), style="yellow" if row.requirement and row.available <= 0 else "")
+        gap = Text(money(row.gap), style="bold red" if row.gap else "")
+        available = Text(money(row.available), style="yellow" if row.requirement and row.available <= 0 else "")
         return [
             ("U" if row is not report.totals else "Σ") if row.paragraph is None else str(row.paragraph),
             Text(row.title, style=style),
-            usd_cents(row.requirement), usd_cents(row.pledged), usd_cents(row.received),
-            usd_cents(row.spent_on_activities), available, gap, percent(row.progress_pct).rjust(8),
+            money(row.requirement), money(row.pledged), money(row.received),
+            money(row.spent_on_activities), available, gap, percent(row.progress_pct).rjust(8),
         ]
 
     for row in report.rows:
@@ -83,10 +99,14 @@ def funding_table(report: FundingReport) -> Table:
     return table
 
 
-def bars(report: FundingReport) -> Group:
+def bars(report: FundingReport, width: int = BAR_WIDTH, short_legend: bool = False) -> Group:
     """One bar per paragraph, scaled to the larger of its requirement and its pledges."""
     lines = []
     for row in report.rows:
+        label = " U" if row.paragraph is None else f"{row.paragraph:>2}"
+        if not (row.requirement or row.pledged):
+            lines.append(Text.assemble((label, "bold"), " ", ("no activities, nothing pledged", "dim")))
+            continue
         scale = max(row.requirement, row.pledged, 1)
         cash = max(row.available, 0)
         not_received = max(row.pledged - row.received, 0)
@@ -96,16 +116,15 @@ def bars(report: FundingReport) -> Group:
             (not_received / scale, "▒", "blue"),
             (row.gap / scale, "·", "bold red"),
         ]
-        label = "U " if row.paragraph is None else f"{row.paragraph:>2}"
         progress = row.progress_pct
         line = Text.assemble(
-            (label, "bold"), " ", bar(parts, BAR_WIDTH), " ",
+            (label, "bold"), " ", bar(parts, width), " ",
             (f"{'' if row.coverage_pct is None else f'{row.coverage_pct:.0f}% funded':>12} ", "dim"),
             bar([(float(progress or 0) / 100, "■", "magenta")], 10),
             f" {percent(progress):>6}",
         )
         lines.append(line)
-    lines.append(Text.assemble(LEGEND, ("   ■ progress", "magenta")))
+    lines.append(SHORT_LEGEND if short_legend else LEGEND)
     return Group(*lines)
 
 
@@ -128,7 +147,9 @@ class DashboardScreen(LedgerScreen):
         "to the larger of requirement and pledges. **Alerts** list overdue pledges (with a due date "
         "before the as-of date and something outstanding), paragraphs that need money and have no cash "
         "left, and the state of the journal's hash chain (checked in the background).\n\n"
-        "All money in USD. Requirement and progress are today's values (activities are reference data)."
+        "All money in USD; in a terminal narrower than 140 columns, rounded to whole dollars so that the "
+        "paragraph titles stay readable (the report and the workbook show cents). Requirement and progress "
+        "are today's values (activities are reference data)."
     )
     BINDINGS: ClassVar = [
         Binding("a", "as_of", "As-of date"),
@@ -141,7 +162,7 @@ class DashboardScreen(LedgerScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="dash-top", classes="toolbar"):
-            yield Label("Funding vs implementation, USD, as of")
+            yield Label("Funding vs implementation, USD, as of", id="as-of-label")
             yield Input(self.ledger_app.as_of.isoformat(), id="as-of", placeholder="YYYY-MM-DD", max_length=10)
             yield Static("loading…", id="dash-meta", classes="status-line")
         yield FundingView("", id="funding")
@@ -181,15 +202,31 @@ class DashboardScreen(LedgerScreen):
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         data = self.loaded = message.data
         report = data.report
-        self.query_one("#funding", Static).update(funding_table(report))
-        self.query_one("#bars", Static).update(bars(report))
+        self.show_figures()
         self.query_one("#dash-meta", Static).update(Text(
-            f"{report.entries} journal entries · head {report.chain_head[:12]}… · "
-            f"generated {report.generated_at:%Y-%m-%d %H:%M} UTC", style="dim"))
+            f"{report.entries:,} entries · chain head {report.chain_head[:8]}… · "
+            f"{report.generated_at:%Y-%m-%d %H:%M} UTC", style="dim"))
         self.show_alerts()
         self.post_message(self.Ready())
         if self.chain_state is None:
             self._verify()
+
+    def show_figures(self) -> None:
+        """The table and the bars, fitted to the width: cents only where titles stay readable."""
+        if getattr(self, "loaded", None) is None:
+            return
+        report = self.loaded.report
+        cents = self.app.size.width >= CENTS_FROM_WIDTH
+        self.query_one("#as-of-label", Label).update(
+            "Funding vs implementation, USD, as of" if cents else "Funding vs implementation, whole USD, as of")
+        self.query_one("#funding", Static).update(funding_table(report, cents))
+        # label, bar, "100% funded ", progress bar and figure: 35 cells besides the bar
+        panel = self.query_one("#bars", Static).content_size.width or 60
+        self.query_one("#bars", Static).update(
+            bars(report, max(10, min(BAR_WIDTH, panel - 35)), short_legend=panel < LEGEND.cell_len))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.show_figures)
 
     def on_alerts_loaded(self, message: AlertsLoaded) -> None:
         self.alerts = message
@@ -203,9 +240,16 @@ class DashboardScreen(LedgerScreen):
         if alerts is None:
             text.append("… looking for overdue pledges\n", style="dim")
         elif alerts.count:
-            text.append(f"⚠ {alerts.count} overdue pledge(s)\n", style="bold yellow")
-            for p in alerts.overdue:
-                text.append(f"  {p.reference} {p.donor}: {p.currency} {p.outstanding:,} due {p.due_on} ({p.days} days)\n")
+            text.append(f"⚠ {alerts.count} overdue pledge(s): outstanding, due date, days late\n", style="bold yellow")
+            figures = [f"{p.outstanding:,}" for p in alerts.overdue]
+            reference_width = max(len(f"{p.reference} {p.donor}") for p in alerts.overdue)
+            figure_width = max(map(len, figures))
+            for p, figure in zip(alerts.overdue, figures, strict=True):
+                text.append(f"  {p.reference + ' ' + p.donor:<{reference_width}} {p.currency} {figure:>{figure_width}}"
+                            f"  {p.due_on}  {p.days:>5,} d\n")
+            if alerts.count > len(alerts.overdue):
+                text.append(f"  … and {alerts.count - len(alerts.overdue)} more: Pledges (2), status overdue\n",
+                            style="dim")
         else:
             text.append("✓ no overdue pledges\n", style="green")
         dry = [r for r in data.report.rows if r.paragraph is not None and r.requirement > r.spent_on_activities

@@ -1,0 +1,50 @@
+"""What a person reads at the usual terminal sizes: nothing that matters cut off (Pilot)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.geometry import Region
+
+from tests.test_tui_support import AS_OF, SIZE, open_worked_example, run_async, settle
+from tui.app import DonorLedgerApp
+
+
+@pytest.fixture
+def ledger(sqlite_url):
+    opened = open_worked_example(sqlite_url)
+    yield opened
+    opened.close()
+
+
+def on_screen(widget) -> str:
+    """The text a widget shows in the terminal, line by line (as cut to its width)."""
+    strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return "\n".join(strip.text.rstrip() for strip in strips)
+
+
+@run_async
+async def test_dashboard_titles_are_readable_at_120_columns(ledger):
+    app = DonorLedgerApp(ledger, as_of=AS_OF, start="dashboard")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.screen.loaded is not None and app.screen.alerts is not None)
+        table = on_screen(app.screen.query_one("#funding"))
+        for title in ("Technical assistance and training", "Expert group report and support",
+                      "Report of the Secretary-General", "Targeting technical assistance"):
+            assert title in table, table
+        assert "347,421 " in table  # whole dollars at this width (347,421.42 at 140 columns and more)
+        bars = on_screen(app.screen.query_one("#bars"))
+        assert "■ progress" in bars  # the legend on one line, not wrapped
+
+
+@run_async
+async def test_dashboard_shows_cents_when_wide_enough_and_adapts_to_a_resize(ledger):
+    app = DonorLedgerApp(ledger, as_of=AS_OF, start="dashboard")
+    async with app.run_test(size=(150, 45)) as pilot:
+        await settle(pilot, app, lambda: app.screen.loaded is not None)
+        table = on_screen(app.screen.query_one("#funding"))
+        assert "347,421.42" in table and "Cooperation with organizations and private sector" in table
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot, app)
+        await pilot.pause(0.2)
+        table = on_screen(app.screen.query_one("#funding"))
+        assert "347,421.42" not in table and "Technical assistance and training" in table
