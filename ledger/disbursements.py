@@ -73,7 +73,12 @@ def _candidates(uow, paragraph_id: int, pledge_id: int | None):
     key = (paragraph_id, pledge_id)
     cached = uow.cache.setdefault(CANDIDATES, {})
     if key in cached:
-        return cached[key]
+        rows, totals = cached[key], uow.cache.get(CASH_TOTALS, {})
+        spent = 0
+        while spent < len(rows) and totals.get(rows[spent][0], 1) <= 0:
+            spent += 1
+        del rows[:spent]  # spent allocations stay spent while the list is cached (see below)
+        return rows
     statement = (
         select(Allocation.id, Allocation.paragraph_id, Pledge.reference, Pledge.psc_rate_bp, Donor.code,
                cash.c.cash, Allocation.pledge_id, Pledge.donor_id)
