@@ -151,8 +151,21 @@ def child_import(kind: str, path: str, db: str) -> None:
     result = import_file(ledger, kind, path)
     seconds = time.perf_counter() - started
     ledger.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    peak = peak_kib()
     print(json.dumps({"seconds": seconds, "rows": result.rows, "peak_kib": peak, "summary": result.summary()}))
+
+
+def peak_kib() -> int:
+    """This process's peak resident memory. VmHWM starts afresh at exec; ru_maxrss would carry
+    the parent's high-water mark over into the child on Linux."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run_child(kind: str, path: Path, db: Path, profile: Path | None = None) -> dict:
