@@ -48,3 +48,21 @@ async def test_dashboard_shows_cents_when_wide_enough_and_adapts_to_a_resize(led
         await pilot.pause(0.2)
         table = on_screen(app.screen.query_one("#funding"))
         assert "347,421.42" not in table and "Technical assistance and training" in table
+
+
+@run_async
+async def test_pledges_table_shows_status_due_date_and_paragraphs_at_120_columns(ledger):
+    from ledger import services
+    from ledger.inputs import PledgeIn
+
+    services.record_pledge(ledger, PledgeIn(reference="P3", donor="NOR", pledged_on="2012-01-10", currency="NOK",
+                                            due_on="2012-12-31", allocations=[{"paragraph": 4, "amount": "10"}]))
+    app = DonorLedgerApp(ledger, as_of=AS_OF, start="pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.screen.query_one("#pledges").loaded)
+        await pilot.pause(0.2)
+        table = on_screen(app.screen.query_one("#pledges"))
+        header, *rows = table.splitlines()
+        assert header.split()[-3:] == ["Status", "Due", "¶"], header
+        p3 = next(r for r in rows if r.startswith(" P3"))
+        assert p3.split()[-3:] == ["overdue", "2012-12-31", "4"], p3

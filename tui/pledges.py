@@ -31,18 +31,21 @@ STATUS_STYLE = {"overdue": "bold yellow", "received": "green", "cancelled": "dim
 SORTS = [("Reference", "reference"), ("Donor", "donor"), ("Date", "pledged_on"), ("Currency", "currency"),
          ("Amount", "amount"), ("USD", "usd"), ("Received", "received"), ("Outstanding", "outstanding"),
          ("Status", "status"), ("Due", "due_on")]
-COLUMNS = [Column("Reference", 12), Column("Donor", 6), Column("Date", 10), Column("Cur", 3), Column("Amount", 14),
-           Column("USD", 14), Column("Received", 14), Column("Outstanding", 14), Column("Status", 15),
-           Column("Due", 10), Column("¶", 9)]
-COLUMN_SORT = ["reference", "donor", "pledged_on", "currency", "amount", "usd", "received", "outstanding", "status",
-               "due_on", None]
+# What a finance officer reads first fits in 120 columns; the USD value (at the pledge-date rate)
+# comes last, and the table scrolls sideways (→) to it in a narrow terminal.
+COLUMNS = [Column("Reference", 12), Column("Donor", 5), Column("Date", 10), Column("Cur", 3), Column("Amount", 13),
+           Column("Received", 13), Column("Outstanding", 13), Column("Status", 15), Column("Due", 10),
+           Column("¶", 7), Column("USD", 13)]
+COLUMN_SORT = ["reference", "donor", "pledged_on", "currency", "amount", "received", "outstanding", "status",
+               "due_on", None, "usd"]
 
 
 def pledge_cells(row: queries.PledgeRow) -> tuple:
     return (
-        row.reference, row.donor, date(row.pledged_on), row.currency, money_cell(row.amount), money_cell(row.usd),
-        money_cell(row.received), money_cell(row.outstanding), Text(row.status, style=STATUS_STYLE.get(row.status, "")),
-        date(row.due_on), row.paragraphs,
+        row.reference, row.donor, date(row.pledged_on), row.currency, money_cell(row.amount, 13),
+        money_cell(row.received, 13), money_cell(row.outstanding, 13),
+        Text(row.status, style=STATUS_STYLE.get(row.status, "")), date(row.due_on), row.paragraphs,
+        money_cell(row.usd, 13),
     )
 
 
@@ -88,7 +91,7 @@ class PledgesScreen(LedgerScreen):
             yield Select([("All paragraphs", -1)], value=-1, allow_blank=False, id="filter-paragraph")
             yield Select([("Any status", ""), *[(s, s) for s in queries.PLEDGE_STATUSES]], value="",
                          allow_blank=False, id="filter-status")
-            yield Input(placeholder="text: reference, donor, notes", id="filter-text")
+            yield Input(placeholder="search text", id="filter-text")
             yield Select(SORTS, value="reference", allow_blank=False, id="sort")
             yield Checkbox("desc", id="descending")
         yield LazyTable(COLUMNS, self._count, self._fetch, id="pledges")
