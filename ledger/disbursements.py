@@ -119,7 +119,10 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
     if activity.status == "cancelled":
         raise LedgerError(Problem("activity", f"activity {activity.code} is cancelled: it takes no new disbursement"))
     check_date(uow, "disbursed_on", data.disbursed_on)
-    paragraph = uow.session.get(Paragraph, activity.paragraph_id).number
+    numbers = uow.cache.setdefault("paragraph_numbers", {})  # paragraph id -> number (never changes)
+    paragraph = numbers.get(activity.paragraph_id)
+    if paragraph is None:
+        paragraph = numbers[activity.paragraph_id] = uow.session.get(Paragraph, activity.paragraph_id).number
     pledge_id = None
     if data.pledge is not None:
         pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge)).scalar()
