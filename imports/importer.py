@@ -20,9 +20,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from ledger.balances import BALANCES, CANDIDATES, CASH_MOVES, CASH_TOTALS
+from ledger.balances import BALANCES, CASH_MOVES
 from ledger.database import Ledger
-from ledger.disbursements import OWNERS, disburse, stored_disbursement
+from ledger.disbursements import disburse, stored_disbursement
 from ledger.errors import LedgerError, Problem, problems_of
 from ledger.inputs import ActivityIn, DisbursementIn, DonorIn, PledgeIn, RateIn, ReceiptIn
 from ledger.paragraphs import paragraph_id
@@ -426,6 +426,8 @@ class FileImport:
                 self._compare(line, what, stored_event(uow, model.reference), model, rows)
             else:
                 self._apply(line, lambda model=model: record(uow, model), rows)
-        for key in (PLEDGES, ALLOCATIONS, BALANCES, CASH_MOVES, CASH_TOTALS, CANDIDATES, OWNERS):
+        # per-row look-ups go; the funding candidates (one short entry per allocation holding
+        # cash, bounded by the ledger, not by the file) stay: reading them is one full scan
+        for key in (PLEDGES, ALLOCATIONS, BALANCES, CASH_MOVES):
             uow.cache.pop(key, None)
         free_references(uow, self.kind.name).clear()
