@@ -342,6 +342,36 @@ def pledge_count(ledger: Ledger, filters: PledgeFilter | None = None) -> int:
         return int(session.execute(statement).scalar() or 0)
 
 
+def _pledge_order(filters: PledgeFilter, sort: str, descending: bool) -> tuple[dict, list]:
+    if sort not in PLEDGE_SORTS:
+        raise ValueError(f"cannot sort pledges by {sort!r}")
+    computed = _pledge_columns(filters.as_of or dt.date.today())
+    plain = {"reference": Pledge.reference, "donor": Donor.code, "pledged_on": Pledge.pledged_on,
+             "currency": Pledge.currency, "due_on": Pledge.due_on}
+    key = plain.get(sort) if sort in plain else computed[sort]
+    order = [key.desc() if descending else key.asc()]
+    if sort != "reference":
+        order.append(Pledge.reference.desc() if descending else Pledge.reference.asc())
+    return computed, order
+
+
+def pledge_position(
+    ledger: Ledger, reference: str, filters: PledgeFilter | None = None, sort: str = "reference",
+    descending: bool = False,
+) -> int | None:
+    """Where a pledge is (0-based) among the filtered, sorted pledges of :func:`pledges_page`,
+    or None if the filters leave it out (the table selects a pledge just entered)."""
+    filters = filters or PledgeFilter()
+    computed, order = _pledge_order(filters, sort, descending)
+    ranked = _pledge_filtered(
+        select(Pledge.reference, func.row_number().over(order_by=order).label("n"))
+        .join(Donor, Donor.id == Pledge.donor_id), filters, computed
+    ).subquery()
+    with ledger.reading() as session:
+        n = session.execute(select(ranked.c.n).where(ranked.c.reference == reference)).scalar()
+    return None if n is None else int(n) - 1
+
+
 def pledges_page(
     ledger: Ledger, filters: PledgeFilter | None = None, sort: str = "reference", descending: bool = False,
     offset: int = 0, limit: int = 100,
@@ -349,16 +379,7 @@ def pledges_page(
     """One page of pledges. Plain columns sort through indexes; computed ones (received,
     outstanding, status) sort by correlated sums, which SQL evaluates for every pledge."""
     filters = filters or PledgeFilter()
-    if sort not in PLEDGE_SORTS:
-        raise ValueError(f"cannot sort pledges by {sort!r}")
-    as_of = filters.as_of or dt.date.today()
-    computed = _pledge_columns(as_of)
-    plain = {"reference": Pledge.reference, "donor": Donor.code, "pledged_on": Pledge.pledged_on,
-             "currency": Pledge.currency, "due_on": Pledge.due_on}
-    key = plain.get(sort) if sort in plain else computed[sort]
-    order = [key.desc() if descending else key.asc()]
-    if sort != "reference":
-        order.append(Pledge.reference.desc() if descending else Pledge.reference.asc())
+    computed, order = _pledge_order(filters, sort, descending)
     ids_statement = _pledge_filtered(
         select(Pledge.id).join(Donor, Donor.id == Pledge.donor_id), filters, computed
     ).order_by(*order).offset(max(offset, 0)).limit(limit)

@@ -71,6 +71,24 @@ async def test_enter_a_pledge_with_two_allocations(ledger):
 
 
 @run_async
+async def test_a_new_pledge_is_selected_for_its_receipt(ledger):
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await pilot.press("n")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeForm) and app.screen.query("#f-alloc-U"))
+        await fill(pilot, app.screen, reference="P3", donor="USA", pledged_on="2012-01-05", **{"alloc.4": "5000"})
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        table = app.screen.query_one(LazyTable)
+        await settle(pilot, app, lambda: table.loaded and table.row_key() == "P3")
+        assert app.focused is table
+        await pilot.press("r")
+        await settle(pilot, app, lambda: isinstance(app.screen, ReceiptForm))
+        assert app.screen.detail.reference == "P3"
+
+
+@run_async
 async def test_escape_leaves_a_form_without_saving(ledger):
     app = app_on(ledger, "pledges")
     async with app.run_test(size=SIZE) as pilot:

@@ -205,7 +205,7 @@ class PledgesScreen(LedgerScreen):
     def action_new_pledge(self) -> None:
         if self.refused(Act.RECORD_MONEY):
             return
-        self.app.push_screen(PledgeForm(), self._written)
+        self.app.push_screen(PledgeForm(), self._pledge_entered)
 
     def action_detail(self) -> None:
         reference = self.selected()
@@ -240,6 +240,27 @@ class PledgesScreen(LedgerScreen):
             return
         self.notify(describe(result), title="Saved", severity="information")
         self.reload()
+
+    def _pledge_entered(self, result: Any) -> None:
+        """A new pledge: once the table is reloaded, its row is selected (ready for r, c, Enter)."""
+        if result is not None:
+            self._find(result.reference, self.filters, self.sort_key, self.descending)
+        self._written(result)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="find")
+    def _find(self, reference: str, filters: queries.PledgeFilter, sort: str, descending: bool) -> None:
+        position = queries.pledge_position(self.ledger, reference, filters, sort, descending)
+        self.app.call_from_thread(self._select_when_loaded, reference, position)
+
+    def _select_when_loaded(self, reference: str, position: int | None) -> None:
+        table = self.query_one(LazyTable)
+        if position is None:
+            self.notify(f"{reference} is not shown with these filters.", severity="information")
+        elif not table.loaded:
+            self.set_timer(0.05, lambda: self._select_when_loaded(reference, position))
+        else:
+            table.move_cursor(row=position)
+            table.focus()
 
 
 def open_pledge_form(screen, purpose: str, detail: queries.PledgeDetail, callback) -> None:
