@@ -18,6 +18,8 @@ from .errors import LedgerError
 
 REPORTING_CURRENCY = "USD"
 MAX_MAJOR_UNITS = 10**12  # domain.md: any one amount is at most 10^12 major units
+# A USD value may exceed 10^12 (10^12 KWD is USD 3.3 x 10^12) but stays far inside 64 bits
+MAX_USD_CENTS = 10**16
 RATE_DECIMALS = 6  # units_per_usd carries at most 6 decimals
 RATE_SCALE = 10**RATE_DECIMALS
 
@@ -161,10 +163,10 @@ def to_usd_cents(minor: int, currency: str, rate_micros: int) -> int:
     """``round_half_up(amount / units_per_usd, 2)`` in cents, computed exactly."""
     value = usd_fraction(minor, currency, rate_micros)
     cents = round_half_up_div(value.numerator, value.denominator)
-    if abs(cents) > MAX_MAJOR_UNITS * 100:
+    if abs(cents) > MAX_USD_CENTS:
         raise MoneyError(
             f"{from_minor(minor, currency)} {currency} at {rate_decimal(rate_micros)} per USD is worth more than "
-            "the maximum of USD 10^12"
+            "USD 10^14, the most one amount may be worth"
         )
     return cents
 

@@ -18,6 +18,8 @@ from ledger.errors import LedgerError
 from ledger.inputs import CancellationIn, DisbursementIn, PledgeIn, ReceiptIn, ReversalIn
 from ledger.money import (
     MAX_MAJOR_UNITS,
+    MAX_USD_CENTS,
+    MoneyError,
     from_minor,
     largest_remainder,
     minor_digits,
@@ -240,6 +242,10 @@ def test_to_usd_cents_matches_decimal_round_half_up(currency, minor, rate_micros
         amount = Decimal(minor).scaleb(-minor_digits(currency))
         usd = amount / (Decimal(rate_micros).scaleb(-6))
         expected = int(usd.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).scaleb(2))
+    if abs(expected) > MAX_USD_CENTS:  # worth more than USD 10^14: refused, never wrapped or rounded
+        with pytest.raises(MoneyError, match="worth more than USD 10"):
+            to_usd_cents(minor, currency, rate_micros)
+        return
     assert to_usd_cents(minor, currency, rate_micros) == expected
 
 
