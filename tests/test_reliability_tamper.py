@@ -405,3 +405,29 @@ def test_a_rewritten_history_passes_verify_but_fails_the_checkpoint(grown):
         done = run_cli("--db", url, "verify", "--checkpoint", checkpoint)
         assert done.returncode == 1, (checkpoint, done.stdout)
         assert f"checkpoint {checkpoint} is not in the chain" in done.stderr
+
+
+def test_the_head_in_the_workbook_about_sheet_is_a_checkpoint(db_url, tmp_path):
+    """The auditor keeps the workbook: its About sheet's chain head checks the ledger later."""
+    import openpyxl
+
+    ledger = Ledger(db_url, user="officer")
+    b.worked_example(ledger)
+    ledger.close()
+    workbook = tmp_path / "audit.xlsx"
+    done = run_cli("--db", db_url, "--user", "officer", "export", "-o", str(workbook))
+    assert done.returncode == 0, done.stderr
+    about = {row[0]: row[1] for row in openpyxl.load_workbook(workbook, read_only=True)["About"].iter_rows(values_only=True)}
+    head = about["Chain head hash"]
+    assert re.fullmatch(r"[0-9a-f]{64}", head) and head == printed_head(db_url)
+    ledger = Ledger(db_url, user="officer")
+    b.receipt(ledger, "R9", "P2", "2011-10-01", "1000")
+    ledger.close()
+    assert run_cli("--db", db_url, "verify", "--checkpoint", head).returncode == 0  # the ledger only grew
+    engine = attacker_engine(db_url)
+    with engine.begin() as conn:  # history cut back to before the workbook
+        conn.execute(text("delete from journal_lines where entry_id >= 5"))
+        conn.execute(text("delete from journal_entries where id >= 5"))
+    engine.dispose()
+    done = run_cli("--db", db_url, "verify", "--checkpoint", head)
+    assert done.returncode == 1 and f"checkpoint {head} is not in the chain" in done.stderr
