@@ -220,20 +220,26 @@ class PledgeIn(Model):
     def _allocations(self) -> PledgeIn:
         problems = []
         seen: set[int | None] = set()
+        amounts = []
         for i, allocation in enumerate(self.allocations):
             where = "unearmarked" if allocation.paragraph is None else f"paragraph {allocation.paragraph}"
             if allocation.paragraph in seen:
                 problems.append(f"two allocations to {where}: at most one per paragraph and one unearmarked")
             seen.add(allocation.paragraph)
-            message = _money_problem(f"allocations.{i}.amount", allocation.amount, self.currency)
-            if message:
-                problems.append(f"{where}: {message.split(': ', 1)[1]}")
+            try:
+                amounts.append(parse_money(allocation.amount, self.currency, f"allocations.{i}.amount"))
+            except MoneyError as exc:
+                problems.append(f"{where}: {str(exc).split(': ', 1)[1]}")
         if problems:
             raise ValueError("; ".join(problems))
         if self.due_on and self.due_on < self.pledged_on:
             raise ValueError("due_on is before pledged_on")
-        ordered = sorted(self.allocations, key=lambda a: (a.paragraph is None, a.paragraph or 0))
-        normalised = [AllocationIn(paragraph=a.paragraph, amount=parse_money(a.amount, self.currency)) for a in ordered]
+        # in paragraph order, unearmarked last, amounts with the currency's decimals (already validated)
+        pairs = zip(self.allocations, amounts, strict=True)
+        normalised = sorted(
+            (AllocationIn.model_construct(paragraph=a.paragraph, amount=amount) for a, amount in pairs),
+            key=lambda a: (a.paragraph is None, a.paragraph or 0),
+        )
         object.__setattr__(self, "allocations", normalised)
         return self
 

@@ -85,13 +85,20 @@ def _plain(value: object) -> object:
     return value
 
 
+_EVENT_DATE = ENTRY_COLUMNS.index("event_date")
+_POSTED_AT = ENTRY_COLUMNS.index("posted_at")
+
+
 def canonical(entry: dict, lines: Iterable[dict]) -> bytes:
-    """The bytes that an entry's hash is computed over."""
-    document = {
-        "entry": {k: _plain(entry[k]) for k in ENTRY_COLUMNS},
-        "lines": [{k: _plain(line[k]) for k in LINE_COLUMNS} for line in lines],
-    }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes that an entry's hash is computed over: compact UTF-8 JSON of
+    ``[[entry columns in ENTRY_COLUMNS order], [[line columns in LINE_COLUMNS order], ...]]``,
+    dates as ``YYYY-MM-DD`` and the posting time as ``YYYY-MM-DDTHH:MM:SS.ffffff``.
+    """
+    head = [entry[k] for k in ENTRY_COLUMNS]
+    head[_EVENT_DATE] = _plain(head[_EVENT_DATE])
+    head[_POSTED_AT] = _plain(head[_POSTED_AT])
+    body = [[line[k] for k in LINE_COLUMNS] for line in lines]
+    return json.dumps([head, body], separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def entry_hash(entry: dict, lines: Iterable[dict]) -> str:
