@@ -169,6 +169,7 @@ async def test_disbursement_refused_for_lack_of_funds(ledger):
         await settle(pilot, app, lambda: form.plan is not None)
         plan = text_of(form.query_one("#plan"))
         assert "shortfall USD 13,359.78" in plan and "can fund USD 126,640.22" in plan
+        assert "Lower the amount, or record the receipts" in plan  # what to do about it
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert isinstance(app.screen, DisbursementForm)  # still open, nothing written
@@ -176,6 +177,38 @@ async def test_disbursement_refused_for_lack_of_funds(ledger):
         await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
     assert queries.disbursement_count(ledger) == 1
     assert queries.journal_count(ledger) == 5
+
+
+@run_async
+async def test_a_named_pledge_that_cannot_pay_says_what_to_do(ledger):
+    app = app_on(ledger, "disbursements")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await pilot.press("n")
+        await settle(pilot, app, lambda: isinstance(app.screen, DisbursementForm))
+        form = app.screen
+        await fill(pilot, form, reference="D2", activity="A1", disbursed_on="2011-09-01", amount="100", pledge="P2")
+        await settle(pilot, app, lambda: "Refused" in text_of(form.query_one("#plan")))
+        plan = text_of(form.query_one("#plan"))
+        assert "P2" in plan and "leave the funding pledge empty" in plan, plan
+
+
+@run_async
+async def test_reverse_a_disbursement_and_see_it_struck_through(ledger):
+    app = app_on(ledger, "disbursements")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        table = app.screen.query_one(LazyTable)
+        await settle(pilot, app, lambda: table.loaded and table.row_key() == "D1")
+        await pilot.press("x")
+        await settle(pilot, app, lambda: isinstance(app.screen, ReverseForm))
+        await fill(pilot, app.screen, reason="paid twice", reversed_on="2011-09-02")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+        await settle(pilot, app, lambda: table.loaded)
+        assert table.row_key() == "D1"  # still the key, though shown struck through
+        assert queries.disbursements_page(ledger)[0].reversed_by is not None
 
 
 @run_async

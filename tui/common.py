@@ -276,7 +276,9 @@ class LazyTable(DataTable):
         if not self.loaded or self.paged.total == 0:
             return None
         row = self.paged.loaded_row(self.cursor_row if index is None else index)
-        return None if row is None else row[0]
+        if row is None:
+            return None
+        return row[0].plain if isinstance(row[0], Text) else row[0]  # a styled key (e.g. struck through)
 
 
 # -- dialogs -----------------------------------------------------------------------------

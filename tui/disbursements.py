@@ -25,14 +25,17 @@ from .common import Column, LazyTable, date, money_cell, usd_cents
 from .forms import CodePicker, FormScreen, field_id, picker_items
 from .pledges import ReverseForm, describe
 
+# Reference to "Funded by" fit in 120 columns; payee and the reversal note follow (→ scrolls). A
+# reversed disbursement's reference is struck through.
 COLUMNS = [Column("Reference", 12), Column("Date", 10), Column("Activity", 8), Column("¶", 2), Column("Cur", 3),
-           Column("Amount", 14), Column("USD", 14), Column("PSC USD", 12), Column("Funded by", 16),
-           Column("Payee", 20), Column("Note", 14)]
+           Column("Amount", 13), Column("USD", 13), Column("PSC USD", 10), Column("Funded by", 26),
+           Column("Payee", 24), Column("Note", 14)]
 
 
 def disbursement_cells(row: queries.DisbursementRow) -> tuple:
-    return (row.reference, date(row.disbursed_on), row.activity, str(row.paragraph), row.currency,
-            money_cell(row.amount), money_cell(row.usd), money_cell(row.psc_usd, 12), row.funded_by, row.payee,
+    return (Text(row.reference, style="dim strike") if row.reversed_by else row.reference, date(row.disbursed_on),
+            row.activity, str(row.paragraph), row.currency, money_cell(row.amount, 13), money_cell(row.usd, 13),
+            money_cell(row.psc_usd, 10), row.funded_by, row.payee,
             f"reversed by {row.reversed_by}" if row.reversed_by else "")
 
 
@@ -129,6 +132,12 @@ class DisbursementsScreen(LedgerScreen):
             self.reload()
 
 
+WHAT_TO_DO = ("Lower the amount, or record the receipts that bring the cash first (or name a pledge that holds "
+              "it); Esc leaves without saving.")
+NAMED_PLEDGE = ("Name a pledge allocated to the activity's paragraph or unearmarked, or leave the funding pledge "
+                "empty to fund automatically.")
+
+
 class EntryFound(Message):
     def __init__(self, reference: str, entries: list):
         super().__init__()
@@ -188,7 +197,7 @@ class DisbursementForm(FormScreen):
         await self.mount(CodePicker(self.query_one(f"#{field_id('currency')}", Input),
                                     picker_items((c, "") for c in message.currencies)))
         await self.mount(CodePicker(self.query_one(f"#{field_id('pledge')}", Input),
-                                    picker_items((p.reference, f"{p.donor} {p.paragraphs}") for p in message.pledges)))
+                                    picker_items((p.reference, f"{p.donor}, ¶ {p.paragraphs}, {p.status}") for p in message.pledges)))
 
     def values(self) -> dict:
         return {name: self.text(name) for name in
@@ -228,7 +237,9 @@ class DisbursementForm(FormScreen):
             return
         widget = self.query_one("#plan", Static)
         if message.problems:
-            widget.update(Text("Refused: " + "; ".join(message.problems), style="bold red"))
+            hint = NAMED_PLEDGE if any(p.startswith("pledge:") for p in message.problems) else WHAT_TO_DO
+            widget.update(Text.assemble(("Refused: " + "; ".join(message.problems), "bold red"), "\n",
+                                        (hint, "italic")))
             widget.add_class("refused")
             return
         plan = self.plan = message.plan
@@ -244,6 +255,7 @@ class DisbursementForm(FormScreen):
                    f"+ PSC {usd_cents(plan.psc_cents)} = USD {usd_cents(plan.usd_cents + plan.psc_cents)}")
         if plan.shortfall_cents > 0:
             lines.append(Text(f"Refused: {plan.refusal().problems[0].message}", style="bold red"))
+            lines.append(Text(WHAT_TO_DO, style="italic"))
             widget.add_class("refused")
         else:
             lines.append(Text(summary + " · ready to save (ctrl+s)", style="green"))
@@ -254,7 +266,8 @@ class DisbursementForm(FormScreen):
 
     def action_save(self) -> None:
         if self.plan is not None and self.plan.shortfall_cents > 0:
-            self.notify(self.plan.refusal().problems[0].message, title="Refused, nothing was written", severity="error")
+            self.notify(f"{self.plan.refusal().problems[0].message}.\n{WHAT_TO_DO}", title="Refused, nothing was written",
+                        severity="error")
             return
         super().action_save()
 
