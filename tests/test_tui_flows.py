@@ -282,6 +282,33 @@ async def test_an_auditor_finds_no_write_action(ledger, tmp_path):
 
 
 @run_async
+async def test_a_programme_lead_updates_an_activity_by_keyboard(ledger):
+    from tests.builders import activity
+
+    activity(ledger, "A1-02", 1, "1000", "planned", 0)
+    services.add_user(ledger, UserIn(name="prog", role="programme"))
+    lead = Ledger(ledger.url, user="prog")
+    app = app_on(lead, "activities")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None and app.screen.data is not None)
+        assert app.focused.id == "paragraph-list"  # ¶1 highlighted
+        await pilot.press("tab")
+        assert app.focused.id == "activities"  # Tab goes to the paragraph's activities
+        table = app.screen.query_one("#activities")
+        assert str(table.get_row_at(0)[2]) == "ongoing"  # status (then progress) right after the title
+        await pilot.press("down", "enter")  # the second activity
+        await settle(pilot, app, lambda: type(app.screen).__name__ == "ActivityUpdateForm")
+        assert app.screen.activity.code == "A1-02"
+        await fill(pilot, app.screen, progress_pct="35")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+    lead.close()
+    updated = next(a for a in queries.activities(ledger) if a.code == "A1-02")
+    assert updated.progress_pct == 35
+
+
+@run_async
 async def test_import_shows_every_error_then_a_clean_import(ledger, tmp_path):
     bad = tmp_path / "donors.csv"
     bad.write_text("code,name,kind,country,currency\nJPN,Japan,member-state,JPN,JPY\n"

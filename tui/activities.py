@@ -24,7 +24,11 @@ from .base import LedgerScreen
 from .common import amount, date
 from .forms import FormScreen, field_id
 
-COLUMNS = (('Code', 8), ('Title', 30), ('Budget USD', 14), ('Spent USD', 14), ('Start', 10), ('End', 10), ('Status', 9), ('Progress', 8))
+# Code to spending fit beside the paragraph list at 120 columns (the title takes what is left);
+# the planned dates follow (→ scrolls).
+COLUMNS = (('Code', 6), ('Title', 30), ('Status', 9), ('Progress', 8), ('Budget USD', 12), ('Spent USD', 12),
+           ('Start', 10), ('End', 10))
+TITLE_COLUMN = 1
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,9 @@ class ActivitiesScreen(LedgerScreen):
         "Left: the operative paragraphs of resolution 20/7 (and unearmarked money). Right: the text of "
         "the selected paragraph, its activities with budget (the requirement), spending, status and "
         "progress, and the pledges earmarked to it with what they hold in cash.\n\n"
-        "Programme leads: **u** updates the selected activity's status and progress; **n** adds an "
-        "activity to the paragraph. Finance and auditors see the same, read only."
+        "**Tab** moves from the paragraphs to their activities. Programme leads: **u** (or **Enter** on "
+        "an activity) updates its status and progress; **n** adds an activity to the paragraph. Finance "
+        "and auditors see the same, read only."
     )
     WRITE_ACTIONS: ClassVar = {"update_activity": Act.UPDATE_ACTIVITIES, "new_activity": Act.UPDATE_ACTIVITIES}
     BINDINGS: ClassVar = [
@@ -62,14 +67,15 @@ class ActivitiesScreen(LedgerScreen):
         with Horizontal():
             yield OptionList(id="paragraph-list")
             with Vertical(id="paragraph-pane"):
-                with VerticalScroll(id="paragraph-text-box", classes="panel"):
+                # not focusable: Tab goes from the paragraphs straight to their activities
+                with VerticalScroll(id="paragraph-text-box", classes="panel", can_focus=False):
                     yield Static("", id="paragraph-text")
-                table = DataTable(id="activities", cursor_type="row", zebra_stripes=True)
-                for label, width in COLUMNS:
-                    table.add_column(label, width=width)
-                yield table
+                yield DataTable(id="activities", cursor_type="row", zebra_stripes=True)
                 with VerticalScroll(id="funding-box", classes="panel"):
                     yield Static("", id="paragraph-funding")
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.show_paragraph)
 
     def on_mount(self) -> None:
         self.data: ParagraphData | None = None
@@ -120,25 +126,32 @@ class ActivitiesScreen(LedgerScreen):
             text.update(Text.assemble((f"{paragraph.number}. {paragraph.short_title}\n", "bold"), paragraph.text))
         table = self.query_one("#activities", DataTable)
         table.clear(columns=True)
-        for label, width in COLUMNS:
-            table.add_column(label, width=width)
+        # the title gets what the other columns up to "Spent USD" leave (2 cells of padding each)
+        others = sum(width + 2 for label, width in COLUMNS[:6] if label != "Title")
+        title_width = max(16, (table.size.width or 92) - others - 4)
+        for index, (label, width) in enumerate(COLUMNS):
+            table.add_column(label, width=title_width if index == TITLE_COLUMN else width)
         for a in self.data.activities:
             if a.paragraph == number:
-                table.add_row(a.code, a.title, Text(amount(a.budget_usd), justify="right"),
-                              Text(amount(a.spent_usd), justify="right"), date(a.planned_start), date(a.planned_end),
-                              a.status, Text(f"{a.progress_pct}%", justify="right"), key=a.code)
-        funding = Table(expand=True, box=None)
-        for name, justify in (("Pledge", "left"), ("Donor", "left"), ("Date", "left"), ("Amount", "right"),
-                              ("Pledged USD", "right"), ("Received USD", "right"), ("Spent USD", "right"),
-                              ("Cash USD", "right")):
-            funding.add_column(name, justify=justify)
+                table.add_row(a.code, a.title, a.status, Text(f"{a.progress_pct}%", justify="right"),
+                              Text(amount(a.budget_usd), justify="right"), Text(amount(a.spent_usd), justify="right"),
+                              date(a.planned_start), date(a.planned_end), key=a.code)
+        funding = Table(expand=True, box=None, padding=(0, 1), pad_edge=False)
+        for name, justify in (("Pledge", "left"), ("Donor", "left"), ("Amount", "right"), ("Received USD", "right"),
+                              ("Spent USD", "right"), ("Cash USD", "right")):
+            funding.add_column(name, justify=justify, no_wrap=True)
         rows = self.data.funding.get(number, [])
         for f in rows:
-            funding.add_row(f.pledge, f.donor, str(f.pledged_on), f"{f.currency} {amount(f.amount)}",
-                            amount(f.pledged_usd), amount(f.received_usd), amount(f.spent_usd), amount(f.cash_usd))
+            funding.add_row(f.pledge, f.donor, f"{f.currency} {amount(f.amount)}", amount(f.received_usd),
+                            amount(f.spent_usd), amount(f.cash_usd))
         if not rows:
-            funding.add_row("no pledges earmarked here", "", "", "", "", "", "", "")
+            funding.add_row("no pledges earmarked here", "", "", "", "", "")
         self.query_one("#paragraph-funding", Static).update(funding)
+
+    @on(DataTable.RowSelected, "#activities")
+    def _activity_chosen(self) -> None:
+        if self.app.may(Act.UPDATE_ACTIVITIES):
+            self.action_update_activity()
 
     def selected_activity(self) -> queries.ActivityView | None:
         table = self.query_one("#activities", DataTable)
