@@ -352,6 +352,35 @@ async def test_export_the_workbook(ledger, tmp_path):
 
 
 @run_async
+async def test_export_from_the_dashboard_asks_before_writing(ledger, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    services.add_user(ledger, UserIn(name="audra", role="auditor"))
+    auditor = Ledger(ledger.url, user="audra")
+    app = app_on(auditor, "dashboard")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.screen.loaded is not None)
+        await pilot.press("a", *list("2011-08-10"), "enter")
+        await settle(pilot, app, lambda: app.screen.loaded.report.as_of == dt.date(2011, 8, 10))
+        await pilot.press("e")
+        await settle(pilot, app, lambda: type(app.screen).__name__ == "TransferScreen")
+        screen = app.screen
+        target = tmp_path / "donor-ledger-2011-08-10.xlsx"
+        assert screen.query_one("#export-as-of").value == "2011-08-10"  # the dashboard's date
+        assert screen.query_one("#export-path").value == str(target)
+        assert app.focused.id == "export-path" and not target.exists()  # nothing written yet
+        await pilot.press("enter")
+        await settle(pilot, app, lambda: "Saved" in str(screen.query_one("#export-status").render()), timeout=60)
+        assert target.exists()
+        written = target.stat().st_mtime_ns
+        await pilot.press("enter")  # again: the file exists, so it asks first
+        await settle(pilot, app)
+        assert "already exists" in str(screen.query_one("#export-status").render())
+        assert target.stat().st_mtime_ns == written
+        no_errors(app)
+    auditor.close()
+
+
+@run_async
 async def test_verify_shows_the_result(ledger):
     app = app_on(ledger, "journal")
     async with app.run_test(size=SIZE) as pilot:

@@ -67,7 +67,7 @@ ACTIONS: tuple[tuple[str, str, str, str, Act | None], ...] = (
     ("users", "new_user", "Add a user or change a role", "finance, programme, auditor or admin", Act.MANAGE_USERS),
     ("transfer", "dry_run", "Import: dry run", "Check a file, every problem with its line; nothing is written", None),
     ("transfer", "import_file", "Import a file", "All of the file or none of it", None),
-    ("transfer", "export", "Export the audit workbook", "An .xlsx of every sheet as of a date", None),
+    ("transfer", "prepare_export", "Export the audit workbook", "An .xlsx of every sheet as of a date", None),
     ("journal", "verify", "Verify the journal", "Recompute the hash chain and the balance of every entry", None),
     ("journal", "reverse", "Reverse a journal entry", "A mirror entry for the selected entry", Act.RECORD_MONEY),
 )

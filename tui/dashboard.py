@@ -298,4 +298,4 @@ class DashboardScreen(LedgerScreen):
         self._verify()
 
     def action_export(self) -> None:
-        self.ledger_app.run_on("transfer", "export")
+        self.ledger_app.run_on("transfer", "prepare_export")

@@ -97,9 +97,8 @@ class TransferScreen(LedgerScreen):
     def on_mount(self) -> None:
         self.query_one("#import-box").border_title = "Import a file"
         self.query_one("#export-box").border_title = "Export the audit workbook"
-        as_of = self.ledger_app.as_of
-        self.query_one("#export-as-of", Input).value = as_of.isoformat()
-        self.query_one("#export-path", Input).value = str(Path.cwd() / f"donor-ledger-{as_of.isoformat()}.xlsx")
+        self.replace_confirmed: Path | None = None
+        self._set_export_date(self.ledger_app.as_of)
         self.mount(PathAutoComplete(self.query_one("#import-path", Input)))
         self.busy = False
         self.role_changed()
@@ -191,6 +190,34 @@ class TransferScreen(LedgerScreen):
             self.notify(message.summary, title="Dry run passed" if message.dry_run else "Imported")
 
     # -- export ------------------------------------------------------------------------------
+    @staticmethod
+    def default_path(as_of: dt.date) -> Path:
+        return Path.cwd() / f"donor-ledger-{as_of.isoformat()}.xlsx"
+
+    def _set_export_date(self, as_of: dt.date) -> None:
+        """The as-of date (and the default file name, unless the user typed another path)."""
+        date_field = self.query_one("#export-as-of", Input)
+        path_field = self.query_one("#export-path", Input)
+        previous = parse_date(date_field.value)
+        if not path_field.value or (previous and path_field.value == str(self.default_path(previous))):
+            path_field.value = str(self.default_path(as_of))
+        date_field.value = as_of.isoformat()
+
+    def action_prepare_export(self) -> None:
+        """From the dashboard or the palette: the form with the dashboard's as-of date, nothing written yet."""
+        if self.busy:
+            self.notify("Wait for the running import or export to finish.", severity="warning")
+            return
+        self._set_export_date(self.ledger_app.as_of)
+        field = self.query_one("#export-path", Input)
+        field.focus()
+        self.query_one("#export-status", Static).update(Text(
+            "Check the path and the date, then Enter writes the workbook (or e, outside the fields).", style="bold"))
+
+    @on(Input.Submitted, "#export-path, #export-as-of")
+    def _export_submitted(self) -> None:
+        self.action_export()
+
     def action_export(self) -> None:
         if self.busy:
             self.notify("Wait for the running import or export to finish.", severity="warning")
@@ -208,6 +235,12 @@ class TransferScreen(LedgerScreen):
         if not path.parent.exists():
             status.update(Text(f"{path_text}: folder {path.parent} does not exist", style="bold red"))
             return
+        if path.exists() and self.replace_confirmed != path:
+            self.replace_confirmed = path
+            status.update(Text(f"{path} already exists: export again (Enter, or e) to replace it, or change the path.",
+                               style="bold yellow"))
+            return
+        self.replace_confirmed = None
         self.busy = True
         status.update(f"Exporting as of {as_of}…")
         self._run_export(path, as_of)
