@@ -34,6 +34,19 @@ def parse(line: str) -> dict[str, str] | None:
     return fields if "name" in fields else None
 
 
+# Scripts written before the RESULT convention: their own "ratio ... (goal ...)" line, read as
+# a fallback (e.g. "ratio export / bare: 0.78 (goal <= 1.5)", "ratio: 1.23x (goal: at most 2x)").
+PRINTED_RATIO = re.compile(r"ratio[^:\n]*:\s*([0-9.]+)x?\s*\(goal:?\s*(?:<=|at most)\s*([0-9.]+)x?\)")
+
+
+def fallback(script: str, line: str) -> dict[str, str] | None:
+    found = PRINTED_RATIO.search(line)
+    if not found:
+        return None
+    return {"name": script.removeprefix("bench_"), "ratio": found.group(1), "goal": found.group(2),
+            "baseline": "(its_printed_ratio)"}
+
+
 def verdict(fields: dict[str, str]) -> str:
     if "skipped" in fields:
         return f"skipped ({fields['skipped']})"
@@ -56,13 +69,15 @@ def run_script(script: Path, timeout: float) -> tuple[list[dict[str, str]], int 
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, str(script)], cwd=BENCH.parent, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, bufsize=1)
-    results = []
+    results, printed = [], []
     try:
         for line in process.stdout:
             print(f"    {line}", end="", flush=True)
             fields = parse(line)
             if fields:
                 results.append(fields)
+            elif (old_style := fallback(script.stem, line)) is not None:
+                printed.append(old_style)
             if time.perf_counter() - started > timeout:
                 process.kill()
                 break
@@ -72,7 +87,7 @@ def run_script(script: Path, timeout: float) -> tuple[list[dict[str, str]], int 
         code = None
     if time.perf_counter() - started > timeout:
         code = None
-    return results, code, time.perf_counter() - started
+    return results or printed, code, time.perf_counter() - started
 
 
 def goal_text(fields: dict[str, str]) -> str:

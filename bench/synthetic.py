@@ -266,13 +266,21 @@ def write_beancount(path: Path, peers) -> None:
             f.write("\n")
 
 
+def hash_format() -> str:
+    """A fingerprint of the chain's hash format: data generated under another one is stale."""
+    entry = {"id": 1, "kind": "pledge", "event_date": dt.date(2011, 1, 3), "posted_at": dt.datetime(2016, 12, 31),
+             "user_name": USER, "reference": "X", "memo": "", "reverses_id": None, "prev_hash": journal.GENESIS}
+    line = dict.fromkeys(journal.LINE_COLUMNS, 1)
+    return journal.entry_hash(entry, [line])[:10]
+
+
 def build(folder: Path, transactions: int, peers: bool = True, seed: int = 2011) -> dict:
     """The ledger (and the peer files) in ``folder``, reused when already there."""
     folder.mkdir(parents=True, exist_ok=True)
     ledger = folder / "ledger.db"
     from ledger.migrate import HEAD
 
-    marker = folder / f"complete-{transactions}-{seed}-schema{HEAD}{'-peers' if peers else ''}"
+    marker = folder / f"complete-{transactions}-{seed}-schema{HEAD}-hash{hash_format()}{'-peers' if peers else ''}"
     if marker.exists():
         return {"ledger": ledger, "hledger": folder / "ledger.journal", "beancount": folder / "ledger.beancount",
                 "reused": True}
