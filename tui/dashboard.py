@@ -188,8 +188,7 @@ class DashboardScreen(LedgerScreen):
     def reload(self) -> None:
         self.query_one("#dash-meta", Static).update("loading…")
         self.alerts: AlertsLoaded | None = None
-        self._load(self.ledger_app.as_of)
-        self._load_alerts(self.ledger_app.as_of)
+        self._load(self.ledger_app.as_of)  # the alerts follow the figures (they would compete for the CPU)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
     def _load(self, as_of: dt.date) -> None:
@@ -208,6 +207,8 @@ class DashboardScreen(LedgerScreen):
             f"{report.generated_at:%Y-%m-%d %H:%M} UTC", style="dim"))
         self.show_alerts()
         self.post_message(self.Ready())
+        if self.alerts is None:
+            self._load_alerts(report.as_of)
         if self.chain_state is None:
             self._verify()
 
