@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -279,13 +280,32 @@ def test_dry_run_checks_business_rules_and_writes_nothing(db_url, tmp_path):
 
 def test_an_auditor_may_not_import(db_url, tmp_path):
     load(db_url, tmp_path, "donors")
-    assert run(db_url, "user", "add", "auditor1", "--role", "auditor").exit_code == 0
-    if db_url.startswith("postgresql"):
-        pytest.skip("on PostgreSQL the acting user is the database login")
-    result = CliRunner().invoke(cli, ["--db", db_url, "--user", "auditor1", "import", "donors",
-                                      str(tmp_path / "donors.csv")])
+    name = f"auditor_{uuid.uuid4().hex[:6]}"
+    assert run(db_url, "user", "add", name, "--role", "auditor").exit_code == 0
+    url = db_url
+    if db_url.startswith("postgresql"):  # the acting user is the database login: log in as the auditor
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        from ledger.pg_roles import grant_roles
+
+        owner = create_engine(db_url)
+        with owner.begin() as conn:
+            conn.execute(text(f"CREATE ROLE {name} LOGIN PASSWORD 'pw'"))
+            grant_roles(conn)
+        owner.dispose()
+        url = make_url(db_url).set(username=name, password="pw").render_as_string(hide_password=False)
+    try:
+        result = CliRunner().invoke(cli, ["--db", url, "--user", name, "import", "donors", str(tmp_path / "donors.csv")])
+    finally:
+        if db_url.startswith("postgresql"):
+            owner = create_engine(db_url)
+            with owner.begin() as conn:
+                conn.execute(text(f"REASSIGN OWNED BY {name} TO CURRENT_USER"))
+                conn.execute(text(f"DROP OWNED BY {name}"))
+            owner.dispose()
     assert result.exit_code == 1
-    assert result.stderr == ("error: permission denied: auditor1 (auditor) may not manage donors and "
+    assert result.stderr == (f"error: permission denied: {name} (auditor) may not manage donors and "
                              "exchange rates\n")
 
 
