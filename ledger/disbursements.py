@@ -64,12 +64,6 @@ class FundingPlan:
 def _candidates(uow, paragraph_id: int, pledge_id: int | None):
     """Allocations that may pay, in the order of domain.md: earmarked to the paragraph, then
     unearmarked; oldest pledge first. Only those holding cash now are read further."""
-    cash = (
-        select(JournalLine.allocation_id, func.sum(JournalLine.usd_cents).label("cash"))
-        .where(JournalLine.account == journal.CASH)
-        .group_by(JournalLine.allocation_id)
-        .subquery()
-    )
     key = (paragraph_id, pledge_id)
     cached = uow.cache.setdefault(CANDIDATES, {})
     if key in cached:
@@ -79,6 +73,12 @@ def _candidates(uow, paragraph_id: int, pledge_id: int | None):
             spent += 1
         del rows[:spent]  # spent allocations stay spent while the list is cached (see below)
         return rows
+    cash = (
+        select(JournalLine.allocation_id, func.sum(JournalLine.usd_cents).label("cash"))
+        .where(JournalLine.account == journal.CASH)
+        .group_by(JournalLine.allocation_id)
+        .subquery()
+    )
     statement = (
         select(Allocation.id, Allocation.paragraph_id, Pledge.reference, Pledge.psc_rate_bp, Donor.code,
                cash.c.cash, Allocation.pledge_id, Pledge.donor_id)

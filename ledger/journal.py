@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
@@ -87,6 +88,8 @@ def _plain(value: object) -> object:
 
 _EVENT_DATE = ENTRY_COLUMNS.index("event_date")
 _POSTED_AT = ENTRY_COLUMNS.index("posted_at")
+_entry_values = itemgetter(*ENTRY_COLUMNS)
+_line_values = itemgetter(*LINE_COLUMNS)
 
 
 def canonical(entry: dict, lines: Iterable[dict]) -> bytes:
@@ -94,10 +97,10 @@ def canonical(entry: dict, lines: Iterable[dict]) -> bytes:
     ``[[entry columns in ENTRY_COLUMNS order], [[line columns in LINE_COLUMNS order], ...]]``,
     dates as ``YYYY-MM-DD`` and the posting time as ``YYYY-MM-DDTHH:MM:SS.ffffff``.
     """
-    head = [entry[k] for k in ENTRY_COLUMNS]
+    head = list(_entry_values(entry))
     head[_EVENT_DATE] = _plain(head[_EVENT_DATE])
     head[_POSTED_AT] = _plain(head[_POSTED_AT])
-    body = [[line[k] for k in LINE_COLUMNS] for line in lines]
+    body = list(map(_line_values, lines))  # tuples: JSON arrays like lists
     return json.dumps([head, body], separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -65,6 +66,11 @@ class UnitOfWork(Reader):
             self._pending_order.append(model)
         self._pending[model].append(row)
 
+    def add_all(self, model: type[Base], rows: list[dict]) -> None:
+        if model not in self._pending_order:
+            self._pending_order.append(model)
+        self._pending[model].extend(rows)
+
     def flush(self) -> None:
         if not self._pending:
             self.session.flush()
@@ -86,18 +92,36 @@ class UnitOfWork(Reader):
             connection.execute(insert(model.__table__), rows)
             return
         keys = tuple(rows[0])
-        if any(tuple(row) != keys for row in rows):
+        values = self._values_in_order(rows, keys)
+        if values is None:  # rows with different columns: Core sorts them out
             connection.execute(insert(model.__table__), rows)
             return
         sql, processors = self._insert_sql(model, keys, connection.dialect)
-        if any(processors):
-            values = [
-                tuple(row[k] if p is None or row[k] is None else p(row[k]) for k, p in zip(keys, processors, strict=True))
-                for row in rows
-            ]
-        else:
-            values = [tuple(row.values()) for row in rows]
+        converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+        if converting:
+            values = [self._converted(row, converting) for row in values]
         connection.exec_driver_sql(sql, values)
+
+    @staticmethod
+    def _converted(values: tuple, converting: list[tuple[int, Any]]) -> tuple:
+        values = list(values)
+        for i, process in converting:
+            if values[i] is not None:
+                values[i] = process(values[i])
+        return tuple(values)
+
+    @staticmethod
+    def _values_in_order(rows: list[dict], keys: tuple[str, ...]) -> list[tuple] | None:
+        """Each row's values in the order of ``keys``; None unless every row has exactly them."""
+        width = len(keys)
+        if any(len(row) != width for row in rows):
+            return None
+        pick = itemgetter(*keys)
+        try:
+            values = [pick(row) for row in rows]
+        except KeyError:
+            return None
+        return values if width > 1 else [(value,) for value in values]
 
     _insert_sqls: dict = {}
 
@@ -121,13 +145,14 @@ class UnitOfWork(Reader):
 
     def post(self, draft: journal.EntryDraft) -> int:
         """Append one balanced entry to the chain; returns its id."""
-        lines = [{"line_no": i, **line.__dict__} for i, line in enumerate(draft.lines, start=1)]
+        count, prev = self.head()
+        entry_id = count + 1
+        lines = [{"entry_id": entry_id, "line_no": i, **line.__dict__} for i, line in enumerate(draft.lines, start=1)]
         problem = journal.imbalance(lines)
         if problem:  # a programming error, never user input
             raise AssertionError(f"unbalanced entry {draft.kind} {draft.reference}: {problem}")
-        count, prev = self.head()
         entry = {
-            "id": count + 1,
+            "id": entry_id,
             "kind": draft.kind,
             "event_date": draft.event_date,
             "posted_at": utcnow(),
@@ -139,11 +164,10 @@ class UnitOfWork(Reader):
         }
         entry["hash"] = journal.entry_hash(entry, lines)
         self.add(JournalEntry, entry)
-        for line in lines:
-            self.add(JournalLine, {"entry_id": entry["id"], **line})
-        self._head = (entry["id"], entry["hash"])
+        self.add_all(JournalLine, lines)
+        self._head = (entry_id, entry["hash"])
         note_posted(self.cache, draft.lines, draft.event_date)
-        return entry["id"]
+        return entry_id
 
     # -- audit trail ---------------------------------------------------------------------
     def audit(self, table: str, key: str, field: str, old: object, new: object) -> None:
