@@ -48,9 +48,8 @@ def print_funding_report(ledger) -> None:
     from rich.console import Console
 
     from cli.report_commands import width
-    from reports.funding import funding_report
+    from reports.funding import funding_report_for
     from reports.render import funding_table
 
-    with ledger.reading() as session:
-        result = funding_report(session, None)
+    result = funding_report_for(ledger)
     Console(width=width()).print(funding_table(result, width()))

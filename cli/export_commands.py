@@ -18,10 +18,9 @@ from cli.report_commands import AS_OF, FORMAT, emit, report, width
 @handles_refusals
 def report_donors(settings: Settings, as_of, fmt: str) -> None:
     """Donor statements: pledged, received, outstanding, spending paid with each donor's money."""
-    from reports.donors import donor_report, donors_csv, donors_json, donors_table
+    from reports.donors import donor_report_for, donors_csv, donors_json, donors_table
 
-    with settings.ledger().reading() as session:
-        result = donor_report(session, as_of)
+    result = donor_report_for(settings.ledger(), as_of)
     emit(fmt, donors_table(result, width()) if fmt == "table" else None,
          donors_json(result) if fmt == "json" else "", donors_csv(result) if fmt == "csv" else "")
 
@@ -33,10 +32,9 @@ def report_donors(settings: Settings, as_of, fmt: str) -> None:
 @handles_refusals
 def report_ageing(settings: Settings, as_of, fmt: str) -> None:
     """Pledge ageing: what is outstanding, by days past the due date (or the pledge date)."""
-    from reports.ageing import ageing_csv, ageing_json, ageing_report, ageing_table
+    from reports.ageing import ageing_csv, ageing_json, ageing_report_for, ageing_table
 
-    with settings.ledger().reading() as session:
-        result = ageing_report(session, as_of)
+    result = ageing_report_for(settings.ledger(), as_of)
     emit(fmt, ageing_table(result, width()) if fmt == "table" else None,
          ageing_json(result) if fmt == "json" else "", ageing_csv(result) if fmt == "csv" else "")
 

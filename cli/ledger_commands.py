@@ -29,6 +29,8 @@ def pledge_cancel(settings: Settings, reference, amount, on, reason, paragraph, 
     """Cancel (write off) part or all of what is outstanding on a pledge."""
     import datetime as dt
 
+    if paragraph is not None and unearmarked:
+        raise click.UsageError("give --paragraph N or --unearmarked, not both")
     data = CancellationIn(pledge=reference, amount=amount, cancelled_on=on or dt.date.today(), reason=reason,
                           paragraph=paragraph, unearmarked=unearmarked)
     posted = services.cancel_pledge(settings.ledger(), data)
@@ -36,7 +38,7 @@ def pledge_cancel(settings: Settings, reference, amount, on, reason, paragraph, 
 
 
 @cli.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=click.IntRange(min=1))
 @click.option("--reason", required=True)
 @click.option("--on", "on", type=ISO_DATE, help="Date of the reversal (default today).")
 @pass_settings
@@ -112,9 +114,9 @@ def backup(settings: Settings, file: str) -> None:
     """Write a consistent copy of the ledger to an SQLite FILE (while others keep writing)."""
     from ledger.backup import backup_to
 
-    result = services.verify_chain(settings.ledger())
     count = backup_to(settings.ledger(), file)
-    click.echo(f"backup written to {file}: {count} journal entries (live ledger head {result.head_hash[:16]}…)")
+    click.echo(f"backup written to {file}: {count} journal entries; "
+               f"check it with: donor-ledger --db {file} verify")
 
 
 

@@ -40,10 +40,9 @@ def emit(fmt: str, table, json_text: str, csv_text: str) -> None:
 @handles_refusals
 def report_funding(settings: Settings, as_of, fmt: str) -> None:
     """Funding versus implementation per operative paragraph."""
-    from reports.funding import funding_report
+    from reports.funding import funding_report_for
     from reports.render import funding_csv, funding_json, funding_table
 
-    with settings.ledger().reading() as session:
-        result = funding_report(session, as_of)
+    result = funding_report_for(settings.ledger(), as_of)
     emit(fmt, funding_table(result, width()) if fmt == "table" else None,
          funding_json(result) if fmt == "json" else "", funding_csv(result) if fmt == "csv" else "")

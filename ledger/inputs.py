@@ -77,6 +77,18 @@ def _currency(value: str) -> str:
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 OptionalDate = Annotated[dt.date | None, BeforeValidator(_iso_date), BeforeValidator(_blank_to_none)]
 Amount = Annotated[Decimal, BeforeValidator(_decimal)]
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError(f"must be greater than zero, got {value}")
+    if value > MAX_MAJOR_UNITS:
+        raise ValueError(f"{value} exceeds the maximum of 10^12")
+    return value
+
+
+# in the currency of a pledge, whose decimals are checked once the pledge is known
+PositiveAmount = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_positive)]
 OptionalAmount = Annotated[Decimal | None, BeforeValidator(_decimal), BeforeValidator(_blank_to_none)]
 Reference = Annotated[str, Field(min_length=1, max_length=64)]
 Text = Annotated[str, Field(max_length=32767)]
@@ -254,18 +266,9 @@ class ReceiptIn(Model):
     reference: Reference
     pledge: Reference
     received_on: IsoDate
-    amount: Amount
+    amount: PositiveAmount
     usd_amount: OptionalAmount = None
     bank_reference: Annotated[str, BeforeValidator(lambda v: v or ""), Field(max_length=200)] = ""
-
-    @field_validator("amount")
-    @classmethod
-    def _positive(cls, value: Decimal) -> Decimal:
-        if value <= 0:
-            raise ValueError(f"must be greater than zero, got {value}")
-        if value > MAX_MAJOR_UNITS:
-            raise ValueError(f"{value} exceeds the maximum of 10^12")
-        return value
 
     @field_validator("usd_amount")
     @classmethod
@@ -299,7 +302,7 @@ class DisbursementIn(Model):
 
 class CancellationIn(Model):
     pledge: Reference
-    amount: Amount
+    amount: PositiveAmount
     cancelled_on: IsoDate
     reason: Annotated[str, Field(min_length=1)]
     paragraph: OptionalParagraph = None
@@ -309,10 +312,6 @@ class CancellationIn(Model):
     def _target(self) -> CancellationIn:
         if self.paragraph is not None and self.unearmarked:
             raise ValueError("give a paragraph or unearmarked, not both")
-        if self.amount <= 0:
-            raise ValueError(f"amount must be greater than zero, got {self.amount}")
-        if self.amount > MAX_MAJOR_UNITS:
-            raise ValueError(f"amount {self.amount} exceeds the maximum of 10^12")
         return self
 
 

@@ -40,14 +40,6 @@ def minor_digits(currency: str) -> int:
     return exponent
 
 
-def is_currency(code: str) -> bool:
-    try:
-        minor_digits(code)
-    except MoneyError:
-        return False
-    return True
-
-
 def currency_codes() -> list[str]:
     """Every ISO 4217 currency with minor units (for drop-downs)."""
     return sorted(c.code for c in Currency if c.exponent is not None)
@@ -129,12 +121,12 @@ def parse_money(value: object, currency: str, field: str = "amount", allow_zero:
     if amount > MAX_MAJOR_UNITS:
         raise MoneyError(f"{field}: {amount} exceeds the maximum of 10^12 {currency}")
     try:
-        to_minor(amount, currency)
+        minor = to_minor(amount, currency)
     except MoneyError as exc:
         raise MoneyError(f"{field}: {exc}") from None
     except InvalidOperation:
         raise MoneyError(f"{field}: {value!r} is not an amount") from None
-    return from_minor(to_minor(amount, currency), currency)
+    return from_minor(minor, currency)
 
 
 def parse_rate(value: object, field: str = "units_per_usd") -> int:
@@ -161,8 +153,9 @@ def usd_fraction(minor: int, currency: str, rate_micros: int) -> Fraction:
 
 def to_usd_cents(minor: int, currency: str, rate_micros: int) -> int:
     """``round_half_up(amount / units_per_usd, 2)`` in cents, computed exactly."""
-    value = usd_fraction(minor, currency, rate_micros)
-    cents = round_half_up_div(value.numerator, value.denominator)
+    # the exact quotient rounded once (the same value as rounding usd_fraction, without
+    # reducing the fraction first)
+    cents = round_half_up_div(minor * 100 * RATE_SCALE, 10 ** minor_digits(currency) * rate_micros)
     if abs(cents) > MAX_USD_CENTS:
         raise MoneyError(
             f"{from_minor(minor, currency)} {currency} at {rate_decimal(rate_micros)} per USD is worth more than "

@@ -16,8 +16,9 @@ from decimal import Decimal
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
 from . import journal
+from .balances import programmable_of
 from .database import Ledger
-from .money import currency_codes, from_minor, rate_decimal, round_half_up_div
+from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
 from .schema import (
     Activity,
@@ -35,7 +36,7 @@ from .schema import (
     User,
 )
 
-PLEDGE_STATUSES = ("open", "partly received", "overdue", "received", "cancelled", "reversed")
+PLEDGE_STATUSES = ("open", "partly received", "overdue", "received", "closed (part cancelled)", "cancelled", "reversed")
 
 
 def usd(cents: int | None) -> Decimal:
@@ -100,7 +101,7 @@ def donors(ledger: Ledger) -> list[DonorView]:
             for donor_id, pledged, received in session.execute(
                 select(
                     line.donor_id,
-                    func.sum(case(((line.account == journal.REVENUE) & (line.flow == journal.PLEDGE), -line.usd_cents), else_=0)),
+                    func.sum(case((line.account == journal.REVENUE, -line.usd_cents), else_=0)),  # net of cancellations
                     func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)),
                 )
                 .where(line.account.in_((journal.REVENUE, journal.CASH)))
@@ -217,17 +218,18 @@ def paragraph_funding(ledger: Ledger, paragraph: int | None) -> list[FundingAllo
         sums = (
             select(
                 line.allocation_id.label("aid"),
+                func.sum(case((line.account == journal.REVENUE, -line.usd_cents), else_=0)).label("pledged"),
                 func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)).label("received"),
                 func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)).label("spent"),
                 func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)).label("psc"),
             )
-            .where(line.account.in_((journal.CASH, journal.EXPENDITURE, journal.PSC)))
+            .where(line.account.in_((journal.REVENUE, journal.CASH, journal.EXPENDITURE, journal.PSC)))
             .group_by(line.allocation_id)
             .subquery()
         )
         statement = (
             select(Pledge.reference, Donor.code, Pledge.pledged_on, Pledge.currency, Allocation.amount_minor,
-                   Allocation.pledged_cents, sums.c.received, sums.c.spent, sums.c.psc)
+                   sums.c.pledged, sums.c.received, sums.c.spent, sums.c.psc)
             .join(Pledge, Pledge.id == Allocation.pledge_id)
             .join(Donor, Donor.id == Pledge.donor_id)
             .outerjoin(sums, sums.c.aid == Allocation.id)
@@ -299,10 +301,12 @@ def _pledge_columns(as_of: dt.date):
     )
     received = _line_sum(journal.CASH, JournalLine.amount_minor, journal.RECEIPT)
     outstanding = _line_sum(journal.RECEIVABLE, JournalLine.amount_minor)
+    cancelled = _line_sum(journal.REVENUE, JournalLine.amount_minor, journal.CANCEL)
     reversed_ = exists().where(JournalEntry.reverses_id == Pledge.entry_id).correlate(Pledge)
     status = case(
         (reversed_, literal("reversed")),
         (and_(outstanding == 0, received == 0), literal("cancelled")),
+        (and_(outstanding == 0, cancelled > 0), literal("closed (part cancelled)")),
         (outstanding == 0, literal("received")),
         (and_(Pledge.due_on.is_not(None), Pledge.due_on < as_of), literal("overdue")),
         (received > 0, literal("partly received")),
@@ -546,7 +550,7 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             aid: rest for aid, *rest in session.execute(
                 select(
                     line.allocation_id,
-                    func.sum(case(((line.account == journal.REVENUE) & (line.flow == journal.PLEDGE), -line.usd_cents), else_=0)),
+                    func.sum(case((line.account == journal.REVENUE, -line.usd_cents), else_=0)),  # net of cancellations
                     func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.amount_minor), else_=0)),
                     func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)),
                     func.sum(case(((line.account == journal.REVENUE) & (line.flow == journal.CANCEL), line.amount_minor), else_=0)),
@@ -566,7 +570,7 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             .where(Allocation.pledge_id == pid).order_by(Allocation.position)
         ):
             pledged, rec, rec_usd, cancelled, outstanding, spent, psc = (int(v or 0) for v in sums.get(aid, [0] * 7))
-            programmable = round_half_up_div(pledged * 10_000, 10_000 + head.psc_rate_bp)
+            programmable = programmable_of(pledged, head.psc_rate_bp)
             allocations.append(AllocationView(
                 number, money(amount, cur), usd(pledged), usd(programmable), money(rec, cur), usd(rec_usd),
                 money(cancelled, cur), money(outstanding, cur), usd(spent), usd(psc),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import exists, select
 
 from .database import utcnow
@@ -112,7 +110,3 @@ def add_user(uow, data: UserIn) -> str:
         user.role = data.role
         return "updated"
     return "unchanged"
-
-
-def budget(activity: Activity) -> Decimal:
-    return from_minor(activity.budget_cents, "USD")

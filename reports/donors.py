@@ -27,8 +27,6 @@ from .formats import money, money_grouped, safe_text
 from .sums import allocation_sums, reversed_as_of
 
 MONEY_KEYS = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
-COUNT_KEYS = ("pledges",)
-TEXT_KEYS = ("donor", "name", "kind", "country", "currency")
 
 
 @dataclass

@@ -15,8 +15,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ledger import journal
+from ledger.balances import programmable_of
 from ledger.database import utcnow
-from ledger.money import percent_1dp, round_half_up_div, to_usd_cents
+from ledger.money import percent_1dp, to_usd_cents
 from ledger.paragraphs import paragraphs
 from ledger.rates import RateBook
 from ledger.schema import Activity, Allocation, JournalEntry, JournalLine, Pledge
@@ -157,7 +158,7 @@ def funding_report(session: Session, as_of: dt.date | None = None) -> FundingRep
         row = by_id[para]
         pledged, outstanding = int(pledged), int(outstanding)
         row.pledged += pledged
-        row.programmable += round_half_up_div(pledged * 10_000, 10_000 + psc_bp)
+        row.programmable += programmable_of(pledged, psc_bp)
         if outstanding:
             row.outstanding += to_usd_cents(outstanding, currency, book.on(currency, as_of))
         row.received += int(received)

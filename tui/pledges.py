@@ -4,7 +4,7 @@ pledge its detail, a receipt, a cancellation or a reversal."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from rich import box
@@ -20,6 +20,7 @@ from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 from ledger import queries, services
 from ledger.errors import Problem
 from ledger.inputs import CancellationIn, PledgeIn, ReceiptIn, ReversalIn
+from ledger.money import MoneyError, parse_decimal
 from ledger.roles import Act
 
 from .base import LedgerScreen
@@ -406,9 +407,10 @@ class PledgeDetailScreen(ModalScreen[Any]):
 
 
 def _decimal(text: str) -> Decimal | None:
+    """The amount typed so far (same rules as the input models), or None."""
     try:
-        return Decimal(text.replace(",", "").strip()) if text.strip() else None
-    except InvalidOperation:
+        return parse_decimal(text) if text.strip() else None
+    except MoneyError:
         return None
 
 
