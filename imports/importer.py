@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from ledger.balances import BALANCES, CASH_MOVES
+from ledger.balances import BALANCES
 from ledger.database import Ledger
 from ledger.disbursements import disburse, stored_disbursement
 from ledger.errors import LedgerError, Problem, problems_of
@@ -426,8 +426,9 @@ class FileImport:
                 self._compare(line, what, stored_event(uow, model.reference), model, rows)
             else:
                 self._apply(line, lambda model=model: record(uow, model), rows)
-        # per-row look-ups go; the funding candidates (one short entry per allocation holding
-        # cash, bounded by the ledger, not by the file) stay: reading them is one full scan
-        for key in (PLEDGES, ALLOCATIONS, BALANCES, CASH_MOVES):
+        # per-row look-ups go; the funding candidates and their cash movements (one short entry
+        # per allocation holding cash and per date, bounded by the ledger, not by the file) stay:
+        # reading them is one full scan, and UnitOfWork.post keeps them current
+        for key in (PLEDGES, ALLOCATIONS, BALANCES):
             uow.cache.pop(key, None)
         free_references(uow, self.kind.name).clear()

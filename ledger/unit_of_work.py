@@ -98,17 +98,12 @@ class UnitOfWork(Reader):
             return
         sql, processors = self._insert_sql(model, keys, connection.dialect)
         converting = [(i, p) for i, p in enumerate(processors) if p is not None]
-        if converting:
-            values = [self._converted(row, converting) for row in values]
+        if converting:  # column by column (dates, times, booleans); the others pass as they are
+            columns = list(zip(*values, strict=True))
+            for i, process in converting:
+                columns[i] = [None if value is None else process(value) for value in columns[i]]
+            values = list(zip(*columns, strict=True))
         connection.exec_driver_sql(sql, values)
-
-    @staticmethod
-    def _converted(values: tuple, converting: list[tuple[int, Any]]) -> tuple:
-        values = list(values)
-        for i, process in converting:
-            if values[i] is not None:
-                values[i] = process(values[i])
-        return tuple(values)
 
     @staticmethod
     def _values_in_order(rows: list[dict], keys: tuple[str, ...]) -> list[tuple] | None:
