@@ -92,20 +92,26 @@ class TableFile:
         """
         self.problems.clear()
         named = set(self.positions.values())
+        # cells before this position all have a name (a row no longer than it has no unnamed value)
+        named_prefix = next(i for i in range(len(named) + 1) if i not in named)
+        positions = list(self.positions.items())
+        empty, longest = self._empty, self._longest_text
         for line, cells, problems in self._cells():
             if not problems and all(_is_empty(v) for v in cells):
                 continue
-            unnamed = [i for i, v in enumerate(cells) if i not in named and not _is_empty(v)]
-            if unnamed and not problems:
-                problems = [self._unnamed_value_problem(line, cells, unnamed)]
-            for name, i in self.positions.items():
-                value = cells[i] if i < len(cells) else None
-                if isinstance(value, str) and len(value) > self._longest_text:
+            if len(cells) > named_prefix:
+                unnamed = [i for i, v in enumerate(cells) if i not in named and not _is_empty(v)]
+                if unnamed and not problems:
+                    problems = [self._unnamed_value_problem(line, cells, unnamed)]
+            width = len(cells)
+            row = {name: cells[i] if i < width else empty for name, i in positions}
+            for name, value in row.items():
+                if isinstance(value, str) and len(value) > longest:
                     problems.append(FileProblem(self.path, line, name, self._too_long_text))
             if problems:
                 self.problems.extend(problems)
                 continue
-            yield line, {name: _cell(cells, i, self._empty) for name, i in self.positions.items()}
+            yield line, row
 
     # Format-specific parts, overridden below.
     _empty: ClassVar[object] = None
@@ -147,10 +153,6 @@ def _error(path: str, line: int | None, message: str, column: str | None = None)
 
 def _is_empty(value: object) -> bool:
     return value is None or value == ""
-
-
-def _cell(cells: list, i: int, empty: object) -> object:
-    return cells[i] if i < len(cells) else empty
 
 
 def _expected(required: Sequence[str], optional: Sequence[str]) -> str:

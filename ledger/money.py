@@ -173,6 +173,8 @@ def largest_remainder(total: int, weights: list[int]) -> list[int]:
     whole = sum(weights)
     if whole <= 0:
         raise ValueError("cannot split over weights that sum to zero")
+    if len(weights) == 1:  # the common case: one allocation takes it all
+        return [total]
     sign = -1 if total < 0 else 1
     magnitude = abs(total)
     shares = [magnitude * w // whole for w in weights]

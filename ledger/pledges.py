@@ -185,15 +185,16 @@ def settlement_lines(
     """Lines that settle ``minor`` of an allocation's receivable: the debit (cash for a receipt,
     revenue for a cancellation) at ``usd``, the receivable at its carrying value, and the
     exchange difference between the two."""
+    currency = pledge.currency
     remaining = balance.outstanding_minor - minor
-    carrying_after = to_usd_cents(remaining, pledge.currency, pledge.rate_micros)
+    carrying_after = to_usd_cents(remaining, currency, pledge.rate_micros)
     cleared = balance.receivable_cents - carrying_after
     lines = [
-        journal.Line(account, flow, pledge.currency, minor, usd, **tags),
-        journal.Line(journal.RECEIVABLE, flow, pledge.currency, -minor, -cleared, **tags),
+        journal.Line(account, flow, currency, minor, usd, **tags),
+        journal.Line(journal.RECEIVABLE, flow, currency, -minor, -cleared, **tags),
     ]
     if cleared != usd:
-        lines.append(journal.Line(journal.FX, journal.FX_FLOW, pledge.currency, 0, cleared - usd, **tags))
+        lines.append(journal.Line(journal.FX, journal.FX_FLOW, currency, 0, cleared - usd, **tags))
     return lines
 
 
