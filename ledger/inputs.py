@@ -44,6 +44,10 @@ def _blank_to_none(value: object) -> object:
     return value
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+(\.0+)?")
+
+
 def _iso_date(value: object) -> object:
     if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
@@ -51,11 +55,11 @@ def _iso_date(value: object) -> object:
         if value.time() != dt.time(0):
             raise ValueError(f"expected a date without a time, got {value.isoformat()}")
         return value.date()
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+    if isinstance(value, str) and _ISO_DATE.fullmatch(text := value.strip()):
         try:
-            return dt.date.fromisoformat(value.strip())
+            return dt.date.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{value.strip()!r} is not a valid date") from None
+            raise ValueError(f"{text!r} is not a valid date") from None
     raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
 
 
@@ -106,8 +110,8 @@ def _whole_number(value: object) -> object:
     value = _blank_to_none(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+(\.0+)?", value.strip()):
-        return int(Decimal(value.strip()))
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(text := value.strip()):
+        return int(Decimal(text))
     return value
 
 
@@ -209,6 +213,10 @@ def _money_problem(field: str, value: Decimal, currency: str) -> str | None:
     return None
 
 
+def _where(paragraph: int | None) -> str:
+    return "unearmarked" if paragraph is None else f"paragraph {paragraph}"
+
+
 class PledgeIn(Model):
     reference: Reference
     donor: Annotated[str, Field(min_length=1, max_length=64)]
@@ -234,14 +242,15 @@ class PledgeIn(Model):
         seen: set[int | None] = set()
         amounts = []
         for i, allocation in enumerate(self.allocations):
-            where = "unearmarked" if allocation.paragraph is None else f"paragraph {allocation.paragraph}"
             if allocation.paragraph in seen:
-                problems.append(f"two allocations to {where}: at most one per paragraph and one unearmarked")
+                problems.append(
+                    f"two allocations to {_where(allocation.paragraph)}: at most one per paragraph and one unearmarked"
+                )
             seen.add(allocation.paragraph)
             try:
                 amounts.append(parse_money(allocation.amount, self.currency, f"allocations.{i}.amount"))
             except MoneyError as exc:
-                problems.append(f"{where}: {str(exc).split(': ', 1)[1]}")
+                problems.append(f"{_where(allocation.paragraph)}: {str(exc).split(': ', 1)[1]}")
         if problems:
             raise ValueError("; ".join(problems))
         if self.due_on and self.due_on < self.pledged_on:

@@ -88,6 +88,7 @@ def _plain(value: object) -> object:
 
 _EVENT_DATE = ENTRY_COLUMNS.index("event_date")
 _POSTED_AT = ENTRY_COLUMNS.index("posted_at")
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # as json.dumps with these options
 _entry_values = itemgetter(*ENTRY_COLUMNS)
 _line_values = itemgetter(*LINE_COLUMNS)
 
@@ -101,7 +102,7 @@ def canonical(entry: dict, lines: Iterable[dict]) -> bytes:
     head[_EVENT_DATE] = _plain(head[_EVENT_DATE])
     head[_POSTED_AT] = _plain(head[_POSTED_AT])
     body = list(map(_line_values, lines))  # tuples: JSON arrays like lists
-    return json.dumps([head, body], separators=(",", ":"), ensure_ascii=False).encode()
+    return _COMPACT_JSON.encode([head, body]).encode()
 
 
 def entry_hash(entry: dict, lines: Iterable[dict]) -> str:
