@@ -116,16 +116,13 @@ def _cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
 
 def available_cash(movements: list[tuple[dt.date, int]], on: dt.date) -> int:
     """The smallest cash balance on any date from ``on`` on (domain.md "Funding")."""
-    balance = 0
-    lowest = None
-    for day, delta in movements:
-        if day > on and lowest is None:
-            lowest = balance  # the balance on ``on`` itself
+    later = bisect.bisect_right(movements, on, key=lambda m: m[0])  # the first movement after ``on``
+    balance = sum(delta for _, delta in movements[:later])  # the balance on ``on`` itself
+    lowest = balance
+    for _, delta in movements[later:]:
         balance += delta
-        if day > on:
-            lowest = min(lowest, balance)
-    if lowest is None:
-        lowest = balance
+        if balance < lowest:
+            lowest = balance
     return lowest
 
 
