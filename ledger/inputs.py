@@ -255,10 +255,13 @@ class PledgeIn(Model):
             raise ValueError("; ".join(problems))
         if self.due_on and self.due_on < self.pledged_on:
             raise ValueError("due_on is before pledged_on")
-        # in paragraph order, unearmarked last, amounts with the currency's decimals (already validated)
-        pairs = zip(self.allocations, amounts, strict=True)
+        # in paragraph order, unearmarked last, amounts with the currency's decimals (already
+        # validated); an allocation already written that way is kept as it is
         normalised = sorted(
-            (AllocationIn.model_construct(paragraph=a.paragraph, amount=amount) for a, amount in pairs),
+            (
+                a if str(a.amount) == str(amount) else AllocationIn.model_construct(paragraph=a.paragraph, amount=amount)
+                for a, amount in zip(self.allocations, amounts, strict=True)
+            ),
             key=lambda a: (a.paragraph is None, a.paragraph or 0),
         )
         object.__setattr__(self, "allocations", normalised)
