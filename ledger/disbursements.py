@@ -66,13 +66,23 @@ def _candidates(uow, paragraph_id: int, pledge_id: int | None):
     unearmarked; oldest pledge first. Only those holding cash now are read further."""
     key = (paragraph_id, pledge_id)
     cached = uow.cache.setdefault(CANDIDATES, {})
-    if key in cached:
-        rows, totals = cached[key], uow.cache.get(CASH_TOTALS, {})
-        spent = 0
-        while spent < len(rows) and totals.get(rows[spent][0], 1) <= 0:
-            spent += 1
-        del rows[:spent]  # spent allocations stay spent while the list is cached (see below)
-        return rows
+    if key not in cached:
+        # one read of the allocations holding cash serves every paragraph
+        holding = ("any paragraph", pledge_id)
+        if holding not in cached:
+            cached[holding] = _holding_cash(uow, pledge_id)
+        rows = cached[holding]
+        cached[key] = [row for row in rows if row[1] == paragraph_id] + [row for row in rows if row[1] is None]
+    rows, totals = cached[key], uow.cache.get(CASH_TOTALS, {})
+    spent = 0
+    while spent < len(rows) and totals.get(rows[spent][0], 1) <= 0:
+        spent += 1
+    del rows[:spent]  # spent allocations stay spent while the list is cached (see below)
+    return rows
+
+
+def _holding_cash(uow, pledge_id: int | None) -> list[tuple]:
+    """Every allocation (of the pledge, when given) holding cash now, oldest pledge first."""
     cash = (
         select(JournalLine.allocation_id, func.sum(JournalLine.usd_cents).label("cash"))
         .where(JournalLine.account == journal.CASH)
@@ -85,21 +95,20 @@ def _candidates(uow, paragraph_id: int, pledge_id: int | None):
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
         .join(cash, cash.c.allocation_id == Allocation.id)
-        .where((Allocation.paragraph_id == paragraph_id) | Allocation.paragraph_id.is_(None), cash.c.cash > 0)
-        .order_by(Allocation.paragraph_id.is_(None), Pledge.pledged_on, Pledge.reference)
+        .where(cash.c.cash > 0)
+        .order_by(Pledge.pledged_on, Pledge.reference)
     )
     if pledge_id is not None:
         statement = statement.where(Allocation.pledge_id == pledge_id)
     rows = uow.rows(statement).all()
-    # Cached until cash comes in (balances.note_posted drops the list): spending only lowers
-    # cash, and an allocation whose cash is spent is skipped below as it would fund nothing.
+    # Cached until cash comes in (balances.note_posted drops the lists): spending only lowers
+    # cash, and an allocation whose cash is spent is skipped as it would fund nothing.
     totals = uow.cache.setdefault(CASH_TOTALS, {})
     owners = uow.cache.setdefault(OWNERS, {})
     for row in rows:
         totals[row[0]] = int(row[5])
         owners[row[0]] = (row[6], row[7])
-    cached[key] = [row[:5] for row in rows]
-    return cached[key]
+    return [row[:5] for row in rows]
 
 
 OWNERS = "allocation_owners"  # uow.cache: allocation id -> (pledge id, donor id) of funding candidates
