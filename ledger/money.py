@@ -7,6 +7,7 @@ ROUND_HALF_UP computed on exact integers, never on a rounded intermediate.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -95,7 +96,7 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise MoneyError(f"{field}: not a finite number")
         result = Decimal(format(value, ".15g"))  # what the spreadsheet shows
     elif isinstance(value, str):

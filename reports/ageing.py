@@ -26,7 +26,7 @@ from ledger.money import format_amount
 from ledger.rates import RateBook
 from ledger.schema import Donor, Pledge
 
-from .formats import money, money_grouped, safe_text
+from .formats import json_header, money, money_grouped, safe_text
 from .sums import allocation_sums
 
 BUCKETS = (("not_due", "Not due"), ("1_90", "1-90 days"), ("91_180", "91-180 days"),
@@ -142,11 +142,7 @@ def summary_values(report: AgeingReport) -> dict:
 
 def ageing_json(report: AgeingReport) -> str:
     document = {
-        "as_of": report.as_of.isoformat(),
-        "currency": "USD",
-        "generated_at": report.generated_at.isoformat(timespec="seconds") + "Z",
-        "chain_head": report.chain_head,
-        "journal_entries": report.entries,
+        **json_header(report),
         "rows": [row_values(r) for r in report.rows],
         "totals": summary_values(report),
     }

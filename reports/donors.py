@@ -23,7 +23,7 @@ from ledger.database import utcnow
 from ledger.rates import RateBook
 from ledger.schema import Activity, Donor, JournalEntry, JournalLine, Paragraph, Pledge
 
-from .formats import money, money_grouped, safe_text
+from .formats import json_header, money, money_grouped, safe_text
 from .sums import allocation_sums, reversed_as_of
 
 MONEY_KEYS = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
@@ -149,11 +149,7 @@ def row_values(row: DonorStatement) -> dict:
 
 def donors_json(report: DonorReport) -> str:
     document = {
-        "as_of": report.as_of.isoformat(),
-        "currency": "USD",
-        "generated_at": report.generated_at.isoformat(timespec="seconds") + "Z",
-        "chain_head": report.chain_head,
-        "journal_entries": report.entries,
+        **json_header(report),
         "rows": [
             {
                 "donor": r.donor, "name": r.name, "kind": r.kind, "country": r.country, "currency": r.currency,

@@ -27,3 +27,14 @@ def safe_text(text: str | None) -> str:
     if text and text.startswith(FORMULA_STARTS):
         return "'" + text
     return text or ""
+
+
+def json_header(report) -> dict:
+    """The first keys of every report's JSON: as-of date, currency, when made, the chain head."""
+    return {
+        "as_of": report.as_of.isoformat(),
+        "currency": "USD",
+        "generated_at": report.generated_at.isoformat(timespec="seconds") + "Z",
+        "chain_head": report.chain_head,
+        "journal_entries": report.entries,
+    }

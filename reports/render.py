@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from .formats import money, money_grouped, percent
+from .formats import json_header, money, money_grouped, percent
 from .funding import KEYS, MONEY_KEYS, PERCENT_KEYS, FundingReport, FundingRow
 
 
@@ -25,11 +25,7 @@ def row_values(row: FundingRow) -> dict:
 
 def funding_json(report: FundingReport) -> str:
     document = {
-        "as_of": report.as_of.isoformat(),
-        "currency": "USD",
-        "generated_at": report.generated_at.isoformat(timespec="seconds") + "Z",
-        "chain_head": report.chain_head,
-        "journal_entries": report.entries,
+        **json_header(report),
         "note": "requirement, progress and activity counts are the values at generation time",
         "rows": [{"paragraph": r.paragraph, "title": r.title, **row_values(r)} for r in report.rows],
         "totals": row_values(report.totals),
