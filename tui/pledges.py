@@ -468,10 +468,8 @@ class PledgeForm(FormScreen):
         box = self.query_one("#allocations", Vertical)
         fields = [self.field(f"alloc.{n}", f"¶{n}", classes="allocation") for n in self.paragraph_numbers]
         fields.append(self.field("alloc.U", "Unearmarked", classes="allocation"))
-        for start in range(0, len(fields), 4):
-            row = Horizontal(classes="row")
-            await box.mount(row)
-            await row.mount(*fields[start:start + 4])
+        rows = [Horizontal(*fields[start:start + 4], classes="row") for start in range(0, len(fields), 4)]
+        await box.mount_all(rows)  # one layout pass for every allocation field
         donor = self.query_one(f"#{field_id('donor')}", Input)
         await self.mount(CodePicker(donor, picker_items((d.code, d.name) for d in message.donors)))
         currency = self.query_one(f"#{field_id('currency')}", Input)
