@@ -18,6 +18,7 @@ def test_tmux_session_enters_a_pledge():
         if os.environ.get("CI") == "true":
             pytest.fail("tmux is required in CI for the scripted TUI session")
         pytest.skip("tmux is not installed")
-    done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=600)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}  # the pane sets the size
+    done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "tmux_demo: passed" in done.stdout

@@ -42,7 +42,9 @@ worked_example(Ledger('sqlite:///$DB', user='officer'))")
     COMMAND="$BIN --db $DB --user officer"
 fi
 
-tmux new-session -d -s "$SESSION" -x 140 -y 45 "$COMMAND; echo DONOR-LEDGER-EXITED-\$?; sleep 60"
+# COLUMNS/LINES in the environment (a test runner may set them) would override the pane's size
+unset COLUMNS LINES
+tmux new-session -d -s "$SESSION" -x 140 -y 45 "env -u COLUMNS -u LINES $COMMAND; echo DONOR-LEDGER-EXITED-\$?; sleep 60"
 wait_for "Dashboard" 120
 wait_for "Totals" 120
 keys 2
