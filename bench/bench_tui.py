@@ -190,6 +190,9 @@ async def pledges_table(db: Path) -> tuple[float, float, int]:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_FAULTHANDLER"):
+        import faulthandler, signal
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="the generated ledger (kept between runs)")
     parser.add_argument("--regenerate", action="store_true")

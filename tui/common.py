@@ -229,16 +229,44 @@ class LazyTable(DataTable):
 
     def _flush_pages(self) -> None:
         self._flush_timer = None
-        top = max(int(self.scroll_offset.y) - 1, 0)
-        bottom = top + self.size.height + 1
-        visible = set(range(top // self.PAGE_SIZE, bottom // self.PAGE_SIZE + 1))
-        visible.add(self.cursor_row // self.PAGE_SIZE)
+        visible = self._visible_pages()
         for number in sorted(self._wanted):
             if number in visible:
                 self._load_page(self.generation, number)
             else:
-                self.paged.requested.discard(number)  # asked for again if it comes back on screen
+                self.paged.requested.discard(number)
         self._wanted.clear()
+        # a jump may still be scrolling: look again once it has landed (rows drawn as "…"
+        # before it are cached, so nothing would ask for their page again)
+        self.call_after_refresh(self._load_visible_pages)
+
+    def _visible_pages(self) -> set[int]:
+        top = max(int(self.scroll_offset.y) - 1, 0)
+        bottom = top + self.size.height + 1
+        visible = set(range(top // self.PAGE_SIZE, bottom // self.PAGE_SIZE + 1))
+        visible.add(self.cursor_row // self.PAGE_SIZE)
+        return {n for n in visible if n * self.PAGE_SIZE < max(self.paged.total, 1)}
+
+    def _load_visible_pages(self) -> None:
+        if not self.loaded:
+            return
+        for number in sorted(self._visible_pages()):
+            if number not in self.paged.pages and number not in self.paged.requested:
+                self.paged.requested.add(number)
+                self._load_page(self.generation, number)
+
+    def watch_cursor_coordinate(self, old, new) -> None:
+        super().watch_cursor_coordinate(old, new)
+        # a jump made while the table was still sizing itself may not have scrolled: scroll
+        # again once laid out, and fetch the cursor's page
+        self.call_after_refresh(self._scroll_cursor_into_view)
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(0.03, self._flush_pages)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(0.03, self._flush_pages)
 
     @work(thread=True, exit_on_error=False, group="page")
     def _load_page(self, generation: int, number: int) -> None:
