@@ -103,7 +103,7 @@ def tui(settings: Settings) -> None:
     """Open the terminal UI."""
     from tui.app import run
 
-    run(settings.ledger())
+    run(settings.ledger)  # opened by the app once its first screen is on the terminal
 
 
 @cli.command()

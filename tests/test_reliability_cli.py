@@ -36,10 +36,11 @@ from tests import reliability_tools as tools
 DONOR_LEDGER = str(Path(sys.executable).with_name("donor-ledger"))
 IS_ROOT = os.geteuid() == 0
 NEEDS_NO_LEDGER = {"template"}  # writes an empty template: opens no ledger
-INTERACTIVE = {"tui"}  # opens the UI once the ledger is open: only run where opening must fail
+INTERACTIVE = {"tui"}  # opens the ledger behind the UI: only run where opening must fail
 WRITERS = {"pledge cancel", "reverse", "activity update", "user add", "import"}
 DONORS_CSV = "code,name,kind\nXX1,A donor,other\n"
 GROUPS = ("pledge", "activity", "user", "report", "admin")
+ALTERNATE_SCREEN_OFF = "\x1b[?1049l"
 SUMMARY = re.compile(r": \d+ problems?; nothing was (imported|written)$")  # the importer's closing count
 
 
@@ -168,7 +169,10 @@ def refusal_problem(r: Run, expected: str | None = None) -> str | None:
         return f"{where}: a traceback reached the user:\n{r.err[-800:]}"
     if r.code != 1:
         return f"{where}: exit {r.code}, expected 1 (stderr {r.err.strip()[:300]!r})"
-    lines = [line for line in r.err.splitlines() if line.strip() and not SUMMARY.search(line)]
+    # `tui` paints first and opens the ledger behind it: what stays on the terminal is what was
+    # written after the UI left the alternate screen (ESC [?1049l)
+    shown = r.err.rsplit(ALTERNATE_SCREEN_OFF, 1)[-1]
+    lines = [line for line in shown.splitlines() if line.strip() and not SUMMARY.search(line)]
     if len(lines) != 1:
         return f"{where}: {len(lines)} lines on stderr, expected one: {r.err[:500]!r}"
     if expected and expected.lower() not in lines[0].lower():

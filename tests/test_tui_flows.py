@@ -12,10 +12,11 @@ from ledger.database import Ledger
 from ledger.inputs import UserIn
 from tests.test_tui_support import AS_OF, SIZE, fill, open_worked_example, run_async, settle, text_of
 from tui.app import DonorLedgerApp
-from tui.common import LazyTable, MessageDialog
+from tui.common import MessageDialog
 from tui.disbursements import DisbursementForm
 from tui.forms import FormScreen, field_id
 from tui.pledges import CancelForm, PledgeDetailScreen, PledgeForm, ReceiptForm, ReverseForm
+from tui.tables import LazyTable
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ here turns every failed worker into a dialog, so no traceback reaches the user.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,21 +31,25 @@ from .verification import stop_all
 IMPORT_ACTS = (Act.RECORD_MONEY, Act.MANAGE_DONORS_RATES, Act.UPDATE_ACTIVITIES)
 
 
-def _modes() -> dict:
-    from .activities import ActivitiesScreen
-    from .dashboard import DashboardScreen
-    from .disbursements import DisbursementsScreen
-    from .donors import DonorsScreen
-    from .journal import JournalScreen
-    from .pledges import PledgesScreen
-    from .rates import RatesScreen
-    from .transfer import TransferScreen
-    from .users import UsersScreen
+def _screen(module: str, name: str):
+    """A screen class, imported when its mode is first shown (so the dashboard paints before
+    the pledge forms, their models and the database layers are loaded)."""
 
+    def make():
+        from importlib import import_module
+
+        return getattr(import_module(f"tui.{module}"), name)()
+
+    return make
+
+
+def _modes() -> dict:
     return {
-        "dashboard": DashboardScreen, "pledges": PledgesScreen, "disbursements": DisbursementsScreen,
-        "activities": ActivitiesScreen, "donors": DonorsScreen, "rates": RatesScreen, "users": UsersScreen,
-        "transfer": TransferScreen, "journal": JournalScreen,
+        "dashboard": _screen("dashboard", "DashboardScreen"), "pledges": _screen("pledges", "PledgesScreen"),
+        "disbursements": _screen("disbursements", "DisbursementsScreen"),
+        "activities": _screen("activities", "ActivitiesScreen"), "donors": _screen("donors", "DonorsScreen"),
+        "rates": _screen("rates", "RatesScreen"), "users": _screen("users", "UsersScreen"),
+        "transfer": _screen("transfer", "TransferScreen"), "journal": _screen("journal", "JournalScreen"),
     }
 
 
@@ -92,20 +97,44 @@ class DonorLedgerApp(App):
     ]
 
     def __init__(self, ledger, as_of: dt.date | None = None, start: str = "dashboard"):
+        """``ledger``: an open ledger, or a function that opens one; the app then paints its first
+        screen at once and opens the ledger in a worker (every worker waits for it)."""
         self.MODES = _modes()
         super().__init__()
-        self.ledger = ledger
+        self._opener: Callable[[], object] | None = ledger if callable(ledger) else None
+        self._ledger = None if self._opener else ledger
+        self._opened = threading.Event()
+        self._open_error: BaseException | None = None
+        if self._opener is None:
+            self._opened.set()
         self.actor = None
         self.as_of = as_of or dt.date.today()
         self.start = start
 
+    @property
+    def ledger(self):
+        """The open ledger (waits while it is being opened; raises why it could not be)."""
+        self._opened.wait()
+        if self._open_error is not None:
+            raise self._open_error
+        return self._ledger
+
     # -- start-up and roles ------------------------------------------------------------------
-    def on_mount(self) -> None:
-        self._load_actor()
-        self.switch_mode(self.start)
+    async def on_mount(self) -> None:
+        await self.switch_mode(self.start)
+        self.call_after_refresh(self._open)  # after the first paint: the screen takes keys meanwhile
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="actor")
-    def _load_actor(self) -> None:
+    def _open(self) -> None:
+        if self._opener is not None and not self._opened.is_set():
+            try:
+                self._ledger = self._opener()
+            except BaseException as exc:  # noqa: BLE001 - reported by run() after the app has closed
+                self._open_error = exc
+                self._opened.set()
+                self.call_from_thread(self.exit, return_code=1)
+                return
+            self._opened.set()
         self.post_message(ActorLoaded(self.ledger.actor))
 
     def on_actor_loaded(self, message: ActorLoaded) -> None:
@@ -183,5 +212,9 @@ class DonorLedgerApp(App):
 
 
 def run(ledger, as_of: dt.date | None = None) -> None:
-    """Open the terminal UI on an open ledger (the ``tui`` command)."""
-    DonorLedgerApp(ledger, as_of=as_of).run()
+    """Open the terminal UI on a ledger, or on a function that opens one (the ``tui`` command);
+    a ledger that could not be opened is raised here, once the terminal is restored."""
+    app = DonorLedgerApp(ledger, as_of=as_of)
+    app.run()
+    if app._open_error is not None:
+        raise app._open_error

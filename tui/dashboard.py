@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich import box
 from rich.console import Group
@@ -21,12 +21,13 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from ledger import queries
-from reports.funding import FundingReport, FundingRow, funding_report_for
-
 from .base import LedgerScreen
 from .common import bar, parse_date, percent, usd_cents
 from .verification import VerificationStopped, verify_in_child
+
+if TYPE_CHECKING:  # the database layers load in the workers, after the first paint
+    from ledger.queries import OverduePledge
+    from reports.funding import FundingReport, FundingRow
 
 BAR_WIDTH = 36  # the widest bar; narrower when the panel is
 # The funding table shows cents from this terminal width on (titles then get 30 cells or more);
@@ -48,7 +49,7 @@ class DashboardData:
 
 
 class AlertsLoaded(Message):
-    def __init__(self, count: int, overdue: list[queries.OverduePledge]):
+    def __init__(self, count: int, overdue: list[OverduePledge]):
         super().__init__()
         self.count, self.overdue = count, overdue
 
@@ -192,10 +193,14 @@ class DashboardScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
     def _load(self, as_of: dt.date) -> None:
+        from reports.funding import funding_report_for
+
         self.post_message(DashboardLoaded(DashboardData(funding_report_for(self.ledger, as_of))))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="alerts")
     def _load_alerts(self, as_of: dt.date) -> None:
+        from ledger import queries
+
         self.post_message(AlertsLoaded(*queries.overdue_pledges(self.ledger, as_of, limit=5)))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:

@@ -18,8 +18,9 @@ from ledger import queries
 from ledger.roles import Act
 
 from .base import LedgerScreen
-from .common import Column, LazyTable, amount, date, money_cell
+from .common import amount, date, money_cell
 from .pledges import ReverseForm, describe
+from .tables import Column, LazyTable
 from .verification import VerificationStopped, verify_in_child
 
 COLUMNS = [Column("Entry", 8), Column("Date", 10), Column("Kind", 12), Column("Reference", 12), Column("User", 10),

@@ -24,8 +24,9 @@ from ledger.money import MoneyError, parse_decimal
 from ledger.roles import Act
 
 from .base import LedgerScreen
-from .common import Column, HelpScreen, LazyTable, amount, date, keys_help, money_cell
+from .common import HelpScreen, amount, date, keys_help, money_cell
 from .forms import CodePicker, FormField, FormScreen, field_id, picker_items
+from .tables import Column, LazyTable
 
 STATUS_STYLE = {"overdue": "bold yellow", "received": "green", "cancelled": "dim", "reversed": "dim strike",
                 "partly received": "cyan", "open": ""}
