@@ -61,28 +61,38 @@ def note_free_references(uow, kind: str, column, references) -> set[str]:
     return taken
 
 
-def pledge_by_reference(uow, reference: str, field: str = "pledge") -> Pledge:
+# Pledges and allocations are read as plain rows (attributes named as the columns), not ORM
+# objects: they are never changed, and an import of receipts reads tens of thousands of them
+PLEDGE_COLUMNS = tuple(Pledge.__table__.c)
+ALLOCATION_COLUMNS = (*Allocation.__table__.c, Paragraph.number)
+
+
+def pledge_by_reference(uow, reference: str, field: str = "pledge"):
+    """The pledge's row (``.id``, ``.currency``, ``.rate_micros``, ...)."""
     cached = uow.cache.get(PLEDGES)
     pledge = cached.get(reference) if cached else None
     if pledge is None:
-        pledge = uow.rows(select(Pledge).where(Pledge.reference == reference)).scalar_one_or_none()
+        pledge = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference == reference)).one_or_none()
     if pledge is None:
         raise NotFound(Problem(field, f"no pledge with reference {reference!r}"))
     return pledge
 
 
-def allocations_of(uow, pledge_id: int) -> list[tuple[Allocation, int | None]]:
-    """The pledge's allocations in paragraph order, unearmarked last, with paragraph numbers."""
+def _allocation_rows(uow, pledge_ids):
+    return uow.rows(
+        select(*ALLOCATION_COLUMNS)
+        .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+        .where(Allocation.pledge_id.in_(pledge_ids))
+        .order_by(Allocation.pledge_id, Allocation.position)
+    )
+
+
+def allocations_of(uow, pledge_id: int) -> list[tuple]:
+    """The pledge's allocation rows in paragraph order, unearmarked last, with paragraph numbers."""
     cached = uow.cache.get(ALLOCATIONS)
     if cached and pledge_id in cached:
         return cached[pledge_id]
-    rows = uow.rows(
-        select(Allocation, Paragraph.number)
-        .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
-        .where(Allocation.pledge_id == pledge_id)
-        .order_by(Allocation.position)
-    ).all()
-    return [(allocation, number) for allocation, number in rows]
+    return [(allocation, allocation.number) for allocation in _allocation_rows(uow, [pledge_id])]
 
 
 def prefetch_pledges(uow, references) -> None:
@@ -92,19 +102,13 @@ def prefetch_pledges(uow, references) -> None:
     wanted = set(references) - set(uow.cache.get(PLEDGES, {}))
     if not wanted:
         return
-    found = uow.rows(select(Pledge).where(Pledge.reference.in_(wanted))).scalars().all()
+    found = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference.in_(wanted))).all()
     uow.cache.setdefault(PLEDGES, {}).update((p.reference, p) for p in found)
     if not found:
         return
     by_pledge: dict[int, list] = {p.id: [] for p in found}
-    rows = uow.rows(
-        select(Allocation, Paragraph.number)
-        .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
-        .where(Allocation.pledge_id.in_(by_pledge))
-        .order_by(Allocation.pledge_id, Allocation.position)
-    ).all()
-    for allocation, number in rows:
-        by_pledge[allocation.pledge_id].append((allocation, number))
+    for allocation in _allocation_rows(uow, list(by_pledge)):
+        by_pledge[allocation.pledge_id].append((allocation, allocation.number))
     uow.cache.setdefault(ALLOCATIONS, {}).update(by_pledge)
     allocation_balances(uow, [a.id for allocations in by_pledge.values() for a, _ in allocations])
 
@@ -179,7 +183,7 @@ def stored_pledge(uow, reference: str) -> PledgeIn | None:
 
 
 def settlement_lines(
-    flow: str, pledge: Pledge, allocation: Allocation, balance: AllocationBalance, minor: int, usd: int, account: str,
+    flow: str, pledge, allocation, balance: AllocationBalance, minor: int, usd: int, account: str,
     tags: dict,
 ) -> list[journal.Line]:
     """Lines that settle ``minor`` of an allocation's receivable: the debit (cash for a receipt,
