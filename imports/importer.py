@@ -45,7 +45,7 @@ from .readers import FileProblem, ImportFileError, TableFile, open_table
 
 PLEDGE_SHARED = ("donor", "pledged_on", "currency", "psc_rate", "due_on", "notes")
 PROGRESS_EVERY = 500  # rows between two progress reports
-BATCH_ROWS = 1000  # money rows checked and applied together (one look-up per batch, memory bounded by it)
+BATCH_ROWS = 5000  # money rows checked and applied together (one look-up per batch, memory bounded by it)
 
 Progress = Callable[[int], None]
 
@@ -264,6 +264,8 @@ class FileImport:
         if value is None:
             return None
         if name in self.kind.whole_numbers:
+            if isinstance(value, str) and value.isascii() and value.isdigit():
+                return int(value)
             try:
                 number = Decimal(str(value).strip())
                 if number == number.to_integral_value():
@@ -388,12 +390,9 @@ class FileImport:
         model = first
         if rows > 1:
             try:
-                model = PledgeIn(
-                    reference=first.reference, allocations=[m.allocations[0] for _, m in group.models],
-                    **{name: getattr(first, name) for name in PLEDGE_SHARED},
-                )
-            except ValidationError as exc:
-                self._report(first_line, problems_of(exc))
+                model = first.with_allocations([m.allocations[0] for _, m in group.models])
+            except ValueError as exc:
+                self._report(first_line, [Problem("", str(exc))])
                 return
         self._queue(first_line, model, rows)
 

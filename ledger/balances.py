@@ -5,6 +5,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import itemgetter
 
 from sqlalchemy import case, func, select
 
@@ -87,7 +89,7 @@ def _allocation_balances(uow, allocation_ids: list[int]) -> dict[int, Allocation
 
 
 def _add_movement(movements: list[tuple[dt.date, int]], day: dt.date, cents: int) -> None:
-    i = bisect.bisect_left(movements, day, key=lambda m: m[0])
+    i = bisect.bisect_left(movements, day, key=_DAY)
     if i < len(movements) and movements[i][0] == day:
         movements[i] = (day, movements[i][1] + cents)
     else:
@@ -114,16 +116,14 @@ def _cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
     return [(day, int(total)) for day, total in rows]
 
 
+_DAY, _DELTA = itemgetter(0), itemgetter(1)
+
+
 def available_cash(movements: list[tuple[dt.date, int]], on: dt.date) -> int:
     """The smallest cash balance on any date from ``on`` on (domain.md "Funding")."""
-    later = bisect.bisect_right(movements, on, key=lambda m: m[0])  # the first movement after ``on``
-    balance = sum(delta for _, delta in movements[:later])  # the balance on ``on`` itself
-    lowest = balance
-    for _, delta in movements[later:]:
-        balance += delta
-        if balance < lowest:
-            lowest = balance
-    return lowest
+    later = bisect.bisect_right(movements, on, key=_DAY)  # the first movement after ``on``
+    balance = sum(map(_DELTA, movements[:later]))  # the balance on ``on`` itself
+    return min(accumulate(map(_DELTA, movements[later:]), initial=balance))  # and every later one
 
 
 def programmable_of(net_pledged_cents: int, psc_rate_bp: int) -> int:

@@ -217,6 +217,39 @@ def _where(paragraph: int | None) -> str:
     return "unearmarked" if paragraph is None else f"paragraph {paragraph}"
 
 
+def checked_allocations(allocations: list[AllocationIn], currency: str) -> list[AllocationIn]:
+    """A pledge's allocations: at most one per paragraph and one unearmarked, each amount valid
+    in ``currency``; returned in paragraph order, unearmarked last, each amount written with the
+    currency's decimals (an allocation already written that way is kept as it is). Raises a
+    ValueError naming every problem."""
+    problems = []
+    seen: set[int | None] = set()
+    checked = []
+    digits = minor_digits(currency)
+    for i, allocation in enumerate(allocations):
+        if allocation.paragraph in seen:
+            problems.append(
+                f"two allocations to {_where(allocation.paragraph)}: at most one per paragraph and one unearmarked"
+            )
+        seen.add(allocation.paragraph)
+        amount = allocation.amount
+        if amount.as_tuple().exponent == -digits and 0 < amount <= MAX_MAJOR_UNITS:
+            checked.append(allocation)  # already as parse_money would write it
+            continue
+        try:
+            amount = parse_money(amount, currency, f"allocations.{i}.amount")
+        except MoneyError as exc:
+            problems.append(f"{_where(allocation.paragraph)}: {str(exc).split(': ', 1)[1]}")
+            continue
+        same = str(allocation.amount) == str(amount)
+        checked.append(allocation if same else AllocationIn.model_construct(paragraph=allocation.paragraph, amount=amount))
+    if problems:
+        raise ValueError("; ".join(problems))
+    if len(checked) > 1:
+        checked.sort(key=lambda a: (a.paragraph is None, a.paragraph or 0))
+    return checked
+
+
 class PledgeIn(Model):
     reference: Reference
     donor: Annotated[str, Field(min_length=1, max_length=64)]
@@ -238,34 +271,15 @@ class PledgeIn(Model):
 
     @model_validator(mode="after")
     def _allocations(self) -> PledgeIn:
-        problems = []
-        seen: set[int | None] = set()
-        amounts = []
-        for i, allocation in enumerate(self.allocations):
-            if allocation.paragraph in seen:
-                problems.append(
-                    f"two allocations to {_where(allocation.paragraph)}: at most one per paragraph and one unearmarked"
-                )
-            seen.add(allocation.paragraph)
-            try:
-                amounts.append(parse_money(allocation.amount, self.currency, f"allocations.{i}.amount"))
-            except MoneyError as exc:
-                problems.append(f"{_where(allocation.paragraph)}: {str(exc).split(': ', 1)[1]}")
-        if problems:
-            raise ValueError("; ".join(problems))
+        object.__setattr__(self, "allocations", checked_allocations(self.allocations, self.currency))
         if self.due_on and self.due_on < self.pledged_on:
             raise ValueError("due_on is before pledged_on")
-        # in paragraph order, unearmarked last, amounts with the currency's decimals (already
-        # validated); an allocation already written that way is kept as it is
-        normalised = sorted(
-            (
-                a if str(a.amount) == str(amount) else AllocationIn.model_construct(paragraph=a.paragraph, amount=amount)
-                for a, amount in zip(self.allocations, amounts, strict=True)
-            ),
-            key=lambda a: (a.paragraph is None, a.paragraph or 0),
-        )
-        object.__setattr__(self, "allocations", normalised)
         return self
+
+    def with_allocations(self, allocations: list[AllocationIn]) -> PledgeIn:
+        """This pledge with other (already validated) allocations, checked together: the pledge
+        of several import rows, whose other fields were validated row by row."""
+        return self.model_copy(update={"allocations": checked_allocations(allocations, self.currency)})
 
     @property
     def psc_rate_bp(self) -> int:
