@@ -12,7 +12,6 @@ import sys
 from dataclasses import dataclass
 
 import click
-from pydantic import ValidationError
 
 from ledger.errors import LedgerError, problems_of
 
@@ -46,8 +45,6 @@ def handles_refusals(fn):
             return fn(*args, **kwargs)
         except LedgerError as exc:
             fail(*(str(p) for p in exc.problems))
-        except ValidationError as exc:
-            fail(*(str(p) for p in problems_of(exc)))
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
@@ -55,7 +52,11 @@ def handles_refusals(fn):
         except OSError as exc:
             fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
         except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+            from pydantic import ValidationError  # (not loaded before the TUI's first paint)
             from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(exc, ValidationError):
+                fail(*(str(p) for p in problems_of(exc)))
 
             if isinstance(exc, SQLAlchemyError):
                 from ledger.database import describe_db_error
