@@ -145,8 +145,8 @@ print(f"ready {Bare().run(headless=True, size=(120, 40))}")
 # worker and loads the figures.
 LEDGER = """
 import sys, time
+import cli.main  # what the console script loads before the app (click, the commands' frame)
 from tui.app import DonorLedgerApp
-from tui.dashboard import DashboardScreen
 launched = float(sys.argv[1])
 class Timed(DonorLedgerApp):
     async def on_mount(self):
