@@ -234,8 +234,8 @@ def main() -> None:
     print(f"launch to the dashboard's figures on screen:  {f:.2f} s (median of {args.runs})")
     print(f"ratio, ready for input: {r / b:.2f}x (goal: at most 2x)")
     print(f"ratio, figures:         {f / b:.2f}x")
-    print(f"RESULT name=tui_start ratio={r / b:.2f} goal=2")
-    print(f"RESULT name=tui_figures ratio={f / b:.2f} goal=none")
+    print(f"RESULT name=tui_start ratio={r / b:.2f} goal=2 baseline=bare_textual seconds={r:.2f}")
+    print(f"RESULT name=tui_figures ratio={f / b:.2f} goal=none baseline=bare_textual seconds={f:.2f}")
     opened, moved, rows = asyncio.run(pledges_table(args.db))
     print(f"pledges table ({rows:,} rows): open the app on it (count + first page on screen) {opened:.2f} s; "
           f"End to the last row, its page on screen {moved:.2f} s")

@@ -32,32 +32,33 @@ CANDIDATES = "funding_candidates"  # (paragraph id, pledge id) -> candidate rows
 
 
 def note_posted(cache: dict, lines, event_date: dt.date) -> None:
-    """Keep the cached balances current with a newly posted entry's lines."""
+    """Keep the cached balances current with a newly posted entry's lines (one pass)."""
     moves = cache.get(CASH_MOVES)
     totals = cache.get(CASH_TOTALS)
-    for line in lines:
-        if line.account != journal.CASH or line.allocation_id is None:
-            continue
-        if line.usd_cents > 0:
-            cache.pop(CANDIDATES, None)  # an allocation may now hold cash that it did not
-        if totals and line.allocation_id in totals:
-            totals[line.allocation_id] += line.usd_cents
-        if moves and line.allocation_id in moves:
-            _add_movement(moves[line.allocation_id], event_date, line.usd_cents)
     balances = cache.get(BALANCES)
-    if not balances:
-        return
     for line in lines:
-        balance = balances.get(line.allocation_id)
+        aid = line.allocation_id
+        if aid is None:
+            continue
+        account = line.account
+        if account == journal.CASH:
+            if line.usd_cents > 0:
+                cache.pop(CANDIDATES, None)  # an allocation may now hold cash that it did not
+            if totals and aid in totals:
+                totals[aid] += line.usd_cents
+            if moves and aid in moves:
+                _add_movement(moves[aid], event_date, line.usd_cents)
+            continue
+        balance = balances.get(aid) if balances else None
         if balance is None:
             continue
-        if line.account == journal.RECEIVABLE:
-            balances[line.allocation_id] = AllocationBalance(
+        if account == journal.RECEIVABLE:
+            balances[aid] = AllocationBalance(
                 balance.outstanding_minor + line.amount_minor, balance.cancelled_minor,
                 balance.receivable_cents + line.usd_cents,
             )
-        elif line.account == journal.REVENUE and line.flow == journal.CANCEL:
-            balances[line.allocation_id] = AllocationBalance(
+        elif account == journal.REVENUE and line.flow == journal.CANCEL:
+            balances[aid] = AllocationBalance(
                 balance.outstanding_minor, balance.cancelled_minor + line.amount_minor, balance.receivable_cents,
             )
 
