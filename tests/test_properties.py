@@ -15,7 +15,15 @@ from sqlalchemy import func, select
 
 from ledger import journal, services
 from ledger.errors import LedgerError
-from ledger.inputs import CancellationIn, DisbursementIn, PledgeIn, ReceiptIn, ReversalIn
+from ledger.inputs import (
+    AllocationIn,
+    CancellationIn,
+    DisbursementIn,
+    PledgeIn,
+    ReceiptIn,
+    ReversalIn,
+    checked_allocations,
+)
 from ledger.money import (
     MAX_MAJOR_UNITS,
     MAX_USD_CENTS,
@@ -23,6 +31,7 @@ from ledger.money import (
     from_minor,
     largest_remainder,
     minor_digits,
+    parse_money,
     round_half_up_div,
     to_usd_cents,
 )
@@ -253,3 +262,28 @@ def test_to_usd_cents_matches_decimal_round_half_up(currency, minor, rate_micros
 def test_to_usd_cents_examples(minor, units, cents):
     currency = "KWD" if minor == 1000125 else "USD"
     assert to_usd_cents(minor, currency, int(Decimal(units) * 10**6)) == cents
+
+
+@given(currency=st.sampled_from(["USD", "JPY", "KWD", "EUR"]),
+       amounts=st.lists(st.builds(lambda n, e: Decimal(n).scaleb(-e),  # as written: 5, 5.0, 5.00, 5.000 ...
+                                  st.one_of(st.integers(-10, 10**4), st.integers(10**15, 10**17)),
+                                  st.integers(0, 4)), min_size=1, max_size=3),
+       paragraphs=st.lists(st.one_of(st.none(), st.integers(1, 3)), min_size=3, max_size=3))
+def test_a_pledge_checked_as_a_whole_matches_its_amounts_one_by_one(currency, amounts, paragraphs):
+    """checked_allocations (which keeps an amount already written with the currency's decimals
+    as it is) agrees with parse_money on every amount: the same accepted values, written the
+    same way, and a refusal exactly when parse_money refuses one or a paragraph repeats."""
+    allocations = [AllocationIn(paragraph=p, amount=a) for p, a in zip(paragraphs, amounts, strict=False)]
+    expected, refused = [], False
+    for allocation in allocations:
+        try:
+            expected.append((allocation.paragraph, str(parse_money(allocation.amount, currency))))
+        except MoneyError:
+            refused = True
+    refused = refused or len({a.paragraph for a in allocations}) < len(allocations)
+    if refused:
+        with pytest.raises(ValueError):
+            checked_allocations(allocations, currency)
+        return
+    got = [(a.paragraph, str(a.amount)) for a in checked_allocations(allocations, currency)]
+    assert got == sorted(expected, key=lambda pa: (pa[0] is None, pa[0] or 0))
