@@ -31,13 +31,15 @@ from ledger.pledges import (
     PLEDGES,
     free_references,
     note_free_references,
+    pledge_by_reference,
     prefetch_pledges,
     record_pledge,
+    require_donor,
     stored_pledge,
 )
 from ledger.rates import add_rate
 from ledger.receipts import record_receipt, stored_receipt
-from ledger.reference_data import upsert_activity, upsert_donor
+from ledger.reference_data import activity_by_code, upsert_activity, upsert_donor
 from ledger.schema import Disbursement, Pledge, Receipt
 
 from .kinds import KINDS, Kind
@@ -153,6 +155,21 @@ class _PledgeGroup:
         return str(self.lines[0]) if len(self.lines) == 1 else f"{self.lines[0]}-{self.lines[-1]}"
 
 
+def _paragraph(uow, value: str | int) -> None:
+    number = int(value) if isinstance(value, int) or (value.isascii() and value.isdigit()) else None
+    if number is not None:  # a paragraph that is not a whole number has its own problem
+        paragraph_id(uow.cache, uow.session, number)
+
+
+# Per kind, the columns naming something that must already be in the ledger, and the look-up
+# of the rules (raising the rules' own refusal when it is not)
+REFERENCE_LOOKUPS = {
+    "pledges": (("donor", require_donor), ("paragraph", _paragraph)),
+    "receipts": (("pledge", pledge_by_reference),),
+    "disbursements": (("activity", activity_by_code), ("pledge", pledge_by_reference)),
+}
+
+
 class FileImport:
     """One pass over a checked file, applying each valid row in file order."""
 
@@ -226,12 +243,29 @@ class FileImport:
         for problem in problems:
             self._add(line, *self._column(problem))
 
-    def _validate(self, model: type[BaseModel], line: int, data: dict):
+    def _validate(self, model: type[BaseModel], line: int, data: dict, raw: dict | None = None):
+        """The row's model, or None with its problems reported. A row that fails here is not
+        applied, so the rules would never say that its donor, pledge, activity or paragraph is
+        unknown: those are looked up too (for the columns without a problem already), so that
+        one pass over the file names every problem of the row."""
         try:
             return model(**data)
         except ValidationError as exc:
+            reported = len(self.problems)
             self._report(line, problems_of(exc))
+            self._look_up_references(line, raw if raw is not None else data, {p.column for p in self.problems[reported:]})
             return None
+
+    def _look_up_references(self, line: int, data: dict, named: set[str | None]) -> None:
+        """Report what the row names that is not in the ledger (columns in ``named`` have a
+        problem already)."""
+        for column, look_up in REFERENCE_LOOKUPS.get(self.kind.name, ()):
+            value = data.get(column)
+            if column not in named and isinstance(value, str | int) and not isinstance(value, bool):
+                try:
+                    look_up(self.uow, value)
+                except LedgerError as refused:
+                    self._report(line, refused.problems)
 
     def _apply(self, line: int, act: Callable[[], object], rows: int = 1) -> None:
         try:
@@ -355,12 +389,13 @@ class FileImport:
             return
         row = {k: v for k, v in data.items() if k not in ("amount", "paragraph")}
         row["allocations"] = [{k: data[k] for k in ("paragraph", "amount") if k in data}]
-        model = self._validate(PledgeIn, line, row)
+        model = self._validate(PledgeIn, line, row, data)
         if model is not None and model.allocations[0].paragraph is not None:
             try:
                 paragraph_id(self.uow.cache, self.uow.session, model.allocations[0].paragraph)
             except LedgerError as exc:
                 self._report(line, exc.problems)
+                self._look_up_references(line, data, {"paragraph"})
                 model = None
         if model is None:
             group.failed = True

@@ -123,6 +123,14 @@ def donor_id(uow, code: str) -> int | None:
     return found
 
 
+def require_donor(uow, code: str, field: str = "donor") -> int:
+    """The donor's id; NotFound when no donor has ``code``."""
+    found = donor_id(uow, code)
+    if found is None:
+        raise NotFound(Problem(field, f"no donor with code {code!r}; add the donor first"))
+    return found
+
+
 def minor_amount(value, currency: str, field: str = "amount") -> int:
     try:
         return to_minor(value, currency)
@@ -132,9 +140,7 @@ def minor_amount(value, currency: str, field: str = "amount") -> int:
 
 def record_pledge(uow, data: PledgeIn) -> Posted:
     check_date(uow, "pledged_on", data.pledged_on)
-    donor = donor_id(uow, data.donor)
-    if donor is None:
-        raise NotFound(Problem("donor", f"no donor with code {data.donor!r}; add the donor first"))
+    donor = require_donor(uow, data.donor)
     if reference_taken(uow, "pledges", Pledge.reference, data.reference):
         raise LedgerError(Problem("reference", f"pledge reference {data.reference!r} is already taken"))
     rate = rate_book(uow).on(data.currency, data.pledged_on)

@@ -381,6 +381,7 @@ def test_row_problems_name_line_and_column(sqlite_url, tmp_path):
     assert refused(sqlite_url, "pledges", path) == [
         f"{path}:3: amount: 10.001 has more decimals than NOK allows (2)",
         f"{path}:4: paragraph: resolution 20/7 has no operative paragraph 9 (it has 1-7)",
+        f"{path}:4: donor: no donor with code 'XXX'; add the donor first",  # the same row's other problem
         f"{path}:5: amount: '1.234,56' is not an amount; expected digits with '.' for decimals and optional ',' "
         "thousands separators, e.g. 1234567.89 or 1,234,567.89",
         f"{path}:6: pledged_on: expected a date as YYYY-MM-DD, got '01/06/2011'",
@@ -407,6 +408,38 @@ def test_a_row_failing_the_unknown_donor_check_knocks_on_but_rows_go_on(sqlite_u
         f"{path}:2: pledge: no pledge with reference 'NOPE'",
         f"{path}:3: received_on: 2011-06-01 is before the pledge date of P2 (2011-07-01)",
         f"{path}:5: amount: receipt of USD 1.00 exceeds the USD 0.00 outstanding on pledge P2",
+    ]
+
+
+def test_a_row_with_several_problems_names_them_all_in_one_pass(db_url, tmp_path):
+    """A row that fails validation is also looked up: an unknown donor, pledge, activity or
+    paragraph is named beside the bad amount, so one correction round fixes the file."""
+    load(db_url, tmp_path, "donors", "rates", "activities")
+    ok(db_url, "pledges", write(tmp_path, "pledges.csv", PLEDGES))
+    pledges = write(tmp_path, "p.csv", "reference,donor,pledged_on,currency,amount,paragraph\n"
+                    "X1,NOPE,2011-06-01,USD,12.345,9\n"    # bad amount, unknown donor, no paragraph 9
+                    "X2,,2011-06-01,USD,1.001,1\n"          # no donor at all: nothing to look up
+                    "X3,USA,2011-06-01,USD,7.777,8\n")      # a known donor is not mentioned
+    assert refused(db_url, "pledges", pledges) == [
+        f"{pledges}:2: amount: 12.345 has more decimals than USD allows (2)",
+        f"{pledges}:2: donor: no donor with code 'NOPE'; add the donor first",
+        f"{pledges}:2: paragraph: resolution 20/7 has no operative paragraph 9 (it has 1-7)",
+        f"{pledges}:3: donor: a value is required (the cell is empty)",  # (the amount's decimals are
+        # checked with the pledge as a whole, once its fields are valid)
+        f"{pledges}:4: amount: 7.777 has more decimals than USD allows (2)",
+        f"{pledges}:4: paragraph: resolution 20/7 has no operative paragraph 8 (it has 1-7)",
+    ]
+    receipts = write(tmp_path, "r.csv", "reference,pledge,received_on,amount\nR9,NOPE,2011-08-01,-5\n")
+    assert refused(db_url, "receipts", receipts) == [
+        f"{receipts}:2: amount: must be greater than zero, got -5",
+        f"{receipts}:2: pledge: no pledge with reference 'NOPE'",
+    ]
+    spending = write(tmp_path, "d.csv", "reference,activity,disbursed_on,amount,pledge\nD9,A9,2011-09-01,abc,NOPE\n")
+    assert refused(db_url, "disbursements", spending) == [
+        f"{spending}:2: amount: 'abc' is not an amount; expected digits with '.' for decimals and optional ',' "
+        "thousands separators, e.g. 1234567.89 or 1,234,567.89",
+        f"{spending}:2: activity: no activity with code 'A9'",
+        f"{spending}:2: pledge: no pledge with reference 'NOPE'",
     ]
 
 
