@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+import orjson
 from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
@@ -88,7 +89,7 @@ def _plain(value: object) -> object:
 
 _EVENT_DATE = ENTRY_COLUMNS.index("event_date")
 _POSTED_AT = ENTRY_COLUMNS.index("posted_at")
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # as json.dumps with these options
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # the definition: json.dumps with these options
 _entry_values = itemgetter(*ENTRY_COLUMNS)
 _line_values = itemgetter(*LINE_COLUMNS)
 
@@ -101,8 +102,13 @@ def canonical(entry: dict, lines: Iterable[dict]) -> bytes:
     head = list(_entry_values(entry))
     head[_EVENT_DATE] = _plain(head[_EVENT_DATE])
     head[_POSTED_AT] = _plain(head[_POSTED_AT])
-    body = list(map(_line_values, lines))  # tuples: JSON arrays like lists
-    return _COMPACT_JSON.encode([head, body]).encode()
+    document = [head, list(map(_line_values, lines))]  # tuples: JSON arrays like lists
+    try:
+        # orjson writes exactly these bytes, ten times faster (tests/test_properties.py compares
+        # the two on arbitrary text, control characters and the largest amounts included)
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:  # what orjson refuses (integers beyond 64 bits, lone surrogates):
+        return _COMPACT_JSON.encode(document).encode()  # the definition itself answers
 
 
 def entry_hash(entry: dict, lines: Iterable[dict]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
@@ -287,3 +288,26 @@ def test_a_pledge_checked_as_a_whole_matches_its_amounts_one_by_one(currency, am
         return
     got = [(a.paragraph, str(a.amount)) for a in checked_allocations(allocations, currency)]
     assert got == sorted(expected, key=lambda pa: (pa[0] is None, pa[0] or 0))
+
+
+json_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
+    ["", '"', "\\", "\x00\x1f\x7f", "\u2028\u2029", "\ufeff", "é€😀", "a\nb\tc\r\x0b\x0c\x08"])
+json_int = st.one_of(st.integers(-10**16, 10**16), st.integers(-2**63, 2**63 - 1), st.integers(-10**30, 10**30),
+                     st.none())
+
+
+@given(texts=st.lists(json_text, min_size=7, max_size=7), numbers=st.lists(json_int, min_size=14, max_size=14),
+       lines=st.integers(0, 4))
+def test_the_canonical_form_is_compact_json_whatever_the_text(texts, numbers, lines):
+    """journal.canonical (orjson, with the json module for what orjson refuses) writes exactly
+    the bytes of its definition: json.dumps(separators=(',', ':'), ensure_ascii=False) in UTF-8."""
+    entry = {"id": numbers[0], "kind": texts[0], "event_date": dt.date(2016, 2, 29),
+             "posted_at": dt.datetime(2016, 3, 1, 9, 30, 0, 7), "user_name": texts[1], "reference": texts[2],
+             "memo": texts[3], "reverses_id": numbers[1], "prev_hash": texts[4]}
+    body = [dict(zip(journal.LINE_COLUMNS, [n, texts[5], texts[6], "USD", *numbers[2:10]], strict=True))
+            for n in range(1, lines + 1)]
+    head = [entry[c] for c in journal.ENTRY_COLUMNS]
+    head[2], head[3] = "2016-02-29", "2016-03-01T09:30:00.000007"
+    definition = json.dumps([head, [[line[c] for c in journal.LINE_COLUMNS] for line in body]],
+                            separators=(",", ":"), ensure_ascii=False).encode()
+    assert journal.canonical(entry, body) == definition
