@@ -263,6 +263,8 @@ class PledgeIn(Model):
     @field_validator("psc_rate")
     @classmethod
     def _psc(cls, value: Decimal) -> Decimal:
+        if value is DEFAULT_PSC_RATE:  # the column left empty (most rows)
+            return value
         if value < 0 or value > 100:
             raise ValueError(f"must be between 0 and 100 percent, got {value}")
         if value != value.quantize(Decimal("0.01")):

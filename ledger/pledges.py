@@ -63,7 +63,8 @@ def note_free_references(uow, kind: str, column, references) -> set[str]:
 
 # Pledges and allocations are read as plain rows (attributes named as the columns), not ORM
 # objects: they are never changed, and an import of receipts reads tens of thousands of them
-PLEDGE_COLUMNS = tuple(Pledge.__table__.c)
+PLEDGE_COLUMNS = (Pledge.id, Pledge.reference, Pledge.donor_id, Pledge.pledged_on, Pledge.currency, Pledge.rate_micros,
+                  Pledge.psc_rate_bp)
 ALLOCATION_COLUMNS = (*Allocation.__table__.c, Paragraph.number)
 
 

@@ -12,13 +12,27 @@ from collections import defaultdict
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Date, DateTime, func, insert, select
 from sqlalchemy.orm import Session
 
 from . import journal
 from .balances import note_posted
 from .database import Actor, utcnow
 from .schema import AuditRecord, Base, JournalEntry, JournalLine
+
+
+def fast_bind_processor(column_type, dialect):
+    """The column type's bind processor for ``dialect``; on SQLite, dates and times go through
+    ``isoformat`` (C) instead: the very text SQLAlchemy's own processors write (``YYYY-MM-DD``,
+    ``YYYY-MM-DD HH:MM:SS.ffffff``; tests/test_properties.py compares them), three times faster."""
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or dialect.name != "sqlite":
+        return process
+    if isinstance(column_type, DateTime):
+        return lambda value: value.isoformat(" ", "microseconds") if type(value) is dt.datetime else process(value)
+    if isinstance(column_type, Date):
+        return lambda value: value.isoformat() if type(value) is dt.date else process(value)
+    return process
 
 
 class Reader:
@@ -127,7 +141,7 @@ class UnitOfWork(Reader):
             table = model.__table__
             columns = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
             sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' for _ in keys)})"
-            processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+            processors = [fast_bind_processor(table.c[k].type, dialect) for k in keys]
             found = cls._insert_sqls[(model, keys)] = (sql, processors)
         return found
 

@@ -311,3 +311,16 @@ def test_the_canonical_form_is_compact_json_whatever_the_text(texts, numbers, li
     definition = json.dumps([head, [[line[c] for c in journal.LINE_COLUMNS] for line in body]],
                             separators=(",", ":"), ensure_ascii=False).encode()
     assert journal.canonical(entry, body) == definition
+
+
+@given(day=st.dates(), moment=st.datetimes())
+def test_fast_sqlite_date_binding_writes_what_sqlalchemy_writes(day, moment):
+    from sqlalchemy import Date, DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from ledger.unit_of_work import fast_bind_processor
+
+    dialect = sqlite.dialect()
+    for column_type, value in ((Date(), day), (DateTime(), moment), (DateTime(), day)):
+        own = column_type.dialect_impl(dialect).bind_processor(dialect)
+        assert fast_bind_processor(column_type, dialect)(value) == own(value)
