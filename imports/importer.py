@@ -12,11 +12,9 @@ activities are updated (audited by ``ledger.reference_data``); the same rate is 
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -45,7 +43,7 @@ from ledger.schema import Disbursement, Pledge, Receipt
 
 from .kinds import KINDS, Kind
 from .readers import FileProblem, ImportFileError, TableFile, open_table
-from .rows import checked_rows
+from .rows import checked_rows, key_of
 
 PLEDGE_SHARED = ("donor", "pledged_on", "currency", "psc_rate", "due_on", "notes")
 PROGRESS_EVERY = 500  # rows between two progress reports
@@ -148,9 +146,6 @@ class _PledgeGroup:
     models: list[tuple[int, PledgeIn]] = field(default_factory=list)
     failed: bool = False
 
-    def lines_text(self) -> str:
-        return str(self.lines[0]) if len(self.lines) == 1 else f"{self.lines[0]}-{self.lines[-1]}"
-
 
 def _paragraph(uow, value: str | int) -> None:
     number = int(value) if isinstance(value, int) or (value.isascii() and value.isdigit()) else None
@@ -178,18 +173,20 @@ class FileImport:
         self.progress = progress
         self.result = ImportResult(table.path, kind.name)
         self.problems: list[FileProblem] = []
-        self.seen: dict[tuple, int] = {}  # key -> first line
         self.group: _PledgeGroup | None = None
-        self.done_pledges: dict[str, str] = {}  # reference -> its lines
         self.batch: list[tuple[int, BaseModel, int]] = []  # valid money events: (line, model, rows)
         self.batch_rows = 0
-        self.validated: BaseModel | list[Problem] | None = None  # the current row's model or problems
+        # the current row as imports.rows placed it: its model or problems, the earlier line of its
+        # key, the lines of an earlier run of its pledge reference
+        self.validated: BaseModel | list[Problem] | None = None
+        self.first_line: int | None = None
+        self.earlier_run: str | None = None
 
     def run(self) -> ImportResult:
         handle = getattr(self, f"_{self.kind.name}")
-        for line, data, validated in checked_rows(self.kind, self.table):
+        for line, data, *placed in checked_rows(self.kind, self.table):
+            self.validated, self.first_line, self.earlier_run = placed
             self.result.rows += 1
-            self.validated = validated
             handle(line, data)
             if self.progress and self.result.rows % PROGRESS_EVERY == 0:
                 self.progress(self.result.rows)
@@ -281,24 +278,6 @@ class FileImport:
         ))
 
     # -- keys --------------------------------------------------------------------------------
-    def _key_part(self, name: str, value: object) -> object:
-        if value is None:
-            return None
-        if name in self.kind.whole_numbers:
-            if isinstance(value, str) and value.isascii() and value.isdigit():
-                return int(value)
-            try:
-                number = Decimal(str(value).strip())
-                if number == number.to_integral_value():
-                    return int(number)
-            except (InvalidOperation, ValueError):
-                pass
-        if name in self.kind.dates and isinstance(value, dt.date):
-            return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
-        if name == "currency" and isinstance(value, str):
-            return value.upper()
-        return value if isinstance(value, str) else str(value)
-
     def _describe_key(self, key: tuple) -> str:
         name = self.kind.name
         if name == "pledges":
@@ -311,14 +290,11 @@ class FileImport:
         return f"{singular} {'code' if name in ('donors', 'activities') else 'reference'} {key[0]}"
 
     def _duplicate(self, line: int, data: dict) -> bool:
-        key = tuple(self._key_part(name, data.get(name)) for name in self.kind.key)
-        if key[0] is None or (self.kind.name == "rates" and None in key):
-            return False  # a missing key is reported by the model
-        first = self.seen.setdefault(key, line)
-        if first == line:
+        first = self.first_line  # of this row's key (imports.rows.FileKeys); None: a new key or none
+        if first is None:
             return False
-        self._add(line, self.kind.key[0],
-                  f"{self._describe_key(key)} appears twice in the file (lines {first} and {line}); this row is not applied")
+        self._add(line, self.kind.key[0], f"{self._describe_key(key_of(self.kind, data))} appears twice in the file "
+                                          f"(lines {first} and {line}); this row is not applied")
         return True
 
     # -- the kinds ---------------------------------------------------------------------------
@@ -364,10 +340,10 @@ class FileImport:
         if group is None or reference != group.reference:
             self._finish_pledge()
             group = self.group = _PledgeGroup(reference)
-            if reference is not None and reference in self.done_pledges and not duplicate:
+            if self.earlier_run is not None and not duplicate:
                 self._add(line, "reference", (
                     f"rows of pledge {reference} must be next to each other; "
-                    f"its other rows are on line {self.done_pledges[reference]}"
+                    f"its other rows are on line {self.earlier_run}"
                 ))
                 group.failed = True
         group.lines.append(line)
@@ -401,8 +377,6 @@ class FileImport:
         group, self.group = self.group, None
         if group is None:
             return
-        if group.reference is not None:
-            self.done_pledges.setdefault(group.reference, group.lines_text())
         if group.failed or not group.models:
             return
         first_line, first = group.models[0]

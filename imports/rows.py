@@ -1,8 +1,10 @@
-"""The data rows of an import file, cleaned and validated by the input models.
+"""The data rows of an import file, cleaned, validated by the input models, and placed among
+the other rows of the file.
 
-``checked_rows`` yields ``(line, data, result)``: the row's values by column (empty cells left
-out, spreadsheet numbers and dates in text columns written as text), and its input model, or
-the list of its problems. Reading and validating is work that needs no ledger, so for a large
+``checked_rows`` yields, per row, its line, its values by column (empty cells left out,
+spreadsheet numbers and dates in text columns written as text), its input model or the list
+of its problems, the earlier line holding the same key if any, and for a pledge row that
+starts a new run of its reference, the lines of the earlier run. Reading and validating is work that needs no ledger, so for a large
 file imported by a single-threaded process (the command line) it runs in a forked child while
 this process applies the rules, the journal and the inserts: on two cores an import of 100,000
 pledge rows takes a quarter less time (docs/imports.md). The child sends its rows in chunks
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from itertools import islice
 
 from pydantic import BaseModel, ValidationError
@@ -33,7 +37,9 @@ MODELS: dict[str, type[BaseModel]] = {
 CHUNK_ROWS = 5000  # rows per message from the child (an import batch: the child reads the next while this process applies one)
 PARALLEL_FROM_BYTES = 256 * 1024  # smaller files are read here (a fork costs more than it saves)
 
-Checked = tuple[int, dict, "BaseModel | list[Problem]"]
+# (line, data, its model or its problems, the first line of its key when earlier, the lines of
+# an earlier run of its pledge reference)
+Checked = tuple[int, dict, "BaseModel | list[Problem]", "int | None", "str | None"]
 
 
 def as_text(value: object) -> str:
@@ -75,10 +81,85 @@ def validate(kind: Kind, data: dict) -> BaseModel | list[Problem]:
         return problems_of(exc)
 
 
+def key_part(kind: Kind, name: str, value: object) -> object:
+    """A cell as part of a key: whole numbers as int (4, '4', 4.0), dates as text, currency codes
+    in capitals."""
+    if value is None:
+        return None
+    if name in kind.whole_numbers:
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            return int(value)
+        try:
+            number = Decimal(str(value).strip())
+            if number == number.to_integral_value():
+                return int(number)
+        except (InvalidOperation, ValueError):
+            pass
+    if name in kind.dates and isinstance(value, dt.date):
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+    if name == "currency" and isinstance(value, str):
+        return value.upper()
+    return value if isinstance(value, str) else str(value)
+
+
+def key_of(kind: Kind, data: dict) -> tuple | None:
+    """The row's key (what may not appear twice in one file), or None when it is incomplete
+    (the model reports a missing value)."""
+    key = tuple(key_part(kind, name, data.get(name)) for name in kind.key)
+    if key[0] is None or (kind.name == "rates" and None in key):
+        return None
+    return key
+
+
+class FileKeys:
+    """What the importer must know of the rows before each row: the first line of each key (a
+    key twice in one file is an error naming both lines) and, for pledges, the lines of each
+    reference's rows (they must be next to each other). Kept in a private temporary SQLite
+    database (on disk, behind a small page cache), so that memory does not grow with the file."""
+
+    def __init__(self, kind: Kind):
+        self.kind = kind
+        self.db = sqlite3.connect("")  # "": a temporary database, deleted when closed
+        self.db.execute("create table keys (key text primary key, line integer not null) without rowid")
+        self.db.execute("create table pledges (reference text primary key, lines text not null) without rowid")
+        self.group: list | None = None  # [reference, first line, last line] of the rows being read
+
+    def note(self, line: int, data: dict) -> tuple[int | None, str | None]:
+        """(the first line of this row's key when that is an earlier line; for a row that starts
+        a new run of a pledge reference, the lines of its earlier run)."""
+        first = None
+        key = key_of(self.kind, data)
+        if key is not None:
+            text = repr(key)
+            if not self.db.execute("insert or ignore into keys values (?, ?)", (text, line)).rowcount:
+                first = self.db.execute("select line from keys where key = ?", (text,)).fetchone()[0]
+        earlier = None
+        if self.kind.name == "pledges":
+            reference, group = data.get("reference"), self.group
+            if group is not None and reference == group[0]:
+                group[2] = line
+            else:
+                if group is not None and group[0] is not None:
+                    lines = str(group[1]) if group[1] == group[2] else f"{group[1]}-{group[2]}"
+                    self.db.execute("insert or ignore into pledges values (?, ?)", (group[0], lines))
+                if reference is not None:
+                    found = self.db.execute("select lines from pledges where reference = ?", (reference,)).fetchone()
+                    earlier = found[0] if found else None
+                self.group = [reference, line, line]
+        return first, earlier
+
+    def close(self) -> None:
+        self.db.close()
+
+
 def _here(kind: Kind, table: TableFile) -> Iterator[Checked]:
-    for line, raw in table.rows():
-        data = clean(kind, raw)
-        yield line, data, validate(kind, data)
+    keys = FileKeys(kind)
+    try:
+        for line, raw in table.rows():
+            data = clean(kind, raw)
+            yield line, data, validate(kind, data), *keys.note(line, data)
+    finally:
+        keys.close()
 
 
 def _parallel(table: TableFile) -> bool:
@@ -133,8 +214,8 @@ def _produce(kind: Kind, table: TableFile, writer, reader) -> None:
             # of a valid row the importer reads only its key columns (the model has the rest):
             # sending no more halves what this process pickles and the other unpickles
             writer.send(("rows", [
-                (line, data if isinstance(result, list) else {k: data[k] for k in key if k in data}, result)
-                for line, data, result in chunk
+                (line, data if isinstance(result, list) else {k: data[k] for k in key if k in data}, result, *rest)
+                for line, data, result, *rest in chunk
             ]))
         writer.send(("done", list(table.problems)))
     except (BrokenPipeError, ConnectionResetError):
