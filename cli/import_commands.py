@@ -24,12 +24,14 @@ def progress_on_terminal(description: str) -> Iterator[Callable[[int], None] | N
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    # redrawn at each report (every 500 rows) rather than by rich's refresh thread: with no other
+    # thread running, a large file can be read by a forked child (imports/rows.py)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
+        console=Console(stderr=True), transient=True, auto_refresh=False,
     ) as bar:
         task = bar.add_task(description, total=None)
-        yield lambda rows: bar.update(task, completed=rows)
+        yield lambda rows: bar.update(task, completed=rows, refresh=True)
 
 
 def report_problems(problems) -> None:
