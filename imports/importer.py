@@ -184,7 +184,8 @@ class FileImport:
 
     def run(self) -> ImportResult:
         handle = getattr(self, f"_{self.kind.name}")
-        for line, data, *placed in checked_rows(self.kind, self.table):
+        looked_up = tuple(column for column, _ in REFERENCE_LOOKUPS.get(self.kind.name, ()))
+        for line, data, *placed in checked_rows(self.kind, self.table, keep=looked_up):
             self.validated, self.first_line, self.earlier_run = placed
             self.result.rows += 1
             handle(line, data)

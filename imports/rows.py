@@ -169,9 +169,10 @@ def _parallel(table: TableFile) -> bool:
     return threading.active_count() == 1 and os.path.getsize(table.path) >= PARALLEL_FROM_BYTES
 
 
-def checked_rows(kind: Kind, table: TableFile) -> Iterator[Checked]:
+def checked_rows(kind: Kind, table: TableFile, keep: tuple[str, ...] = ()) -> Iterator[Checked]:
     """Every data row of ``table``, cleaned and validated; the reader's own problems end up in
-    ``table.problems`` as with ``table.rows()``."""
+    ``table.problems`` as with ``table.rows()``. Of a valid row read in the child, only the
+    key columns and the columns in ``keep`` come back with its model."""
     import multiprocessing
 
     if not _parallel(table) or "fork" not in multiprocessing.get_all_start_methods():
@@ -181,7 +182,7 @@ def checked_rows(kind: Kind, table: TableFile) -> Iterator[Checked]:
     # a pipe, written by the child's only thread: the child is at most a chunk ahead, and a
     # side that goes away ends the other's wait (EOF here, a broken pipe there)
     reader, writer = context.Pipe(duplex=False)
-    child = context.Process(target=_produce, args=(kind, table, writer, reader), daemon=True)
+    child = context.Process(target=_produce, args=(kind, table, (*kind.key, *keep), writer, reader), daemon=True)
     child.start()
     writer.close()
     try:
@@ -204,15 +205,14 @@ def checked_rows(kind: Kind, table: TableFile) -> Iterator[Checked]:
         child.join()
 
 
-def _produce(kind: Kind, table: TableFile, writer, reader) -> None:
+def _produce(kind: Kind, table: TableFile, key: tuple[str, ...], writer, reader) -> None:
     """In the child: read and validate, a chunk at a time (it ends when the parent is gone)."""
     reader.close()  # the parent's end: only the parent may hold it, or its death would go unnoticed
-    key = kind.key
     try:
         rows = _here(kind, table)
         while chunk := list(islice(rows, CHUNK_ROWS)):
-            # of a valid row the importer reads only its key columns (the model has the rest):
-            # sending no more halves what this process pickles and the other unpickles
+            # of a valid row the importer reads only its key columns and those it may look up
+            # (the model has the rest): sending no more halves what is pickled and unpickled
             writer.send(("rows", [
                 (line, data if isinstance(result, list) else {k: data[k] for k in key if k in data}, result, *rest)
                 for line, data, result, *rest in chunk

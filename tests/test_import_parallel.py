@@ -30,8 +30,9 @@ def pledge_file(tmp_path: Path, count: int, bad_every: int = 0) -> Path:
     lines = ["reference,donor,pledged_on,currency,amount,paragraph,notes"]
     for i in range(count):
         amount = "12.345" if bad_every and i % bad_every == 7 else f"{1000 + i}.50"
-        donor = "NOPE" if bad_every and i % bad_every == 11 else "USA"
-        lines.append(f"PX{i:05d},{donor},2011-07-01,USD,{amount},{1 + i % 7},note {i}")
+        donor = "NOPE" if bad_every and i % bad_every in (11, 13) else "USA"
+        paragraph = 9 if bad_every and i % bad_every == 13 else 1 + i % 7  # a valid row naming two unknowns
+        lines.append(f"PX{i:05d},{donor},2011-07-01,USD,{amount},{paragraph},note {i}")
     if bad_every:
         lines.append("PX99999,USA,2011-07-01,USD,5,1,too,many,cells")  # a reader problem
     return write(tmp_path, f"pledges-{count}-{bad_every}.csv", "\n".join(lines) + "\n")
@@ -100,6 +101,8 @@ def test_a_file_read_in_a_child_has_the_same_problems(ready, tmp_path, monkeypat
     problems = serial[1].splitlines()
     assert f"{path}:9: amount: 12.345 has more decimals than USD allows (2)" in problems
     assert f"{path}:13: donor: no donor with code 'NOPE'; add the donor first" in problems
+    assert f"{path}:15: paragraph: resolution 20/7 has no operative paragraph 9 (it has 1-7)" in problems
+    assert f"{path}:15: donor: no donor with code 'NOPE'; add the donor first" in problems
     assert any(line.startswith(f"{path}:3002: ") for line in problems)  # the reader's own problem
     assert problems[-1] == f"{path}: {len(problems) - 1} problems; nothing was imported"
 
