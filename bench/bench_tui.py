@@ -201,6 +201,29 @@ async def pledges_table(db: Path) -> tuple[float, float, int]:
     return opened, moved, rows
 
 
+def first_entry_verifies(path: Path) -> bool:
+    """False for a cached ledger written by an older version of the canonical form (regenerate)."""
+    import datetime as dt
+
+    from ledger.journal import ENTRY_COLUMNS, LINE_COLUMNS, entry_hash
+
+    con = sqlite3.connect(path)
+    try:
+        entry = con.execute(f"select {', '.join(ENTRY_COLUMNS)}, hash from journal_entries where id = 1").fetchone()
+        lines = con.execute(f"select {', '.join(LINE_COLUMNS)} from journal_lines where entry_id = 1 order by line_no")
+        lines = [dict(zip(LINE_COLUMNS, row, strict=True)) for row in lines]
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+    if entry is None:
+        return False
+    values = dict(zip(ENTRY_COLUMNS, entry[:-1], strict=True))
+    values["event_date"] = dt.date.fromisoformat(values["event_date"])
+    values["posted_at"] = dt.datetime.fromisoformat(values["posted_at"])
+    return entry_hash(values, lines) == entry[-1]
+
+
 def main() -> None:
     if os.environ.get("BENCH_FAULTHANDLER"):
         import faulthandler
@@ -211,7 +234,7 @@ def main() -> None:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    if args.regenerate or not args.db.exists():
+    if args.regenerate or not args.db.exists() or not first_entry_verifies(args.db):
         start = time.perf_counter()
         generate(args.db)
         print(f"generated {args.db} in {time.perf_counter() - start:.1f} s")
