@@ -142,7 +142,6 @@ class _PledgeGroup:
     """Consecutive rows sharing a reference: one pledge, one allocation per row."""
 
     reference: str | None
-    lines: list[int] = field(default_factory=list)
     models: list[tuple[int, PledgeIn]] = field(default_factory=list)
     failed: bool = False
 
@@ -347,7 +346,6 @@ class FileImport:
                     f"its other rows are on line {self.earlier_run}"
                 ))
                 group.failed = True
-        group.lines.append(line)
         if duplicate:
             group.failed = True
             return

@@ -82,14 +82,16 @@ def load(url: str, tmp_path: Path, *kinds: str) -> None:
         ok(url, kind, write(tmp_path, f"{kind}.csv", WORKED_EXAMPLE[kind]))
 
 
-def dump(url: str) -> dict[str, list]:
-    """Every row of every table, in key order (what 'unchanged' means on any database)."""
+def dump(url: str, without: frozenset[str] = frozenset()) -> dict[str, list]:
+    """Every row of every table, in key order (what 'unchanged' means on any database), less the
+    columns named in ``without``."""
     ledger = Ledger(url, user="officer")
     try:
         with ledger.reading() as session:
             return {
                 table.name: [tuple(row) for row in session.execute(
-                    select(table).order_by(*table.primary_key.columns))]
+                    select(*(c for c in table.columns if c.name not in without))
+                    .order_by(*table.primary_key.columns))]
                 for table in Base.metadata.sorted_tables
             }
     finally:

@@ -10,7 +10,16 @@ import pytest
 from ledger import queries, services
 from ledger.database import Ledger
 from ledger.inputs import UserIn
-from tests.test_tui_support import AS_OF, SIZE, fill, open_worked_example, run_async, settle, text_of
+from tests.test_tui_support import (
+    AS_OF,
+    SIZE,
+    fill,
+    open_new_form,
+    open_worked_example,
+    run_async,
+    settle,
+    text_of,
+)
 from tui.app import DonorLedgerApp
 from tui.common import MessageDialog
 from tui.disbursements import DisbursementForm
@@ -141,10 +150,7 @@ async def test_a_receipt_larger_than_outstanding_is_refused_at_the_field(ledger)
 async def test_disburse_with_automatic_funding(ledger):
     app = app_on(ledger, "disbursements")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app, lambda: app.actor is not None)
-        await pilot.press("n")
-        await settle(pilot, app, lambda: isinstance(app.screen, DisbursementForm))
-        form = app.screen
+        form = await open_new_form(pilot, app, DisbursementForm)
         await fill(pilot, form, reference="D2", activity="A4", disbursed_on="2011-09-01", amount="10000",
                    payee="UNODC GPCC")
         await settle(pilot, app, lambda: form.plan is not None)
@@ -162,10 +168,7 @@ async def test_disburse_with_automatic_funding(ledger):
 async def test_disbursement_refused_for_lack_of_funds(ledger):
     app = app_on(ledger, "disbursements")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app, lambda: app.actor is not None)
-        await pilot.press("n")
-        await settle(pilot, app, lambda: isinstance(app.screen, DisbursementForm))
-        form = app.screen
+        form = await open_new_form(pilot, app, DisbursementForm)
         await fill(pilot, form, reference="D2", activity="A4", disbursed_on="2011-09-01", amount="140000")
         await settle(pilot, app, lambda: form.plan is not None)
         plan = text_of(form.query_one("#plan"))
@@ -184,10 +187,7 @@ async def test_disbursement_refused_for_lack_of_funds(ledger):
 async def test_a_named_pledge_that_cannot_pay_says_what_to_do(ledger):
     app = app_on(ledger, "disbursements")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app, lambda: app.actor is not None)
-        await pilot.press("n")
-        await settle(pilot, app, lambda: isinstance(app.screen, DisbursementForm))
-        form = app.screen
+        form = await open_new_form(pilot, app, DisbursementForm)
         await fill(pilot, form, reference="D2", activity="A1", disbursed_on="2011-09-01", amount="100", pledge="P2")
         await settle(pilot, app, lambda: "Refused" in text_of(form.query_one("#plan")))
         plan = text_of(form.query_one("#plan"))

@@ -102,3 +102,11 @@ def test_tui_never_imports_sqlalchemy():
                 assert not name.startswith("sqlalchemy"), f"{path.name} imports {name}"
                 if name.startswith("ledger") and name != "ledger":
                     assert name.startswith(allowed) or any(a.startswith(name) for a in allowed), f"{path.name}: {name}"
+
+
+async def open_new_form(pilot, app, form_type):
+    """Wait for the acting user, press n and wait for the form (the start of every "new ..." flow)."""
+    await settle(pilot, app, lambda: app.actor is not None)
+    await pilot.press("n")
+    await settle(pilot, app, lambda: isinstance(app.screen, form_type))
+    return app.screen
