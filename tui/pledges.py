@@ -331,10 +331,10 @@ class PledgeDetailScreen(ModalScreen[Any]):
         from rich.table import Table
 
         d = self.detail
-        own = Table(title=f"Allocations in {d.currency}", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
+        own = Table(title=f"Allocations in {d.currency}, the pledge's currency", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
         for name in ("¶", "Amount", "Received", "Cancelled", "Outstanding"):
             own.add_column(name, justify="right", no_wrap=True)
-        usd = Table(title="Allocations in USD", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
+        usd = Table(title="The same allocations valued in USD: pledged, programmable, cash and spending", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
         for name in ("¶", "Pledged", "Programmable", "Received", "Spent", "PSC", "Cash held"):
             usd.add_column(name, justify="right", no_wrap=True)
         for a in d.allocations:
