@@ -7,13 +7,13 @@ allocations), receipts against half of the pledges (ROWS/2 rows) and disbursemen
 the activities (ROWS/5 rows), as CSV, and the pledges also as .xlsx. Each file is imported in
 a child process (``import_file``, as the command does: parsing, validation, business rules,
 journal and hash chain). Then the limit for that file is measured: reading it (``csv.reader``
-/ python-calamine) plus raw ``sqlite3.executemany`` of exactly the rows the import stored
+/ python-calamine-plus's row stream) plus raw ``sqlite3.executemany`` of exactly the rows the import stored
 (every new row of every table, journal and allocations included, values precomputed, read
 back from the ledger after the import) into a copy of the ledger as it was before the import.
 Prints rows/s, the ratio import / limit (goal: at most 3), the importing process's peak memory
 (VmHWM) and that of the process that read and validated the file beside it, when the import
-used one (imports/rows.py; ru_maxrss of its children); the pledges are imported at ROWS/10 rows
-too, to show memory does not grow with the file.
+used one (imports/rows.py; ru_maxrss of its children); the pledges (.csv and .xlsx) are imported at
+ROWS/10 rows too, to show memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -211,11 +211,11 @@ def new_rows(before: Path, after: Path) -> dict[str, tuple[list[str], list[tuple
 
 def read_file(kind: str, path: Path) -> int:
     if path.suffix == ".xlsx":
-        from python_calamine import CalamineWorkbook
+        from python_calamine_plus import CalamineWorkbook
 
         count = 0
         with CalamineWorkbook.from_path(str(path)) as wb:
-            for _ in wb.get_sheet_by_index(0).iter_rows():
+            for _ in wb.stream_sheet_by_index(0):  # the fastest reader of an .xlsx (0.3 s per 100,000 rows)
                 count += 1
         return count - 1
     with open(path, newline="", encoding="utf-8") as f:
@@ -282,7 +282,7 @@ def main() -> None:
     rng = random.Random(20_07)
     print(f"generating {args.rows:,} pledge rows in {folder} ...", flush=True)
     reference = write_reference_files(folder, rng)
-    small = write_money_files(folder, args.rows // 10, random.Random(1), xlsx=False)
+    small = write_money_files(folder, args.rows // 10, random.Random(1), xlsx=not args.no_xlsx)
     files = write_money_files(folder, args.rows, rng, xlsx=not args.no_xlsx)
 
     from ledger.database import Ledger
@@ -304,6 +304,10 @@ def main() -> None:
                              ("disbursements csv", "disbursements", "disbursements")):
         results.append(measure(label, kind, files[key], ledger_db, folder, args.profile))
     if "pledges.xlsx" in files:
+        small_xlsx_db = folder / "small-xlsx.db"
+        shutil.copy(with_reference, small_xlsx_db)
+        results.append(measure("pledges xlsx (rows/10)", "pledges", small["pledges.xlsx"], small_xlsx_db, folder,
+                               args.profile))
         xlsx_db = folder / "xlsx.db"
         shutil.copy(with_reference, xlsx_db)
         results.append(measure("pledges xlsx", "pledges", files["pledges.xlsx"], xlsx_db, folder, args.profile))

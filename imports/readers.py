@@ -25,12 +25,13 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 from lxml import etree
-from python_calamine import CalamineWorkbook
+from python_calamine_plus import CalamineWorkbook
 
 MAX_TEXT = 32_767  # the most characters a spreadsheet cell can hold
 MAX_CSV_LINE_BYTES = 8 * 1024 * 1024
@@ -356,8 +357,6 @@ def _csv_records(path: str, f) -> Iterator[tuple[int, list, list[FileProblem]]]:
 
 @dataclass
 class _XlsxTable(TableFile):
-    sheet: object = field(default=None, repr=False)
-    first_column: int = 0
     pending: dict[int, list[FileProblem]] = field(default_factory=dict, repr=False)
     # calamine cuts longer text to 32,767 characters, so a text of exactly that length may be cut
     _longest_text: ClassVar[int] = MAX_TEXT - 1
@@ -366,20 +365,28 @@ class _XlsxTable(TableFile):
     )
 
     def _cells(self) -> Iterator[tuple[int, list, list[FileProblem]]]:
+        """Stream the first sheet row by row: memory holds one row, whatever the file's size."""
         seen: set[int] = set()
-        rows = iter(self.sheet.iter_rows())
-        next(rows, None)  # the header
-        for line, row in enumerate(rows, start=2):
-            problems = self.pending.get(line)
-            if problems:
-                seen.add(line)
-            yield line, [_xlsx_value(v) for v in row], list(problems or [])
+        line = 1
+        try:
+            with _workbook(self.path) as workbook:
+                rows = workbook.stream_sheet_by_index(0)
+                next(rows, None)  # the header
+                for line, row in enumerate(rows, start=2):
+                    problems = self.pending.get(line)
+                    if problems:
+                        seen.add(line)
+                    yield line, [_xlsx_value(v) for v in row], list(problems or [])
+        except _XlsxUnreadable as e:
+            message = f"{e}; reading stopped here"
+            yield line + 1, [], [FileProblem(self.path, line + 1, None, message)]
+            return
         for line in sorted(self.pending.keys() - seen):  # problems below the last value
             if line > 1:
                 yield line, [], list(self.pending[line])
 
     def _unnamed_value_problem(self, line: int, cells: list, unnamed: list[int]) -> FileProblem:
-        ref = f"{_column_letters(self.first_column + unnamed[0])}{line}"
+        ref = f"{_column_letters(unnamed[0])}{line}"
         return FileProblem(self.path, line, None, f"cell {ref} has a value but its column has no header")
 
 
@@ -389,19 +396,26 @@ def _open_xlsx(path: str, required: Sequence[str], optional: Sequence[str]) -> T
         scan_problems = _check_xlsx_archive(path)
     except OSError as e:
         raise _error(path, None, f"cannot read the file: {e.strerror or e}") from None
-    sheet = _load_first_sheet(path)
-    if sheet.start is None:
-        raise _error(path, None, f"the first sheet is empty; expected a header row with columns: {expected}")
-    first_row, first_column = sheet.start
-    if first_row > 0:
-        raise _error(path, 1, f"row 1 of the first sheet is empty; expected the header row: {expected}")
-    header = [_xlsx_value(v) for v in next(iter(sheet.iter_rows()))]
+    try:
+        with _workbook(path) as workbook:
+            if not workbook.sheet_names:
+                raise _error(path, None, "the workbook has no sheets")
+            # the rich stream reads the sheet's merged ranges (stored after the cells) up front
+            merged = workbook.stream_sheet_by_index(0, rich=True).merged_cell_ranges or []
+            first_rows = workbook.stream_sheet_by_index(0)
+            header = [_xlsx_value(v) for v in next(first_rows, [])]
+            if all(v is None for v in header):
+                if any(any(not _is_empty(v) for v in row) for row in first_rows):
+                    raise _error(path, 1, f"row 1 of the first sheet is empty; expected the header row: {expected}")
+                raise _error(path, None, f"the first sheet is empty; expected a header row with columns: {expected}")
+    except _XlsxUnreadable as e:
+        raise _error(path, None, str(e)) from None
     columns, positions, problems = _check_header(path, header, required, optional)
-    names = {first_column + i: name for name, i in positions.items()}
+    names = {i: name for name, i in positions.items()}
 
     header_cells: list[FileProblem] = []
     pending: dict[int, list[FileProblem]] = {}
-    for line, column, message in (*scan_problems, *_merged_problems(sheet)):
+    for line, column, message in (*scan_problems, *_merged_problems(merged)):
         problem = FileProblem(path, line, names.get(column) if column is not None else None, message)
         if line == 1:
             header_cells.append(problem)
@@ -409,25 +423,27 @@ def _open_xlsx(path: str, required: Sequence[str], optional: Sequence[str]) -> T
             pending.setdefault(line, []).append(problem)
     if header_cells or problems:
         raise ImportFileError(header_cells + problems)
-    return _XlsxTable(
-        path, columns, positions=positions, sheet=sheet, first_column=first_column, pending=pending
-    )
+    return _XlsxTable(path, columns, positions=positions, pending=pending)
 
 
-def _load_first_sheet(path: str):
-    problem = None
+class _XlsxUnreadable(Exception):
+    """calamine could not read the workbook; the message says why."""
+
+
+@contextmanager
+def _workbook(path: str) -> Iterator[CalamineWorkbook]:
+    """The workbook open for streaming; calamine's errors (and Rust panics) become _XlsxUnreadable."""
     try:
         with CalamineWorkbook.from_path(path) as workbook:
-            if workbook.sheet_names:
-                return workbook.get_sheet_by_index(0)
-            problem = "the workbook has no sheets"
+            yield workbook
+    except ImportFileError:
+        raise
     except Exception as e:
-        problem = f"is not a readable .xlsx file ({e})"
+        raise _XlsxUnreadable(f"is not a readable .xlsx file ({e})") from None
     except BaseException as e:  # a Rust panic inside calamine is a BaseException
         if type(e).__name__ != "PanicException":
             raise
-        problem = f"is not a readable .xlsx file ({e})"
-    raise _error(path, None, problem)
+        raise _XlsxUnreadable(f"is not a readable .xlsx file ({e})") from None
 
 
 def _xlsx_value(value: object) -> object:
@@ -454,8 +470,8 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def _merged_problems(sheet) -> Iterator[tuple[int, int | None, str]]:
-    for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
+def _merged_problems(ranges) -> Iterator[tuple[int, int | None, str]]:
+    for (r0, c0), (r1, c1) in ranges:
         ref = f"{_column_letters(c0)}{r0 + 1}:{_column_letters(c1)}{r1 + 1}"
         yield r0 + 1, None, f"merged cells {ref} are not allowed in an import file"
 

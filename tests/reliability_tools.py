@@ -173,7 +173,7 @@ def cli_server() -> None:
 
     for module in ("ledger.services", "ledger.migrate", "ledger.backup", "ledger.queries", "reports.funding",
                    "reports.render", "imports.importer", "imports.readers", "reports.workbook", "alembic.command",
-                   "rich.console", "psycopg", "openpyxl", "python_calamine"):
+                   "rich.console", "psycopg", "openpyxl", "python_calamine_plus"):
         try:
             __import__(module)
         except ImportError:

@@ -611,6 +611,19 @@ def test_xlsx_cells_without_references(tmp_path):
     assert problems == [f"{path}:2: name: B2: formula without a calculated value; {readers._RECALCULATE}"]
 
 
+def test_xlsx_replaced_while_being_read(tmp_path):
+    # rows are streamed from the file, so a file replaced after its header was checked is
+    # reported where reading stopped, not a traceback
+    path = write_xlsx(tmp_path, [["code", "name"], ["D1", "A"]])
+    table = donors(path)
+    path.write_bytes(b"not a zip archive any more")
+    rows, problems = read_all(table)
+    assert rows == []
+    [problem] = problems
+    assert problem.startswith(f"{path}:2: is not a readable .xlsx file (")
+    assert problem.endswith("; reading stopped here")
+
+
 def test_xlsx_with_a_damaged_member(tmp_path):
     path = tmp_path / "donors.xlsx"
     wb = openpyxl.Workbook()
