@@ -81,6 +81,9 @@ def export(settings: Settings, output: str, as_of) -> None:
     if result.text_amounts:
         click.echo(f"note: {result.text_amounts} amounts have more than 15 significant digits and were written as text",
                    err=True)
+    if not result.verified:  # exit 1, as for `verify`; the workbook stays, as evidence of what was found
+        fail(f"verification failed: {result.problem}",
+             f"{target} was written for investigation; its About sheet records the failure")
 
 
 @cli.command("iati")

@@ -101,7 +101,9 @@ def verify(settings: Settings, checkpoint: str | None) -> None:
     """Recompute the hash chain and the balance of every journal entry."""
     result = services.verify_chain(settings.ledger(), checkpoint)
     if not result.ok:
-        fail(f"verification failed: {result.message}")
+        entries, head_hash = result.stored
+        fail(f"verification failed: {result.message}",
+             f"head {head_hash} entries {entries} as stored; {result.intact}")
     click.echo(f"OK: {result.message}")
     click.echo(f"head {result.head_hash} entries {result.entries}")
 

@@ -142,6 +142,13 @@ class Verification:
     first_failure: int | None = None
     problem: str | None = None
     checkpoint_found: bool | None = None
+    stored: tuple[int, str] | None = None  # on a failure: (entry count, head hash) as stored
+
+    @property
+    def intact(self) -> str:
+        """On a failure, how much of the chain still verifies."""
+        good = self.entries - 1 if self.first_failure else self.entries
+        return f"the first {good} entries verify (up to head {self.head_hash})" if good else "no entry verifies"
 
     @property
     def message(self) -> str:
@@ -238,17 +245,18 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
             elif [line["line_no"] for line in lines] != list(range(1, len(lines) + 1)):
                 problem = "its lines are not numbered 1..n"
         if problem:
-            return Verification(False, count, prev, eid, problem)
+            return Verification(False, count, prev, eid, problem, stored=head(session))
         prev = entry["hash"]
         if checkpoint is not None and prev == checkpoint:
             found = True
     if orphans:  # lines would count in balances without an entry in the chain
-        return Verification(False, count, prev, None, f"journal lines of entry {orphans[0]}, which is not in the chain")
+        return Verification(False, count, prev, None, f"journal lines of entry {orphans[0]}, which is not in the chain",
+                            stored=head(session))
     if not found:
         return Verification(
             False, count, prev, None,
             f"checkpoint {checkpoint} is not in the chain: history was truncated or rewritten",
-            checkpoint_found=False,
+            checkpoint_found=False, stored=head(session),
         )
     return Verification(True, count, prev, checkpoint_found=None if checkpoint is None else True)
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -39,6 +37,7 @@ from ledger.schema import (
     Receipt,
 )
 
+from .files import replaced_on_success
 from .sums import use_snapshot
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -225,14 +224,8 @@ def write_iati(session: Session, path: Path, as_of: dt.date | None = None, *, or
     tree = iati_document(session, as_of, org_ref=org_ref, org_name=org_name)
     activity = tree.getroot()[0]
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=".iati-", suffix=".xml", dir=path.parent if str(path.parent) else ".")
-    os.close(handle)
-    try:
-        tree.write(temporary, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replaced_on_success(path, ".iati-") as temporary:
+        tree.write(str(temporary), xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return IatiResult(path, as_of, activity.findtext("iati-identifier"), len(activity.findall("transaction")),
                       len(activity.findall("budget")))
 

@@ -262,12 +262,15 @@ def test_the_command_line_names_the_bad_entry(small_ledger_file, tmp_path):
     conn = sqlite3.connect(copy, isolation_level=None)
     drop_guards_sqlite(conn)
     conn.execute("update journal_lines set usd_cents = usd_cents + 1 where entry_id = 7 and line_no = 2")
+    count, head = conn.execute("select id, hash from journal_entries order by id desc limit 1").fetchone()
+    [sixth] = conn.execute("select hash from journal_entries where id = 6").fetchone()
     conn.close()
     done = run_cli("--db", str(copy), "verify")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        "error: verification failed: journal entry 7: its content does not match its hash (changed after posting)"
+        "error: verification failed: journal entry 7: its content does not match its hash (changed after posting)",
+        f"error: head {head} entries {count} as stored; the first 6 entries verify (up to head {sixth})",
     ]
 
 
@@ -431,3 +434,37 @@ def test_the_head_in_the_workbook_about_sheet_is_a_checkpoint(db_url, tmp_path):
     engine.dispose()
     done = run_cli("--db", db_url, "verify", "--checkpoint", head)
     assert done.returncode == 1 and f"checkpoint {head} is not in the chain" in done.stderr
+
+
+def test_export_of_a_tampered_ledger_exits_1_and_keeps_the_evidence(db_url, tmp_path):
+    """A broken chain refuses the export (exit 1, as `verify`); the workbook stays, its About sheet says why."""
+    import openpyxl
+
+    ledger = Ledger(db_url, user="officer")
+    b.worked_example(ledger)
+    ledger.close()
+    engine = attacker_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("update journal_lines set usd_cents = usd_cents + 1 where entry_id = 3 and line_no = 1"))
+    engine.dispose()
+    workbook = tmp_path / "audit.xlsx"
+    done = run_cli("--db", db_url, "--user", "officer", "export", "-o", str(workbook))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: verification failed: journal entry 3: its content does not match its hash (changed after posting)",
+        f"error: {workbook} was written for investigation; its About sheet records the failure",
+    ]
+    about = {row[0]: row[1] for row in openpyxl.load_workbook(workbook, read_only=True)["About"].iter_rows(values_only=True)}
+    second = printed_head_of_entry(db_url, 2)
+    assert about["Verification"] == ("FAILED: journal entry 3: its content does not match its hash (changed after "
+                                     f"posting); the first 2 entries verify (up to head {second})")
+    assert (about["Chain entries"], about["Chain head hash"]) == (5, printed_head_of_entry(db_url, 5))  # as stored
+
+
+def printed_head_of_entry(url: str, entry_id: int) -> str:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(JournalEntry.hash).where(JournalEntry.id == entry_id)).scalar_one()
+    finally:
+        engine.dispose()
