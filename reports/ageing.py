@@ -26,7 +26,7 @@ from ledger.money import format_amount
 from ledger.rates import RateBook
 from ledger.schema import Donor, Pledge
 
-from .formats import json_header, money, money_grouped, safe_text
+from .formats import json_header, money, money_grouped, provenance, safe_text
 from .sums import allocation_sums
 
 BUCKETS = (("not_due", "Not due"), ("1_90", "1-90 days"), ("91_180", "91-180 days"),
@@ -178,7 +178,7 @@ def ageing_table(report: AgeingReport, width: int = 200):
     table = Table(
         title=f"Pledge ageing, as of {report.as_of}",
         caption=(f"{len(overdue)} overdue pledge(s), USD {money_grouped(sum(r.outstanding_usd for r in overdue))}; "
-                 f"{report.entries} journal entries, chain head {report.chain_head[:16]}…"),
+                 f"{provenance(report)}"),
     )
     for label, justify in (("Pledge", "left"), ("Donor", "left"), ("Pledged on", "left"), ("Due on", "left"),
                            ("Days", "right"), ("Bucket", "left"), ("Outstanding", "right"), ("USD", "right"),

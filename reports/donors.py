@@ -23,7 +23,7 @@ from ledger.database import utcnow
 from ledger.rates import RateBook
 from ledger.schema import Activity, Donor, JournalEntry, JournalLine, Paragraph, Pledge
 
-from .formats import json_header, money, money_grouped, safe_text
+from .formats import json_header, money, money_grouped, provenance, safe_text
 from .sums import allocation_sums, reversed_as_of
 
 MONEY_KEYS = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
@@ -196,7 +196,7 @@ def donors_table(report: DonorReport, width: int = 200):
 
     table = Table(
         title=f"Donor statements, USD, as of {report.as_of}",
-        caption=f"{report.entries} journal entries, chain head {report.chain_head[:16]}…",
+        caption=provenance(report),
     )
     table.add_column("Donor", no_wrap=width >= 120, max_width=40)
     for _key, label in TABLE_COLUMNS:

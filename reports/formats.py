@@ -29,6 +29,12 @@ def safe_text(text: str | None) -> str:
     return text or ""
 
 
+def provenance(report) -> str:
+    """The caption line of every report table: when it was made, from which chain head."""
+    return (f"made {report.generated_at:%Y-%m-%d %H:%M:%S} UTC from {report.entries} journal entries, "
+            f"chain head {report.chain_head[:16]}…")
+
+
 def json_header(report) -> dict:
     """The first keys of every report's JSON: as-of date, currency, when made, the chain head."""
     return {

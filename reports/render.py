@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from .formats import json_header, money, money_grouped, percent
+from .formats import json_header, money, money_grouped, percent, provenance
 from .funding import KEYS, MONEY_KEYS, PERCENT_KEYS, FundingReport, FundingRow
 
 
@@ -57,21 +57,27 @@ NARROW_COLUMNS = ("requirement", "pledged", "received", "spent_on_activities", "
 
 
 def funding_table(report: FundingReport, width: int = 200):
-    """A rich Table; under 190 columns only the essential columns are shown."""
-    from rich.table import Table
+    """A rich Table of every column when they fit in ``width``, else of the essential ones."""
+    from rich.console import Console
 
-    columns = TABLE_COLUMNS if width >= 190 else tuple(c for c in TABLE_COLUMNS if c[0] in NARROW_COLUMNS)
+    full = _funding_table(report, TABLE_COLUMNS, label_width=45)
+    if Console(width=10_000).measure(full).maximum <= width:  # measured unclamped: its natural width
+        return full
+    return _funding_table(report, tuple(c for c in TABLE_COLUMNS if c[0] in NARROW_COLUMNS), label_width=30)
+
+
+def _funding_table(report: FundingReport, columns: tuple, label_width: int):
+    from rich.table import Table
 
     table = Table(
         title=f"Funding vs implementation, resolution 20/7, USD, as of {report.as_of}",
-        caption=(f"{report.entries} journal entries, chain head {report.chain_head[:16]}…; "
-                 "requirement and progress as of today"),
+        caption=f"{provenance(report)}; requirement and progress as of today",
     )
     body = []
     for row in [*report.rows, report.totals]:
         label = row.title if row.paragraph is None else f"{row.paragraph}. {row.title}"
-        if width < 190 and len(label) > 28:
-            label = label[:27] + "…"
+        if len(label) > label_width - 2:
+            label = label[: label_width - 3] + "…"
         cells = []
         for key, _ in columns:
             value = row.value(key)
@@ -82,7 +88,7 @@ def funding_table(report: FundingReport, width: int = 200):
             else:
                 cells.append(str(value))
         body.append((row, label, cells))
-    table.add_column("Paragraph", no_wrap=True, max_width=30 if width < 190 else 45)
+    table.add_column("Paragraph", no_wrap=True, max_width=label_width)
     for i, (_key, label) in enumerate(columns):
         table.add_column(label, justify="right", no_wrap=True, min_width=max(len(label), *(len(c[2][i]) for c in body)))
     for row, label, cells in body:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import sqlite3
@@ -83,6 +84,34 @@ def test_report_funding_csv(example):
     assert total["gap"] == "271132.13" and total["fx_difference"] == "-4310.35"
     assert "-0.00" not in text
     assert dict(zip(table[0], table[2], strict=True))["coverage_pct"] == ""  # null percentage
+
+
+def test_report_funding_table_shows_every_column_only_where_all_fit(ledger, example):
+    """Piped output is 200 columns: the essential columns, none cut off; the full set only where it fits."""
+    from rich.console import Console
+
+    from reports.funding import funding_report_for
+    from reports.render import funding_table
+
+    text = ok("--db", example, "report", "funding", "--as-of", "2016-12-31")
+    header = next(line for line in text.splitlines() if "Paragraph" in line)
+    names = [cell.strip() for cell in header.strip("┃ ").split("┃")]
+    assert names == ["Paragraph", "Requirement", "Pledged", "Received", "Available", "Spent", "Cover %", "Gap"]
+    assert max(len(line) for line in text.splitlines()) <= 200
+    assert "made 20" in text and " UTC from 5 journal entries, chain head " in text  # when, from which head
+
+    def printed(width: int) -> list[str]:
+        console = Console(width=width, record=True)
+        console.print(funding_table(report, width))
+        return console.export_text().splitlines()
+
+    report = funding_report_for(ledger, dt.date(2016, 12, 31))
+    full = next(len(line) for line in printed(400) if "Paragraph" in line)  # the width all 16 columns take
+    assert full > 200
+    for width, all_shown in ((full - 1, False), (full, True)):
+        lines = printed(width)
+        assert ("Done" in next(line for line in lines if "Paragraph" in line)) == all_shown
+        assert max(len(line) for line in lines) <= width
 
 
 def test_report_csv_never_prints_minus_zero(ledger, db_url):
