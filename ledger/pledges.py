@@ -224,10 +224,13 @@ def cancel_pledge(uow, data: CancellationIn) -> Posted:
     outstanding = [balances[a.id].outstanding_minor for a, _ in allocations]
     total = sum(outstanding)
     if minor > total:
+        where = f"pledge {pledge.reference}"
+        if data.paragraph is not None or data.unearmarked:
+            where = ("the unearmarked allocation" if data.unearmarked else f"paragraph {data.paragraph}") + f" of {where}"
         raise LedgerError(Problem(
             "amount",
             f"cannot cancel {pledge.currency} {format_amount(minor, pledge.currency)}: only "
-            f"{pledge.currency} {format_amount(total, pledge.currency)} is outstanding on pledge {pledge.reference}",
+            f"{pledge.currency} {format_amount(total, pledge.currency)} is outstanding on {where}",
         ))
     shares = largest_remainder(minor, outstanding)
     lines: list[journal.Line] = []

@@ -324,7 +324,10 @@ def test_cancellation_up_to_what_is_outstanding_and_on_one_allocation(usd_pledge
     receipt(ledger, "RQ", "Q", "2020-01-11", "500")  # 300 / 200
     assert refused(cancel, ledger, "Q", "2020-01-12", "500.01") == (
         "amount: cannot cancel USD 500.01: only USD 500.00 is outstanding on pledge Q")
-    assert "only USD 200.00 is outstanding" in refused(cancel, ledger, "Q", "2020-01-12", "201", unearmarked=True)
+    assert refused(cancel, ledger, "Q", "2020-01-12", "201", unearmarked=True) == (
+        "amount: cannot cancel USD 201.00: only USD 200.00 is outstanding on the unearmarked allocation of pledge Q")
+    assert refused(cancel, ledger, "Q", "2020-01-12", "301", paragraph=1) == (
+        "amount: cannot cancel USD 301.00: only USD 300.00 is outstanding on paragraph 1 of pledge Q")
     cancel(ledger, "Q", "2020-01-12", "200", unearmarked=True)
     assert refused(cancel, ledger, "Q", "2020-01-12", "1", paragraph=2) == (
         "paragraph: pledge Q has no allocation to paragraph 2")
