@@ -13,6 +13,7 @@ from .inputs import AllocationIn, CancellationIn, PledgeIn
 from .money import MoneyError, format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
 from .paragraphs import paragraph_id
 from .rates import rate_book
+from .reconcile import pledge_memo
 from .schema import Allocation, Cancellation, Donor, Paragraph, Pledge
 
 
@@ -160,7 +161,7 @@ def record_pledge(uow, data: PledgeIn) -> Posted:
         tags = {"donor_id": donor, "pledge_id": pledge_id, "allocation_id": allocation_id, "paragraph_id": para}
         lines.append(journal.Line(journal.RECEIVABLE, journal.PLEDGE, data.currency, minor, usd, **tags))
         lines.append(journal.Line(journal.REVENUE, journal.PLEDGE, data.currency, -minor, -usd, **tags))
-    entry_id = uow.post(journal.EntryDraft("pledge", data.pledged_on, data.reference, f"pledge of {data.donor}", lines))
+    entry_id = uow.post(journal.EntryDraft("pledge", data.pledged_on, data.reference, pledge_memo(data.donor, data.psc_rate_bp, data.due_on), lines))
     uow.add(Pledge, {
         "id": pledge_id, "reference": data.reference, "donor_id": donor, "pledged_on": data.pledged_on,
         "currency": data.currency, "rate_micros": rate, "psc_rate_bp": data.psc_rate_bp, "due_on": data.due_on,

@@ -40,6 +40,12 @@ def record_receipt(uow, data: ReceiptIn) -> Posted:
         ))
     if data.usd_amount is not None:
         usd = to_minor(data.usd_amount, "USD")
+        if pledge.currency == "USD" and usd != minor:
+            raise LedgerError(Problem(
+                "usd_amount",
+                f"pledge {pledge.reference} is in USD: the USD credited is the amount received "
+                f"(USD {format_amount(minor, 'USD')}), not USD {format_amount(usd, 'USD')}; leave usd_amount empty",
+            ))
     else:
         usd = to_usd_cents(minor, pledge.currency, rate_book(uow).on(pledge.currency, data.received_on, "received_on"))
     shares = largest_remainder(minor, outstanding)

@@ -15,7 +15,12 @@ DONOR_FIELDS = ("name", "kind", "country", "currency")
 
 
 def upsert_donor(uow, data: DonorIn) -> str:
-    """'added', 'updated' or 'unchanged'."""
+    """'added', 'updated' or 'unchanged'.
+
+    A stored donor changes only in the fields ``data`` was given (``model_fields_set``): a
+    column an import file leaves out, or an empty cell, keeps what is stored instead of
+    resetting it to the model's default. The TUI's form gives every field.
+    """
     donor = uow.session.execute(select(Donor).where(Donor.code == data.code)).scalar_one_or_none()
     if donor is None:
         uow.session.add(Donor(code=data.code, **{f: getattr(data, f) for f in DONOR_FIELDS}))
@@ -23,6 +28,8 @@ def upsert_donor(uow, data: DonorIn) -> str:
         return "added"
     changed = False
     for name in DONOR_FIELDS:
+        if name not in data.model_fields_set:
+            continue
         old, new = getattr(donor, name), getattr(data, name)
         if old != new:
             uow.audit("donors", data.code, name, old, new)
@@ -38,8 +45,9 @@ def activity_by_code(uow, code: str, field: str = "activity") -> Activity:
     return activity
 
 
-def _activity_values(uow, data: ActivityIn) -> dict:
-    return {
+def _activity_values(uow, data: ActivityIn, given_only: bool = False) -> dict:
+    """The stored columns of ``data``; with ``given_only`` only those of the fields it was given."""
+    values = {
         "paragraph_id": paragraph_id(uow.cache, uow.session, data.paragraph),
         "title": data.title,
         "budget_cents": to_minor(data.budget_usd, "USD"),
@@ -48,6 +56,13 @@ def _activity_values(uow, data: ActivityIn) -> dict:
         "status": data.status,
         "progress_pct": data.progress_pct,
     }
+    if given_only:
+        given = {ACTIVITY_COLUMNS.get(name, name) for name in data.model_fields_set}
+        values = {name: value for name, value in values.items() if name in given}
+    return values
+
+
+ACTIVITY_COLUMNS = {"paragraph": "paragraph_id", "budget_usd": "budget_cents"}  # field -> stored column
 
 
 def has_disbursements(uow, activity_id: int) -> bool:
@@ -55,12 +70,17 @@ def has_disbursements(uow, activity_id: int) -> bool:
 
 
 def upsert_activity(uow, data: ActivityIn) -> str:
-    values = _activity_values(uow, data)
+    """'added', 'updated' or 'unchanged'; a stored activity changes only in the fields given (see upsert_donor)."""
     activity = uow.session.execute(select(Activity).where(Activity.code == data.code)).scalar_one_or_none()
     if activity is None:
-        uow.session.add(Activity(code=data.code, **values))
+        uow.session.add(Activity(code=data.code, **_activity_values(uow, data)))
         uow.audit("activities", data.code, "*", None, "created")
         return "added"
+    values = _activity_values(uow, data, given_only=True)
+    start = values.get("planned_start", activity.planned_start)
+    end = values.get("planned_end", activity.planned_end)
+    if start and end and end < start:
+        raise LedgerError(Problem("planned_end", f"planned_end {end} is before planned_start {start}"))
     if values["paragraph_id"] != activity.paragraph_id and has_disbursements(uow, activity.id):
         old = uow.session.get(Paragraph, activity.paragraph_id).number
         raise LedgerError(Problem(

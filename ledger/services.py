@@ -23,8 +23,9 @@ from .inputs import (
     ReversalIn,
     UserIn,
 )
-from .journal import Verification, verify
+from .journal import Verification
 from .pledges import Posted
+from .reconcile import verify_ledger
 from .roles import Act
 from .unit_of_work import Reader
 
@@ -91,5 +92,6 @@ def add_user(ledger: Ledger, data: UserIn) -> str:
 
 
 def verify_chain(ledger: Ledger, checkpoint: str | None = None) -> Verification:
+    """The hash chain, the balance of every entry and the rows posted beside the journal."""
     with ledger.reading() as session:
-        return verify(session, checkpoint)
+        return verify_ledger(session, checkpoint)

@@ -44,6 +44,7 @@ from ledger.database import utcnow
 from ledger.money import RATE_DECIMALS, from_minor, minor_digits
 from ledger.paragraphs import mandate_title
 from ledger.rates import RateBook
+from ledger.reconcile import verify_ledger
 from ledger.schema import (
     Activity,
     Allocation,
@@ -763,7 +764,7 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
     path = Path(path)
     use_snapshot(session)
     generated_at = utcnow()
-    verification = journal.verify(session)
+    verification = verify_ledger(session)
     entries, head_hash = (verification.entries, verification.head_hash) if verification.ok else verification.stored
     rates = RateBook.load(session)
     funding = funding_report(session, as_of)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 import cli.commands  # noqa: F401  (registers the sub-commands)
 from cli.main import cli
 from ledger.database import Ledger
-from ledger.schema import AuditRecord, Base, JournalEntry, Pledge, Receipt
+from ledger.schema import Activity, AuditRecord, Base, Donor, JournalEntry, Pledge, Receipt
 
 DONORS = """code,name,kind,country,currency
 NOR,Norway,member-state,NOR,NOK
@@ -210,6 +210,38 @@ def test_reference_data_is_updated_with_an_audit_trail(db_url, tmp_path):
         ("donors", "USA", "name", "United States", "United States of America", login),
         ("donors", "CAN", "*", None, "created", login),
         ("activities", "A1", "progress_pct", "40", "55", login),
+    ]
+
+
+def test_reimport_changes_only_what_the_file_gives(db_url, tmp_path):
+    """A column left out, or an empty cell, keeps what is stored: it is not a change to the default."""
+    load(db_url, tmp_path, "donors", "rates", "activities")
+    audit_before = count(db_url, AuditRecord)
+    donors = write(tmp_path, "d2.csv", "code,name\nUSA,United States of America\n")
+    activities = write(tmp_path, "a2.csv", "code,paragraph,title,budget_usd,status,progress_pct\n"
+                                           "A1,1,Training of practitioners,600000,,\n")
+    assert ok(db_url, "donors", donors) == f"{donors}: 1 row: 0 added, 1 updated"
+    assert ok(db_url, "activities", activities) == f"{activities}: 1 row: 0 added, 1 updated"
+    ledger = Ledger(db_url, user="officer")
+    with ledger.reading() as session:
+        changes = session.execute(
+            select(AuditRecord.record_key, AuditRecord.field, AuditRecord.old_value, AuditRecord.new_value)
+            .order_by(AuditRecord.id).offset(audit_before)
+        ).all()
+        usa = session.execute(select(Donor.kind, Donor.country, Donor.currency).where(Donor.code == "USA")).one()
+        a1 = session.execute(select(Activity.status, Activity.progress_pct, Activity.planned_start,
+                                    Activity.planned_end).where(Activity.code == "A1")).one()
+    ledger.close()
+    assert [tuple(c) for c in changes] == [
+        ("USA", "name", "United States", "United States of America"),
+        ("A1", "budget_cents", "500000.00", "600000.00"),
+    ]
+    assert tuple(usa) == ("member-state", "USA", "USD")
+    assert tuple(a1) == ("ongoing", 40, dt.date(2011, 9, 1), dt.date(2013, 12, 31))
+    ends_early = write(tmp_path, "a3.csv", "code,paragraph,title,budget_usd,planned_end\n"
+                                           "A1,1,Training of practitioners,600000,2011-08-31\n")
+    assert refused(db_url, "activities", ends_early) == [
+        f"{ends_early}:2: planned_end: planned_end 2011-08-31 is before planned_start 2011-09-01"
     ]
 
 

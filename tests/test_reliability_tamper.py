@@ -387,6 +387,11 @@ def test_a_truncated_tail_passes_verify_but_fails_the_checkpoint(grown):
     with engine.begin() as conn:
         conn.execute(text("delete from journal_lines where entry_id = 7"))
         conn.execute(text("delete from journal_entries where id = 7"))
+    done = run_cli("--db", url, "verify")  # the disbursement posted with entry 7 is still there
+    assert done.returncode == 1
+    assert "error: verification failed: disbursement D9 does not match journal entry 7" in done.stderr
+    with engine.begin() as conn:  # a careful forger removes it too
+        conn.execute(text("delete from disbursements where entry_id = 7"))
     engine.dispose()
     assert run_cli("--db", url, "verify").returncode == 0  # a shorter chain is still a chain
     done = run_cli("--db", url, "verify", "--checkpoint", latest)
@@ -398,10 +403,16 @@ def test_a_truncated_tail_passes_verify_but_fails_the_checkpoint(grown):
 def test_a_rewritten_history_passes_verify_but_fails_the_checkpoint(grown):
     url, earlier, latest = grown
     engine = attacker_engine(url)
-    with engine.begin() as conn:  # R1's cash halved on both sides, every later hash recomputed
+    with engine.begin() as conn:  # R2's cash halved on both sides, every later hash recomputed
         conn.execute(text("update journal_lines set usd_cents = usd_cents / 2, amount_minor = amount_minor / 2 "
                           "where entry_id = 4"))
         rehash_from(conn, 4)
+    done = run_cli("--db", url, "verify")  # the receipt row still says what was received
+    assert done.returncode == 1
+    assert "error: verification failed: receipt R2 does not match journal entry 4" in done.stderr
+    with engine.begin() as conn:
+        conn.execute(text("update receipts set usd_cents = usd_cents / 2, amount_minor = amount_minor / 2 "
+                          "where entry_id = 4"))
     engine.dispose()
     assert run_cli("--db", url, "verify").returncode == 0  # internally consistent forgery
     for checkpoint in (earlier, latest):  # the head before the forgery named an entry now gone

@@ -273,6 +273,16 @@ def test_receipt_over_outstanding_is_refused_naming_both_amounts(usd_pledge):
     assert funding_rows(usd_pledge, "2020-12-31")[1].outstanding == 0
 
 
+def test_a_usd_receipt_is_credited_its_own_amount(usd_pledge):
+    """No exchange difference between USD and USD: a different usd_amount is refused, the same one accepted."""
+    message = refused(receipt, usd_pledge, "R1", "P", "2020-01-10", "100", usd_amount="99")
+    assert message == ("usd_amount: pledge P is in USD: the USD credited is the amount received (USD 100.00), "
+                       "not USD 99.00; leave usd_amount empty")
+    assert entry_count(usd_pledge) == 1
+    receipt(usd_pledge, "R1", "P", "2020-01-10", "100", usd_amount="100.00")
+    assert funding_rows(usd_pledge, "2020-12-31")[1].received == 10_000  # cents
+
+
 def test_money_events_dated_after_today_are_refused(usd_pledge):
     ledger = usd_pledge
     receipt(ledger, "R1", "P", "2020-02-01", "500")

@@ -1,0 +1,226 @@
+"""The rows posted beside the journal, checked against it.
+
+The hash chain protects journal entries and their lines. The reports also read the rows
+posted with them: which paragraph an allocation funds, a pledge's PSC rate and exchange rate,
+what a receipt or a disbursement was. Every such fact the journal also records must agree
+with it, so that changing one of those rows (possible only around the append-only triggers)
+cannot move money between paragraphs, or change what is programmable, without ``verify``
+saying so:
+
+- a pledge, receipt, cancellation or disbursement row names its entry, of its kind, with the
+  same reference and date; its amounts (and USD) are the sums of that entry's lines;
+- every line that names an allocation names that allocation's pledge and donor, and (for the
+  pledge's own flows) its paragraph and currency;
+- an allocation's amount and pledged USD are its pledge entry's receivable line;
+- a pledge's exchange rate is the rate in force on its date and gives its allocations' USD;
+- a pledge's PSC rate is the one its entry's memo records (entries posted since the memo
+  records it) and gives the PSC charged on every funding split it paid.
+
+``first_disagreement`` returns the first problem found, naming the row, or None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from . import journal
+from .balances import psc_of
+from .errors import LedgerError
+from .money import to_usd_cents
+from .rates import RateBook
+from .schema import Allocation, Cancellation, Disbursement, JournalEntry, JournalLine, Pledge, Receipt
+
+CHANGED = "changed after posting"
+PLEDGE_TERMS = re.compile(r"; PSC (?P<psc>\d+\.\d\d)%; (?:due (?P<due>\d{4}-\d\d-\d\d)|no due date)$")
+
+
+def pledge_memo(donor: str, psc_rate_bp: int, due_on) -> str:
+    """The memo of a pledge entry: the donor and the pledge's terms, so that the hash covers them."""
+    due = f"due {due_on.isoformat()}" if due_on else "no due date"
+    return f"pledge of {donor}; PSC {psc_rate_bp // 100}.{psc_rate_bp % 100:02d}%; {due}"
+
+
+def verify_ledger(session: Session, checkpoint: str | None = None) -> journal.Verification:
+    """The hash chain and the balance of every entry (``journal.verify``), then the rows posted beside it."""
+    result = journal.verify(session, checkpoint)
+    if not result.ok:
+        return result
+    problem = first_disagreement(session)
+    if problem:
+        return replace(result, ok=False, problem=problem, stored=journal.head(session))
+    return result
+
+
+def first_disagreement(session: Session) -> str | None:
+    for check in CHECKS:
+        problem = check(session)
+        if problem:
+            return problem
+    return None
+
+
+def _event_rows(session: Session, model, kind: str, date_column, amount_lines: tuple[str, str],
+                usd_column=None, extra: Callable | None = None) -> str | None:
+    """Rows of ``model`` whose entry is missing, of another kind, reference or date, or whose
+    amount (and USD) is not the sum of the entry's ``amount_lines`` (account, flow)."""
+    entry, line = JournalEntry, JournalLine
+    account, flow = amount_lines
+    sums = (select(line.entry_id, func.sum(line.amount_minor).label("amount"), func.sum(line.usd_cents).label("usd"),
+                   func.min(line.pledge_id).label("pledge_lo"), func.max(line.pledge_id).label("pledge_hi"),
+                   func.min(line.activity_id).label("activity_lo"), func.max(line.activity_id).label("activity_hi"))
+            .where(line.account == account, line.flow == flow).group_by(line.entry_id).subquery())
+    reference = model.reference if hasattr(model, "reference") else None
+    differs = [entry.id.is_(None), entry.kind != kind, entry.event_date != date_column,
+               sums.c.amount.is_(None), sums.c.amount != model.amount_minor,
+               sums.c.pledge_lo != model.pledge_id, sums.c.pledge_hi != model.pledge_id]
+    if reference is not None:
+        differs.append(entry.reference != reference)
+    if usd_column is not None:
+        differs.append(sums.c.usd != usd_column)
+    if extra is not None:
+        differs.append(extra(sums))
+    name = reference if reference is not None else model.id
+    found = session.execute(
+        select(name, model.entry_id).select_from(model)
+        .outerjoin(entry, entry.id == model.entry_id).outerjoin(sums, sums.c.entry_id == model.entry_id)
+        .where(or_(*differs)).order_by(model.id).limit(1)
+    ).first()
+    if found is None:
+        return None
+    what = model.__tablename__[:-1]
+    return (f"{what} {found[0]} does not match journal entry {found[1]} (its kind, reference, date, amount or "
+            f"what it concerns): {CHANGED}")
+
+
+def _pledges(session: Session) -> str | None:
+    entry = JournalEntry
+    found = session.execute(
+        select(Pledge.reference, Pledge.entry_id).outerjoin(entry, entry.id == Pledge.entry_id)
+        .where(or_(entry.id.is_(None), entry.kind != "pledge", entry.reference != Pledge.reference,
+                   entry.event_date != Pledge.pledged_on))
+        .order_by(Pledge.id).limit(1)
+    ).first()
+    if found:
+        return f"pledge {found[0]} does not match journal entry {found[1]} (its kind, reference or date): {CHANGED}"
+    return None
+
+
+def _receipts(session: Session) -> str | None:
+    return _event_rows(session, Receipt, "receipt", Receipt.received_on, (journal.CASH, journal.RECEIPT),
+                       Receipt.usd_cents)
+
+
+def _cancellations(session: Session) -> str | None:
+    return _event_rows(session, Cancellation, "cancellation", Cancellation.cancelled_on,
+                       (journal.REVENUE, journal.CANCEL))
+
+
+def _disbursements(session: Session) -> str | None:
+    return _event_rows(
+        session, Disbursement, "disbursement", Disbursement.disbursed_on, (journal.EXPENDITURE, journal.SPEND),
+        Disbursement.usd_cents,
+        extra=lambda sums: or_(sums.c.activity_lo != Disbursement.activity_id,
+                               sums.c.activity_hi != Disbursement.activity_id,
+                               sums.c.pledge_lo.is_(None)),
+    )
+
+
+def _lines_of_allocations(session: Session) -> str | None:
+    """Every line naming an allocation names its pledge and donor; the pledge's own flows its
+    paragraph and currency (a funding split carries the activity's paragraph and the
+    disbursement's currency)."""
+    line = JournalLine
+    own_flows = (journal.PLEDGE, journal.CANCEL, journal.RECEIPT, journal.FX_FLOW)
+    found = session.execute(
+        select(line.entry_id, line.line_no, Allocation.id, Pledge.reference)
+        .join(Allocation, Allocation.id == line.allocation_id).join(Pledge, Pledge.id == Allocation.pledge_id)
+        .where(or_(line.pledge_id.is_distinct_from(Allocation.pledge_id),
+                   line.donor_id.is_distinct_from(Pledge.donor_id),
+                   and_(line.flow.in_(own_flows),
+                        or_(line.paragraph_id.is_distinct_from(Allocation.paragraph_id),
+                            line.currency != Pledge.currency))))
+        .order_by(line.entry_id, line.line_no).limit(1)
+    ).first()
+    if found:
+        entry_id, line_no, allocation_id, reference = found
+        return (f"allocation {allocation_id} of pledge {reference} does not match line {line_no} of journal entry "
+                f"{entry_id} (its pledge, donor, paragraph or currency): {CHANGED}")
+    return None
+
+
+def _allocations(session: Session) -> str | None:
+    line = JournalLine
+    sums = (select(line.allocation_id, line.entry_id, func.sum(line.amount_minor).label("amount"),
+                   func.sum(line.usd_cents).label("usd"))
+            .where(line.account == journal.RECEIVABLE, line.flow == journal.PLEDGE)
+            .group_by(line.allocation_id, line.entry_id).subquery())
+    found = session.execute(
+        select(Allocation.id, Pledge.reference, Pledge.entry_id).join(Pledge, Pledge.id == Allocation.pledge_id)
+        .outerjoin(sums, and_(sums.c.allocation_id == Allocation.id, sums.c.entry_id == Pledge.entry_id))
+        .where(or_(sums.c.amount.is_(None), sums.c.amount != Allocation.amount_minor,
+                   sums.c.usd != Allocation.pledged_cents))
+        .order_by(Allocation.id).limit(1)
+    ).first()
+    if found:
+        return (f"allocation {found[0]} of pledge {found[1]} does not match journal entry {found[2]} (its amount "
+                f"or pledged USD): {CHANGED}")
+    return None
+
+
+def _pledge_terms(session: Session) -> str | None:
+    """Exchange rate: the rate in force on the pledge date, giving the allocations' pledged USD.
+    PSC rate and due date: as the entry's memo records them."""
+    rates = RateBook.load(session)
+    rows = session.execute(
+        select(Pledge.reference, Pledge.currency, Pledge.pledged_on, Pledge.rate_micros, Pledge.psc_rate_bp,
+               Pledge.due_on, JournalEntry.memo, Allocation.amount_minor, Allocation.pledged_cents)
+        .join(JournalEntry, JournalEntry.id == Pledge.entry_id).join(Allocation, Allocation.pledge_id == Pledge.id)
+        .order_by(Pledge.id, Allocation.id).execution_options(yield_per=5000)
+    )
+    seen = None
+    for reference, currency, pledged_on, rate, psc_bp, due_on, memo, amount, pledged_cents in rows:
+        if reference != seen:
+            seen = reference
+            try:
+                in_force = rates.on(currency, pledged_on)
+            except LedgerError:
+                in_force = None
+            if rate != in_force:
+                return (f"pledge {reference}: its exchange rate is not the {currency} rate in force on {pledged_on}: "
+                        f"one of them was {CHANGED}")
+            terms = PLEDGE_TERMS.search(memo)
+            if terms and (terms["psc"].replace(".", "").lstrip("0") or "0") != str(psc_bp):
+                return f"pledge {reference}: its PSC rate is not the one its journal entry records: {CHANGED}"
+            if terms and (terms["due"] or None) != (due_on.isoformat() if due_on else None):
+                return f"pledge {reference}: its due date is not the one its journal entry records: {CHANGED}"
+        if to_usd_cents(amount, currency, rate) != pledged_cents:
+            return f"pledge {reference}: its exchange rate does not give its allocations' pledged USD: {CHANGED}"
+    return None
+
+
+def _psc_charged(session: Session) -> str | None:
+    """The PSC on every funding split is the paying pledge's PSC rate of the split."""
+    spend, psc = aliased(JournalLine), aliased(JournalLine)
+    rows = session.execute(
+        select(spend.entry_id, Pledge.reference, Pledge.psc_rate_bp, spend.usd_cents, psc.usd_cents)
+        .join(JournalEntry, JournalEntry.id == spend.entry_id)
+        .join(Allocation, Allocation.id == spend.allocation_id).join(Pledge, Pledge.id == Allocation.pledge_id)
+        .outerjoin(psc, and_(psc.entry_id == spend.entry_id, psc.allocation_id == spend.allocation_id,
+                             psc.account == journal.PSC, psc.flow == journal.PSC_FLOW))
+        .where(JournalEntry.kind == "disbursement", spend.account == journal.EXPENDITURE, spend.flow == journal.SPEND)
+        .order_by(spend.entry_id, spend.line_no).execution_options(yield_per=5000)
+    )
+    for entry_id, reference, psc_bp, split_cents, psc_cents in rows:
+        if psc_of(split_cents, psc_bp) != (psc_cents or 0):
+            return (f"pledge {reference}: its PSC rate does not give the PSC journal entry {entry_id} charged on it: "
+                    f"{CHANGED}")
+    return None
+
+
+CHECKS = (_pledges, _allocations, _lines_of_allocations, _pledge_terms, _psc_charged, _receipts, _cancellations,
+          _disbursements)
