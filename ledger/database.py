@@ -112,6 +112,7 @@ class Ledger:
 
     def __init__(self, url: str, user: str | None = None, migrate: bool = True):
         self.url = url
+        self.commits = 0  # writing units of work committed through this object (screens reload when it moves)
         self.engine = make_engine(url)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -190,6 +191,7 @@ class Ledger:
             yield uow
             uow.flush()
             session.commit()
+            self.commits += 1
         except OperationalError as exc:
             session.rollback()
             raise LedgerError(describe_db_error(exc, self.url)) from None

@@ -337,6 +337,40 @@ async def test_import_shows_every_error_then_a_clean_import(ledger, tmp_path):
 
 
 @run_async
+async def test_screens_shown_again_after_an_import_show_what_it_wrote(ledger, tmp_path):
+    """A finance officer looks at the pledges, imports a file on screen 8, goes back: the new pledge is there."""
+    pledges = tmp_path / "pledges.csv"
+    pledges.write_text("reference,donor,pledged_on,currency,amount,paragraph\nNOR-2016-09,NOR,2016-09-01,NOK,1000,1\n")
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        status = lambda: str(app.screen.query_one("#pledges-status").render())  # noqa: E731
+        await settle(pilot, app, lambda: "pledge(s)" in status())
+        assert status().startswith("2 pledge(s)")
+        await pilot.press("5")
+        await settle(pilot, app, lambda: app.current_mode == "donors")
+        await pilot.press("8")
+        await settle(pilot, app, lambda: app.current_mode == "transfer")
+        screen = app.screen
+        screen.query_one("#import-kind").value = "pledges"
+        screen.query_one("#import-path").value = str(pledges)
+        await pilot.pause()
+        screen.query_one("#import-log").focus()
+        await pilot.press("i")
+        await settle(pilot, app, lambda: "imported" in str(screen.query_one("#import-status").render()))
+        await pilot.press("2")
+        await settle(pilot, app, lambda: app.current_mode == "pledges" and "pledge(s)" in status())
+        assert status().startswith("3 pledge(s)")
+        app.screen.query_one(LazyTable).focus()
+        await pilot.press("8")  # nothing written meanwhile: the table keeps its place, no reload
+        await settle(pilot, app, lambda: app.current_mode == "transfer")
+        await pilot.press("2")
+        await settle(pilot, app, lambda: app.current_mode == "pledges")
+        assert status().startswith("3 pledge(s)")
+        no_errors(app)
+
+
+@run_async
 async def test_export_the_workbook(ledger, tmp_path):
     target = tmp_path / "audit.xlsx"
     app = app_on(ledger, "transfer")

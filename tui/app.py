@@ -119,6 +119,11 @@ class DonorLedgerApp(App):
             raise self._open_error
         return self._ledger
 
+    @property
+    def ledger_if_open(self):
+        """The ledger when it is open, else None: for the event loop, which must never wait."""
+        return self._ledger if self._opened.is_set() and self._open_error is None else None
+
     # -- start-up and roles ------------------------------------------------------------------
     async def on_mount(self) -> None:
         await self.switch_mode(self.start)

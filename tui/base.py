@@ -67,7 +67,10 @@ class LedgerScreen(Screen):
     TITLE: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
     WRITE_ACTIONS: ClassVar[dict[str, Act]] = {}
+    # shown again after a write made elsewhere (another screen, a form, an import): reload
+    RELOAD_WHEN_STALE: ClassVar[bool] = True
     AUTO_FOCUS = ""  # each screen names its main widget
+    _commits_seen: int | None = None
     BINDINGS: ClassVar = [
         Binding("question_mark", "help", "Help"),
         Binding("f5", "reload", "Reload"),
@@ -130,6 +133,20 @@ class LedgerScreen(Screen):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def _commits(self) -> int | None:
+        """Commits made through the app's ledger; None while it is being opened."""
+        ledger = self.ledger_app.ledger_if_open
+        return None if ledger is None else ledger.commits
+
+    def on_screen_suspend(self) -> None:
+        self._commits_seen = self._commits()
+
+    def on_screen_resume(self) -> None:
+        """Back on this screen: reload if anything was written through the app meanwhile."""
+        seen, now = self._commits_seen, self._commits()
+        if self.RELOAD_WHEN_STALE and seen is not None and now is not None and now != seen:
+            self.reload()
 
     def reload(self) -> None:
         pass

@@ -182,6 +182,8 @@ class DashboardScreen(LedgerScreen):
         self.query_one("#funding").focus()
         self.reload()
 
+    RELOAD_WHEN_STALE = False  # it reloads whenever it is shown again (below)
+
     def on_screen_resume(self) -> None:
         if getattr(self, "loaded", None) is not None:
             self.reload()
