@@ -371,6 +371,25 @@ async def test_screens_shown_again_after_an_import_show_what_it_wrote(ledger, tm
 
 
 @run_async
+async def test_escape_leaves_a_filter_field_and_keys_are_commands_again(ledger):
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None and app.screen.query_one(LazyTable).loaded)
+        await pilot.press("slash", "N", "O", "R")
+        search = app.screen.query_one("#filter-text")
+        assert app.screen.focused is search and search.value == "NOR"
+        await pilot.press("escape")
+        assert isinstance(app.screen.focused, LazyTable)
+        await pilot.press("s")  # a command again: the sort choice, not a letter in the search
+        assert search.value == "NOR" and app.screen.focused is app.screen.query_one("#sort")
+        await pilot.press("escape")
+        assert isinstance(app.screen.focused, LazyTable)
+        await pilot.press("3")
+        await settle(pilot, app, lambda: app.current_mode == "disbursements")
+        no_errors(app)
+
+
+@run_async
 async def test_export_the_workbook(ledger, tmp_path):
     target = tmp_path / "audit.xlsx"
     app = app_on(ledger, "transfer")

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Checkbox, Footer, Input, Select, Static
 
 from ledger.roles import Act
 
@@ -74,6 +74,7 @@ class LedgerScreen(Screen):
     BINDINGS: ClassVar = [
         Binding("question_mark", "help", "Help"),
         Binding("f5", "reload", "Reload"),
+        Binding("escape", "leave_field", "Leave the field", show=False),
     ]
 
     @property
@@ -123,7 +124,7 @@ class LedgerScreen(Screen):
             "## Everywhere\n\n| key | action |\n|---|---|\n"
             + "\n".join(f"| `{key}` | {title} |" for key, _mode, title in SCREENS)
             + "\n| `ctrl+p` | command palette: every screen and action by name |\n"
-            "| `?` | this help |\n| `Esc` | back out of a form or dialog without saving |\n| `q` | quit |\n"
+            "| `?` | this help |\n| `Esc` | leave a field (keys are commands again); back out of a form or dialog without saving |\n| `q` | quit |\n"
         )
         if self.WRITE_ACTIONS and not all(self.may(a) for a in self.WRITE_ACTIONS.values()):
             actor = self.ledger_app.actor
@@ -133,6 +134,11 @@ class LedgerScreen(Screen):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def action_leave_field(self) -> None:
+        """Esc in a filter, a path or a choice: back to the screen's main widget, where keys are commands again."""
+        if self.AUTO_FOCUS and isinstance(self.focused, Input | Select | Checkbox):
+            self.query_one(self.AUTO_FOCUS).focus()
 
     def _commits(self) -> int | None:
         """Commits made through the app's ledger; None while it is being opened."""
