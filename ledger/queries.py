@@ -661,9 +661,11 @@ def disbursements_page(ledger: Ledger, text: str | None = None, offset: int = 0,
         psc: dict[int, int] = {}
         funders: dict[int, list[str]] = defaultdict(list)
         if ids:
-            psc = dict(session.execute(
+            psc = dict(session.execute(  # charged by the disbursement's own entry (a reversal shows apart)
                 select(JournalLine.disbursement_id, func.sum(JournalLine.usd_cents))
-                .where(JournalLine.disbursement_id.in_(ids), JournalLine.account == journal.PSC)
+                .join(Disbursement, Disbursement.id == JournalLine.disbursement_id)
+                .where(JournalLine.disbursement_id.in_(ids), JournalLine.account == journal.PSC,
+                       JournalLine.entry_id == Disbursement.entry_id)
                 .group_by(JournalLine.disbursement_id)
             ).all())
             for did, ref in session.execute(

@@ -209,7 +209,11 @@ async def test_reverse_a_disbursement_and_see_it_struck_through(ledger):
         no_errors(app)
         await settle(pilot, app, lambda: table.loaded)
         assert table.row_key() == "D1"  # still the key, though shown struck through
-        assert queries.disbursements_page(ledger)[0].reversed_by is not None
+        [row] = queries.disbursements_page(ledger)
+        assert row.reversed_by == 6 and (row.usd, row.psc_usd) == (Decimal("50000.00"), Decimal("6500.00"))
+        cells = table.paged.loaded_row(0)
+        assert str(cells[8]) == "reversed #6"
+        assert all("strike" in str(cell.spans[0].style) for cell in cells[:8])  # no figure reads as spending
 
 
 @run_async

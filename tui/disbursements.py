@@ -27,17 +27,27 @@ from .pledges import ReverseForm, describe
 from .tables import Column, LazyTable
 
 # Reference to "Funded by" fit in 120 columns; payee and the reversal note follow (→ scrolls). A
-# reversed disbursement's reference is struck through.
+# reversed disbursement's cells are struck through and its status names the reversal.
 COLUMNS = [Column("Reference", 12), Column("Date", 10), Column("Activity", 8), Column("¶", 2), Column("Cur", 3),
-           Column("Amount", 13), Column("USD", 13), Column("PSC USD", 10), Column("Funded by", 26),
-           Column("Payee", 24), Column("Note", 14)]
+           Column("Amount", 13), Column("USD", 13), Column("PSC USD", 10), Column("Status", 13),
+           Column("Funded by", 26), Column("Payee", 24)]
 
 
 def disbursement_cells(row: queries.DisbursementRow) -> tuple:
-    return (Text(row.reference, style="dim strike") if row.reversed_by else row.reference, date(row.disbursed_on),
-            row.activity, str(row.paragraph), row.currency, money_cell(row.amount, 13), money_cell(row.usd, 13),
-            money_cell(row.psc_usd, 10), row.funded_by, row.payee,
-            f"reversed by {row.reversed_by}" if row.reversed_by else "")
+    """A reversed disbursement keeps its figures (as posted) but every cell is struck through and its
+    status names the reversing entry: nobody adding up the USD column takes it for spending."""
+    cells = (row.reference, date(row.disbursed_on), row.activity, str(row.paragraph), row.currency,
+             money_cell(row.amount, 13), money_cell(row.usd, 13), money_cell(row.psc_usd, 10))
+    if not row.reversed_by:
+        return (*cells, "posted", row.funded_by, row.payee)
+    return (*map(_struck, cells), Text(f"reversed #{row.reversed_by}", style="bold red"), row.funded_by, row.payee)
+
+
+def _struck(cell: str) -> Text:
+    """The cell's text struck through, its alignment padding not."""
+    text = cell.strip()
+    start = cell.find(text) if text else 0
+    return Text.assemble(cell[:start], (text, "dim strike"), cell[start + len(text):])
 
 
 class DisbursementsScreen(LedgerScreen):
