@@ -18,7 +18,7 @@ def ledger(sqlite_url):
 
 def on_screen(widget) -> str:
     """The text a widget shows in the terminal, line by line (as cut to its width)."""
-    strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    strips = widget.render_lines(Region(0, 0, widget.outer_size.width, widget.outer_size.height))
     return "\n".join(strip.text.rstrip() for strip in strips)
 
 
@@ -48,6 +48,26 @@ async def test_dashboard_shows_cents_when_wide_enough_and_adapts_to_a_resize(led
         await pilot.pause(0.2)
         table = on_screen(app.screen.query_one("#funding"))
         assert "347,421.42" not in table and "Technical assistance and training" in table
+
+
+@run_async
+async def test_at_80_columns_the_dashboard_keeps_gap_and_progress_and_every_screen_key(ledger):
+    app = DonorLedgerApp(ledger, as_of=AS_OF, start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app, lambda: app.screen.loaded is not None)
+        await pilot.pause(0.2)
+        table = on_screen(app.screen.query_one("#funding")).splitlines()
+        header = next(line for line in table if "Paragraph" in line)
+        assert header.split() == ["¶", "Paragraph", "Pledged", "Received", "Spent", "Available", "Gap", "Progress"]
+        totals = next(line for line in table if "Totals" in line)
+        assert totals.split()[-2:] == ["271,132", "28.6%"], totals  # gap and progress, not cut off
+        nav = on_screen(app.screen.query_one("NavBar"))
+        assert nav.split()[:4] == ["1", "Dashboard", "2", "Pledges"] and nav.rstrip().endswith("9 Journal"), nav
+        await pilot.resize_terminal(120, 40)  # wide again: the requirement and the full titles come back
+        await settle(pilot, app)
+        await pilot.pause(0.2)
+        assert "Requirement" in on_screen(app.screen.query_one("#funding"))
+        assert "3 Disbursements" in on_screen(app.screen.query_one("NavBar"))
 
 
 @run_async

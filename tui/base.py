@@ -28,6 +28,8 @@ SCREENS = (
     ("8", "transfer", "Import/export"),
     ("9", "journal", "Journal"),
 )
+# the navigation line of a narrow terminal (the current screen keeps its full title)
+SHORT_TITLES = {"dashboard": "Dash", "disbursements": "Disb", "activities": "Activ", "transfer": "Files"}
 
 
 class NavBar(Static):
@@ -46,16 +48,25 @@ class NavBar(Static):
 
     def update_text(self) -> None:
         app: DonorLedgerApp = self.app  # type: ignore[assignment]
+        actor = app.actor
+        who = f"  {actor.name} ({actor.role.value if actor.role else 'not a user'})" if actor is not None else ""
+        text = self._screens(short=False)
+        if text.cell_len + len(who) > app.size.width:
+            text = self._screens(short=True)
+        text.append(who, style="italic")
+        self.update(text)
+
+    def _screens(self, short: bool) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         for key, mode, title in SCREENS:
-            style = "bold reverse" if mode == self.current else ""
-            text.append(f" {key}", style="bold reverse" if mode == self.current else "bold yellow")
-            text.append(f" {title}", style=style)
-        actor = app.actor
-        if actor is not None:
-            role = actor.role.value if actor.role else "not a user"
-            text.append(f"  {actor.name} ({role})", style="italic")
-        self.update(text)
+            current = mode == self.current
+            text.append(f" {key}", style="bold reverse" if current else "bold yellow")
+            text.append(f" {SHORT_TITLES.get(mode, title) if short and not current else title}",
+                        style="bold reverse" if current else "")
+        return text
+
+    def on_resize(self) -> None:
+        self.update_text()
 
 
 class LedgerScreen(Screen):

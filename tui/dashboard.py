@@ -33,6 +33,8 @@ BAR_WIDTH = 36  # the widest bar; narrower when the panel is
 # The funding table shows cents from this terminal width on (titles then get 30 cells or more);
 # narrower, whole dollars, so that the paragraph titles stay readable (38 cells at 120).
 CENTS_FROM_WIDTH = 140
+# Below this width the requirement column makes way for the gap and progress (80x24 terminals).
+REQUIREMENT_FROM_WIDTH = 96
 LEGEND = Text.assemble(
     ("█", "green"), " spent  ", ("▓", "cyan"), " cash available  ", ("▒", "blue"), " pledged, not received  ",
     ("·", "bold red"), " gap  ", ("■", "magenta"), " progress",
@@ -72,14 +74,17 @@ def usd_whole(cents: int) -> str:
     return f"{'-' if cents < 0 and dollars else ''}{dollars:,}"
 
 
-def funding_table(report: FundingReport, cents: bool = True) -> Table:
+def funding_table(report: FundingReport, cents: bool = True, requirement: bool = True) -> Table:
+    """Per paragraph and in total; ``requirement=False`` (a narrow terminal) leaves the
+    requirement out so that the gap and progress stay on screen."""
     money = usd_cents if cents else usd_whole
+    figures = ("Requirement", "Pledged", "Received", "Spent", "Available", "Gap")[0 if requirement else 1:]
     # one blank cell of padding plus the box's blank divider between columns
     table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 0, 0, 1), pad_edge=False, show_edge=False,
                   show_footer=False)
     table.add_column("¶", justify="right", width=2, no_wrap=True)
-    table.add_column("Paragraph", ratio=1, no_wrap=True, overflow="ellipsis", min_width=12)
-    for name in ("Requirement", "Pledged", "Received", "Spent", "Available", "Gap"):
+    table.add_column("Paragraph", ratio=1, no_wrap=True, overflow="ellipsis", min_width=12 if requirement else 5)
+    for name in figures:
         table.add_column(name, justify="right", no_wrap=True, min_width=12 if cents else 9)
     table.add_column("Progress", justify="right", no_wrap=True, min_width=8)
 
@@ -89,7 +94,7 @@ def funding_table(report: FundingReport, cents: bool = True) -> Table:
         return [
             ("U" if row is not report.totals else "Σ") if row.paragraph is None else str(row.paragraph),
             Text(row.title, style=style),
-            money(row.requirement), money(row.pledged), money(row.received),
+            *([money(row.requirement)] if requirement else []), money(row.pledged), money(row.received),
             money(row.spent_on_activities), available, gap, percent(row.progress_pct).rjust(8),
         ]
 
@@ -227,7 +232,8 @@ class DashboardScreen(LedgerScreen):
         cents = self.app.size.width >= CENTS_FROM_WIDTH
         self.query_one("#as-of-label", Label).update(
             "Funding vs implementation, USD, as of" if cents else "Funding vs implementation, whole USD, as of")
-        self.query_one("#funding", Static).update(funding_table(report, cents))
+        self.query_one("#funding", Static).update(
+            funding_table(report, cents, requirement=self.app.size.width >= REQUIREMENT_FROM_WIDTH))
         # label, bar, "100% funded ", progress bar and figure: 35 cells besides the bar
         panel = self.query_one("#bars", Static).content_size.width or 60
         self.query_one("#bars", Static).update(
