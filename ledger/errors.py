@@ -35,11 +35,11 @@ class NotFound(LedgerError):
 
 
 def problems_of(exc: ValidationError) -> list[Problem]:
-    """One Problem per pydantic error, named by its field, with pydantic's wording cleaned."""
+    """One Problem per pydantic error, named by its field, in a finance officer's words."""
     problems = []
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"]) or "input"
-        message = err["msg"]
+        message = _plain_words(err) or err["msg"]
         for prefix in ("Value error, ", "Assertion failed, "):
             if message.startswith(prefix):
                 message = message[len(prefix):]
@@ -48,6 +48,30 @@ def problems_of(exc: ValidationError) -> list[Problem]:
             message = message[len(field) + 2:]
         problems.append(Problem(field, message))
     return problems
+
+
+def _shown(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _plain_words(err: dict) -> str | None:
+    """pydantic's most common errors said plainly, with the value given; None keeps its wording."""
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"{_shown(value)} is not a whole number"
+    if kind == "string_too_long":
+        return f"text of {len(value)} characters; at most {ctx['max_length']} are allowed"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("less_than_equal", "less_than", "greater_than_equal", "greater_than"):
+        bound = {"less_than_equal": "at most", "less_than": "below", "greater_than_equal": "at least",
+                 "greater_than": "above"}[kind]
+        limit = next(iter(ctx.values()))
+        return f"{_shown(value)} is out of range: must be {bound} {limit}"
+    if kind == "literal_error":
+        return f"{_shown(value)} is not one of: {str(ctx.get('expected', '')).replace(chr(39), '')}"
+    return None
 
 
 def refusal(exc: ValidationError) -> LedgerError:

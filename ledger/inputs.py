@@ -45,7 +45,7 @@ def _blank_to_none(value: object) -> object:
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_WHOLE_NUMBER = re.compile(r"[+-]?\d+(\.0+)?")
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+(\.0+)?", re.ASCII)
 
 
 def _iso_date(value: object) -> object:

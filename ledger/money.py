@@ -80,7 +80,7 @@ def format_amount(minor: int, currency: str, thousands: bool = True) -> str:
     return "0" + text[2:] if text.startswith("-0") and value == 0 else text
 
 
-_PLAIN = re.compile(r"^[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$")
+_PLAIN = re.compile(r"^[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$", re.ASCII)  # ASCII digits only
 
 
 def parse_decimal(value: object, field: str = "amount") -> Decimal:

@@ -245,6 +245,23 @@ def test_reimport_changes_only_what_the_file_gives(db_url, tmp_path):
     ]
 
 
+def test_digits_other_than_ascii_and_values_out_of_range_are_named_plainly(sqlite_url, tmp_path):
+    load(sqlite_url, tmp_path, "donors", "rates")
+    pledges = write(tmp_path, "p.csv", "reference,donor,pledged_on,currency,amount,paragraph\n"
+                                       "Z1,NOR,2011-06-01,NOK,١٠٠,１\n")
+    activities = write(tmp_path, "a.csv", "code,paragraph,title,budget_usd,status,progress_pct\n"
+                                          "A9,1,Training,100,done,101\n")
+    assert refused(sqlite_url, "pledges", pledges) == [
+        f"{pledges}:2: paragraph: '１' is not a whole number",
+        f"{pledges}:2: amount: '١٠٠' is not an amount; expected digits with '.' for decimals and optional ',' "
+        "thousands separators, e.g. 1234567.89 or 1,234,567.89",
+    ]
+    assert refused(sqlite_url, "activities", activities) == [
+        f"{activities}:2: status: 'done' is not one of: planned, ongoing, completed or cancelled",
+        f"{activities}:2: progress_pct: 101 is out of range: must be at most 100",
+    ]
+
+
 def test_activity_paragraph_cannot_change_after_disbursements(db_url, tmp_path):
     load(db_url, tmp_path, *WORKED_EXAMPLE)
     moved = write(tmp_path, "a.csv", ACTIVITIES.replace("A1,1,", "A1,3,"))
@@ -420,7 +437,7 @@ def test_row_problems_name_line_and_column(sqlite_url, tmp_path):
         "thousands separators, e.g. 1234567.89 or 1,234,567.89",
         f"{path}:6: pledged_on: expected a date as YYYY-MM-DD, got '01/06/2011'",
         f"{path}:6: currency: unknown currency code 'ZZZ' (expected an ISO 4217 code such as USD, EUR, JPY)",
-        f"{path}:6: paragraph: Input should be a valid integer, unable to parse string as an integer",
+        f"{path}:6: paragraph: 'x' is not a whole number",
         f"{path}:6: psc_rate: must be between 0 and 100 percent, got 200",
         f"{path}:7: currency: no exchange rate for NOK in force on 2010-06-01; import the UN operational rate "
         "first",
