@@ -252,9 +252,11 @@ def _open_csv(path: str, required: Sequence[str], optional: Sequence[str]) -> Ta
         raise ImportFileError(problems)
     if not any(header):
         raise _error(path, 1, f"line 1 is empty; expected a header line with columns: {expected}")
-    if len(header) == 1 and ("," not in header[0]) and (";" in header[0] or "\t" in header[0]):
-        found = "';'" if ";" in header[0] else "tabs"
-        raise _error(path, 1, f"expected comma-separated values, found {found}")
+    known = {c.lower() for c in (*required, *optional)}
+    for separator, found in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+        # a header cell that splits into column names on another separator: the file uses that one
+        if any(separator in cell and known & {n.strip().lower() for n in cell.split(separator)} for cell in header):
+            raise _error(path, 1, f"expected comma-separated values, found {found}")
     columns, positions, problems = _check_header(path, header, required, optional)
     if problems:
         raise ImportFileError(problems)
@@ -271,6 +273,11 @@ def _check_utf8(path: str, expected: str) -> None:
         first = True
         while chunk := f.read(_CHUNK):
             if first:
+                if chunk.startswith(b"PK\x03\x04"):
+                    raise _error(path, None, "is a spreadsheet workbook (a zip archive), not CSV text; give it the "
+                                             f".xlsx extension, or {advice}")
+                if chunk.startswith(_OLE_MAGIC):
+                    raise _error(path, None, f"is an old .xls (or other Office) file, not CSV text; {advice}")
                 if chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                     raise _error(path, None, f"is not UTF-8 text (found a UTF-16 byte order mark); {advice}")
                 chunk = chunk.removeprefix(codecs.BOM_UTF8)

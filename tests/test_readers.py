@@ -152,10 +152,23 @@ def test_csv_header_must_be_on_line_1(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(("separator", "found"), [(";", "';'"), ("\t", "tabs")])
+@pytest.mark.parametrize(("separator", "found"), [(";", "';'"), ("\t", "tabs"), ("|", "'|'")])
 def test_csv_other_separators_refused(tmp_path, separator, found):
     path = write_csv(tmp_path, f"code{separator}name\nD1{separator}Donor\n")
     assert refused(path) == [f"{path}:1: expected comma-separated values, found {found}"]
+    # a comma inside a column name does not hide the separator the file uses
+    path = write_csv(tmp_path, f"code{separator}name{separator}kind, remarks\n", name="other.csv")
+    assert refused(path) == [f"{path}:1: expected comma-separated values, found {found}"]
+
+
+def test_a_workbook_named_csv_is_named_for_what_it_is(tmp_path):
+    workbook = write_xlsx(tmp_path, [["code", "name"], ["D1", "A"]])
+    path = tmp_path / "donors.csv"
+    path.write_bytes(workbook.read_bytes())
+    assert refused(path) == [f"{path}: is a spreadsheet workbook (a zip archive), not CSV text; give it the .xlsx "
+                             "extension, or save it as CSV UTF-8"]
+    path.write_bytes(readers._OLE_MAGIC + bytes(100))
+    assert refused(path) == [f"{path}: is an old .xls (or other Office) file, not CSV text; save it as CSV UTF-8"]
 
 
 # --- CSV: encodings --------------------------------------------------------------------------
