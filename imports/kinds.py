@@ -18,6 +18,7 @@ class Kind:
     dates: frozenset[str] = frozenset()
     amounts: frozenset[str] = frozenset()
     whole_numbers: frozenset[str] = frozenset()
+    percents: frozenset[str] = frozenset()  # numbers of percent (13 for 13%)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -41,14 +42,14 @@ KINDS: dict[str, Kind] = {
             ("planned_start", "planned_end", "status", "progress_pct"), Act.UPDATE_ACTIVITIES,
             key=("code",), text=frozenset({"code", "title", "status"}),
             dates=frozenset({"planned_start", "planned_end"}), amounts=frozenset({"budget_usd"}),
-            whole_numbers=frozenset({"paragraph", "progress_pct"}),
+            whole_numbers=frozenset({"paragraph", "progress_pct"}), percents=frozenset({"progress_pct"}),
         ),
         Kind(
             "pledges", ("reference", "donor", "pledged_on", "currency", "amount"),
             ("paragraph", "psc_rate", "due_on", "notes"), Act.RECORD_MONEY,
             key=("reference", "paragraph"), text=frozenset({"reference", "donor", "currency", "notes"}),
             dates=frozenset({"pledged_on", "due_on"}), amounts=frozenset({"amount", "psc_rate"}),
-            whole_numbers=frozenset({"paragraph"}),
+            whole_numbers=frozenset({"paragraph"}), percents=frozenset({"psc_rate"}),
         ),
         Kind(
             "receipts", ("reference", "pledge", "received_on", "amount"), ("usd_amount", "bank_reference"),

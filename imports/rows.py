@@ -75,10 +75,26 @@ def model_input(kind: Kind, data: dict) -> dict:
 
 
 def validate(kind: Kind, data: dict) -> BaseModel | list[Problem]:
+    problems = percent_cells(kind, data)
     try:
-        return MODELS[kind.name](**model_input(kind, data))
+        model = MODELS[kind.name](**model_input(kind, data))
     except ValidationError as exc:
-        return problems_of(exc)
+        return problems + problems_of(exc)
+    return problems or model
+
+
+def percent_cells(kind: Kind, data: dict) -> list[Problem]:
+    """A spreadsheet cell typed as "13%" holds 0.13: in a column of numbers of percent, a number
+    cell strictly between 0 and 1 is refused rather than read as 0.13 percent. (Text cells and
+    CSV values are taken as written.)"""
+    problems = []
+    for name in kind.percents:
+        value = data.get(name)
+        if isinstance(value, float) and 0 < value < 1:
+            shown = format(value * 100, ".15g")
+            problems.append(Problem(name, f"{format(value, '.15g')} looks like a cell formatted as a percentage "
+                                          f"({shown}%); {name} is a number of percent: write {shown}"))
+    return problems
 
 
 def key_part(kind: Kind, name: str, value: object) -> object:

@@ -262,6 +262,23 @@ def test_digits_other_than_ascii_and_values_out_of_range_are_named_plainly(sqlit
     ]
 
 
+def test_a_percent_formatted_cell_is_not_read_as_a_fraction_of_a_percent(sqlite_url, tmp_path):
+    """Typing "13%" in Excel stores 0.13 with a percent format: refused, not a PSC of 0.13%."""
+    load(sqlite_url, tmp_path, "donors", "rates")
+    path = tmp_path / "pledges.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["reference", "donor", "pledged_on", "currency", "amount", "paragraph", "psc_rate"])
+    ws.append(["P1", "NOR", dt.date(2011, 6, 1), "NOK", 1000, 1, 0.13])
+    ws.append(["P2", "NOR", dt.date(2011, 6, 1), "NOK", 1000, 1, 7])
+    ws["G2"].number_format = "0%"
+    wb.save(path)
+    assert refused(sqlite_url, "pledges", path) == [
+        f"{path}:2: psc_rate: 0.13 looks like a cell formatted as a percentage (13%); psc_rate is a number of "
+        "percent: write 13"
+    ]
+
+
 def test_activity_paragraph_cannot_change_after_disbursements(db_url, tmp_path):
     load(db_url, tmp_path, *WORKED_EXAMPLE)
     moved = write(tmp_path, "a.csv", ACTIVITIES.replace("A1,1,", "A1,3,"))
