@@ -98,8 +98,8 @@ def percent_cells(kind: Kind, data: dict) -> list[Problem]:
 
 
 def key_part(kind: Kind, name: str, value: object) -> object:
-    """A cell as part of a key: whole numbers as int (4, '4', 4.0), dates as text, currency codes
-    in capitals."""
+    """A cell as part of a key: whole numbers as int (4, '4', 4.0), dates as text, currency and
+    donor codes in capitals."""
     if value is None:
         return None
     if name in kind.whole_numbers:
@@ -113,8 +113,8 @@ def key_part(kind: Kind, name: str, value: object) -> object:
             pass
     if name in kind.dates and isinstance(value, dt.date):
         return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
-    if name == "currency" and isinstance(value, str):
-        return value.upper()
+    if (name == "currency" or (kind.name == "donors" and name == "code")) and isinstance(value, str):
+        return value.strip().upper()  # stored in capitals: "nor" and "NOR" are one key
     return value if isinstance(value, str) else str(value)
 
 

@@ -119,8 +119,13 @@ class Model(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, frozen=True, extra="forbid")
 
 
+# Donor codes are kept in capitals (like the ISO codes most of them are): "nor" finds NOR.
+DonorCode = Annotated[str, Field(min_length=1, max_length=64),
+                      BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v)]
+
+
 class DonorIn(Model):
-    code: Annotated[str, Field(min_length=1, max_length=64)]
+    code: DonorCode
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: Literal["member-state", "intergovernmental", "private-sector", "foundation", "other"] = "other"
     country: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
@@ -252,7 +257,7 @@ def checked_allocations(allocations: list[AllocationIn], currency: str) -> list[
 
 class PledgeIn(Model):
     reference: Reference
-    donor: Annotated[str, Field(min_length=1, max_length=64)]
+    donor: DonorCode
     pledged_on: IsoDate
     currency: CurrencyCode
     allocations: Annotated[list[AllocationIn], Field(min_length=1)]

@@ -279,6 +279,21 @@ def test_a_percent_formatted_cell_is_not_read_as_a_fraction_of_a_percent(sqlite_
     ]
 
 
+def test_donor_codes_are_kept_in_capitals_and_found_in_any_case(sqlite_url, tmp_path):
+    donors = write(tmp_path, "d.csv", "code,name,currency\nswe,Sweden,SEK\n")
+    assert ok(sqlite_url, "donors", donors) == f"{donors}: 1 row: 1 added, 0 updated"
+    twice = write(tmp_path, "d2.csv", "code,name\nSWE,Sweden\nSwe,Sweden (again)\n")
+    assert refused(sqlite_url, "donors", twice)[0].startswith(f"{twice}:3: code: ")
+    rates = write(tmp_path, "r.csv", "currency,effective_from,units_per_usd\nSEK,2011-01-01,6.5\n")
+    ok(sqlite_url, "rates", rates)
+    pledges = write(tmp_path, "p.csv", "reference,donor,pledged_on,currency,amount\nS1,Swe,2011-06-01,SEK,100\n")
+    assert ok(sqlite_url, "pledges", pledges) == f"{pledges}: 1 row: 1 added, 0 skipped (identical)"
+    ledger = Ledger(sqlite_url, user="officer")
+    with ledger.reading() as session:
+        assert session.execute(select(Donor.code)).scalars().all() == ["SWE"]
+    ledger.close()
+
+
 def test_activity_paragraph_cannot_change_after_disbursements(db_url, tmp_path):
     load(db_url, tmp_path, *WORKED_EXAMPLE)
     moved = write(tmp_path, "a.csv", ACTIVITIES.replace("A1,1,", "A1,3,"))
