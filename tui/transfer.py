@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Label, Log, Select, Static
+from textual.widgets import Button, Input, Label, RichLog, Select, Static
 from textual_autocomplete import PathAutoComplete
 
 from imports.kinds import KINDS
@@ -84,7 +84,8 @@ class TransferScreen(LedgerScreen):
                 yield Button("Dry run (d)", id="dry-run")
                 yield Button("Import (i)", id="import", variant="primary")
                 yield Static("", id="import-status", classes="status-line")
-            yield Log(id="import-log", highlight=False)
+            # long problem lines wrap: the line number and the message both stay in sight
+            yield RichLog(id="import-log", wrap=True, markup=False, highlight=False)
         with Vertical(id="export-box", classes="panel"):
             with Horizontal(classes="toolbar"):
                 yield Label("Workbook")
@@ -145,7 +146,7 @@ class TransferScreen(LedgerScreen):
             self.query_one("#import-path", Input).focus()
             return
         self.busy = True
-        log = self.query_one("#import-log", Log)
+        log = self.query_one("#import-log", RichLog)
         log.clear()
         self.query_one("#import-status", Static).update(f"{'Checking' if dry_run else 'Importing'} {path}…")
         self._run_import(kind, str(Path(path).expanduser()), dry_run)
@@ -174,17 +175,18 @@ class TransferScreen(LedgerScreen):
 
     def on_import_done(self, message: ImportDone) -> None:
         self.busy = False
-        log = self.query_one("#import-log", Log)
+        log = self.query_one("#import-log", RichLog)
         status = self.query_one("#import-status", Static)
         if message.problems:
-            log.write_lines(message.problems)
+            for problem in message.problems:
+                log.write(Text(problem))
             count = len(message.problems)
             status.update(Text(f"✗ {count} problem{'s' if count != 1 else ''}; nothing was "
                                f"{'written' if message.dry_run else 'imported'}", style="bold red"))
             self.notify(f"{count} problem(s): see the list", title="Import refused" if not message.dry_run
                         else "Dry run found problems", severity="error")
         else:
-            log.write_line(message.summary)
+            log.write(Text(message.summary))
             status.update(Text(("✓ checked: " if message.dry_run else "✓ imported: ") + message.summary,
                                style="bold green"))
             self.notify(message.summary, title="Dry run passed" if message.dry_run else "Imported")
