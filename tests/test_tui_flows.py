@@ -21,7 +21,7 @@ from tests.test_tui_support import (
     text_of,
 )
 from tui.app import DonorLedgerApp
-from tui.common import MessageDialog
+from tui.common import ConfirmDialog, MessageDialog
 from tui.disbursements import DisbursementForm
 from tui.forms import FormScreen, field_id
 from tui.pledges import CancelForm, PledgeDetailScreen, PledgeForm, ReceiptForm, ReverseForm
@@ -105,10 +105,24 @@ async def test_escape_leaves_a_form_without_saving(ledger):
         await settle(pilot, app, lambda: app.actor is not None)
         await pilot.press("n")
         await settle(pilot, app, lambda: isinstance(app.screen, PledgeForm))
-        await fill(pilot, app.screen, reference="P9", donor="USA", **{"alloc.4": "10"})
+        form = app.screen
+        await fill(pilot, form, reference="P9", donor="USA", **{"alloc.4": "10"})
+        app.screen.set_focus(None)
+        await pilot.press("escape")  # something was typed: asked first, and "n" keeps it
+        await settle(pilot, app, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await settle(pilot, app, lambda: app.screen is form)
+        assert form.text("reference") == "P9"
+        await pilot.press("escape")
+        await settle(pilot, app, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen | ConfirmDialog))
+        await pilot.press("n")  # a form nothing was typed in leaves at once
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeForm) and app.screen is not form)
+        await pilot.pause(0.2)
         app.screen.set_focus(None)
         await pilot.press("escape")
-        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen | ConfirmDialog))
     assert queries.pledge_count(ledger) == 2
 
 

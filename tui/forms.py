@@ -300,8 +300,22 @@ class FormScreen(ModalScreen[Any]):
         box.update(Text("Refused, nothing was written:\n" + "\n".join(lines), style="bold"))
         self.notify("\n".join(lines), title="Refused, nothing was written", severity="error")
 
+    def on_mount(self) -> None:
+        self._initial: dict | None = None
+        self.call_after_refresh(self._remember_initial)  # after the subclass has filled its fields
+
+    def _remember_initial(self) -> None:
+        self._initial = self.values()
+
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Back without saving; if something was typed, only once the user confirms it may be lost."""
+        if self._initial is None or self.values() == self._initial:
+            self.dismiss(None)
+            return
+        from .common import ConfirmDialog
+
+        self.app.push_screen(ConfirmDialog(f"Leave “{self.TITLE}” without saving? What you typed is lost."),
+                             lambda leave: self.dismiss(None) if leave else None)
 
     def action_help(self) -> None:
         from .common import HelpScreen, keys_help
