@@ -86,3 +86,14 @@ async def test_pledges_table_shows_status_due_date_and_paragraphs_at_120_columns
         assert header.split()[-3:] == ["Status", "Due", "¶"], header
         p3 = next(r for r in rows if r.startswith(" P3"))
         assert p3.split()[-3:] == ["overdue", "2012-12-31", "4"], p3
+
+
+def test_the_help_names_keys_as_a_person_reads_them():
+    from textual.binding import Binding
+
+    from tui.common import keys_help
+
+    text = keys_help([Binding("question_mark", "help", "Help"), Binding("slash", "filter", "Filter"),
+                      Binding("escape,n", "no", "No"), Binding("ctrl+s", "save", "Save"),
+                      Binding("super+c", "copy", "Copy"), Binding("slash", "filter", "Filter")])
+    assert text.splitlines()[2:] == ["| `?` | Help |", "| `/` | Filter |", "| `Esc / n` | No |", "| `ctrl+s` | Save |"]

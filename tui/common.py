@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
@@ -136,13 +137,29 @@ class HelpScreen(ModalScreen[None]):
             yield Markdown(self.text)
 
 
+SPOKEN_KEYS = {"escape": "Esc", "enter": "Enter", "tab": "Tab", "space": "Space"}
+
+
+def key_label(keys: str) -> str:
+    """A binding's keys as a person reads them: ``question_mark`` is ``?``, ``escape,n`` is ``Esc / n``."""
+    labels = []
+    for key in keys.split(","):
+        *modifiers, last = key.strip().split("+")
+        labels.append("+".join([*modifiers, SPOKEN_KEYS.get(last) or format_key(last)]))
+    return " / ".join(labels)
+
+
 def keys_help(bindings: Iterable[Binding | tuple]) -> str:
     lines = ["| key | action |", "|---|---|"]
+    seen = set()
     for binding in bindings:
         if isinstance(binding, tuple):
             key, description = binding[0], binding[2] if len(binding) > 2 else binding[1]
         else:
             key, description = binding.key, binding.description
+        if key.startswith("super+") or (key, description) in seen:  # the terminal's own copy key, repeats
+            continue
+        seen.add((key, description))
         if description:
-            lines.append(f"| `{key}` | {description} |")
+            lines.append(f"| `{key_label(key)}` | {description.capitalize() if description.islower() else description} |")
     return "\n".join(lines)
