@@ -97,3 +97,20 @@ def test_the_help_names_keys_as_a_person_reads_them():
                       Binding("escape,n", "no", "No"), Binding("ctrl+s", "save", "Save"),
                       Binding("super+c", "copy", "Copy"), Binding("slash", "filter", "Filter")])
     assert text.splitlines()[2:] == ["| `?` | Help |", "| `/` | Filter |", "| `Esc / n` | No |", "| `ctrl+s` | Save |"]
+
+
+def test_a_pledge_row_adds_up_received_outstanding_and_cancelled():
+    import datetime as dt
+    from decimal import Decimal
+
+    from ledger.queries import PledgeRow
+    from tui.pledges import COLUMNS, pledge_cells
+
+    def row(status: str) -> PledgeRow:
+        return PledgeRow("NOR-2026-01", "NOR", "Norway", dt.date(2026, 1, 5), "NOK", Decimal("1000000.00"),
+                         Decimal("96000.00"), Decimal("400000.00"), Decimal("550000.00"), status, None, "1, U")
+
+    cells = dict(zip([c.label for c in COLUMNS], pledge_cells(row("partly received")), strict=True))
+    assert cells["Cancelled"].strip() == "50,000.00"  # 1,000,000 - 400,000 received - 550,000 outstanding
+    cells = dict(zip([c.label for c in COLUMNS], pledge_cells(row("reversed")), strict=True))
+    assert cells["Cancelled"].strip() == ""  # a reversed pledge was not cancelled

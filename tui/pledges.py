@@ -33,21 +33,23 @@ STATUS_STYLE = {"overdue": "bold yellow", "received": "green", "cancelled": "dim
 SORTS = [("Reference", "reference"), ("Donor", "donor"), ("Date", "pledged_on"), ("Currency", "currency"),
          ("Amount", "amount"), ("USD", "usd"), ("Received", "received"), ("Outstanding", "outstanding"),
          ("Status", "status"), ("Due", "due_on")]
-# What a finance officer reads first fits in 120 columns; the USD value (at the pledge-date rate)
-# comes last, and the table scrolls sideways (→) to it in a narrow terminal.
+# What a finance officer reads first fits in 120 columns; the cancelled part and the USD value (at
+# the pledge-date rate) come last, and the table scrolls sideways (→) to them in a narrow terminal.
+# Amount = received + outstanding + cancelled, in the pledge's currency.
 COLUMNS = [Column("Reference", 12), Column("Donor", 5), Column("Date", 10), Column("Cur", 3), Column("Amount", 13),
            Column("Received", 13), Column("Outstanding", 13), Column("Status", 15), Column("Due", 10),
-           Column("¶", 7), Column("USD", 13)]
+           Column("¶", 7), Column("Cancelled", 13), Column("USD", 13)]
 COLUMN_SORT = ["reference", "donor", "pledged_on", "currency", "amount", "received", "outstanding", "status",
-               "due_on", None, "usd"]
+               "due_on", None, None, "usd"]
 
 
 def pledge_cells(row: queries.PledgeRow) -> tuple:
+    cancelled = None if row.status == "reversed" else row.amount - row.received - row.outstanding
     return (
         row.reference, row.donor, date(row.pledged_on), row.currency, money_cell(row.amount, 13),
         money_cell(row.received, 13), money_cell(row.outstanding, 13),
         Text(row.status, style=STATUS_STYLE.get(row.status, "")), date(row.due_on), row.paragraphs,
-        money_cell(row.usd, 13),
+        money_cell(cancelled, 13), money_cell(row.usd, 13),
     )
 
 
@@ -64,8 +66,8 @@ class PledgesScreen(LedgerScreen):
     CSS_PATH = "pledges.tcss"
     HELP = (
         "Every pledge with its donor, reference (the agreement number), date, currency, amount, its "
-        "value in USD at the pledge-date rate, what was received and what is outstanding (in the "
-        "pledge's currency), its status (open, partly received, overdue, received, cancelled, reversed), "
+        "value in USD at the pledge-date rate, what was received, what is outstanding and what was "
+        "cancelled (in the pledge's currency: amount = received + outstanding + cancelled), its status (open, partly received, overdue, received, cancelled, reversed), "
         "due date and the paragraphs it is allocated to (U = unearmarked).\n\n"
         "Filter by donor, paragraph, status or any text (reference, donor, notes); sort by any column "
         "(pick it in *Sort*, or click a header). The table reads a page at a time, so it opens at once "
