@@ -445,6 +445,7 @@ class ReceiptView:
 class CancellationView:
     cancelled_on: dt.date
     amount: Decimal
+    usd: Decimal
     reason: str
     entry_id: int
     reversed_by: int | None
@@ -579,8 +580,15 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             select(Receipt.reference, Receipt.received_on, Receipt.amount_minor, Receipt.usd_cents,
                    Receipt.bank_reference, Receipt.entry_id).where(Receipt.pledge_id == pid).order_by(Receipt.received_on, Receipt.id)
         ).all()
+        cancelled_usd = (  # the revenue given up, at the pledge-date rate
+            select(func.coalesce(func.sum(JournalLine.usd_cents), 0))
+            .where(JournalLine.entry_id == Cancellation.entry_id, JournalLine.account == journal.REVENUE,
+                   JournalLine.flow == journal.CANCEL)
+            .scalar_subquery()
+        )
         cancellation_rows = session.execute(
-            select(Cancellation.cancelled_on, Cancellation.amount_minor, Cancellation.reason, Cancellation.entry_id)
+            select(Cancellation.cancelled_on, Cancellation.amount_minor, cancelled_usd, Cancellation.reason,
+                   Cancellation.entry_id)
             .where(Cancellation.pledge_id == pid).order_by(Cancellation.cancelled_on, Cancellation.id)
         ).all()
         spending_rows = session.execute(
@@ -607,7 +615,7 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             head.reference, head.code, head.name, head.pledged_on, cur, Decimal(head.psc_rate_bp).scaleb(-2).normalize(),
             head.due_on, head.notes, head.entry_id, by.get(head.entry_id), head[-1], allocations,
             [ReceiptView(r, on, money(a, cur), usd(u), b, e, by.get(e)) for r, on, a, u, b, e in receipt_rows],
-            [CancellationView(on, money(a, cur), why, e, by.get(e)) for on, a, why, e in cancellation_rows],
+            [CancellationView(on, money(a, cur), usd(u), why, e, by.get(e)) for on, a, u, why, e in cancellation_rows],
             [SpendingView(r, on, act, para, usd(s), usd(p)) for r, on, act, para, s, p in spending_rows if s or p],
             entries,
         )

@@ -242,7 +242,10 @@ async def test_cancel_then_reverse_the_cancellation(ledger):
         await pilot.press("ctrl+s")
         await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
         no_errors(app)
-        assert queries.pledge_detail(ledger, "P2").outstanding == Decimal("120000.00")
+        detail = queries.pledge_detail(ledger, "P2")
+        assert detail.outstanding == Decimal("120000.00")
+        assert (detail.cancellations[0].amount, detail.cancellations[0].usd) == (Decimal("30000.00"),
+                                                                                 Decimal("30000.00"))  # a USD pledge
         await select_pledge(pilot, app, "P2")
         await pilot.press("x")
         await settle(pilot, app, lambda: isinstance(app.screen, ReverseForm))

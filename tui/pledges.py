@@ -358,7 +358,7 @@ class PledgeDetailScreen(ModalScreen[Any]):
             table.add_row(str(r.received_on), f"receipt {r.reference}", amount(r.amount), amount(r.usd), str(r.entry_id),
                           (f"reversed by {r.reversed_by} " if r.reversed_by else "") + r.bank_reference)
         for c in d.cancellations:
-            table.add_row(str(c.cancelled_on), "cancellation", amount(c.amount), "", str(c.entry_id),
+            table.add_row(str(c.cancelled_on), "cancellation", amount(c.amount), amount(c.usd), str(c.entry_id),
                           (f"reversed by {c.reversed_by} " if c.reversed_by else "") + c.reason)
         if not d.receipts and not d.cancellations:
             table.add_row("", "none yet", "", "", "", "")
