@@ -6,7 +6,9 @@
   type 13 (incoming pledge) per pledge (negative per cancellation), type 1 (incoming funds)
   per receipt, type 4 (expenditure) per disbursement; a reversal is the same type with the
   amount negated, dated on the reversal date;
-- one budget per activity that is not cancelled (its USD budget over its planned period).
+- one budget per calendar year: the USD budgets of the activities that are not cancelled, each
+  spread over the years of its planned period pro rata to its days (IATI budgets are at most a
+  year long and do not overlap).
 Only money events dated on or before the as-of date are included, as in every report.
 """
 
@@ -24,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.database import utcnow
-from ledger.money import format_amount
+from ledger.money import format_amount, largest_remainder
 from ledger.paragraphs import mandate_title
 from ledger.schema import (
     Activity,
@@ -76,6 +78,22 @@ class IatiResult:
     identifier: str
     transactions: int
     budgets: int
+
+
+def yearly_budgets(spans: list[tuple[int, dt.date, dt.date]]) -> dict[int, int]:
+    """Calendar year -> USD cents: each (cents, start, end) budget spread over the years of its
+    period pro rata to its days in each, exactly (largest remainder), then summed per year.
+
+    IATI wants budgets of at most a year that do not overlap; the activities of a mandate run
+    side by side over several years, so the trust fund reports one budget per calendar year.
+    """
+    totals: dict[int, int] = {}
+    for cents, start, end in spans:
+        years = range(start.year, end.year + 1)
+        days = [(min(end, dt.date(y, 12, 31)) - max(start, dt.date(y, 1, 1))).days + 1 for y in years]
+        for year, share in zip(years, largest_remainder(cents, days), strict=True):
+            totals[year] = totals.get(year, 0) + share
+    return dict(sorted(totals.items()))
 
 
 def _adopted(code: str) -> dt.date | None:
@@ -197,9 +215,12 @@ def iati_document(session: Session, as_of: dt.date | None = None, *, org_ref: st
         .where(Activity.status != "cancelled")
         .order_by(Activity.code)
     ).all()
+    spans = []
     for _code, cents, start, end in budgets:
         start = start or adopted or as_of
-        end = end if end and end >= start else start + dt.timedelta(days=364)
+        spans.append((cents, start, end if end and end >= start else start + dt.timedelta(days=364)))
+    for year, cents in yearly_budgets(spans).items():
+        start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
         budget = etree.SubElement(activity, "budget", type="1", status="1")  # original, indicative
         etree.SubElement(budget, "period-start", {"iso-date": start.isoformat()})
         etree.SubElement(budget, "period-end", {"iso-date": end.isoformat()})

@@ -55,8 +55,13 @@ def test_worked_example_validates_and_has_every_event(ledger, tmp_path, schema):
     ]
     funders = [(o.get("role"), o.get("type"), o.findtext("narrative")) for o in activity.iter("participating-org")]
     assert funders == [("1", "10", "Norway"), ("1", "10", "United States"), ("4", "40", "Trust fund")]
-    budgets = [(b.findtext("value"), b.find("value").get("currency")) for b in activity.iter("budget")]
-    assert budgets == [("500000.00", "USD"), ("200000.00", "USD")]
+    budgets = [(b.find("period-start").get("iso-date"), b.find("period-end").get("iso-date"), b.findtext("value"),
+                b.find("value").get("currency")) for b in activity.iter("budget")]
+    # A1 (USD 500,000) and A4 (200,000) have no planned dates: a year from the adoption, 2011-04-15 to
+    # 2012-04-13, 261 days in 2011 and 104 in 2012. A1: 500,000 x 261/365 = 357,534.2466 -> 357,534.25
+    # (the larger remainder takes the cent), 142,465.75 in 2012; A4: 200,000 x 261/365 = 143,013.70
+    # and 56,986.30. Per calendar year: 500,547.95 and 199,452.05 (together 700,000.00).
+    assert budgets == [("2011-01-01", "2011-12-31", "500547.95", "USD"), ("2012-01-01", "2012-12-31", "199452.05", "USD")]
     provider = activity.find("transaction").find("provider-org")
     assert provider.findtext("narrative") == "Norway"
 

@@ -324,3 +324,28 @@ def test_fast_sqlite_date_binding_writes_what_sqlalchemy_writes(day, moment):
     for column_type, value in ((Date(), day), (DateTime(), moment), (DateTime(), day)):
         own = column_type.dialect_impl(dialect).bind_processor(dialect)
         assert fast_bind_processor(column_type, dialect)(value) == own(value)
+
+
+budget_spans = st.lists(
+    st.tuples(st.integers(0, 10**14), st.dates(dt.date(2000, 1, 1), dt.date(2040, 12, 31)), st.integers(0, 4000)),
+    min_size=1, max_size=8,
+)
+
+
+@given(spans=budget_spans)
+def test_yearly_budgets_keep_every_cent_within_each_period(spans):
+    """IATI budgets per calendar year: every activity budget is spread over exactly the years of its
+    period, pro rata to its days there (each share within one cent of exact), and nothing is lost."""
+    from reports.iati import yearly_budgets
+
+    periods = [(cents, start, start + dt.timedelta(days=length)) for cents, start, length in spans]
+    totals = yearly_budgets(periods)
+    assert sum(totals.values()) == sum(cents for cents, _, _ in periods)
+    assert set(totals) <= {y for _, start, end in periods for y in range(start.year, end.year + 1)}
+    assert all(value >= 0 for value in totals.values())
+    cents, start, end = periods[0]
+    alone = yearly_budgets([periods[0]])
+    whole = (end - start).days + 1
+    for year, share in alone.items():
+        days = (min(end, dt.date(year, 12, 31)) - max(start, dt.date(year, 1, 1))).days + 1
+        assert abs(Fraction(share) - Fraction(cents * days, whole)) < 1
