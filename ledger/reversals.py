@@ -46,7 +46,7 @@ def reverse(uow, data: ReversalIn) -> Posted:
     if by is not None:
         raise LedgerError(Problem("entry", f"entry {entry.id} was already reversed by entry {by}"))
     on = data.reversed_on or uow.today
-    check_date(uow, "on", on, entry.event_date, f"the date of entry {entry.id}")
+    check_date(uow, "reversed_on", on, entry.event_date, f"the date of entry {entry.id}")
     lines = [
         journal.Line(**{k: getattr(line, k) for k in LINE_FIELDS}).negated()
         for line in uow.rows(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.line_no)).scalars()

@@ -377,7 +377,7 @@ def test_receipt_reversed_before_spending_is_accepted_after_spending_refused(usd
 def test_reversal_dated_before_its_entry_is_refused(usd_pledge):
     r1 = receipt(usd_pledge, "R1", "P", "2020-02-01", "1000")
     assert refused(reverse, usd_pledge, r1.entry_id, "2020-01-31") == (
-        f"on: 2020-01-31 is before the date of entry {r1.entry_id} (2020-02-01)")
+        f"reversed_on: 2020-01-31 is before the date of entry {r1.entry_id} (2020-02-01)")
 
 
 def test_pledge_reversal_only_when_nothing_is_left_unreversed(usd_pledge):
