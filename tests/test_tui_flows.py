@@ -468,6 +468,24 @@ async def test_verify_shows_the_result(ledger):
 
 
 @run_async
+async def test_the_dashboard_checks_the_chain_again_after_new_entries(ledger):
+    from ledger.inputs import ReceiptIn
+
+    app = app_on(ledger, "dashboard")
+    async with app.run_test(size=SIZE) as pilot:
+        chain = lambda: str(app.screen.query_one("#chain").render())  # noqa: E731
+        await settle(pilot, app, lambda: "intact" in chain())
+        assert "(5 entries)" in chain()
+        await pilot.press("2")
+        await settle(pilot, app, lambda: app.current_mode == "pledges")
+        services.record_receipt(ledger, ReceiptIn(reference="R9", pledge="P2", received_on="2012-01-05",
+                                                  amount="1000"))
+        await pilot.press("1")
+        await settle(pilot, app, lambda: app.current_mode == "dashboard" and "(6 entries)" in chain())
+        no_errors(app)
+
+
+@run_async
 async def test_dashboard_shows_the_worked_example_and_the_as_of_date_changes(ledger):
     app = app_on(ledger, "dashboard")
     async with app.run_test(size=SIZE) as pilot:

@@ -184,6 +184,7 @@ class DashboardScreen(LedgerScreen):
         self.query_one("#alerts-box").border_title = "Alerts"
         self.loaded: DashboardData | None = None
         self.chain_state: tuple[bool, str] | None = None
+        self.chain_checked_at: int | None = None  # the entry count the last check began at
         self.query_one("#funding").focus()
         self.reload()
 
@@ -221,7 +222,12 @@ class DashboardScreen(LedgerScreen):
         self.post_message(self.Ready())
         if self.alerts is None:
             self._load_alerts(report.as_of)
-        if self.chain_state is None:
+        if self.chain_state is None or self.chain_checked_at != report.entries:
+            # first time, or entries were posted since the last check: check again (in the background)
+            self.chain_checked_at = report.entries
+            if self.chain_state is not None:
+                self.query_one("#chain", Static).update(Text(f"… checking the chain again ({report.entries:,} "
+                                                             "entries)", style="dim"))
             self._verify()
 
     def show_figures(self) -> None:
