@@ -271,6 +271,20 @@ async def test_pledge_detail_shows_allocations_receipts_spending_and_entries(led
         text = " ".join(text_of(w) for w in app.screen.query("Static"))
         for expected in ("152,578.58", "R1", "D1", "6,500.00", "disbursement"):
             assert expected in text
+        detail = app.screen
+        await pilot.press("r")  # a receipt from the detail: Esc comes back to the detail
+        await settle(pilot, app, lambda: isinstance(app.screen, ReceiptForm))
+        app.screen.set_focus(None)
+        await pilot.press("escape")
+        await settle(pilot, app, lambda: app.screen is detail)
+        await pilot.press("r")  # saved: back on the list, which shows it
+        await settle(pilot, app, lambda: isinstance(app.screen, ReceiptForm))
+        await fill(pilot, app.screen, reference="R7", received_on="2012-02-01", amount="1000")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, ReceiptForm | PledgeDetailScreen))
+        assert app.current_mode == "pledges"
+        no_errors(app)
+    assert [r.reference for r in queries.pledge_detail(ledger, "P1").receipts] == ["R1", "R7"]
 
 
 @run_async

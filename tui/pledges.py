@@ -392,11 +392,18 @@ class PledgeDetailScreen(ModalScreen[Any]):
         return table
 
     def action_act(self, purpose: str) -> None:
-        screen = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
-        self.dismiss(None)
-        if screen is not None:
-            callback = getattr(screen, "_written", None)
-            open_pledge_form(screen, purpose, self.detail, callback)
+        """The form over this detail: Esc comes back here; once saved, back to the list, reloaded."""
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
+        written = getattr(below, "_written", None)
+
+        def done(result: Any) -> None:
+            if result is None:
+                return
+            self.dismiss(None)
+            if written is not None:
+                written(result)
+
+        open_pledge_form(self, purpose, self.detail, done)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(
