@@ -20,7 +20,7 @@ from ledger.roles import Act
 
 from .base import LedgerScreen
 from .common import amount
-from .forms import FormScreen, field_id
+from .forms import FormScreen, SavedRecord, field_id
 
 COLUMNS = (('Code', 8), ('Name', 30), ('Kind', 18), ('Country', 7), ('Currency', 8), ('Pledges', 7), ('Pledged USD', 16), ('Received USD', 16))
 
@@ -60,6 +60,7 @@ class DonorsScreen(LedgerScreen):
 
     def on_mount(self) -> None:
         self.donors: list[queries.DonorView] = []
+        self.select_key: str | None = None
         self.query_one("#trail-box").border_title = "Audit trail of the selected donor"
         self.query_one("#donors").focus()
         self.reload()
@@ -82,6 +83,10 @@ class DonorsScreen(LedgerScreen):
             table.add_row(d.code, d.name, d.kind, d.country or "", d.currency or "", Text(str(d.pledges), justify="right"),
                           Text(amount(d.pledged_usd), justify="right"), Text(amount(d.received_usd), justify="right"),
                           key=d.code)
+        codes = [d.code for d in self.donors]
+        if self.select_key in codes:
+            row = codes.index(self.select_key)
+        self.select_key = None
         if self.donors:
             table.move_cursor(row=min(row, len(self.donors) - 1))
 
@@ -124,6 +129,7 @@ class DonorsScreen(LedgerScreen):
     def _written(self, result: Any) -> None:
         if result is not None:
             self.notify(str(result), title="Saved")
+            self.select_key = getattr(result, "key", None)  # the donor just saved, once reloaded
             self.reload()
 
 
@@ -153,4 +159,4 @@ class DonorForm(FormScreen):
                 "country": self.text("country"), "currency": self.text("currency")}
 
     def save(self, model: DonorIn) -> Any:
-        return f"Donor {model.code} {services.save_donor(self.app.ledger, model)}"
+        return SavedRecord(f"Donor {model.code} {services.save_donor(self.app.ledger, model)}", model.code)

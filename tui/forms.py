@@ -10,6 +10,7 @@ Escape leaves without saving.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
@@ -113,6 +114,17 @@ class FormField(Vertical):
         yield Static("", id=problem_id(self.field_name), classes="problem")
         if self.hint:
             yield Static(self.hint, classes="hint")
+
+
+@dataclass(frozen=True)
+class SavedRecord:
+    """What a reference-data form saved: the message to show and the key of its row (to select it)."""
+
+    text: str
+    key: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class FormScreen(ModalScreen[Any]):
