@@ -9,7 +9,7 @@ import pytest
 
 from ledger import queries, services
 from ledger.database import Ledger
-from ledger.inputs import UserIn
+from ledger.inputs import DonorIn, UserIn
 from tests.test_tui_support import (
     AS_OF,
     SIZE,
@@ -23,7 +23,7 @@ from tests.test_tui_support import (
 from tui.app import DonorLedgerApp
 from tui.common import ConfirmDialog, MessageDialog
 from tui.disbursements import DisbursementForm
-from tui.forms import FormScreen, field_id
+from tui.forms import CodePicker, FormScreen, field_id
 from tui.pledges import CancelForm, PledgeDetailScreen, PledgeForm, ReceiptForm, ReverseForm
 from tui.rates import RateForm
 from tui.tables import LazyTable
@@ -396,9 +396,12 @@ async def test_screens_shown_again_after_an_import_show_what_it_wrote(ledger, tm
         screen.query_one("#import-log").focus()
         await pilot.press("i")
         await settle(pilot, app, lambda: "imported" in str(screen.query_one("#import-status").render()))
+        services.save_donor(ledger, DonorIn(code="SWE", name="Sweden"))
         await pilot.press("2")
         await settle(pilot, app, lambda: app.current_mode == "pledges" and "pledge(s)" in status())
         assert status().startswith("3 pledge(s)")
+        picker = app.screen.query_one(CodePicker)
+        await settle(pilot, app, lambda: any(c.value.startswith("SWE") for c in picker.candidates))
         app.screen.query_one(LazyTable).focus()
         await pilot.press("8")  # nothing written meanwhile: the table keeps its place, no reload
         await settle(pilot, app, lambda: app.current_mode == "transfer")

@@ -120,11 +120,16 @@ class PledgesScreen(LedgerScreen):
         self.app.call_from_thread(self._set_choices, donors, paragraphs)
 
     def _set_choices(self, donors: list[queries.DonorView], paragraphs: list[queries.ParagraphView]) -> None:
+        items = picker_items((d.code, d.name) for d in donors)
+        pickers = self.query(CodePicker)
+        if pickers:  # a reload: new donors join the picker; the filters stay as they are
+            pickers.first().candidates = items
+            return
         select = self.query_one("#filter-paragraph", Select)
         select.set_options([("All paragraphs", -1), *[(f"¶{p.number} {p.short_title}", p.number) for p in paragraphs],
                             ("Unearmarked", 0)])
         select.value = -1
-        self.mount(CodePicker(self.query_one("#filter-donor", Input), picker_items((d.code, d.name) for d in donors)))
+        self.mount(CodePicker(self.query_one("#filter-donor", Input), items))
 
     # -- the table ----------------------------------------------------------------------------
     def _count(self) -> int:
@@ -137,6 +142,8 @@ class PledgesScreen(LedgerScreen):
     def reload(self) -> None:
         self.query_one("#pledges-status", Static).update("loading…")
         self.query_one(LazyTable).reload()
+        if self.query(CodePicker):
+            self._load_choices()  # a donor added meanwhile can be picked
 
     def on_lazy_table_ready(self, message: LazyTable.Ready) -> None:
         label = dict((v, k) for k, v in SORTS)[self.sort_key]
