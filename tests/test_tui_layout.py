@@ -114,3 +114,17 @@ def test_a_pledge_row_adds_up_received_outstanding_and_cancelled():
     assert cells["Cancelled"].strip() == "50,000.00"  # 1,000,000 - 400,000 received - 550,000 outstanding
     cells = dict(zip([c.label for c in COLUMNS], pledge_cells(row("reversed")), strict=True))
     assert cells["Cancelled"].strip() == ""  # a reversed pledge was not cancelled
+
+
+@run_async
+async def test_at_80_columns_the_pledge_filters_take_two_rows_and_stay_usable(ledger):
+    app = DonorLedgerApp(ledger, as_of=AS_OF, start="pledges")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await pilot.pause(0.2)
+        for name in ("#filter-donor", "#filter-text", "#sort"):
+            assert app.screen.query_one(name).size.width >= 20, name  # wide enough to read and type in
+        await pilot.resize_terminal(120, 40)  # wide: one row again
+        await settle(pilot, app)
+        await pilot.pause(0.2)
+        assert app.screen.query_one("#pledge-filters").size.height == 3

@@ -35,6 +35,7 @@ SORTS = [("Reference", "reference"), ("Donor", "donor"), ("Date", "pledged_on"),
          ("Status", "status"), ("Due", "due_on")]
 # What a finance officer reads first fits in 120 columns; the cancelled part and the USD value (at
 # the pledge-date rate) come last, and the table scrolls sideways (→) to them in a narrow terminal.
+NARROW_BELOW = 110  # columns under which the filters take two rows
 # Amount = received + outstanding + cancelled, in the pledge's currency.
 COLUMNS = [Column("Reference", 12), Column("Donor", 5), Column("Date", 10), Column("Cur", 3), Column("Amount", 13),
            Column("Received", 13), Column("Outstanding", 13), Column("Status", 15), Column("Due", 10),
@@ -112,6 +113,9 @@ class PledgesScreen(LedgerScreen):
 
     def on_screen_resume(self) -> None:
         self.query_one(LazyTable).focus()
+
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.width < NARROW_BELOW, "narrow")  # filters in two rows (pledges.tcss)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="choices")
     def _load_choices(self) -> None:
