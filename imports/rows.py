@@ -19,13 +19,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 from itertools import islice
 
 from pydantic import BaseModel, ValidationError
 
 from ledger.errors import Problem, problems_of
-from ledger.inputs import ActivityIn, DisbursementIn, DonorIn, PledgeIn, RateIn, ReceiptIn
+from ledger.inputs import ActivityIn, DisbursementIn, DonorIn, PledgeIn, RateIn, ReceiptIn, whole_number
 
 from .kinds import Kind
 from .readers import TableFile
@@ -103,14 +102,9 @@ def key_part(kind: Kind, name: str, value: object) -> object:
     if value is None:
         return None
     if name in kind.whole_numbers:
-        if isinstance(value, str) and value.isascii() and value.isdigit():
-            return int(value)
-        try:
-            number = Decimal(str(value).strip())
-            if number == number.to_integral_value():
-                return int(number)
-        except (InvalidOperation, ValueError):
-            pass
+        number = whole_number(value)  # the model's own reading ('4', 4.0, '4.0'; never 'inf' or '1e999999')
+        if isinstance(number, int):
+            return number
     if name in kind.dates and isinstance(value, dt.date):
         return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
     if (name == "currency" or (kind.name == "donors" and name == "code")) and isinstance(value, str):

@@ -63,7 +63,8 @@ def _plain_words(err: dict) -> str | None:
     if kind == "string_too_long":
         return f"text of {len(value)} characters; at most {ctx['max_length']} are allowed"
     if kind == "string_too_short":
-        return "must not be empty"
+        least = ctx.get("min_length", 1)
+        return "must not be empty" if least <= 1 or not value else f"{_shown(value)} is too short: at least {least} characters"
     if kind in ("less_than_equal", "less_than", "greater_than_equal", "greater_than"):
         bound = {"less_than_equal": "at most", "less_than": "below", "greater_than_equal": "at least",
                  "greater_than": "above"}[kind]
@@ -73,6 +74,3 @@ def _plain_words(err: dict) -> str | None:
         return f"{_shown(value)} is not one of: {str(ctx.get('expected', '')).replace(chr(39), '')}"
     return None
 
-
-def refusal(exc: ValidationError) -> LedgerError:
-    return LedgerError(*problems_of(exc))

@@ -105,7 +105,7 @@ ParagraphNumber = Annotated[int, Field(ge=1, le=999)]
 OptionalParagraph = Annotated[int | None, Field(ge=1, le=999), BeforeValidator(_blank_to_none)]
 
 
-def _whole_number(value: object) -> object:
+def whole_number(value: object) -> object:
     """Integers from text or spreadsheet numbers ('4', 4.0), never from '4.5'."""
     value = _blank_to_none(value)
     if isinstance(value, float) and value.is_integer():
@@ -170,13 +170,13 @@ class RateIn(Model):
 
 class ActivityIn(Model):
     code: Annotated[str, Field(min_length=1, max_length=64)]
-    paragraph: Annotated[ParagraphNumber, BeforeValidator(_whole_number)]
+    paragraph: Annotated[ParagraphNumber, BeforeValidator(whole_number)]
     title: Annotated[str, Field(min_length=1, max_length=500)]
     budget_usd: Amount
     planned_start: OptionalDate = None
     planned_end: OptionalDate = None
     status: Literal["planned", "ongoing", "completed", "cancelled"] = "planned"
-    progress_pct: Annotated[int, Field(ge=0, le=100), BeforeValidator(lambda v: 0 if _blank_to_none(v) is None else _whole_number(v))] = 0
+    progress_pct: Annotated[int, Field(ge=0, le=100), BeforeValidator(lambda v: 0 if _blank_to_none(v) is None else whole_number(v))] = 0
 
     @field_validator("status", mode="before")
     @classmethod
@@ -201,12 +201,12 @@ class ActivityIn(Model):
 
 class ActivityUpdate(Model):
     code: str
-    progress_pct: Annotated[int | None, Field(ge=0, le=100), BeforeValidator(_whole_number)] = None
+    progress_pct: Annotated[int | None, Field(ge=0, le=100), BeforeValidator(whole_number)] = None
     status: Literal["planned", "ongoing", "completed", "cancelled"] | None = None
 
 
 class AllocationIn(Model):
-    paragraph: Annotated[OptionalParagraph, BeforeValidator(_whole_number)] = None  # None: unearmarked
+    paragraph: Annotated[OptionalParagraph, BeforeValidator(whole_number)] = None  # None: unearmarked
     amount: Amount
 
 

@@ -248,13 +248,17 @@ def test_reimport_changes_only_what_the_file_gives(db_url, tmp_path):
 def test_digits_other_than_ascii_and_values_out_of_range_are_named_plainly(sqlite_url, tmp_path):
     load(sqlite_url, tmp_path, "donors", "rates")
     pledges = write(tmp_path, "p.csv", "reference,donor,pledged_on,currency,amount,paragraph\n"
-                                       "Z1,NOR,2011-06-01,NOK,١٠٠,１\n")
+                                       "Z1,NOR,2011-06-01,NOK,١٠٠,１\n"
+                                       "Z2,NOR,2011-06-01,NOK,100,inf\n"
+                                       "Z3,NOR,2011-06-01,NOK,100,1e999999\n")
     activities = write(tmp_path, "a.csv", "code,paragraph,title,budget_usd,status,progress_pct\n"
                                           "A9,1,Training,100,done,101\n")
     assert refused(sqlite_url, "pledges", pledges) == [
         f"{pledges}:2: paragraph: '１' is not a whole number",
         f"{pledges}:2: amount: '١٠٠' is not an amount; expected digits with '.' for decimals and optional ',' "
         "thousands separators, e.g. 1234567.89 or 1,234,567.89",
+        f"{pledges}:3: paragraph: 'inf' is not a whole number",  # a cell that used to crash the key check
+        f"{pledges}:4: paragraph: '1e999999' is not a whole number",  # or to hold the write lock for minutes
     ]
     assert refused(sqlite_url, "activities", activities) == [
         f"{activities}:2: status: 'done' is not one of: planned, ongoing, completed or cancelled",
