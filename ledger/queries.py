@@ -638,6 +638,12 @@ class DisbursementRow:
     reversed_by: int | None
 
 
+def disbursement_entry(ledger: Ledger, reference: str) -> int | None:
+    """The journal entry that posted the disbursement with exactly this reference."""
+    with ledger.reading() as session:
+        return session.execute(select(Disbursement.entry_id).where(Disbursement.reference == reference)).scalar()
+
+
 def disbursement_count(ledger: Ledger, text: str | None = None) -> int:
     statement = select(func.count()).select_from(Disbursement).join(Activity, Activity.id == Disbursement.activity_id)
     with ledger.reading() as session:

@@ -29,3 +29,14 @@ def test_received_in_part_and_the_rest_cancelled_is_closed_not_received(ledger):
     [allocation] = queries.pledge_detail(ledger, "P2").allocations
     # net pledged 100.00; programmable = round_half_up(10000 * 100 / 113) cents = 8849.557... -> 88.50
     assert (allocation.pledged_usd, allocation.programmable_usd) == (Decimal("100.00"), Decimal("88.50"))
+
+
+def test_a_disbursement_entry_is_found_by_its_exact_reference(ledger):
+    from tests.builders import disburse, worked_example
+
+    worked_example(ledger)
+    disburse(ledger, "D10", "A1", "2011-09-02", "100")
+    disburse(ledger, "D_1", "A1", "2011-09-03", "100")
+    assert queries.disbursement_entry(ledger, "D1") == 5  # not D10 or D_1, which a LIKE search also finds
+    assert queries.disbursement_entry(ledger, "D_1") == 7
+    assert queries.disbursement_entry(ledger, "D") is None

@@ -63,9 +63,9 @@ class DashboardLoaded(Message):
 
 
 class ChainChecked(Message):
-    def __init__(self, ok: bool, message: str):
+    def __init__(self, ok: bool, message: str, entries: int):
         super().__init__()
-        self.ok, self.message = ok, message
+        self.ok, self.message, self.entries = ok, message, entries
 
 
 def usd_whole(cents: int) -> str:
@@ -222,13 +222,14 @@ class DashboardScreen(LedgerScreen):
         self.post_message(self.Ready())
         if self.alerts is None:
             self._load_alerts(report.as_of)
-        if self.chain_state is None or self.chain_checked_at != report.entries:
-            # first time, or entries were posted since the last check: check again (in the background)
+        if self.chain_checked_at != report.entries:
+            # first time, or entries were posted since the check began: check again (in the background);
+            # a check already running for this count is not started twice
             self.chain_checked_at = report.entries
             if self.chain_state is not None:
                 self.query_one("#chain", Static).update(Text(f"… checking the chain again ({report.entries:,} "
                                                              "entries)", style="dim"))
-            self._verify()
+            self._verify(report.entries)
 
     def show_figures(self) -> None:
         """The table and the bars, fitted to the width: cents only where titles stay readable."""
@@ -283,14 +284,16 @@ class DashboardScreen(LedgerScreen):
         self.query_one("#alerts", Static).update(text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
-    def _verify(self) -> None:
+    def _verify(self, entries: int) -> None:
         try:
             ok, message = verify_in_child(self.ledger.url, self.ledger.user_name)
         except VerificationStopped:
             return
-        self.post_message(ChainChecked(ok, message))
+        self.post_message(ChainChecked(ok, message, entries))
 
     def on_chain_checked(self, message: ChainChecked) -> None:
+        if message.entries != self.chain_checked_at:
+            return  # an earlier check, overtaken by one for more entries
         self.chain_state = (message.ok, message.message)
         widget = self.query_one("#chain", Static)
         if message.ok:
@@ -315,7 +318,7 @@ class DashboardScreen(LedgerScreen):
 
     def action_verify(self) -> None:
         self.query_one("#chain", Static).update("Journal chain: checking…")
-        self._verify()
+        self._verify(self.chain_checked_at)
 
     def action_export(self) -> None:
         self.ledger_app.run_on("transfer", "prepare_export")

@@ -129,8 +129,8 @@ class DisbursementsScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="entry")
     def _entry_of(self, reference: str) -> None:
-        rows = [r for r in queries.disbursements_page(self.ledger, reference, 0, 50) if r.reference == reference]
-        entries = queries.journal_page(self.ledger, rows[0].entry_id - 1, 1) if rows else []
+        entry_id = queries.disbursement_entry(self.ledger, reference)
+        entries = queries.journal_page(self.ledger, entry_id - 1, 1) if entry_id else []
         self.post_message(EntryFound(reference, entries))
 
     def on_entry_found(self, message: EntryFound) -> None:
