@@ -292,14 +292,16 @@ class FormScreen(ModalScreen[Any]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def _save(self, model: BaseModel) -> None:
+        # ``saving`` is cleared by the handlers of these messages, on the event loop: cleared here,
+        # a ctrl+s before the form closes would save a second time
         try:
             result = self.save(model)
         except LedgerError as exc:
             self.post_message(self.Refused(exc.problems))
+        except Exception as exc:  # noqa: BLE001 - shown at the form, which stays usable
+            self.post_message(self.Refused([Problem("", f"not saved: {type(exc).__name__}: {exc}")]))
         else:
             self.post_message(self.Saved(result))
-        finally:
-            self.saving = False
 
     def on_form_screen_saved(self, message: Saved) -> None:
         self.dismiss(message.result)

@@ -45,9 +45,9 @@ class ExportProgress(Message):
 
 
 class ExportDone(Message):
-    def __init__(self, path: str, text: str, ok: bool):
+    def __init__(self, path: str, text: str, ok: bool, failed: bool = False):
         super().__init__()
-        self.path, self.text, self.ok = path, text, ok
+        self.path, self.text, self.ok, self.failed = path, text, ok, failed
 
 
 class TransferScreen(LedgerScreen):
@@ -165,10 +165,12 @@ class TransferScreen(LedgerScreen):
             self.post_message(ImportDone(dry_run, problems=[str(p) for p in exc.problems]))
         except OSError as exc:
             self.post_message(ImportDone(dry_run, problems=[f"{exc.filename or path}: {exc.strerror or exc}"]))
+        except Exception as exc:  # noqa: BLE001 - said on the screen, which stays usable
+            self.post_message(ImportDone(dry_run, problems=[f"{path}: not imported: {type(exc).__name__}: {exc}"]))
         else:
             self.post_message(ImportDone(dry_run, result.summary()))
-        finally:
-            self.busy = False
+        # ``busy`` is cleared by on_import_done, on the event loop (cleared here, a second `i` could
+        # start before the result is shown)
 
     def on_import_progress(self, message: ImportProgress) -> None:
         self.query_one("#import-status", Static).update(f"{message.rows:,} rows read…")
@@ -258,8 +260,12 @@ class TransferScreen(LedgerScreen):
         try:
             result = export_workbook(self.ledger, path, as_of,
                                      progress=lambda sheet, rows: self.post_message(ExportProgress(sheet, rows)))
-        finally:
-            self.busy = False
+        except OSError as exc:
+            self.post_message(ExportDone(str(path), f"not written: {exc.strerror or exc}", ok=False, failed=True))
+            return
+        except Exception as exc:  # noqa: BLE001 - said on the screen, which stays usable
+            self.post_message(ExportDone(str(path), f"not written: {type(exc).__name__}: {exc}", ok=False, failed=True))
+            return
         verdict = "chain verified" if result.verified else "CHAIN VERIFICATION FAILED (see the About sheet)"
         self.post_message(ExportDone(str(result.path), f"{len(result.sheets)} sheets, {result.journal_lines:,} journal "
                                      f"lines, {verdict}", result.verified))
@@ -269,6 +275,10 @@ class TransferScreen(LedgerScreen):
 
     def on_export_done(self, message: ExportDone) -> None:
         self.busy = False
+        if message.failed:
+            self.query_one("#export-status", Static).update(Text(f"✗ {message.path}: {message.text}", style="bold red"))
+            self.notify(f"{message.path}: {message.text}", title="Workbook not written", severity="error")
+            return
         self.query_one("#export-status", Static).update(Text(
             f"✓ Saved {message.path} ({message.text})", style="bold green" if message.ok else "bold yellow"))
         self.notify(message.path, title="Workbook saved", timeout=10)
