@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
+import os
 import posixpath
 import re
 import zipfile
@@ -84,6 +85,8 @@ class TableFile:
     problems: list[FileProblem] = field(default_factory=list)
     # column name -> position in the cell lists produced by _cells()
     positions: dict[str, int] = field(default_factory=dict, repr=False)
+    # the file as it was checked: rows() refuses to read another one put in its place meanwhile
+    identity: tuple | None = field(default=None, repr=False)
 
     def rows(self) -> Iterator[tuple[int, dict[str, object]]]:
         """Yield ``(line, {column: value})`` for every non-empty, problem-free row.
@@ -92,6 +95,10 @@ class TableFile:
         line, and the row they belong to is not yielded.
         """
         self.problems.clear()
+        if self.identity is not None and _identity(self.path) != self.identity:
+            self.problems.append(FileProblem(self.path, None, None, "the file changed after it was checked (replaced "
+                                                                    "or edited meanwhile); nothing read, import it again"))
+            return
         named = set(self.positions.values())
         # cells before this position all have a name (a row no longer than it has no unnamed value)
         named_prefix = next(i for i in range(len(named) + 1) if i not in named)
@@ -140,10 +147,11 @@ def open_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
     if target.exists() and not target.is_file():
         kind = "a folder" if target.is_dir() else "not a regular file"
         raise _error(name, None, f"is {kind}; give the path of a .csv or .xlsx file")
-    if suffix == ".csv":
-        return _open_csv(name, required, optional)
-    if suffix == ".xlsx":
-        return _open_xlsx(name, required, optional)
+    if suffix in (".csv", ".xlsx"):
+        identity = _identity(name)
+        table = (_open_csv if suffix == ".csv" else _open_xlsx)(name, required, optional)
+        table.identity = identity
+        return table
     found = f"'{suffix}'" if suffix else "no extension"
     hint = "; save it as .xlsx" if suffix in (".xls", ".xlsm", ".ods") else ""
     raise _error(name, None, f"unsupported file type ({found}); accepted: {', '.join(ACCEPTED)}{hint}")
@@ -151,6 +159,15 @@ def open_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
+
+
+def _identity(path: str) -> tuple | None:
+    """Which file ``path`` is, and in which version (None when it cannot be read)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _error(path: str, line: int | None, message: str, column: str | None = None) -> ImportFileError:

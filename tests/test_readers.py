@@ -624,17 +624,23 @@ def test_xlsx_cells_without_references(tmp_path):
     assert problems == [f"{path}:2: name: B2: formula without a calculated value; {readers._RECALCULATE}"]
 
 
-def test_xlsx_replaced_while_being_read(tmp_path):
-    # rows are streamed from the file, so a file replaced after its header was checked is
-    # reported where reading stopped, not a traceback
-    path = write_xlsx(tmp_path, [["code", "name"], ["D1", "A"]])
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_file_replaced_after_it_was_checked_is_not_read(tmp_path, suffix):
+    """Rows are streamed from the file after its checks (archive safety, header, formula cells):
+    another file put in its place meanwhile, even a valid one, is refused, not read unchecked."""
+    if suffix == ".xlsx":
+        path = write_xlsx(tmp_path, [["code", "name"], ["D1", "A"]])
+        other = write_xlsx(tmp_path, [["name", "code"], ["B", "D2"], ["=1/0", "D3"]], name="other.xlsx")
+    else:
+        path = write_csv(tmp_path, "code,name\nD1,A\n", name="donors.csv")
+        other = write_csv(tmp_path, "name,code\nB,D2\n\n", name="other.csv")  # another size too
     table = donors(path)
-    path.write_bytes(b"not a zip archive any more")
+    path.write_bytes(other.read_bytes())
     rows, problems = read_all(table)
     assert rows == []
-    [problem] = problems
-    assert problem.startswith(f"{path}:2: is not a readable .xlsx file (")
-    assert problem.endswith("; reading stopped here")
+    assert problems == [f"{path}: the file changed after it was checked (replaced or edited meanwhile); nothing "
+                        "read, import it again"]
+    assert read_all(donors(path))[0][0][1]["code"] == "D2"  # opened again, it is checked and read as it is now
 
 
 def test_xlsx_with_a_damaged_member(tmp_path):

@@ -106,6 +106,9 @@ class DonorsScreen(LedgerScreen):
         self.post_message(TrailLoaded(code, queries.audit_trail(self.ledger, "donors", code)))
 
     def on_trail_loaded(self, message: TrailLoaded) -> None:
+        selected = self.selected()
+        if selected is None or selected.code != message.code:
+            return  # the cursor has moved on: that donor's trail would be shown under another
         table = Table(expand=True, box=None, title=f"Donor {message.code}", title_justify="left")
         for name in ("When (UTC)", "Who", "Field", "Old", "New"):
             table.add_column(name)
