@@ -128,3 +128,19 @@ async def test_at_80_columns_the_pledge_filters_take_two_rows_and_stay_usable(le
         await settle(pilot, app)
         await pilot.pause(0.2)
         assert app.screen.query_one("#pledge-filters").size.height == 3
+
+
+def test_what_open_activities_still_need_per_paragraph():
+    from decimal import Decimal
+
+    from ledger.queries import ActivityView
+    from tui.dashboard import open_budgets
+
+    def activity(paragraph: int, budget: str, spent: str, status: str) -> ActivityView:
+        return ActivityView(f"A{paragraph}", paragraph, "t", Decimal(budget), None, None, status, 0, Decimal(spent))
+
+    need = open_budgets([activity(1, "500000", "50000", "ongoing"), activity(1, "100", "0", "planned"),
+                         activity(5, "600000", "570000", "ongoing"), activity(5, "100000", "120000", "ongoing"),
+                         activity(7, "60000", "45000", "completed"), activity(3, "9", "0", "cancelled")])
+    # ¶1: 450,000 + 100; ¶5: 30,000 (an overspent activity needs nothing, and frees nothing); ¶7, ¶3: nothing
+    assert need == {1: Decimal("450100"), 5: Decimal("30000")}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from rich import box
@@ -51,9 +52,20 @@ class DashboardData:
 
 
 class AlertsLoaded(Message):
-    def __init__(self, count: int, overdue: list[OverduePledge]):
+    def __init__(self, count: int, overdue: list[OverduePledge], open_budgets: dict[int, Decimal]):
         super().__init__()
-        self.count, self.overdue = count, overdue
+        self.count, self.overdue, self.open_budgets = count, overdue, open_budgets
+
+
+def open_budgets(activities) -> dict[int, Decimal]:
+    """Paragraph -> what its planned and ongoing activities still have to spend (budget less spent,
+    never below zero): the money the paragraph still needs. Completed and cancelled activities
+    need nothing more."""
+    need: dict[int, Decimal] = {}
+    for a in activities:
+        if a.status in ("planned", "ongoing"):
+            need[a.paragraph] = need.get(a.paragraph, Decimal(0)) + max(a.budget_usd - a.spent_usd, Decimal(0))
+    return need
 
 
 class DashboardLoaded(Message):
@@ -209,7 +221,8 @@ class DashboardScreen(LedgerScreen):
     def _load_alerts(self, as_of: dt.date) -> None:
         from ledger import queries
 
-        self.post_message(AlertsLoaded(*queries.overdue_pledges(self.ledger, as_of, limit=5)))
+        count, overdue = queries.overdue_pledges(self.ledger, as_of, limit=5)
+        self.post_message(AlertsLoaded(count, overdue, open_budgets(queries.activities(self.ledger))))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         data = self.loaded = message.data
@@ -273,14 +286,22 @@ class DashboardScreen(LedgerScreen):
                             style="dim")
         else:
             text.append("✓ no overdue pledges\n", style="green")
-        dry = [r for r in data.report.rows if r.paragraph is not None and r.requirement > r.spent_on_activities
-               and r.available <= 0]
-        if dry:
-            text.append(f"⚠ {len(dry)} paragraph(s) needing money with no cash left:\n", style="bold yellow")
-            for row in dry:
-                text.append(f"  ¶{row.paragraph} {row.title}\n")
-        else:
-            text.append("✓ every paragraph that needs money holds cash\n", style="green")
+        if alerts is not None:
+            short = []
+            for row in data.report.rows:
+                need = alerts.open_budgets.get(row.paragraph, Decimal(0)) if row.paragraph is not None else Decimal(0)
+                cash = Decimal(max(row.available, 0)).scaleb(-2)
+                if need > cash:
+                    short.append((row, need, cash))
+            if short:
+                text.append(f"⚠ {len(short)} paragraph(s) whose open activities need more than their cash "
+                            "(USD):\n", style="bold yellow")
+                for row, need, cash in short:
+                    title = row.title if len(row.title) <= 22 else row.title[:21] + "…"
+                    text.append(f"  ¶{row.paragraph} {title:<22} needs {usd_whole(int(need * 100))} · "
+                                f"cash {usd_whole(int(cash * 100))}\n")
+            else:
+                text.append("✓ every paragraph holds the cash its open activities still need\n", style="green")
         self.query_one("#alerts", Static).update(text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
