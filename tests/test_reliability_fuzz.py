@@ -194,7 +194,9 @@ def import_files(draw, tmp: Path):
         book.save(path)
         if form == "broken-xlsx":
             data = path.read_bytes()
-            path.write_bytes(data[: draw(st.integers(0, len(data) - 1))])
+            # where to cut, as a share of the file: the saved bytes hold the time of saving, so their
+            # length may differ when hypothesis replays this example (a bound drawn from it would not)
+            path.write_bytes(data[: draw(st.integers(0, 999_999)) * len(data) // 1_000_000])
     return kind, path
 
 
