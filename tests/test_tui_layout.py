@@ -144,3 +144,19 @@ def test_what_open_activities_still_need_per_paragraph():
                          activity(7, "60000", "45000", "completed"), activity(3, "9", "0", "cancelled")])
     # ¶1: 450,000 + 100; ¶5: 30,000 (an overspent activity needs nothing, and frees nothing); ¶7, ¶3: nothing
     assert need == {1: Decimal("450100"), 5: Decimal("30000")}
+
+
+def test_a_paragraph_bar_always_shows_its_gap():
+    """Spending paid with unearmarked money can fill a bar: the gap of the table still shows as dots."""
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from tui.dashboard import bars
+
+    row = SimpleNamespace(paragraph=3, requirement=45_000_000, pledged=38_885_400, received=38_331_800,
+                          spent_on_activities=45_000_000, available=0, gap=10_588_186, coverage_pct=Decimal("76.5"),
+                          progress_pct=Decimal("100.0"))
+    report = SimpleNamespace(rows=[row])
+    line = bars(report, width=21).renderables[0].plain
+    # 105,881.86 of 450,000 is 23.5% of 21 cells: 5 dots, after 16 cells of spending
+    assert line.startswith(" 3 " + "█" * 16 + "·" * 5 + " ")

@@ -51,17 +51,19 @@ def parse_date(text: str) -> dt.date | None:
         return None
 
 
-def bar(parts: Sequence[tuple[float, str, str]], width: int) -> Text:
-    """A horizontal bar of ``width`` cells: (fraction of the width, character, style) per segment."""
+def bar(parts: Sequence[tuple[float, str, str]], width: int, room: int | None = None) -> Text:
+    """A horizontal bar of ``width`` cells: (fraction of the width, character, style) per segment,
+    drawn into the first ``room`` cells (default: all of them) and padded to ``room``."""
+    room = width if room is None else room
     text = Text()
     used = 0
     for fraction, char, style in parts:
-        cells = max(0, min(width - used, round(fraction * width)))
+        cells = max(0, min(room - used, round(fraction * width)))
         if cells:
             text.append(char * cells, style=style)
             used += cells
-    if used < width:
-        text.append(" " * (width - used))
+    if used < room:
+        text.append(" " * (room - used))
     return text
 
 

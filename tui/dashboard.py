@@ -132,11 +132,15 @@ def bars(report: FundingReport, width: int = BAR_WIDTH, short_legend: bool = Fal
             (row.spent_on_activities / scale, "█", "green"),
             (cash / scale, "▓", "cyan"),
             (not_received / scale, "▒", "blue"),
-            (row.gap / scale, "·", "bold red"),
         ]
+        # the gap keeps its share of the bar whatever the other segments take (spending paid with
+        # unearmarked money can fill the rest): a red gap in the table is always dots here
+        gap_cells = min(width, round(row.gap / scale * width)) if row.gap > 0 else 0
+        if row.gap > 0:
+            gap_cells = max(gap_cells, 1)
         progress = row.progress_pct
         line = Text.assemble(
-            (label, "bold"), " ", bar(parts, width), " ",
+            (label, "bold"), " ", bar(parts, width, room=width - gap_cells), ("·" * gap_cells, "bold red"), " ",
             (f"{'' if row.coverage_pct is None else f'{row.coverage_pct:.0f}% funded':>12} ", "dim"),
             bar([(float(progress or 0) / 100, "■", "magenta")], 10),
             f" {percent(progress):>6}",
