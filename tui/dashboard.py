@@ -105,7 +105,8 @@ def funding_table(report: FundingReport, cents: bool = True, requirement: bool =
         available = Text(money(row.available), style="yellow" if row.requirement and row.available <= 0 else "")
         return [
             ("U" if row is not report.totals else "Σ") if row.paragraph is None else str(row.paragraph),
-            Text(row.title, style=style),
+            # the total gap is not the column's sum: unearmarked money covers part of it
+            Text("Totals (gap net of unearmarked)" if row is report.totals else row.title, style=style),
             *([money(row.requirement)] if requirement else []), money(row.pledged), money(row.received),
             money(row.spent_on_activities), available, gap, percent(row.progress_pct).rjust(8),
         ]
@@ -232,9 +233,10 @@ class DashboardScreen(LedgerScreen):
         data = self.loaded = message.data
         report = data.report
         self.show_figures()
+        today = "" if report.as_of == dt.date.today() else " · requirement and progress: today's"
         self.query_one("#dash-meta", Static).update(Text(
             f"{report.entries:,} entries · chain head {report.chain_head[:8]}… · "
-            f"{report.generated_at:%Y-%m-%d %H:%M} UTC", style="dim"))
+            f"{report.generated_at:%Y-%m-%d %H:%M} UTC{today}", style="dim"))
         self.show_alerts()
         self.post_message(self.Ready())
         if self.alerts is None:
@@ -329,8 +331,11 @@ class DashboardScreen(LedgerScreen):
     @on(Input.Submitted, "#as-of")
     def _as_of_submitted(self, event: Input.Submitted) -> None:
         day = parse_date(event.value)
-        if day is None:
-            self.notify(f"{event.value!r} is not a date as YYYY-MM-DD", severity="error")
+        shown = self.ledger_app.as_of.isoformat()
+        if day is None or day > dt.date.today():
+            why = "is not a date as YYYY-MM-DD" if day is None else "is after today: nothing is dated then yet"
+            self.notify(f"{event.value!r} {why}; the figures stay as of {shown}", severity="error")
+            event.input.value = shown  # the field says what the figures are as of
             return
         self.ledger_app.as_of = day
         self.query_one("#funding").focus()
