@@ -102,7 +102,8 @@ class ActivitiesScreen(LedgerScreen):
         highlighted = options.highlighted
         options.clear_options()
         for p in self.data.paragraphs:
-            count = sum(1 for a in self.data.activities if a.paragraph == p.number)
+            # activities that count (as in the reports): not the cancelled ones
+            count = sum(1 for a in self.data.activities if a.paragraph == p.number and a.status != "cancelled")
             options.add_option(Option(f"¶{p.number} {p.short_title} ({count})", id=str(p.number)))
         options.add_option(Option("Unearmarked", id="U"))
         options.highlighted = highlighted if highlighted is not None else 0
