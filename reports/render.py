@@ -48,7 +48,7 @@ TABLE_COLUMNS = (
     ("requirement", "Requirement"), ("pledged", "Pledged"), ("programmable", "Programmable"),
     ("received", "Received"), ("outstanding", "Outstanding"), ("fx_difference", "FX diff"),
     ("disbursed", "Disbursed"), ("psc", "PSC"), ("available", "Available"), ("spent_on_activities", "Spent"),
-    ("coverage_pct", "Cover %"), ("delivery_pct", "Deliv %"), ("progress_pct", "Progr %"), ("gap", "Gap"),
+    ("coverage_pct", "Coverage %"), ("delivery_pct", "Deliv %"), ("progress_pct", "Progr %"), ("gap", "Gap"),
     ("activities_total", "Acts"), ("activities_completed", "Done"),
 )
 

@@ -96,7 +96,7 @@ def test_report_funding_table_shows_every_column_only_where_all_fit(ledger, exam
     text = ok("--db", example, "report", "funding", "--as-of", "2016-12-31")
     header = next(line for line in text.splitlines() if "Paragraph" in line)
     names = [cell.strip() for cell in header.strip("┃ ").split("┃")]
-    assert names == ["Paragraph", "Requirement", "Pledged", "Received", "Available", "Spent", "Cover %", "Gap"]
+    assert names == ["Paragraph", "Requirement", "Pledged", "Received", "Available", "Spent", "Coverage %", "Gap"]
     assert max(len(line) for line in text.splitlines()) <= 200
     assert "made 20" in text and " UTC from 5 journal entries, chain head " in text  # when, from which head
 

@@ -159,4 +159,4 @@ def test_a_paragraph_bar_always_shows_its_gap():
     report = SimpleNamespace(rows=[row])
     line = bars(report, width=21).renderables[0].plain
     # 105,881.86 of 450,000 is 23.5% of 21 cells: 5 dots, after 16 cells of spending
-    assert line.startswith(" 3 " + "█" * 16 + "·" * 5 + " ")
+    assert line.startswith(" 3 " + "█" * 16 + "·" * 5 + " ") and "76% covered" in line

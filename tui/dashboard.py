@@ -142,7 +142,7 @@ def bars(report: FundingReport, width: int = BAR_WIDTH, short_legend: bool = Fal
         progress = row.progress_pct
         line = Text.assemble(
             (label, "bold"), " ", bar(parts, width, room=width - gap_cells), ("·" * gap_cells, "bold red"), " ",
-            (f"{'' if row.coverage_pct is None else f'{row.coverage_pct:.0f}% funded':>12} ", "dim"),
+            (f"{'' if row.coverage_pct is None else f'{row.coverage_pct:.0f}% covered':>13} ", "dim"),
             bar([(float(progress or 0) / 100, "■", "magenta")], 10),
             f" {percent(progress):>6}",
         )
@@ -260,10 +260,10 @@ class DashboardScreen(LedgerScreen):
             "Funding vs implementation, USD, as of" if cents else "Funding vs implementation, whole USD, as of")
         self.query_one("#funding", Static).update(
             funding_table(report, cents, requirement=self.app.size.width >= REQUIREMENT_FROM_WIDTH))
-        # label, bar, "100% funded ", progress bar and figure: 35 cells besides the bar
+        # label, bar, "100% covered ", progress bar and figure: 36 cells besides the bar
         panel = self.query_one("#bars", Static).content_size.width or 60
         self.query_one("#bars", Static).update(
-            bars(report, max(10, min(BAR_WIDTH, panel - 35)), short_legend=panel < LEGEND.cell_len))
+            bars(report, max(10, min(BAR_WIDTH, panel - 36)), short_legend=panel < LEGEND.cell_len))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.show_figures)
