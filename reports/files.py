@@ -27,6 +27,8 @@ def replaced_on_success(path: Path, prefix: str) -> Iterator[Path]:
             continue
     try:
         yield temporary
+        with open(temporary, "rb") as written:  # on disk before it takes the name: a crash leaves
+            os.fsync(written.fileno())            # the old file or the whole new one
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
