@@ -14,7 +14,12 @@ saying so:
 - an allocation's amount and pledged USD are its pledge entry's receivable line;
 - a pledge's exchange rate is the rate in force on its date and gives its allocations' USD;
 - a pledge's PSC rate is the one its entry's memo records (entries posted since the memo
-  records it) and gives the PSC charged on every funding split it paid.
+  records it) and gives the PSC charged on every funding split it paid;
+- a receipt (unless its USD was given) and a disbursement still convert at the rate in force
+  on their date to the USD they were posted at (so no rate was added or changed under them);
+- a disbursement's currency is its lines'; spending lines carry their activity's paragraph.
+Rates that no posted event uses (those valuing outstanding pledges at a later as-of date) are
+protected by the append-only triggers only.
 
 ``first_disagreement`` returns the first problem found, naming the row, or None.
 """
@@ -33,7 +38,16 @@ from .balances import psc_of
 from .errors import LedgerError
 from .money import to_usd_cents
 from .rates import RateBook
-from .schema import Allocation, Cancellation, Disbursement, JournalEntry, JournalLine, Pledge, Receipt
+from .schema import (
+    Activity,
+    Allocation,
+    Cancellation,
+    Disbursement,
+    JournalEntry,
+    JournalLine,
+    Pledge,
+    Receipt,
+)
 
 CHANGED = "changed after posting"
 PLEDGE_TERMS = re.compile(r"; PSC (?P<psc>\d+\.\d\d)%; (?:due (?P<due>\d{4}-\d\d-\d\d)|no due date)$")
@@ -72,7 +86,8 @@ def _event_rows(session: Session, model, kind: str, date_column, amount_lines: t
     account, flow = amount_lines
     sums = (select(line.entry_id, func.sum(line.amount_minor).label("amount"), func.sum(line.usd_cents).label("usd"),
                    func.min(line.pledge_id).label("pledge_lo"), func.max(line.pledge_id).label("pledge_hi"),
-                   func.min(line.activity_id).label("activity_lo"), func.max(line.activity_id).label("activity_hi"))
+                   func.min(line.activity_id).label("activity_lo"), func.max(line.activity_id).label("activity_hi"),
+                   func.min(line.currency).label("currency_lo"), func.max(line.currency).label("currency_hi"))
             .where(line.account == account, line.flow == flow).group_by(line.entry_id).subquery())
     reference = model.reference if hasattr(model, "reference") else None
     differs = [entry.id.is_(None), entry.kind != kind, entry.event_date != date_column,
@@ -126,7 +141,8 @@ def _disbursements(session: Session) -> str | None:
         Disbursement.usd_cents,
         extra=lambda sums: or_(sums.c.activity_lo != Disbursement.activity_id,
                                sums.c.activity_hi != Disbursement.activity_id,
-                               sums.c.pledge_lo.is_(None)),
+                               sums.c.pledge_lo.is_(None), sums.c.currency_lo != Disbursement.currency,
+                               sums.c.currency_hi != Disbursement.currency),
     )
 
 
@@ -203,6 +219,39 @@ def _pledge_terms(session: Session) -> str | None:
     return None
 
 
+def _event_rates(session: Session) -> str | None:
+    """A receipt (unless its USD was given) and a disbursement were converted at the rate in force
+    on their date: the rate table must still give their USD (an added or changed rate would not)."""
+    rates = RateBook.load(session)
+    receipts = select(Receipt.reference, Pledge.currency, Receipt.received_on, Receipt.amount_minor,
+                      Receipt.usd_cents).join(Pledge, Pledge.id == Receipt.pledge_id).where(Receipt.usd_given.is_(False))
+    disbursements = select(Disbursement.reference, Disbursement.currency, Disbursement.disbursed_on,
+                           Disbursement.amount_minor, Disbursement.usd_cents)
+    for what, statement in (("receipt", receipts), ("disbursement", disbursements)):
+        for reference, currency, day, amount, usd in session.execute(statement.execution_options(yield_per=5000)):
+            try:
+                rate = rates.on(currency, day)
+            except LedgerError:
+                rate = None
+            if rate is None or to_usd_cents(amount, currency, rate) != usd:
+                return (f"{what} {reference}: the {currency} rate in force on {day} does not give the USD it was "
+                        f"posted at: a rate was added or {CHANGED}")
+    return None
+
+
+def _activity_paragraphs(session: Session) -> str | None:
+    """Spending lines carry the paragraph of their activity, which may not change once it has any."""
+    found = session.execute(
+        select(Activity.code, JournalLine.entry_id).join(Activity, Activity.id == JournalLine.activity_id)
+        .where(JournalLine.paragraph_id.is_distinct_from(Activity.paragraph_id))
+        .order_by(JournalLine.entry_id).limit(1)
+    ).first()
+    if found:
+        return (f"activity {found[0]}: its paragraph is not the one journal entry {found[1]} spent on: "
+                f"{CHANGED}")
+    return None
+
+
 def _psc_charged(session: Session) -> str | None:
     """The PSC on every funding split is the paying pledge's PSC rate of the split."""
     spend, psc = aliased(JournalLine), aliased(JournalLine)
@@ -223,4 +272,4 @@ def _psc_charged(session: Session) -> str | None:
 
 
 CHECKS = (_pledges, _allocations, _lines_of_allocations, _pledge_terms, _psc_charged, _receipts, _cancellations,
-          _disbursements)
+          _disbursements, _event_rates, _activity_paragraphs)

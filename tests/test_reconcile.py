@@ -88,6 +88,18 @@ ATTACKS = {
         ["update cancellations set amount_minor = 1"],
         f"cancellation 1 does not match journal entry 6 (its kind, reference, date, amount or what it concerns): "
         f"{CHANGED}"),
+    "a rate added under a posted receipt (no trigger in the way)": (
+        ["insert into rates (currency, effective_from, units_per_usd_micros, entered_by, entered_at) "
+         "values ('NOK', '2011-07-15', 3000000, 'x', '2026-11-29 00:00:00.000000')"],
+        f"receipt R1: the NOK rate in force on 2011-08-01 does not give the USD it was posted at: a rate was added "
+        f"or {CHANGED}"),
+    "activity moved to another paragraph (no trigger in the way)": (
+        ["update activities set paragraph_id = (select id from paragraphs where number = 4) where code = 'A1'"],
+        f"activity A1: its paragraph is not the one journal entry 5 spent on: {CHANGED}"),
+    "disbursement currency": (
+        ["update disbursements set currency = 'NOK' where reference = 'D1'"],
+        f"disbursement D1 does not match journal entry 5 (its kind, reference, date, amount or what it concerns): "
+        f"{CHANGED}"),
     "PSC rate and memo forged together, chain rehashed": (
         ["update pledges set psc_rate_bp = 700 where reference = 'P1'",
          "update journal_entries set memo = replace(memo, 'PSC 13.00%', 'PSC 7.00%') where id = 1"],
