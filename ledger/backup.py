@@ -50,9 +50,13 @@ def backup_to(ledger: Ledger, file: str) -> int:
         partial.unlink(missing_ok=True)
 
 
+MANDATE_STILL_OPEN = "0004"
+
+
 def _copy_tables(ledger: Ledger, path: Path) -> None:
     destination = create_engine(f"sqlite:///{path}")
-    upgrade(destination)
+    # up to the revision before the seeded mandate is fixed (0005): its rows are replaced by the source's
+    upgrade(destination, target=MANDATE_STILL_OPEN)
     with ledger.engine.connect() as source, destination.begin() as out:
         source.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
         out.exec_driver_sql("PRAGMA foreign_keys = OFF")
@@ -69,4 +73,5 @@ def _copy_tables(ledger: Ledger, path: Path) -> None:
             if batch:
                 out.execute(insert(table), batch)
         source.rollback()
+    upgrade(destination)
     destination.dispose()

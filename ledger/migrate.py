@@ -10,7 +10,7 @@ from sqlalchemy import Engine, inspect, text
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision, so that opening a current ledger needs no Alembic import.
 # tests/test_migrations.py checks it against Alembic's own head: update it with each migration.
-HEAD = "0004"
+HEAD = "0005"
 
 
 def _config(connection=None):
@@ -53,12 +53,12 @@ def _refuse_foreign_database(engine: Engine) -> None:
         raise LedgerError(f"database: {where} is not a donor-ledger ledger (it holds other tables: {shown})")
 
 
-def upgrade(engine: Engine) -> bool:
-    """Create or upgrade the schema to the newest revision and seed the mandate.
+def upgrade(engine: Engine, target: str = "head") -> bool:
+    """Create or upgrade the schema to the newest revision (or ``target``) and seed the mandate.
 
     Returns True when anything was done. Cheap when the ledger is already current.
     """
-    if current_revision(engine) == HEAD:
+    if current_revision(engine) == (HEAD if target == "head" else target):
         return False
     _refuse_foreign_database(engine)
     from alembic import command
@@ -66,5 +66,5 @@ def upgrade(engine: Engine) -> bool:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":  # two first openers must not both create tables
             conn.execute(text("select pg_advisory_xact_lock(20110701)"))
-        command.upgrade(_config(conn), "head")
+        command.upgrade(_config(conn), target)
     return True

@@ -134,3 +134,18 @@ def test_rates_are_append_only_in_the_database(example):
                 conn.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def test_the_mandate_and_its_paragraphs_are_fixed_in_the_database(example):
+    """A paragraph renumbered would relabel a whole row of the funding report: refused."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    engine = create_engine(example)
+    try:
+        for statement in ("update paragraphs set number = 101 where number = 1",
+                          "delete from paragraphs where number = 6", "update mandates set code = 'X'"):
+            with pytest.raises(DBAPIError, match="fixed once seeded"), engine.begin() as conn:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
