@@ -594,7 +594,8 @@ def _first_sheet_member(zf: zipfile.ZipFile) -> str | None:
 def _scan_sheet_cells(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[int, int, str]]:
     """(line, column index, message) for formula cells without a cached value and error cells.
 
-    calamine shows both as empty cells. A quick byte scan skips the XML parse when the sheet
+    The row stream shows the first as an empty cell and the second as its error text, so both are
+    found here, with their cell reference. A quick byte scan skips the XML parse when the sheet
     has no formula and no error cell at all; the parse keeps only the current row in memory.
     """
     if not _contains_formula_or_error(zf, member):

@@ -71,11 +71,20 @@ def verify_ledger(session: Session, checkpoint: str | None = None) -> journal.Ve
 
 
 def first_disagreement(session: Session) -> str | None:
+    rates = RateBook.load(session)  # read once, for the checks of exchange rates
     for check in CHECKS:
-        problem = check(session)
+        problem = check(session, rates)
         if problem:
             return problem
     return None
+
+
+def _in_force(rates: RateBook, currency: str, day) -> int | None:
+    """The rate of ``currency`` in force on ``day``, or None when there is none."""
+    try:
+        return rates.on(currency, day)
+    except LedgerError:
+        return None
 
 
 def _event_rows(session: Session, model, kind: str, date_column, amount_lines: tuple[str, str],
@@ -112,7 +121,7 @@ def _event_rows(session: Session, model, kind: str, date_column, amount_lines: t
             f"what it concerns): {CHANGED}")
 
 
-def _pledges(session: Session) -> str | None:
+def _pledges(session: Session, _rates: RateBook) -> str | None:
     entry = JournalEntry
     found = session.execute(
         select(Pledge.reference, Pledge.entry_id).outerjoin(entry, entry.id == Pledge.entry_id)
@@ -125,17 +134,17 @@ def _pledges(session: Session) -> str | None:
     return None
 
 
-def _receipts(session: Session) -> str | None:
+def _receipts(session: Session, _rates: RateBook) -> str | None:
     return _event_rows(session, Receipt, "receipt", Receipt.received_on, (journal.CASH, journal.RECEIPT),
                        Receipt.usd_cents)
 
 
-def _cancellations(session: Session) -> str | None:
+def _cancellations(session: Session, _rates: RateBook) -> str | None:
     return _event_rows(session, Cancellation, "cancellation", Cancellation.cancelled_on,
                        (journal.REVENUE, journal.CANCEL))
 
 
-def _disbursements(session: Session) -> str | None:
+def _disbursements(session: Session, _rates: RateBook) -> str | None:
     return _event_rows(
         session, Disbursement, "disbursement", Disbursement.disbursed_on, (journal.EXPENDITURE, journal.SPEND),
         Disbursement.usd_cents,
@@ -146,7 +155,7 @@ def _disbursements(session: Session) -> str | None:
     )
 
 
-def _lines_of_allocations(session: Session) -> str | None:
+def _lines_of_allocations(session: Session, _rates: RateBook) -> str | None:
     """Every line naming an allocation names its pledge and donor; the pledge's own flows its
     paragraph and currency (a funding split carries the activity's paragraph and the
     disbursement's currency)."""
@@ -169,7 +178,7 @@ def _lines_of_allocations(session: Session) -> str | None:
     return None
 
 
-def _allocations(session: Session) -> str | None:
+def _allocations(session: Session, _rates: RateBook) -> str | None:
     line = JournalLine
     sums = (select(line.allocation_id, line.entry_id, func.sum(line.amount_minor).label("amount"),
                    func.sum(line.usd_cents).label("usd"))
@@ -188,10 +197,9 @@ def _allocations(session: Session) -> str | None:
     return None
 
 
-def _pledge_terms(session: Session) -> str | None:
+def _pledge_terms(session: Session, rates: RateBook) -> str | None:
     """Exchange rate: the rate in force on the pledge date, giving the allocations' pledged USD.
     PSC rate and due date: as the entry's memo records them."""
-    rates = RateBook.load(session)
     rows = session.execute(
         select(Pledge.reference, Pledge.currency, Pledge.pledged_on, Pledge.rate_micros, Pledge.psc_rate_bp,
                Pledge.due_on, JournalEntry.memo, Allocation.amount_minor, Allocation.pledged_cents)
@@ -202,15 +210,11 @@ def _pledge_terms(session: Session) -> str | None:
     for reference, currency, pledged_on, rate, psc_bp, due_on, memo, amount, pledged_cents in rows:
         if reference != seen:
             seen = reference
-            try:
-                in_force = rates.on(currency, pledged_on)
-            except LedgerError:
-                in_force = None
-            if rate != in_force:
+            if rate != _in_force(rates, currency, pledged_on):
                 return (f"pledge {reference}: its exchange rate is not the {currency} rate in force on {pledged_on}: "
                         f"one of them was {CHANGED}")
             terms = PLEDGE_TERMS.search(memo)
-            if terms and (terms["psc"].replace(".", "").lstrip("0") or "0") != str(psc_bp):
+            if terms and int(terms["psc"].replace(".", "")) != psc_bp:  # "13.00" is 1300 basis points
                 return f"pledge {reference}: its PSC rate is not the one its journal entry records: {CHANGED}"
             if terms and (terms["due"] or None) != (due_on.isoformat() if due_on else None):
                 return f"pledge {reference}: its due date is not the one its journal entry records: {CHANGED}"
@@ -219,27 +223,23 @@ def _pledge_terms(session: Session) -> str | None:
     return None
 
 
-def _event_rates(session: Session) -> str | None:
+def _event_rates(session: Session, rates: RateBook) -> str | None:
     """A receipt (unless its USD was given) and a disbursement were converted at the rate in force
     on their date: the rate table must still give their USD (an added or changed rate would not)."""
-    rates = RateBook.load(session)
     receipts = select(Receipt.reference, Pledge.currency, Receipt.received_on, Receipt.amount_minor,
                       Receipt.usd_cents).join(Pledge, Pledge.id == Receipt.pledge_id).where(Receipt.usd_given.is_(False))
     disbursements = select(Disbursement.reference, Disbursement.currency, Disbursement.disbursed_on,
                            Disbursement.amount_minor, Disbursement.usd_cents)
     for what, statement in (("receipt", receipts), ("disbursement", disbursements)):
         for reference, currency, day, amount, usd in session.execute(statement.execution_options(yield_per=5000)):
-            try:
-                rate = rates.on(currency, day)
-            except LedgerError:
-                rate = None
+            rate = _in_force(rates, currency, day)
             if rate is None or to_usd_cents(amount, currency, rate) != usd:
                 return (f"{what} {reference}: the {currency} rate in force on {day} does not give the USD it was "
                         f"posted at: a rate was added or {CHANGED}")
     return None
 
 
-def _activity_paragraphs(session: Session) -> str | None:
+def _activity_paragraphs(session: Session, _rates: RateBook) -> str | None:
     """Spending lines carry the paragraph of their activity, which may not change once it has any."""
     found = session.execute(
         select(Activity.code, JournalLine.entry_id).join(Activity, Activity.id == JournalLine.activity_id)
@@ -252,7 +252,7 @@ def _activity_paragraphs(session: Session) -> str | None:
     return None
 
 
-def _psc_charged(session: Session) -> str | None:
+def _psc_charged(session: Session, _rates: RateBook) -> str | None:
     """The PSC on every funding split is the paying pledge's PSC rate of the split."""
     spend, psc = aliased(JournalLine), aliased(JournalLine)
     rows = session.execute(

@@ -56,6 +56,15 @@ async def select_pledge(pilot, app, reference: str) -> None:
     raise AssertionError(f"{reference} is not in the table")
 
 
+async def start_import(pilot, screen, kind: str, path, key: str) -> None:
+    """On the Import/export screen: the kind and the file, then `d` (dry run) or `i` (import)."""
+    screen.query_one("#import-kind").value = kind
+    screen.query_one("#import-path").value = str(path)
+    await pilot.pause()
+    screen.query_one("#import-log").focus()
+    await pilot.press(key)
+
+
 @run_async
 async def test_enter_a_pledge_with_two_allocations(ledger):
     app = app_on(ledger, "pledges")
@@ -354,11 +363,7 @@ async def test_import_shows_every_error_then_a_clean_import(ledger, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app, lambda: app.actor is not None)
         screen = app.screen
-        screen.query_one("#import-kind").value = "donors"
-        screen.query_one("#import-path").value = str(bad)
-        await pilot.pause()
-        screen.query_one("#import-log").focus()
-        await pilot.press("d")
+        await start_import(pilot, screen, "donors", bad, "d")
         await settle(pilot, app, lambda: "problem" in str(screen.query_one("#import-status").render()))
         widget = screen.query_one("#import-log")
         assert all(line.cell_length <= widget.size.width for line in widget.lines)  # wrapped, not cut off
@@ -390,11 +395,7 @@ async def test_screens_shown_again_after_an_import_show_what_it_wrote(ledger, tm
         await pilot.press("8")
         await settle(pilot, app, lambda: app.current_mode == "transfer")
         screen = app.screen
-        screen.query_one("#import-kind").value = "pledges"
-        screen.query_one("#import-path").value = str(pledges)
-        await pilot.pause()
-        screen.query_one("#import-log").focus()
-        await pilot.press("i")
+        await start_import(pilot, screen, "pledges", pledges, "i")
         await settle(pilot, app, lambda: "imported" in str(screen.query_one("#import-status").render()))
         services.save_donor(ledger, DonorIn(code="SWE", name="Sweden"))
         await pilot.press("2")

@@ -260,11 +260,9 @@ class TransferScreen(LedgerScreen):
         try:
             result = export_workbook(self.ledger, path, as_of,
                                      progress=lambda sheet, rows: self.post_message(ExportProgress(sheet, rows)))
-        except OSError as exc:
-            self.post_message(ExportDone(str(path), f"not written: {exc.strerror or exc}", ok=False, failed=True))
-            return
         except Exception as exc:  # noqa: BLE001 - said on the screen, which stays usable
-            self.post_message(ExportDone(str(path), f"not written: {type(exc).__name__}: {exc}", ok=False, failed=True))
+            why = (exc.strerror or exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+            self.post_message(ExportDone(str(path), f"not written: {why}", ok=False, failed=True))
             return
         verdict = "chain verified" if result.verified else "CHAIN VERIFICATION FAILED (see the About sheet)"
         self.post_message(ExportDone(str(result.path), f"{len(result.sheets)} sheets, {result.journal_lines:,} journal "
