@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
 from . import journal
+from .alerts import overdue_pledges as _overdue_alerts
 from .balances import programmable_of
 from .database import Ledger
 from .money import currency_codes, from_minor, rate_decimal
@@ -756,26 +757,8 @@ class OverduePledge:
 
 
 def overdue_pledges(ledger: Ledger, as_of: dt.date, limit: int = 50) -> tuple[int, list[OverduePledge]]:
-    """Pledges with a due date before ``as_of`` and something outstanding (counting entries up
-    to ``as_of``): how many, and the oldest ``limit`` of them."""
-    line = JournalLine
-    outstanding = (
-        select(func.coalesce(func.sum(line.amount_minor), 0))
-        .select_from(line)
-        .join(Allocation, Allocation.id == line.allocation_id)
-        .join(JournalEntry, JournalEntry.id == line.entry_id)
-        .where(Allocation.pledge_id == Pledge.id, line.account == journal.RECEIVABLE, JournalEntry.event_date <= as_of)
-        .correlate(Pledge)
-        .scalar_subquery()
-    )
-    statement = (
-        select(Pledge.reference, Donor.code, Pledge.due_on, Pledge.currency, outstanding.label("outstanding"))
-        .join(Donor, Donor.id == Pledge.donor_id)
-        .where(Pledge.due_on.is_not(None), Pledge.due_on < as_of, Pledge.pledged_on <= as_of, outstanding > 0)
-    )
+    """The overdue pledges of ``ledger.alerts.overdue_pledges`` (how many, and the oldest
+    ``limit``) for the dashboard until it reads ``alerts_for``."""
     with ledger.reading() as session:
-        count = session.execute(select(func.count()).select_from(statement.subquery())).scalar() or 0
-        rows = session.execute(statement.order_by(Pledge.due_on, Pledge.reference).limit(limit)).all()
-    return int(count), [
-        OverduePledge(ref, donor, due, cur, money(out, cur), (as_of - due).days) for ref, donor, due, cur, out in rows
-    ]
+        count, overdue = _overdue_alerts(session, as_of, limit)
+    return count, [OverduePledge(a.reference, a.donor, a.due_on, a.currency, a.outstanding, a.days_late) for a in overdue]
