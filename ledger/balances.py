@@ -127,11 +127,6 @@ def available_cash(movements: list[tuple[dt.date, int]], on: dt.date) -> int:
     return min(accumulate(map(_DELTA, movements[later:]), initial=balance))  # and every later one
 
 
-def programmable_of(net_pledged_cents: int, psc_rate_bp: int) -> int:
-    """What can be spent on activities once PSC is charged: round_half_up(net * 100 / (100 + psc))."""
-    return round_half_up_div(net_pledged_cents * 10_000, 10_000 + psc_rate_bp)
-
-
 def psc_of(cents: int, psc_rate_bp: int) -> int:
     """PSC on a funding split: round_half_up(split * rate / 100) in cents."""
     return round_half_up_div(cents * psc_rate_bp, 10_000)

@@ -56,12 +56,18 @@ PLEDGED_USD = LineSum("pledged_usd", journal.REVENUE, None, "usd_cents", -1)  # 
 CANCELLED_USD = LineSum("cancelled_usd", journal.REVENUE, journal.CANCEL, "usd_cents")
 RECEIVED_USD = LineSum("received_usd", journal.CASH, journal.RECEIPT, "usd_cents")
 DISBURSED_USD = LineSum("disbursed_usd", journal.EXPENDITURE, None, "usd_cents")  # spent on activities
+DISBURSED = LineSum("disbursed", journal.EXPENDITURE, None, "amount_minor")  # in the disbursement's currency
+CASH_USD = LineSum("cash_usd", journal.CASH, None, "usd_cents")  # cash held: received less spent and PSC
 PSC_USD = LineSum("psc_usd", journal.PSC, None, "usd_cents")
 CARRYING_USD = LineSum("carrying_usd", journal.RECEIVABLE, None, "usd_cents")  # outstanding at the pledge-date rate
 PLEDGED = LineSum("pledged", journal.RECEIVABLE, journal.PLEDGE, "amount_minor")  # pledge currency
 CANCELLED = LineSum("cancelled", journal.RECEIVABLE, journal.CANCEL, "amount_minor", -1)
 RECEIVED = LineSum("received", journal.RECEIVABLE, journal.RECEIPT, "amount_minor", -1)
 OUTSTANDING = LineSum("outstanding", journal.RECEIVABLE, None, "amount_minor")  # amount - received - cancelled
+
+
+# what an entry moves: the sum of its debits (positive lines), in USD cents
+DEBITS_USD = func.coalesce(func.sum(case((JournalLine.usd_cents > 0, JournalLine.usd_cents), else_=0)), 0)
 
 
 def accounts(figures: Iterable[LineSum]) -> tuple[str, ...]:
@@ -124,7 +130,7 @@ def outstanding_usd(outstanding_minor: int, currency: str, units_per_usd_micros:
     return to_usd_cents(outstanding_minor, currency, units_per_usd_micros) if outstanding_minor else 0
 
 
-def available(received_cents: int, disbursed_cents: int, psc_cents: int) -> int:
+def available(received_cents, disbursed_cents, psc_cents):
     """Cash an allocation (or a row of them) still holds: received - disbursed - psc."""
     return received_cents - disbursed_cents - psc_cents
 

@@ -36,10 +36,10 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger import journal
+from ledger import figures, journal
 from ledger.database import utcnow
 from ledger.money import RATE_DECIMALS, from_minor, minor_digits
 from ledger.paragraphs import mandate_title
@@ -496,8 +496,8 @@ def _disbursement_sheet(book: BookWriter, session: Session, as_of: dt.date, undo
     ), f"Disbursements, as of {as_of.isoformat()}")
     ws = sheet.ws
     psc = (
-        select(JournalLine.entry_id, func.sum(JournalLine.usd_cents).label("psc"))
-        .where(JournalLine.account == journal.PSC)
+        select(JournalLine.entry_id, figures.PSC_USD.alone().label("psc"))
+        .where(figures.PSC_USD.condition())
         .group_by(JournalLine.entry_id)
         .subquery()
     )
@@ -541,9 +541,7 @@ def _funding_split_sheet(book: BookWriter, session: Session, as_of: dt.date) -> 
             line.entry_id, JournalEntry.event_date, JournalEntry.kind, Disbursement.reference, Activity.code,
             Paragraph.number, Donor.code, Pledge.reference, alloc_paragraph.number, Pledge.psc_rate_bp,
             Disbursement.currency,
-            func.sum(case((line.account == journal.EXPENDITURE, line.amount_minor), else_=0)),
-            func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)),
-            func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)),
+            figures.DISBURSED.among(), figures.DISBURSED_USD.among(), figures.PSC_USD.among(),
         )
         .join(JournalEntry, JournalEntry.id == line.entry_id)
         .join(Disbursement, Disbursement.id == line.disbursement_id)
@@ -581,8 +579,7 @@ def _activity_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
     ws = sheet.ws
     spent = (
         select(JournalLine.activity_id,
-               func.sum(case((JournalLine.account == journal.EXPENDITURE, JournalLine.usd_cents), else_=0)).label("spent"),
-               func.sum(case((JournalLine.account == journal.PSC, JournalLine.usd_cents), else_=0)).label("psc"))
+               figures.DISBURSED_USD.among().label("spent"), figures.PSC_USD.among().label("psc"))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .where(JournalEntry.event_date <= as_of, JournalLine.account.in_((journal.EXPENDITURE, journal.PSC)))
         .group_by(JournalLine.activity_id)
