@@ -126,8 +126,12 @@ def cash_needs(session: Session, as_of: dt.date) -> list[CashNeedAlert]:
 def chain_alert(session: Session) -> ChainAlert:
     from .reconcile import verify_ledger
 
-    result = verify_ledger(session)
-    return ChainAlert(result.ok, result.entries, result.head_hash, result.message)
+    return chain_of(verify_ledger(session))
+
+
+def chain_of(verification) -> ChainAlert:
+    """The alert of a chain check already made (``ledger.reconcile.verify_ledger``)."""
+    return ChainAlert(verification.ok, verification.entries, verification.head_hash, verification.message)
 
 
 def alerts_for(ledger, as_of: dt.date, *, limit: int = 50, check_chain: bool = False) -> Alerts:
