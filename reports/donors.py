@@ -96,7 +96,7 @@ def _spending(session: Session, as_of: dt.date):
         .join(JournalEntry, JournalEntry.id == line.entry_id)
         .join(Activity, Activity.id == line.activity_id)
         .join(Paragraph, Paragraph.id == Activity.paragraph_id)
-        .where(JournalEntry.event_date <= as_of, line.account.in_((journal.EXPENDITURE, journal.PSC)))
+        .where(JournalEntry.event_date <= as_of, line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(line.donor_id, Paragraph.number, Activity.code, Activity.title)
         .order_by(line.donor_id, Paragraph.number, Activity.code)
     )

@@ -578,7 +578,7 @@ def _funding_split_sheet(book: BookWriter, session: Session, as_of: dt.date) -> 
         .outerjoin(alloc_paragraph, alloc_paragraph.id == Allocation.paragraph_id)
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
-        .where(JournalEntry.event_date <= as_of, line.account.in_((journal.EXPENDITURE, journal.PSC)))
+        .where(JournalEntry.event_date <= as_of, line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(line.entry_id, JournalEntry.event_date, JournalEntry.kind, Disbursement.reference, Activity.code,
                   Paragraph.number, Donor.code, Pledge.reference, alloc_paragraph.number, Pledge.psc_rate_bp,
                   Disbursement.currency, line.allocation_id)
@@ -608,7 +608,7 @@ def _activity_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
         select(JournalLine.activity_id,
                figures.DISBURSED_USD.among().label("spent"), figures.PSC_USD.among().label("psc"))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.event_date <= as_of, JournalLine.account.in_((journal.EXPENDITURE, journal.PSC)))
+        .where(JournalEntry.event_date <= as_of, JournalLine.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(JournalLine.activity_id)
         .subquery()
     )
