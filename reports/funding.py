@@ -1,4 +1,4 @@
-"""Funding versus implementation, per operative paragraph, as of a date (domain.md "Reports").
+"""Funding versus implementation, per operative paragraph, as of a date (docs/rules.md#the-funding-report).
 
 Sums are computed by SQL over the journal lines (grouped per allocation, where the
 per-allocation roundings of programmable and outstanding must happen), then finished in

@@ -1,4 +1,4 @@
-"""domain.md's worked example, to the cent, on both databases."""
+"""The worked example of docs/worked-example.md, to the cent, on both databases."""
 
 import datetime as dt
 
@@ -33,7 +33,7 @@ ZERO_PARAGRAPH = dict(requirement="0.00", pledged="0.00", programmable="0.00", r
                       gap="0.00", activities_total=0, activities_completed=0)
 
 
-def test_funding_report_as_of_2016_matches_domain_md(ledger):
+def test_funding_report_as_of_2016_to_the_cent(ledger):
     worked_example(ledger)
     with ledger.reading() as session:
         report = funding_report(session, dt.date(2016, 12, 31))
