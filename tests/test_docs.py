@@ -1,0 +1,106 @@
+"""The docs point at code that exists, and the project cites only its own docs.
+
+Every `path.py::name` in docs/*.md must name a file of the project and a function, class or
+constant defined in it (`Class.method` for a method), and every backquoted `path.py` a file that
+exists, so that the docs never point at code that has moved. No tracked file cites the
+specification files the project was written from: a clone of the project does not have them,
+so docs/rules.md is where the rules are.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+PROJECT_DIRS = ("ledger", "imports", "reports", "tui", "cli", "tests", "bench")
+# `tests/test_rules.py::test_name`, `ledger/money.py::largest_remainder`, `ledger/x.py::Class.method`,
+# or a bare `bench/run_all.py`
+REFERENCE = re.compile(r"`((?:" + "|".join(PROJECT_DIRS) + r")/[\w/]+\.py)(?:::([\w.]+))?`")
+# what a clone of the project does not have (spelled in two parts so that this file does not cite them)
+OUTSIDE = ("shared" + "/spec", "../" + "shared/", "domain" + ".md", "interfaces" + ".md")
+CHECKED_TREES = (*PROJECT_DIRS, "docs", "README.md")
+
+
+def references() -> list[tuple[str, int, str, str | None]]:
+    found = []
+    for doc in DOCS:
+        for number, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), start=1):
+            for match in REFERENCE.finditer(line):
+                found.append((doc.name, number, match.group(1), match.group(2)))
+    return found
+
+
+@cache
+def defined_names(path: Path) -> frozenset[str]:
+    """Top-level functions, classes and assigned names, and ``Class.member`` for class bodies."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+
+    def targets(node) -> list[str]:
+        if isinstance(node, ast.Assign):
+            return [t.id for t in node.targets if isinstance(t, ast.Name)]
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            return [node.target.id]
+        return []
+
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            if isinstance(node, ast.ClassDef):
+                for member in node.body:
+                    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                        names.add(f"{node.name}.{member.name}")
+                    names.update(f"{node.name}.{name}" for name in targets(member))
+        names.update(targets(node))
+    return frozenset(names)
+
+
+def test_the_docs_point_at_code_somewhere():
+    # the check below must have something to check: rules.md names the code of every rule
+    assert len([r for r in references() if r[0] == "rules.md" and r[3]]) >= 100
+
+
+@pytest.mark.parametrize("doc, line, path, name", references(), ids=lambda v: str(v))
+def test_every_code_reference_in_the_docs_exists(doc, line, path, name):
+    where = f"docs/{doc}:{line}"
+    file = ROOT / path
+    assert file.is_file(), f"{where}: {path} does not exist"
+    if name is not None:
+        assert name in defined_names(file), f"{where}: {path} defines no {name}"
+
+
+def tracked_files() -> list[str]:
+    done = subprocess.run(["git", "ls-files", "--", *CHECKED_TREES], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip("not a git checkout")
+    return done.stdout.splitlines()
+
+
+def test_no_file_cites_the_specification_outside_the_project():
+    offending = []
+    for name in tracked_files():
+        path = ROOT / name
+        if not path.is_file() or path.suffix in (".png", ".xlsx", ".db", ".svg"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if any(outside in line for outside in OUTSIDE):
+                offending.append(f"{name}:{number}: {line.strip()}")
+    assert offending == [], "cite docs/ (e.g. docs/rules.md#receipts) instead:\n" + "\n".join(offending)
+
+
+def test_the_check_catches_a_citation_and_a_missing_name(tmp_path):
+    line = "see " + "domain" + ".md and `ledger/money.py::no_such_function`"
+    assert any(outside in line for outside in OUTSIDE)
+    match = REFERENCE.search(line)
+    assert match.groups() == ("ledger/money.py", "no_such_function")
+    assert "no_such_function" not in defined_names(ROOT / "ledger/money.py")
+    assert "largest_remainder" in defined_names(ROOT / "ledger/money.py")
+    assert "RateBook.on" in defined_names(ROOT / "ledger/rates.py")
