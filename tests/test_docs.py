@@ -2,7 +2,8 @@
 
 Every `path.py::name` in docs/*.md must name a file of the project and a function, class or
 constant defined in it (`Class.method` for a method), and every backquoted `path.py` a file that
-exists, so that the docs never point at code that has moved. No tracked file cites the
+exists, so that the docs never point at code that has moved; every rule (bullet) of
+docs/rules.md names the code that implements it and a test that proves it. No tracked file cites the
 specification files the project was written from: a clone of the project does not have them,
 so docs/rules.md is where the rules are.
 """
@@ -74,6 +75,39 @@ def test_every_code_reference_in_the_docs_exists(doc, line, path, name):
     assert file.is_file(), f"{where}: {path} does not exist"
     if name is not None:
         assert name in defined_names(file), f"{where}: {path} defines no {name}"
+
+
+RULES_WITHOUT_POINTERS = ("Choices where the rules were silent", "Not yet implemented")
+
+
+def rule_bullets() -> list[tuple[str, str]]:
+    """(section, text) of every bullet of docs/rules.md, continuation lines joined."""
+    bullets: list[list[str]] = []
+    section, current = "", None
+    for line in (ROOT / "docs" / "rules.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            section, current = line.lstrip("#").strip(), None
+        elif line.startswith("- "):
+            current = [section, line]
+            bullets.append(current)
+        elif line.startswith("  ") and current is not None:
+            current[1] += " " + line.strip()
+        else:
+            current = None
+    return [(s, text) for s, text in bullets]
+
+
+def test_every_rule_names_its_code_and_a_test():
+    bullets = [(s, text) for s, text in rule_bullets() if s not in RULES_WITHOUT_POINTERS]
+    assert len(bullets) >= 60
+    missing = []
+    for section, text in bullets:
+        found = [m.groups() for m in REFERENCE.finditer(text)]
+        tests = [path for path, name in found if path.startswith("tests/") and name]
+        code = [path for path, name in found if not path.startswith(("tests/", "bench/"))]
+        if not tests or not code:
+            missing.append(f"{section}: {text[:80]}")
+    assert missing == [], "a rule of docs/rules.md without its code or its test:\n" + "\n".join(missing)
 
 
 def tracked_files() -> list[str]:
