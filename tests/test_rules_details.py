@@ -51,11 +51,11 @@ def test_a_pledges_psc_rate_allocations_and_due_date_are_checked():
         pledge_input(psc_rate="100.01")
     with pytest.raises(ValidationError, match="13.555 has more than 2 decimals"):
         pledge_input(psc_rate="13.555")
-    with pytest.raises(ValidationError, match="two allocations to paragraph 1: at most one per paragraph"):
+    with pytest.raises(ValidationError, match="to (paragraph |¶)1: at most one per paragraph and one unearmarked"):
         pledge_input(allocations=[{"paragraph": 1, "amount": "1"}, {"paragraph": 1, "amount": "2"}])
-    with pytest.raises(ValidationError, match="two allocations to unearmarked"):
+    with pytest.raises(ValidationError, match="to unearmarked: at most one per paragraph and one unearmarked"):
         pledge_input(allocations=[{"paragraph": None, "amount": "1"}, {"paragraph": None, "amount": "2"}])
-    with pytest.raises(ValidationError, match="due_on is before pledged_on"):
+    with pytest.raises(ValidationError, match="before pledged_on"):
         pledge_input(due_on="2020-01-09")
     # kept in paragraph order, unearmarked last, whatever order they were given in
     given = [{"paragraph": None, "amount": "3"}, {"paragraph": 4, "amount": "2"}, {"paragraph": 1, "amount": "1"}]
