@@ -116,7 +116,7 @@ _DAY, _DELTA = itemgetter(0), itemgetter(1)
 
 
 def available_cash(movements: list[tuple[dt.date, int]], on: dt.date) -> int:
-    """The smallest cash balance on any date from ``on`` on (domain.md "Funding")."""
+    """The smallest cash balance on any date from ``on`` on (docs/rules.md#available-cash)."""
     later = bisect.bisect_right(movements, on, key=_DAY)  # the first movement after ``on``
     balance = sum(map(_DELTA, movements[:later]))  # the balance on ``on`` itself
     return min(accumulate(map(_DELTA, movements[later:]), initial=balance))  # and every later one

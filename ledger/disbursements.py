@@ -62,7 +62,7 @@ class FundingPlan:
 
 
 def _candidates(uow, paragraph_id: int, pledge_id: int | None):
-    """Allocations that may pay, in the order of domain.md: earmarked to the paragraph, then
+    """Allocations that may pay, in the order of docs/rules.md#disbursements-and-funding: earmarked to the paragraph, then
     unearmarked; oldest pledge first. Only those holding cash now are read further."""
     key = (paragraph_id, pledge_id)
     cached = uow.cache.setdefault(CANDIDATES, {})

@@ -1,4 +1,4 @@
-"""Pledge ageing as of a date (domain.md "Reports", other views).
+"""Pledge ageing as of a date (docs/rules.md#pledge-ageing).
 
 For every pledge with something outstanding on the as-of date: the outstanding amount in
 the pledge's currency (amount - received - cancelled, lines dated on or before as-of), its

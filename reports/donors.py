@@ -1,4 +1,4 @@
-"""Donor statements as of a date (domain.md "Reports", other views).
+"""Donor statements as of a date (docs/rules.md#the-donors-report).
 
 Per donor, in USD: pledged (net of cancellations), cancelled, received, outstanding (valued
 at the rate in force on the as-of date, rounded per allocation), the exchange difference,

@@ -1,4 +1,4 @@
-"""Funding versus implementation, per operative paragraph, as of a date (domain.md "Reports").
+"""Funding versus implementation, per operative paragraph, as of a date (docs/rules.md#the-funding-report).
 
 The figures of ledger.figures, summed by SQL over the journal lines per allocation (where the
 per-allocation roundings of programmable and outstanding must happen), then finished in

@@ -1,4 +1,4 @@
-"""The audit workbook (interfaces.md "The audit workbook"; sheets and columns in docs/reports.md).
+"""The audit workbook (sheets and columns in docs/reports.md).
 
 Written with openpyxl in write-only mode, row by row, so memory stays flat however long the
 journal is. Every figure comes from the same computations as the reports
