@@ -91,11 +91,11 @@ def overdue_in_ageing(ledger, as_of: dt.date) -> set[str]:
 
 def overdue_in_cli(db_url: str, as_of: dt.date) -> tuple[set[str], set[str]]:
     """(``report alerts --format json``'s overdue pledges, ``report ageing``'s overdue rows)."""
-    code, out, err = invoke_cli("--db", db_url, "report", "alerts", "--as-of", as_of.isoformat(), "--format", "json")
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "report", "alerts", "--as-of", as_of.isoformat(), "--format", "json")
     assert code == 0, err
     alerts_doc = json.loads(out)
     assert alerts_doc["overdue_pledges"] == len(alerts_doc["overdue"])
-    code, out, err = invoke_cli("--db", db_url, "report", "ageing", "--as-of", as_of.isoformat(), "--format", "json")
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "report", "ageing", "--as-of", as_of.isoformat(), "--format", "json")
     assert code == 0, err
     return {o["pledge"] for o in alerts_doc["overdue"]}, {r["pledge"] for r in json.loads(out)["rows"] if r["overdue"]}
 
@@ -138,7 +138,7 @@ def test_the_late_pledge_is_overdue_in_every_view_until_it_is_paid(paid_late, db
 
 
 def test_report_alerts_json_and_csv_of_the_cash_need(spent_later, db_url):
-    code, out, err = invoke_cli("--db", db_url, "report", "alerts", "--as-of", "2013-12-31", "--format", "json")
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "report", "alerts", "--as-of", "2013-12-31", "--format", "json")
     assert code == 0, err
     document = json.loads(out)
     assert document["as_of"] == "2013-12-31" and len(document["chain_head"]) == 64
@@ -146,13 +146,13 @@ def test_report_alerts_json_and_csv_of_the_cash_need(spent_later, db_url):
                                        "need_usd": "1000000.00", "cash_usd": "600000.00", "shortfall_usd": "400000.00"}]
     assert (document["overdue_pledges"], document["overdue"], document["overdue_usd"]) == (0, [], "0.00")
     assert document["chain"]["ok"] is True and document["chain"]["entries"] == 3
-    code, out, err = invoke_cli("--db", db_url, "report", "alerts", "--as-of", "2013-12-31", "--format", "csv")
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "report", "alerts", "--as-of", "2013-12-31", "--format", "csv")
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "alert,subject,name,due_on,days_late,currency,amount,usd,cash_usd,message"
     assert lines[1] == "cash_need,5,Targeting technical assistance,,,USD,,1000000.00,600000.00,"
     assert lines[2].startswith("chain,ok,")
-    code, out, err = invoke_cli("--db", db_url, "report", "alerts", "--as-of", "2013-12-31")
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "report", "alerts", "--as-of", "2013-12-31")
     assert code == 0 and "Targeting technical assistance" in out and "chain intact: 3 entries" in out
 
 
@@ -222,7 +222,7 @@ def test_every_view_names_the_same_overdue_pledges_and_paragraph_figures(sqlite_
         alerts_block, ageing_sheet, needs = workbook_overdue(ledger, as_of, path.with_suffix(".xlsx"))
         assert alerts_block == ageing_sheet == overdue
         # the dashboard's per-paragraph figures (funding_report_for, and the alerts' cash) are report funding's
-        code, out, err = invoke_cli("--db", url, "report", "funding", "--as-of", as_of.isoformat(), "--format", "json")
+        code, out, err = invoke_cli("--db", url, "--user", "officer", "report", "funding", "--as-of", as_of.isoformat(), "--format", "json")
         assert code == 0, err
         cli_rows = {row["paragraph"]: row for row in json.loads(out)["rows"]}
         dashboard = funding_report_for(ledger, as_of)
