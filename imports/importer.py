@@ -5,7 +5,7 @@ Every problem of the file is collected as a :class:`FileProblem` (``FILE:LINE: C
 message``); a row with a problem is not applied and the rows after it are still checked. Any
 problem makes the import raise :class:`ImportFileError`, which rolls the unit of work back.
 
-Importing again (interfaces.md): a money event identical to the stored one (compared as parsed
+Importing again (docs/rules.md#imports): a money event identical to the stored one (compared as parsed
 input models) is skipped; a different one under a stored reference is an error. Donors and
 activities are updated (audited by ``ledger.reference_data``); the same rate is skipped.
 """

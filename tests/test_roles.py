@@ -1,4 +1,4 @@
-"""Roles (domain.md "Roles"): who may write what; an auditor never writes.
+"""Roles (docs/rules.md#roles): who may write what; an auditor never writes.
 
 On SQLite the acting user is ``--user``; on PostgreSQL it is the database login, so the
 PostgreSQL half creates a login per role (with table rights: here it is the application's

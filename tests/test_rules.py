@@ -1,4 +1,4 @@
-"""A worked example for every rule of domain.md, numbers computed by hand and written out.
+"""A worked example for every rule of docs/rules.md, numbers computed by hand and written out.
 
 Money in a FundingRow is in US cents; amounts in comments are in major units.
 """
