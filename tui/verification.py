@@ -40,7 +40,7 @@ class ChainCheck:
         """One line for a status bar: what was checked, or what is broken."""
         if self.ok:
             counted, _, head = self.message.split(": ", 1)[-1].partition(", head ")
-            return f"✓ Journal chain intact: {counted}" + (f", head {head[:16]}…" if head else "")
+            return f"✓ Journal chain intact: {counted}" + (f", head {head[:8]}…" if head else "")
         return f"✗ BROKEN CHAIN: {self.message}"
 
 
