@@ -93,7 +93,7 @@ async def test_the_dashboard_shows_both_views_with_totals_that_add_up_at_120_and
     for size in ((120, 30), (80, 24)):
         app = DonorLedgerApp(ledger, as_of=AS_OF, start="dashboard")
         async with app.run_test(size=size) as pilot:
-            await settle(pilot, app, lambda: app.screen.loaded is not None and app.screen.alerts is not None)
+            await settle(pilot, app, lambda a=app: a.screen.loaded is not None and a.screen.alerts is not None)
             await pilot.pause(0.2)
             await check_both_views(pilot, app, size)
             alerts = on_screen(app.screen.query_one("#alerts"))
@@ -110,7 +110,7 @@ async def test_the_activities_screen_lists_the_unearmarked_pledge_that_paid_for_
     for size in (SIZE, (80, 24)):
         app = DonorLedgerApp(ledger, as_of=AS_OF, start="activities")
         async with app.run_test(size=size) as pilot:
-            await settle(pilot, app, lambda: app.screen.data is not None)
+            await settle(pilot, app, lambda a=app: a.screen.data is not None)
             await pilot.pause(0.2)
             funding = on_screen(app.screen.query_one("#paragraph-funding")).splitlines()
             earmarked = next(line for line in funding if line.split()[:2] == ["P1", "¶1"] or
