@@ -77,7 +77,7 @@ def main() -> None:
     transactions = int(args.lines / LINES_PER_TRANSACTION) + 1
     files = synthetic.build(args.data / f"report-{args.lines}", transactions, peers=False)
     ledger = str(files["ledger"])
-    done = subprocess.run([DONOR_LEDGER, "--db", ledger, "verify"], capture_output=True, text=True)
+    done = subprocess.run([DONOR_LEDGER, "--db", ledger, "--user", synthetic.USER, "verify"], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"the generated ledger does not verify: {done.stderr}")
     conn = sqlite3.connect(ledger)
@@ -88,8 +88,8 @@ def main() -> None:
     in_process = (time.perf_counter() - started) / args.runs
     conn.close()
 
-    today = median_of([DONOR_LEDGER, "--db", ledger, "report", "funding", "--format", "json"], args.runs)
-    dated = median_of([DONOR_LEDGER, "--db", ledger, "report", "funding", "--format", "json", "--as-of", "2014-12-31"],
+    today = median_of([DONOR_LEDGER, "--db", ledger, "--user", synthetic.USER, "report", "funding", "--format", "json"], args.runs)
+    dated = median_of([DONOR_LEDGER, "--db", ledger, "--user", synthetic.USER, "report", "funding", "--format", "json", "--as-of", "2014-12-31"],
                       args.runs)
     baseline = median_of([sys.executable, "-c", BASELINE, ledger], args.runs)
 
