@@ -2,8 +2,9 @@
 
 Rows of money documents and journal entries are buffered and inserted in bulk, each database
 by its fastest path: a driver-level ``executemany`` on SQLite, binary ``COPY`` on PostgreSQL
-(the same transaction, so the writer lock and all-or-nothing imports hold); every read through :meth:`UnitOfWork.rows` or
-:meth:`UnitOfWork.scalar` flushes the buffer first, so reads always see what was written.
+(in the same transaction, so the writer lock and all-or-nothing imports hold). Every read
+through :meth:`UnitOfWork.rows` or :meth:`UnitOfWork.scalar` flushes the buffer first, so
+reads always see what was written.
 """
 
 from __future__ import annotations
