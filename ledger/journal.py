@@ -1,7 +1,9 @@
 """The journal: balanced entries on a small chart of accounts, chained by SHA-256.
 
 Each entry's hash is SHA-256 over the canonical JSON of every stored column of the entry
-(its ``prev_hash`` included) and of its lines. ``verify`` recomputes the whole chain.
+(its ``prev_hash`` included), of its lines and (format version 2) of every row posted with
+it in the posted tables (``POSTED_TABLES``, discovered from the schema). ``verify``
+recomputes the whole chain in one streamed pass per table.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 import orjson
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, Table, select, type_coerce
 from sqlalchemy.orm import Session
 
-from .schema import JournalEntry, JournalLine
+from .schema import Base, JournalEntry, JournalLine
 
 GENESIS = "0" * 64
 
@@ -47,6 +49,48 @@ LINE_COLUMNS = (
     "allocation_id", "paragraph_id", "activity_id", "disbursement_id",
 )
 ENTRY_COLUMNS = ("id", "kind", "event_date", "posted_at", "user_name", "reference", "memo", "reverses_id", "prev_hash")
+FORMAT = 2  # the format version of the entries posted now (``format_version``; 1 = written before it existed)
+
+
+@dataclass(frozen=True)
+class PostedTable:
+    """A table whose rows are written with a journal entry and never changed: each row names its
+    entry by ``entry_id`` (``parent`` None) or by the column ``via`` naming a row of ``parent``."""
+
+    table: Table
+    parent: str | None
+    via: str
+    dates: tuple[str, ...]  # columns read as stored (text on SQLite), like an entry's dates
+    flags: tuple[str, ...]  # booleans, read as the stored integer (0/1) on SQLite
+
+
+def _posted_tables() -> dict[str, PostedTable]:
+    """Every table written beside an entry, from the schema, in a fixed order (by name): the tables
+    with an ``entry_id`` naming a journal entry, and those with exactly one foreign key to one of them
+    (allocations name their pledge). A table added to the schema later is covered without code changes."""
+    entries, lines = JournalEntry.__table__, JournalLine.__table__
+    found: dict[str, PostedTable] = {}
+
+    def describe(table: Table, parent: str | None, via: str) -> PostedTable:
+        dates = tuple(c.name for c in table.columns if isinstance(c.type, Date | DateTime))
+        flags = tuple(c.name for c in table.columns if isinstance(c.type, Boolean))
+        return PostedTable(table, parent, via, dates, flags)
+
+    for table in Base.metadata.sorted_tables:  # parents before children
+        if table is lines or table is entries:
+            continue
+        if "entry_id" in table.c and any(fk.column.table is entries for fk in table.c.entry_id.foreign_keys):
+            found[table.name] = describe(table, None, "entry_id")
+            continue
+        parents = [(fk.column.table.name, fk.parent.name) for fk in table.foreign_keys if fk.column.table.name in found]
+        if len(parents) > 1:
+            raise RuntimeError(f"table {table.name} names more than one posted row: give it an entry_id")
+        if parents:
+            found[table.name] = describe(table, *parents[0])
+    return dict(sorted(found.items()))
+
+
+POSTED_TABLES = _posted_tables()
 
 
 @dataclass
@@ -94,15 +138,42 @@ _entry_values = itemgetter(*ENTRY_COLUMNS)
 _line_values = itemgetter(*LINE_COLUMNS)
 
 
-def canonical(entry: dict, lines: Iterable[dict]) -> bytes:
+def posted_row(row: dict) -> dict:
+    """A posted row as its entry's hash covers it: its columns in name order, those that are NULL
+    left out (so a nullable column added later leaves the entries written before it intact),
+    dates as ``YYYY-MM-DD``, times as ``YYYY-MM-DD HH:MM:SS.ffffff``, booleans as 0/1 (the forms
+    SQLite stores)."""
+    plain = {}
+    for name in sorted(row):
+        value = row[name]
+        if value is None:
+            continue
+        if isinstance(value, dt.datetime):
+            value = value.isoformat(" ", "microseconds")
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, bool):
+            value = int(value)
+        plain[name] = value
+    return plain
+
+
+def canonical(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] | None = None) -> bytes:
     """The bytes that an entry's hash is computed over: compact UTF-8 JSON of
     ``[[entry columns in ENTRY_COLUMNS order], [[line columns in LINE_COLUMNS order], ...]]``,
-    dates as ``YYYY-MM-DD`` and the posting time as ``YYYY-MM-DDTHH:MM:SS.ffffff``.
+    dates as ``YYYY-MM-DD`` and the posting time as ``YYYY-MM-DDTHH:MM:SS.ffffff`` (format 1).
+    Format 2 appends the format version to the entry columns and, as a third element, the rows
+    posted with the entry: ``{table: [posted_row, ...]}``, tables by name (those with no row left
+    out), rows by id; ``rows`` holds them as ``posted_row`` gives them.
     """
     head = list(_entry_values(entry))
     head[_EVENT_DATE] = _plain(head[_EVENT_DATE])
     head[_POSTED_AT] = _plain(head[_POSTED_AT])
     document = [head, list(map(_line_values, lines))]  # tuples: JSON arrays like lists
+    version = entry.get("format_version") or 1
+    if version != 1:
+        head.append(version)
+        document.append({name: rows[name] for name in POSTED_TABLES if rows and rows.get(name)})
     try:
         # orjson writes exactly these bytes, ten times faster (tests/test_properties.py compares
         # the two on arbitrary text, control characters and the largest amounts included)
@@ -111,8 +182,8 @@ def canonical(entry: dict, lines: Iterable[dict]) -> bytes:
         return _COMPACT_JSON.encode(document).encode()  # the definition itself answers
 
 
-def entry_hash(entry: dict, lines: Iterable[dict]) -> str:
-    return hashlib.sha256(canonical(entry, lines)).hexdigest()
+def entry_hash(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] | None = None) -> str:
+    return hashlib.sha256(canonical(entry, lines, rows)).hexdigest()
 
 
 def imbalance(lines: Iterable[dict]) -> str | None:
@@ -160,42 +231,93 @@ class Verification:
         return text
 
 
-def _entries_with_lines(
-    session: Session, batch: int = 5000, orphans: list[int] | None = None
-) -> Iterator[tuple[dict, list[dict]]]:
-    """Entries in chain order with their lines; the entry ids of lines that belong to no entry
-    are appended to ``orphans``."""
+class _ByEntry:
+    """A stream of rows ordered by entry id (the first value), taken entry by entry; the entry ids
+    of rows that belong to no entry of the chain are appended to ``orphans``."""
+
+    def __init__(self, rows: Iterable, orphans: list[tuple[str, int]], what: str):
+        self._rows = iter(rows)
+        self._pending = next(self._rows, None)
+        self._orphans = orphans
+        self._what = what
+
+    def take(self, entry_id: int) -> list:
+        own = []
+        pending, rows = self._pending, self._rows
+        while pending is not None and pending[0] < entry_id:
+            self._orphans.append((self._what, pending[0]))
+            pending = next(rows, None)
+        while pending is not None and pending[0] == entry_id:
+            own.append(pending)
+            pending = next(rows, None)
+        self._pending = pending
+        return own
+
+    def finish(self) -> None:
+        while self._pending is not None:
+            self._orphans.append((self._what, self._pending[0]))
+            self._pending = next(self._rows, None)
+
+
+def _posted_rows(session: Session, posted: PostedTable, batch: int):
+    """(entry id, row as stored) of every row of a posted table, by entry id and row id; dates as
+    stored, booleans as the stored integer; a row that names no posted row is left out (its own
+    entry then misses it)."""
+    table = posted.table
+    columns = [type_coerce(c, String) if c.name in posted.dates else type_coerce(c, Integer)
+               if c.name in posted.flags else c for c in table.columns]
+    if posted.parent is None:
+        owner, statement = table.c.entry_id, select(table.c.entry_id, *columns)
+    else:  # the entry of the row it names, parent by parent
+        owner, joined, child = None, table, posted
+        while child.parent is not None:
+            parent = POSTED_TABLES[child.parent]
+            target = next(iter(child.table.c[child.via].foreign_keys)).column
+            joined = joined.join(parent.table, parent.table.c[target.name] == child.table.c[child.via])
+            owner, child = parent.table.c.entry_id, parent
+        statement = select(owner, *columns).select_from(joined)
+    statement = statement.order_by(owner, *table.primary_key.columns)
+    return session.execute(statement.execution_options(yield_per=batch))
+
+
+def stored_entries(
+    session: Session, batch: int = 5000, orphans: list[tuple[str, int]] | None = None
+) -> Iterator[tuple[dict, list[dict], dict[str, list[dict]]]]:
+    """Entries in chain order with their lines and their posted rows (``{table: [posted_row]}``);
+    (what, entry id) of lines and posted rows that belong to no entry are appended to ``orphans``."""
     orphans = [] if orphans is None else orphans
     # dates as stored (no parsing in the driver): a damaged one must name its entry, not crash
     entry_cols = [
         type_coerce(getattr(JournalEntry, c), String).label(c) if c in STORED_TIMES else getattr(JournalEntry, c)
-        for c in (*ENTRY_COLUMNS, "hash")
+        for c in (*ENTRY_COLUMNS, "format_version", "hash")
     ]
     line_cols = [JournalLine.entry_id, *[getattr(JournalLine, c) for c in LINE_COLUMNS]]
     entries = session.execute(select(*entry_cols).order_by(JournalEntry.id).execution_options(yield_per=batch))
-    lines = session.execute(
+    lines = _ByEntry(session.execute(
         select(*line_cols).order_by(JournalLine.entry_id, JournalLine.line_no).execution_options(yield_per=batch)
-    )
-    pending = next(lines, None)
+    ), orphans, "journal lines")
+    tables = [(name, [c.name for c in posted.table.columns], _ByEntry(_posted_rows(session, posted, batch), orphans, name))
+              for name, posted in POSTED_TABLES.items()]
     for row in entries:
         entry = row._asdict()
-        own: list[dict] = []
-        while pending is not None and pending.entry_id < entry["id"]:
-            orphans.append(pending.entry_id)  # lines of no entry
-            pending = next(lines, None)
-        while pending is not None and pending.entry_id == entry["id"]:
-            own.append(pending._asdict())
-            pending = next(lines, None)
-        yield entry, own
-    while pending is not None:
-        orphans.append(pending.entry_id)
-        pending = next(lines, None)
+        eid = entry["id"]
+        own = [line._asdict() for line in lines.take(eid)]
+        rows = {}
+        for name, names, stream in tables:
+            taken = stream.take(eid)
+            if taken:
+                rows[name] = [posted_row(dict(zip(names, found[1:], strict=True)))
+                              for found in taken]
+        yield entry, own, rows
+    lines.finish()
+    for _, _, stream in tables:
+        stream.finish()
 
 
 STORED_TIMES = {"event_date": dt.date, "posted_at": dt.datetime}
 
 
-def _read_stored_times(entry: dict) -> str | None:
+def read_stored_times(entry: dict) -> str | None:
     """Turn the dates as stored into values, in place; why one is not a stored date, or None.
 
     SQLite keeps them as text: only the exact form SQLAlchemy writes is accepted, so that
@@ -225,8 +347,8 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
     prev = GENESIS
     count = 0
     found = checkpoint is None
-    orphans: list[int] = []
-    for entry, lines in _entries_with_lines(session, orphans=orphans):
+    orphans: list[tuple[str, int]] = []
+    for entry, lines, rows in stored_entries(session, orphans=orphans):
         count += 1
         eid = entry["id"]
         problem = None
@@ -234,9 +356,11 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
             problem = f"expected entry {count} here: the chain has a gap or a reordering"
         elif entry["prev_hash"] != prev:
             problem = "its previous-hash does not match the entry before it"
-        elif problem := _read_stored_times(entry):
+        elif problem := read_stored_times(entry):
             pass
-        elif entry_hash(entry, lines) != entry["hash"]:
+        elif entry["format_version"] not in (1, FORMAT):
+            problem = f"its format version {entry['format_version']!r} is not one this program knows"
+        elif entry_hash(entry, lines, rows) != entry["hash"]:
             problem = "its content does not match its hash (changed after posting)"
         else:
             problem = imbalance(lines)
@@ -250,7 +374,8 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
         if checkpoint is not None and prev == checkpoint:
             found = True
     if orphans:  # lines would count in balances without an entry in the chain
-        return Verification(False, count, prev, None, f"journal lines of entry {orphans[0]}, which is not in the chain",
+        what, entry_id = orphans[0]
+        return Verification(False, count, prev, None, f"{what} of journal entry {entry_id}, which is not in the chain",
                             stored=head(session))
     if not found:
         return Verification(

@@ -352,14 +352,10 @@ def attacker_engine(url: str):
 
 def rehash_from(conn, start: int) -> None:
     """What a careful forger does: recompute every hash from ``start`` on, so the chain is valid."""
-    entry_cols = [getattr(JournalEntry, c) for c in (*journal.ENTRY_COLUMNS, "hash")]
-    line_cols = [getattr(JournalLine, c) for c in journal.LINE_COLUMNS]
     prev = conn.execute(select(JournalEntry.hash).where(JournalEntry.id == start - 1)).scalar() or journal.GENESIS
-    for row in conn.execute(select(*entry_cols).where(JournalEntry.id >= start).order_by(JournalEntry.id)).all():
-        entry = dict(row._mapping, prev_hash=prev)
-        lines = [dict(r._mapping) for r in conn.execute(
-            select(*line_cols).where(JournalLine.entry_id == entry["id"]).order_by(JournalLine.line_no))]
-        new_hash = journal.entry_hash(entry, lines)
+    for entry, lines, rows in list(journal.stored_entries(conn))[start - 1:]:
+        assert journal.read_stored_times(entry) is None
+        new_hash = journal.entry_hash(dict(entry, prev_hash=prev), lines, rows)
         conn.execute(update(JournalEntry).where(JournalEntry.id == entry["id"]).values(prev_hash=prev, hash=new_hash))
         prev = new_hash
 
