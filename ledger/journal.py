@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -80,13 +81,13 @@ def _posted_tables() -> dict[str, PostedTable]:
         if table is lines or table is entries:
             continue
         if "entry_id" in table.c and any(fk.column.table is entries for fk in table.c.entry_id.foreign_keys):
-            found[table.name] = describe(table, None, "entry_id")
+            found[str(table.name)] = describe(table, None, "entry_id")
             continue
-        parents = [(fk.column.table.name, fk.parent.name) for fk in table.foreign_keys if fk.column.table.name in found]
+        parents = [(str(fk.column.table.name), str(fk.parent.name)) for fk in table.foreign_keys if fk.column.table.name in found]
         if len(parents) > 1:
             raise RuntimeError(f"table {table.name} names more than one posted row: give it an entry_id")
         if parents:
-            found[table.name] = describe(table, *parents[0])
+            found[str(table.name)] = describe(table, *parents[0])
     return dict(sorted(found.items()))
 
 
@@ -138,24 +139,22 @@ _entry_values = itemgetter(*ENTRY_COLUMNS)
 _line_values = itemgetter(*LINE_COLUMNS)
 
 
+def _posted_value(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ", "microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
 def posted_row(row: dict) -> dict:
     """A posted row as its entry's hash covers it: its columns in name order, those that are NULL
     left out (so a nullable column added later leaves the entries written before it intact),
     dates as ``YYYY-MM-DD``, times as ``YYYY-MM-DD HH:MM:SS.ffffff``, booleans as 0/1 (the forms
     SQLite stores)."""
-    plain = {}
-    for name in sorted(row):
-        value = row[name]
-        if value is None:
-            continue
-        if isinstance(value, dt.datetime):
-            value = value.isoformat(" ", "microseconds")
-        elif isinstance(value, dt.date):
-            value = value.isoformat()
-        elif isinstance(value, bool):
-            value = int(value)
-        plain[name] = value
-    return plain
+    return {name: _posted_value(row[name]) for name in sorted(row) if row[name] is not None}
 
 
 def canonical(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] | None = None) -> bytes:
@@ -166,10 +165,14 @@ def canonical(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] | 
     posted with the entry: ``{table: [posted_row, ...]}``, tables by name (those with no row left
     out), rows by id; ``rows`` holds them as ``posted_row`` gives them.
     """
+    return _canonical(entry, list(map(_line_values, lines)), rows)
+
+
+def _canonical(entry: dict, line_values: list, rows: dict[str, list[dict]] | None) -> bytes:
     head = list(_entry_values(entry))
     head[_EVENT_DATE] = _plain(head[_EVENT_DATE])
     head[_POSTED_AT] = _plain(head[_POSTED_AT])
-    document = [head, list(map(_line_values, lines))]  # tuples: JSON arrays like lists
+    document = [head, line_values]  # tuples: JSON arrays like lists
     version = entry.get("format_version") or 1
     if version != 1:
         head.append(version)
@@ -188,13 +191,20 @@ def entry_hash(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] |
 
 def imbalance(lines: Iterable[dict]) -> str | None:
     """Why an entry's lines do not balance, or None: debits = credits in USD and per currency."""
+    return _imbalance(map(_line_values, lines))
+
+
+_CURRENCY, _AMOUNT, _USD = (LINE_COLUMNS.index(c) for c in ("currency", "amount_minor", "usd_cents"))
+
+
+def _imbalance(line_values: Iterable[tuple]) -> str | None:
     usd = 0
     per_currency: dict[str, int] = defaultdict(int)
     count = 0
-    for line in lines:
+    for line in line_values:
         count += 1
-        usd += line["usd_cents"]
-        per_currency[line["currency"]] += line["amount_minor"]
+        usd += line[_USD]
+        per_currency[line[_CURRENCY]] += line[_AMOUNT]
     if count == 0:
         return "has no lines"
     if usd != 0:
@@ -242,8 +252,11 @@ class _ByEntry:
         self._what = what
 
     def take(self, entry_id: int) -> list:
+        pending = self._pending
+        if pending is None or pending[0] > entry_id:  # most entries: no row of this table
+            return []
         own = []
-        pending, rows = self._pending, self._rows
+        rows = self._rows
         while pending is not None and pending[0] < entry_id:
             self._orphans.append((self._what, pending[0]))
             pending = next(rows, None)
@@ -259,7 +272,7 @@ class _ByEntry:
             self._pending = next(self._rows, None)
 
 
-def _posted_rows(session: Session, posted: PostedTable, batch: int):
+def _posted_rows(connection, posted: PostedTable, batch: int):
     """(entry id, row as stored) of every row of a posted table, by entry id and row id; dates as
     stored, booleans as the stored integer; a row that names no posted row is left out (its own
     entry then misses it)."""
@@ -276,42 +289,79 @@ def _posted_rows(session: Session, posted: PostedTable, batch: int):
             joined = joined.join(parent.table, parent.table.c[target.name] == child.table.c[child.via])
             owner, child = parent.table.c.entry_id, parent
         statement = select(owner, *columns).select_from(joined)
-    statement = statement.order_by(owner, *table.primary_key.columns)
-    return session.execute(statement.execution_options(yield_per=batch))
+    return _stream(connection, statement.order_by(owner, *table.primary_key.columns), batch)
 
 
-def stored_entries(
-    session: Session, batch: int = 5000, orphans: list[tuple[str, int]] | None = None
-) -> Iterator[tuple[dict, list[dict], dict[str, list[dict]]]]:
-    """Entries in chain order with their lines and their posted rows (``{table: [posted_row]}``);
-    (what, entry id) of lines and posted rows that belong to no entry are appended to ``orphans``."""
-    orphans = [] if orphans is None else orphans
+def _stream(connection, statement, batch: int) -> Iterator[tuple]:
+    """The rows of ``statement`` as the driver gives them, ``batch`` at a time (a server-side cursor
+    on PostgreSQL): verify reads every row once, without a result object per row."""
+    sql = str(statement.compile(dialect=connection.dialect))
+    raw = connection.connection.dbapi_connection
+    if connection.dialect.name == "postgresql":
+        cursor = raw.cursor(name=f"verify_{next(_cursor_numbers)}")
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+_cursor_numbers = itertools.count(1)
+
+
+def _row_reader(posted: PostedTable):
+    """A function turning a row as ``_posted_rows`` reads it into ``posted_row``'s form."""
+    names = [str(c.name) for c in posted.table.columns]  # plain str: orjson refuses SQLAlchemy's quoted_name
+    order = sorted(range(len(names)), key=names.__getitem__)
+    typed = {names.index(c) for c in (*posted.dates, *posted.flags)}  # not yet text or 0/1 on PostgreSQL
+
+    def read(found) -> dict:
+        values = found[1:]
+        plain = {}
+        for i in order:
+            value = values[i]
+            if value is not None:
+                plain[names[i]] = _posted_value(value) if i in typed else value
+        return plain
+
+    return read
+
+
+def _stored(session: Session, batch: int, orphans: list[tuple[str, int]]) -> Iterator[tuple[dict, list, dict]]:
+    """Entries in chain order (dates as stored), each with its lines' values in LINE_COLUMNS order
+    and its posted rows (``{table: [posted_row]}``); one streamed query per table."""
+    connection = session.connection() if isinstance(session, Session) else session
     # dates as stored (no parsing in the driver): a damaged one must name its entry, not crash
-    entry_cols = [
-        type_coerce(getattr(JournalEntry, c), String).label(c) if c in STORED_TIMES else getattr(JournalEntry, c)
-        for c in (*ENTRY_COLUMNS, "format_version", "hash")
-    ]
+    names = (*ENTRY_COLUMNS, "format_version", "hash")
+    entry_cols = [type_coerce(getattr(JournalEntry, c), String) if c in STORED_TIMES else getattr(JournalEntry, c)
+                  for c in names]
     line_cols = [JournalLine.entry_id, *[getattr(JournalLine, c) for c in LINE_COLUMNS]]
-    entries = session.execute(select(*entry_cols).order_by(JournalEntry.id).execution_options(yield_per=batch))
-    lines = _ByEntry(session.execute(
-        select(*line_cols).order_by(JournalLine.entry_id, JournalLine.line_no).execution_options(yield_per=batch)
-    ), orphans, "journal lines")
-    tables = [(name, [c.name for c in posted.table.columns], _ByEntry(_posted_rows(session, posted, batch), orphans, name))
+    entries = _stream(connection, select(*entry_cols).order_by(JournalEntry.id), batch)
+    lines = _ByEntry(_stream(connection, select(*line_cols).order_by(JournalLine.entry_id, JournalLine.line_no), batch),
+                     orphans, "journal lines")
+    tables = [(name, _row_reader(posted), _ByEntry(_posted_rows(connection, posted, batch), orphans, f"posted {name}"))
               for name, posted in POSTED_TABLES.items()]
     for row in entries:
-        entry = row._asdict()
-        eid = entry["id"]
-        own = [line._asdict() for line in lines.take(eid)]
+        eid = row[0]
         rows = {}
-        for name, names, stream in tables:
+        for name, read, stream in tables:
             taken = stream.take(eid)
             if taken:
-                rows[name] = [posted_row(dict(zip(names, found[1:], strict=True)))
-                              for found in taken]
-        yield entry, own, rows
+                rows[name] = list(map(read, taken))
+        yield dict(zip(names, row, strict=True)), [line[1:] for line in lines.take(eid)], rows
     lines.finish()
     for _, _, stream in tables:
         stream.finish()
+
+
+def stored_entries(session: Session, batch: int = 5000) -> Iterator[tuple[dict, list[dict], dict[str, list[dict]]]]:
+    """Entries in chain order as stored (dates as stored: ``read_stored_times`` reads them), with
+    their lines and their posted rows (``{table: [posted_row]}``): what ``entry_hash`` takes."""
+    for entry, lines, rows in _stored(session, batch, []):
+        yield entry, [dict(zip(LINE_COLUMNS, line, strict=True)) for line in lines], rows
 
 
 STORED_TIMES = {"event_date": dt.date, "posted_at": dt.datetime}
@@ -330,8 +380,8 @@ def read_stored_times(entry: dict) -> str | None:
                 parsed = kind.fromisoformat(value)
             except ValueError:
                 parsed = None
-            if kind is dt.datetime:
-                stored_form = parsed and parsed.strftime("%Y-%m-%d %H:%M:%S.%f")
+            if kind is dt.datetime:  # "YYYY-MM-DD HH:MM:SS.ffffff"
+                stored_form = parsed and parsed.isoformat(" ", "microseconds")
             else:
                 stored_form = parsed and parsed.isoformat()
             if parsed is None or value != stored_form:
@@ -348,7 +398,7 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
     count = 0
     found = checkpoint is None
     orphans: list[tuple[str, int]] = []
-    for entry, lines, rows in stored_entries(session, orphans=orphans):
+    for entry, lines, rows in _stored(session, 5000, orphans):
         count += 1
         eid = entry["id"]
         problem = None
@@ -360,13 +410,13 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
             pass
         elif entry["format_version"] not in (1, FORMAT):
             problem = f"its format version {entry['format_version']!r} is not one this program knows"
-        elif entry_hash(entry, lines, rows) != entry["hash"]:
+        elif hashlib.sha256(_canonical(entry, lines, rows)).hexdigest() != entry["hash"]:
             problem = "its content does not match its hash (changed after posting)"
         else:
-            problem = imbalance(lines)
+            problem = _imbalance(lines)
             if problem:
                 problem = f"does not balance: {problem}"
-            elif [line["line_no"] for line in lines] != list(range(1, len(lines) + 1)):
+            elif [line[0] for line in lines] != list(range(1, len(lines) + 1)):  # line_no
                 problem = "its lines are not numbered 1..n"
         if problem:
             return Verification(False, count, prev, eid, problem, stored=head(session))

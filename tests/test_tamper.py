@@ -23,6 +23,12 @@ LINES = JournalLine.__table__
 TARGET = 3  # the worked example's receipt R1 (entries: P1, P2, R1, R2, D1)
 
 
+@pytest.fixture(autouse=True)
+def acting_user(monkeypatch):
+    """verify as the ledger's user (the ``ledger`` fixture's first user; on PostgreSQL the login)."""
+    monkeypatch.setenv("DONOR_LEDGER_USER", "officer")
+
+
 @contextmanager
 def attacker(url: str):
     """A connection of someone who can edit the database, with the append-only guard removed."""
