@@ -77,27 +77,30 @@ class UnitOfWork(Reader):
         self._pending_order: list[type[Base]] = []
         self._next_ids: dict[type[Base], int] = {}
         self._head: tuple[int, str] | None = None
+        self._open: tuple[dict, list[dict], dict[str, list[dict]]] | None = None  # the entry not hashed yet
 
     # -- buffered writes -----------------------------------------------------------------
     def next_id(self, model: type[Base]) -> int:
-        if model not in self._next_ids:
-            self.flush()
-            self._next_ids[model] = (self.session.execute(select(func.max(model.id))).scalar() or 0) + 1
+        if model not in self._next_ids:  # the buffer stays: an entry just posted is not hashed yet
+            self.session.flush()
+            stored = self.session.execute(select(func.max(model.id))).scalar() or 0
+            self._next_ids[model] = max([stored, *(row["id"] for row in self._pending.get(model, ()))]) + 1
         value = self._next_ids[model]
         self._next_ids[model] = value + 1
         return value
 
     def add(self, model: type[Base], row: dict) -> None:
-        if model not in self._pending_order:
-            self._pending_order.append(model)
-        self._pending[model].append(row)
+        self.add_all(model, [row])
 
     def add_all(self, model: type[Base], rows: list[dict]) -> None:
+        if model.__tablename__ in journal.POSTED_TABLES:
+            self._attach(model.__tablename__, rows)
         if model not in self._pending_order:
             self._pending_order.append(model)
         self._pending[model].extend(rows)
 
     def flush(self) -> None:
+        self._seal()
         if not self._pending:
             self.session.flush()
             return
@@ -172,6 +175,7 @@ class UnitOfWork(Reader):
 
     # -- the journal ---------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
+        self._seal()
         if self._head is None:
             self.flush()
             self._head = journal.head(self.session)
@@ -195,13 +199,38 @@ class UnitOfWork(Reader):
             "memo": draft.memo,
             "reverses_id": draft.reverses_id,
             "prev_hash": prev,
+            "format_version": journal.FORMAT,
         }
-        entry["hash"] = journal.entry_hash(entry, lines)
         self.add(JournalEntry, entry)
         self.add_all(JournalLine, lines)
-        self._head = (entry_id, entry["hash"])
+        # hashed once the rows posted with it are added: before the next entry, a read or the commit
+        self._open = (entry, lines, {})
         note_posted(self.cache, draft.lines, draft.event_date)
         return entry_id
+
+    def _attach(self, table: str, rows: list[dict]) -> None:
+        """Rows of a posted table belong to the entry just posted (naming it, or a row posted with it)."""
+        posted = journal.POSTED_TABLES[table]
+        if self._open is None:
+            raise AssertionError(f"{table} rows are added with the entry they belong to, right after posting it")
+        entry, _, attached = self._open
+        owners = ({entry["id"]} if posted.parent is None
+                  else {row["id"] for row in attached.get(posted.parent, [])})
+        for row in rows:
+            if row.get(posted.via) not in owners:
+                raise AssertionError(f"a {table} row of another entry than {entry['id']}")
+            attached.setdefault(table, []).append(row)
+
+    def _seal(self) -> None:
+        """Hash the open entry, with the rows posted beside it."""
+        if self._open is None:
+            return
+        entry, lines, attached = self._open
+        self._open = None
+        rows = {table: [journal.posted_row(row) for row in sorted(found, key=itemgetter("id"))]
+                for table, found in attached.items()}
+        entry["hash"] = journal.entry_hash(entry, lines, rows)
+        self._head = (entry["id"], entry["hash"])
 
     # -- audit trail ---------------------------------------------------------------------
     def audit(self, table: str, key: str, field: str, old: object, new: object) -> None:
