@@ -111,7 +111,7 @@ def writer(url: str, w: int, acts: int, start, results) -> None:
 
 
 def reader(url: str, which: str, start, stop, results) -> None:
-    from ledger import queries
+    from ledger.alerts import alerts_for
     from ledger.database import Ledger
     from reports.funding import funding_report_for
     from reports.render import funding_json
@@ -126,8 +126,7 @@ def reader(url: str, which: str, start, stop, results) -> None:
                 funding_json(funding_report_for(ledger))
             else:
                 funding_report_for(ledger)
-                queries.overdue_pledges(ledger, dt.date.today(), limit=5)
-                queries.activities(ledger)
+                alerts_for(ledger, dt.date.today(), limit=5)  # what the dashboard reads
             latencies.append(time.perf_counter() - began)
         results.put(("reader", which, latencies, None))
     except Exception as exc:
