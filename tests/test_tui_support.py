@@ -87,9 +87,11 @@ async def fill(pilot, screen, **values: str) -> None:
 
 
 def test_tui_never_imports_sqlalchemy():
-    """The TUI reaches data only through ledger.services / ledger.queries / reports / imports
-    (ledger.money: pure value functions, so typed amounts parse exactly as the models parse them)."""
-    allowed = ("ledger.services", "ledger.queries", "ledger.inputs", "ledger.errors", "ledger.roles", "ledger.money")
+    """The TUI reaches data only through ledger.services / ledger.queries / ledger.alerts (the
+    dashboard's alerts, as `report alerts`) / reports / imports (ledger.money: pure value
+    functions, so typed amounts parse exactly as the models parse them)."""
+    allowed = ("ledger.services", "ledger.queries", "ledger.alerts", "ledger.inputs", "ledger.errors", "ledger.roles",
+               "ledger.money")
     for path in TUI.rglob("*.py"):
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
