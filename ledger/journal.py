@@ -235,7 +235,11 @@ class Verification:
     def message(self) -> str:
         if not self.ok:
             return f"journal entry {self.first_failure}: {self.problem}" if self.first_failure else str(self.problem)
-        text = f"chain intact: {self.entries} entries, head {self.head_hash}"
+        return self.verdict(head=True)
+
+    def verdict(self, head: bool) -> str:
+        """An intact chain in words, with its head hash or without (printed beside it)."""
+        text = f"chain intact: {self.entries} entries" + (f", head {self.head_hash}" if head else "")
         if self.checkpoint_found:
             text += " (checkpoint found in the chain)"
         return text

@@ -48,7 +48,7 @@ def attacker(url: str):
 
 
 def verify(url: str, *extra: str):
-    return invoke_cli("--db", url, "verify", *extra)
+    return invoke_cli("--db", url, "--user", "officer", "verify", *extra)
 
 
 @pytest.fixture
