@@ -4,8 +4,9 @@ recomputes the same hashes with the standard library (json, hashlib).
     .venv/bin/python bench/bench_verify.py [--db PATH_OR_URL] [--transactions N] [--runs R]
 
 The ledger is bench/synthetic.py's (format-2 entries: every hash covers the posted rows), built
-or reused; ``--db`` with a PostgreSQL URL loads it into that (empty or earlier loaded) database
-first. Both sides run as whole processes; the best of ``--runs`` is kept. donor-ledger's time
+or reused; ``--db`` with a PostgreSQL URL loads it into that database (created when missing;
+empty or loaded by an earlier run) first; with no ``--db``, $DONOR_LEDGER_BENCH_PG (a URL) adds
+the PostgreSQL run to the SQLite one. Both sides run as whole processes; the best of ``--runs`` is kept. donor-ledger's time
 includes the row reconciliation (ledger/reconcile.py); the limit checks every hash it
 recomputes against the stored one (a limit that hashed other bytes would not count).
 Goal: verify at most 2x the limit.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -40,10 +42,10 @@ POSTED = {  # table: select of (entry id, the row's columns)
 
 def _text(value):
     """Dates as SQLite stores them; PostgreSQL's date and time values as the same text."""
-    if value is None or isinstance(value, str | int):
-        return value
     if isinstance(value, bool):
         return int(value)
+    if value is None or isinstance(value, str | int):
+        return value
     if hasattr(value, "hour"):
         return value.isoformat(" ", "microseconds")
     return value.isoformat()
@@ -122,7 +124,7 @@ def load_into_postgres(source: Path, url: str) -> None:
     """The synthetic SQLite ledger's rows into the PostgreSQL ledger at ``url`` (unless already there)."""
     import sqlite3
 
-    from sqlalchemy import create_engine, func, insert, select
+    from sqlalchemy import create_engine, func, insert, select, text
 
     sys.path.insert(0, str(ROOT))
     from ledger.migrate import upgrade
@@ -130,6 +132,12 @@ def load_into_postgres(source: Path, url: str) -> None:
 
     lite = sqlite3.connect(source)
     wanted = lite.execute("select count(*), max(hash) from journal_entries").fetchone()
+    server = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        name = url.rsplit("/", 1)[1]
+        if not conn.execute(text("select 1 from pg_database where datname = :n"), {"n": name}).first():
+            conn.exec_driver_sql(f'create database "{name}"')
+    server.dispose()
     engine = create_engine(url)
     upgrade(engine)
     with engine.begin() as conn:
@@ -151,7 +159,8 @@ def load_into_postgres(source: Path, url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", help="SQLite ledger path or PostgreSQL URL (default: the synthetic ledger)")
+    parser.add_argument("--db", action="append", help="SQLite ledger path or PostgreSQL URL, repeatable (default: the "
+                        "synthetic ledger, and the PostgreSQL URL in $DONOR_LEDGER_BENCH_PG when set)")
     parser.add_argument("--transactions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--limit-only", metavar="URL", help=argparse.SUPPRESS)  # the limit's own process
@@ -163,15 +172,23 @@ def main() -> None:
     import synthetic
 
     built = synthetic.build(ROOT / "bench" / ".data" / f"verify-t{args.transactions}", args.transactions, peers=False)
-    if args.db and args.db.startswith("postgresql"):
-        url = args.db
-        load_into_postgres(built["ledger"], url)
+    targets = args.db or [str(built["ledger"])]
+    if not args.db and os.environ.get("DONOR_LEDGER_BENCH_PG"):  # run_all: both databases
+        targets.append(os.environ["DONOR_LEDGER_BENCH_PG"])
+    for target in targets:
+        measure(target, built["ledger"], args.runs)
+
+
+def measure(target: str, synthetic_ledger: Path, runs: int) -> None:
+    if target.startswith("postgresql"):
+        url = target
+        load_into_postgres(synthetic_ledger, url)
         user: list[str] = []
     else:
-        url = f"sqlite:///{Path(args.db) if args.db else built['ledger']}"
-        user = ["--user", synthetic.USER]
+        url = target if target.startswith("sqlite") else f"sqlite:///{Path(target).resolve()}"
+        user = ["--user", "bench"]
     ours, base = [], []
-    for _ in range(args.runs):
+    for _ in range(runs):
         seconds, out = timed([DONOR_LEDGER, "--db", url, *user, "verify"])
         assert out.startswith("OK: chain intact"), out
         ours.append(seconds)
@@ -179,12 +196,11 @@ def main() -> None:
         base.append(seconds)
     entries = int(out)
     ratio = min(ours) / min(base)
-    print(f"verify of {entries:,} entries ({url.split(':')[0]}): donor-ledger {min(ours):.2f} s, "
+    kind = url.split(":")[0].split("+")[0]
+    print(f"verify of {entries:,} entries ({kind}): donor-ledger {min(ours):.2f} s, "
           f"limit (json + hashlib) {min(base):.2f} s")
     print(f"ratio verify / limit: {ratio:.2f}x (goal: at most {GOAL:g}x)")
-    name = "verify_postgresql" if url.startswith("postgresql") else "verify_sqlite"
-    print(f"RESULT name={name} ratio={ratio:.2f} goal={GOAL:g} baseline=limit_json_hashlib seconds={min(ours):.2f}")
-
+    print(f"RESULT name=verify_{kind} ratio={ratio:.2f} goal={GOAL:g} baseline=limit_json_hashlib seconds={min(ours):.2f}")
 
 if __name__ == "__main__":
     main()

@@ -191,20 +191,22 @@ def entry_hash(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] |
 
 def imbalance(lines: Iterable[dict]) -> str | None:
     """Why an entry's lines do not balance, or None: debits = credits in USD and per currency."""
-    return _imbalance(map(_line_values, lines))
+    return _imbalance(map(_money_of_line, lines))
 
 
-_CURRENCY, _AMOUNT, _USD = (LINE_COLUMNS.index(c) for c in ("currency", "amount_minor", "usd_cents"))
+_money_of_line = itemgetter("currency", "amount_minor", "usd_cents")
+_money_of_values = itemgetter(*(LINE_COLUMNS.index(c) for c in ("currency", "amount_minor", "usd_cents")))
 
 
-def _imbalance(line_values: Iterable[tuple]) -> str | None:
+def _imbalance(money: Iterable[tuple]) -> str | None:
+    """``imbalance`` of the lines' (currency, amount_minor, usd_cents)."""
     usd = 0
     per_currency: dict[str, int] = defaultdict(int)
     count = 0
-    for line in line_values:
+    for currency, amount, cents in money:
         count += 1
-        usd += line[_USD]
-        per_currency[line[_CURRENCY]] += line[_AMOUNT]
+        usd += cents
+        per_currency[currency] += amount
     if count == 0:
         return "has no lines"
     if usd != 0:
@@ -417,7 +419,7 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
         elif hashlib.sha256(_canonical(entry, lines, rows)).hexdigest() != entry["hash"]:
             problem = "its content does not match its hash (changed after posting)"
         else:
-            problem = _imbalance(lines)
+            problem = _imbalance(map(_money_of_values, lines))
             if problem:
                 problem = f"does not balance: {problem}"
             elif [line[0] for line in lines] != list(range(1, len(lines) + 1)):  # line_no

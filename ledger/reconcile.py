@@ -112,7 +112,7 @@ def _event_rows(session: Session, model, kind: str, date_column, amount_lines: t
     found = session.execute(
         select(name, model.entry_id).select_from(model)
         .outerjoin(entry, entry.id == model.entry_id).outerjoin(sums, sums.c.entry_id == model.entry_id)
-        .where(or_(*differs)).order_by(model.id).limit(1)
+        .where(or_(*differs)).order_by(model.id)  # no LIMIT: with one, PostgreSQL joins the sums row by row
     ).first()
     if found is None:
         return None
