@@ -3,7 +3,9 @@
 Every `path.py::name` in docs/*.md must name a file of the project and a function, class or
 constant defined in it (`Class.method` for a method), and every backquoted `path.py` a file that
 exists, so that the docs never point at code that has moved; every rule (bullet) of
-docs/rules.md names the code that implements it and a test that proves it. No tracked file cites the
+docs/rules.md names the code that implements it and a test that proves it; every citation of
+a docs section (`docs/rules.md#receipts` in a comment, `(rules.md#money)` in a link) finds its
+heading. No tracked file cites the
 specification files the project was written from: a clone of the project does not have them,
 so docs/rules.md is where the rules are.
 """
@@ -130,6 +132,36 @@ def test_no_file_cites_the_specification_outside_the_project():
     assert offending == [], "cite docs/ (e.g. docs/rules.md#receipts) instead:\n" + "\n".join(offending)
 
 
+ANCHORED = re.compile(r"(?<![\w/.-])(?:docs/)?([\w-]+\.md)#([\w-]+)")
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@cache
+def anchors(doc: str) -> frozenset[str]:
+    path = ROOT / "docs" / doc
+    if not path.is_file():
+        return frozenset()
+    headings = [line.lstrip("#") for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+    return frozenset(slug(h) for h in headings)
+
+
+def test_every_citation_of_a_docs_section_finds_its_heading():
+    broken = []
+    for name in tracked_files():
+        path = ROOT / name
+        if not path.is_file() or path.suffix not in (".py", ".md", ".toml", ".sh"):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            for doc, anchor in ANCHORED.findall(line):
+                if (ROOT / "docs" / doc).is_file() and anchor not in anchors(doc):
+                    broken.append(f"{name}:{number}: {doc}#{anchor}")
+    assert broken == [], "no such section:\n" + "\n".join(broken)
+
+
 def test_the_check_catches_a_citation_and_a_missing_name(tmp_path):
     line = "see " + "domain" + ".md and `ledger/money.py::no_such_function`"
     assert any(outside in line for outside in OUTSIDE)
@@ -138,3 +170,7 @@ def test_the_check_catches_a_citation_and_a_missing_name(tmp_path):
     assert "no_such_function" not in defined_names(ROOT / "ledger/money.py")
     assert "largest_remainder" in defined_names(ROOT / "ledger/money.py")
     assert "RateBook.on" in defined_names(ROOT / "ledger/rates.py")
+    assert slug(" `report donors`") == "report-donors" and slug(" Money and exchange-rates") == "money-and-exchange-rates"
+    assert ANCHORED.findall("see docs/rules.md#receipts and [x](reports.md#report-ageing)") == [
+        ("rules.md", "receipts"), ("reports.md", "report-ageing")]
+    assert "receipts" in anchors("rules.md") and "no-such-section" not in anchors("rules.md")

@@ -1,6 +1,6 @@
 """Worked examples of the rules in docs/rules.md that tests/test_rules.py does not show: the
 checks of a pledge's input, the carrying value and exchange difference of receipts at a later
-rate, cancellations split like receipts, disbursements in another currency, code point order,
+rate or given in USD, cancellations split like receipts, disbursements in another currency, code point order,
 rate values and the last admin. Numbers by hand, written out; US cents unless said otherwise.
 """
 
@@ -97,6 +97,28 @@ def test_receipts_at_a_later_rate_clear_the_carrying_value_and_post_the_differen
     row = funding_rows(ledger, "2020-12-31")[1]
     # fx_difference = received + outstanding - pledged = 1,333.33 + 0 - 1,250.00 = 83.33 = 33.33 + 50.00
     assert (row.pledged, row.received, row.outstanding, row.fx_difference) == (125_000, 133_333, 0, 8_333)
+
+
+def test_a_receipt_given_in_usd_is_split_like_its_amount_and_fixes_no_rate(ledger):
+    rate(ledger, "NOK", "2011-01-01", "5.80")
+    donor(ledger, "NOR")
+    pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "1000000.00", None: "500000.00"})
+    # NOK 750,000.00 with USD 130,000.00 credited by the bank (converted it would be 129,310.34)
+    # NOK split 2:1 -> 500,000.00 / 250,000.00; USD 13,000,000 cents 2:1 -> 8,666,666.67 / 4,333,333.33:
+    #   floors leave one cent for the larger remainder (.67, paragraph 1): USD 86,666.67 / 43,333.33
+    # carrying values cleared, as at 5.80: 172,413.79 - 86,206.90 = 86,206.89 ; 86,206.90 - 43,103.45 = 43,103.45
+    # exchange gains (Cr 7900): 86,206.89 - 86,666.67 = -459.78 ; 43,103.45 - 43,333.33 = -229.88 (689.66 in all)
+    posted = receipt(ledger, "R9", "P1", "2011-08-01", "750000.00", usd_amount="130000.00")
+    assert posted.usd_cents == 13_000_000
+    assert [(line["account"], line["amount_minor"], line["usd_cents"]) for line in lines_of(ledger, posted.entry_id)] == [
+        ("1000", 50_000_000, 8_666_667), ("1100", -50_000_000, -8_620_689), ("7900", 0, -45_978),
+        ("1000", 25_000_000, 4_333_333), ("1100", -25_000_000, -4_310_345), ("7900", 0, -22_988)]
+    # its USD was given, not converted: a rate recorded later under its date changes nothing posted
+    assert services.add_rate(ledger, RateIn(currency="NOK", effective_from="2011-07-15", units_per_usd="5.90")) == "added"
+    rows = funding_rows(ledger, "2011-12-31")  # outstanding now valued at 5.90
+    # outstanding NOK 500,000.00 / 5.90 = 84,745.76 ; NOK 250,000.00 / 5.90 = 42,372.88
+    assert (rows[1].received, rows[1].outstanding) == (8_666_667, 8_474_576)
+    assert (rows[None].received, rows[None].outstanding) == (4_333_333, 4_237_288)
 
 
 def test_a_cancellation_naming_no_allocation_is_split_like_a_receipt(ledger):
