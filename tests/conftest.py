@@ -12,6 +12,7 @@ import shutil
 import uuid
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -24,6 +25,10 @@ os.environ["DONOR_LEDGER_USER"] = "officer"
 PG_URL = os.environ.get("DONOR_LEDGER_TEST_PG")
 IN_CI = os.environ.get("CI") == "true"
 BACKENDS = ["sqlite", "postgresql"]
+
+# Property tests judge outcomes, not speed: a loaded CI machine must not fail them on time.
+settings.register_profile("donor-ledger", deadline=None)
+settings.load_profile("donor-ledger")
 
 
 def pytest_collection_modifyitems(config, items):
