@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .database import utcnow
+from .clock import utcnow
 from .errors import LedgerError, Problem
 from .inputs import RateIn
 from .money import RATE_SCALE, REPORTING_CURRENCY, rate_decimal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from .database import utcnow
+from .clock import utcnow
 from .errors import LedgerError, NotFound, Problem
 from .inputs import ActivityIn, ActivityUpdate, DonorIn, UserIn
 from .money import from_minor, to_minor

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from . import journal
 from .balances import note_posted
-from .database import Actor, utcnow
+from .clock import utcnow
+from .roles import Actor
 from .schema import AuditRecord, Base, JournalEntry, JournalLine
 
 

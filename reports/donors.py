@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import journal
-from ledger.database import utcnow
+from ledger.clock import utcnow
 from ledger.rates import RateBook
 from ledger.schema import Activity, Donor, JournalEntry, JournalLine, Paragraph, Pledge
 

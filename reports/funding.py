@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ledger import journal
 from ledger.balances import programmable_of
-from ledger.database import utcnow
+from ledger.clock import utcnow
 from ledger.money import percent_1dp, to_usd_cents
 from ledger.paragraphs import paragraphs
 from ledger.rates import RateBook

@@ -40,7 +40,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger import journal
-from ledger.database import utcnow
+from ledger.clock import utcnow
 from ledger.money import RATE_DECIMALS, from_minor, minor_digits
 from ledger.paragraphs import mandate_title
 from ledger.rates import RateBook
