@@ -34,16 +34,10 @@ def check_date(uow, field: str, day, not_before=None, what: str = "") -> None:
         raise LedgerError(Problem(field, f"{day.isoformat()} is before {what} ({not_before.isoformat()})"))
 
 
-# uow.cache keys for batch look-ups (an import fills them for a batch of rows; see prefetch_pledges)
-PLEDGES = "pledges_by_reference"  # reference -> Pledge (found pledges only: a pledge never goes away)
-ALLOCATIONS = "allocations_of_pledge"  # pledge id -> [(Allocation, paragraph number)] (never change)
-DONOR_IDS = "donor_ids"  # donor code -> id (found donors only)
-
-
 def free_references(uow, kind: str) -> set[str]:
     """References known not to be taken in this unit of work (filled by a batch look-up; a
     reference leaves the set when it is used)."""
-    return uow.cache.setdefault(("free references", kind), set())
+    return uow.lookups.free_references.setdefault(kind, set())
 
 
 def reference_taken(uow, kind: str, column, reference: str) -> bool:
@@ -71,8 +65,7 @@ ALLOCATION_COLUMNS = (*Allocation.__table__.c, Paragraph.number)
 
 def pledge_by_reference(uow, reference: str, field: str = "pledge"):
     """The pledge's row (``.id``, ``.currency``, ``.rate_micros``, ...)."""
-    cached = uow.cache.get(PLEDGES)
-    pledge = cached.get(reference) if cached else None
+    pledge = uow.lookups.pledges.get(reference)
     if pledge is None:
         pledge = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference == reference)).one_or_none()
     if pledge is None:
@@ -91,32 +84,30 @@ def _allocation_rows(uow, pledge_ids):
 
 def allocations_of(uow, pledge_id: int) -> list[tuple]:
     """The pledge's allocation rows in paragraph order, unearmarked last, with paragraph numbers."""
-    cached = uow.cache.get(ALLOCATIONS)
-    if cached and pledge_id in cached:
+    cached = uow.lookups.allocations
+    if pledge_id in cached:
         return cached[pledge_id]
     return [(allocation, allocation.number) for allocation in _allocation_rows(uow, [pledge_id])]
 
 
 def prefetch_pledges(uow, references) -> None:
     """Batch look-up of pledges, their allocations and balances (a few queries for many rows)."""
-    from .balances import allocation_balances
-
-    wanted = set(references) - set(uow.cache.get(PLEDGES, {}))
+    wanted = set(references) - set(uow.lookups.pledges)
     if not wanted:
         return
     found = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference.in_(wanted))).all()
-    uow.cache.setdefault(PLEDGES, {}).update((p.reference, p) for p in found)
+    uow.lookups.pledges.update((p.reference, p) for p in found)
     if not found:
         return
     by_pledge: dict[int, list] = {p.id: [] for p in found}
     for allocation in _allocation_rows(uow, list(by_pledge)):
         by_pledge[allocation.pledge_id].append((allocation, allocation.number))
-    uow.cache.setdefault(ALLOCATIONS, {}).update(by_pledge)
+    uow.lookups.allocations.update(by_pledge)
     allocation_balances(uow, [a.id for allocations in by_pledge.values() for a, _ in allocations])
 
 
 def donor_id(uow, code: str) -> int | None:
-    ids = uow.cache.setdefault(DONOR_IDS, {})
+    ids = uow.lookups.donor_ids
     found = ids.get(code)
     if found is None:
         found = uow.rows(select(Donor.id).where(Donor.code == code)).scalar()
@@ -150,7 +141,7 @@ def record_pledge(uow, data: PledgeIn) -> Posted:
     lines: list[journal.Line] = []
     allocations = []
     for position, allocation in enumerate(data.allocations, start=1):
-        para = None if allocation.paragraph is None else paragraph_id(uow.cache, uow.session, allocation.paragraph)
+        para = None if allocation.paragraph is None else paragraph_id(uow, allocation.paragraph)
         minor = to_minor(allocation.amount, data.currency)
         usd = to_usd_cents(minor, data.currency, rate)
         allocation_id = uow.next_id(Allocation)

@@ -52,9 +52,9 @@ class RateBook:
 
 
 def rate_book(uow) -> RateBook:
-    book = uow.cache.get("rates")
+    book = uow.lookups.rates
     if book is None:
-        book = uow.cache["rates"] = RateBook.load(uow.session)
+        book = uow.lookups.rates = RateBook.load(uow.session)
     return book
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from operator import itemgetter
-from typing import Any
 
 from sqlalchemy import Date, DateTime, func, insert, select
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from . import journal
 from .balances import note_posted
 from .clock import utcnow
+from .lookups import Lookups
 from .roles import Actor
 from .schema import AuditRecord, Base, JournalEntry, JournalLine
 
@@ -37,7 +37,7 @@ def fast_bind_processor(column_type, dialect):
 
 
 class Reader:
-    """What the rule functions need to read: a session, the actor, today and a cache.
+    """What the rule functions need to read: a session, the actor, today and the look-ups read so far.
 
     Used as is for previews (a funding plan before saving); UnitOfWork adds writing.
     """
@@ -46,7 +46,7 @@ class Reader:
         self.session = session
         self.actor = actor
         self.today = dt.date.today()
-        self.cache: dict[Any, Any] = {}
+        self.lookups = Lookups()
 
     def flush(self) -> None:
         pass
@@ -176,7 +176,7 @@ class UnitOfWork(Reader):
         self.add(JournalEntry, entry)
         self.add_all(JournalLine, lines)
         self._head = (entry_id, entry["hash"])
-        note_posted(self.cache, draft.lines, draft.event_date)
+        note_posted(self.lookups, draft.lines, draft.event_date)
         return entry_id
 
     # -- audit trail ---------------------------------------------------------------------
