@@ -1,4 +1,4 @@
-"""The ``donor-ledger`` command line (interfaces.md "Commands").
+"""The ``donor-ledger`` command line (README.md, "Use"; exit codes in docs/rules.md#the-command-line).
 
 Exit status: 0 done; 1 refused (one message per problem on stderr, nothing written);
 2 usage error. Never a traceback: unexpected errors are one line too.

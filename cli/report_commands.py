@@ -1,4 +1,4 @@
-"""``report funding|donors|ageing``: the reports, as a table, JSON or CSV."""
+"""``report funding|alerts`` (donors and ageing: cli.export_commands): the reports, as a table, JSON or CSV."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ AS_OF = click.option("--as-of", "as_of", type=ISO_DATE, help="Only money events 
 
 @cli.group()
 def report() -> None:
-    """Reports in USD as of a date: funding, donors, ageing."""
+    """Reports in USD as of a date: funding, donors, ageing, alerts."""
 
 
 def width() -> int:
@@ -46,3 +46,17 @@ def report_funding(settings: Settings, as_of, fmt: str) -> None:
     result = funding_report_for(settings.ledger(), as_of)
     emit(fmt, funding_table(result, width()) if fmt == "table" else None,
          funding_json(result) if fmt == "json" else "", funding_csv(result) if fmt == "csv" else "")
+
+
+@report.command("alerts")
+@AS_OF
+@FORMAT
+@pass_settings
+@handles_refusals
+def report_alerts(settings: Settings, as_of, fmt: str) -> None:
+    """The dashboard's alerts: overdue pledges, paragraphs short of cash, the journal chain check."""
+    from reports.alerts import alerts_csv, alerts_json, alerts_report_for, alerts_table
+
+    result = alerts_report_for(settings.ledger(), as_of)
+    emit(fmt, alerts_table(result, width()) if fmt == "table" else None,
+         alerts_json(result) if fmt == "json" else "", alerts_csv(result) if fmt == "csv" else "")

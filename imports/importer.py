@@ -5,7 +5,7 @@ Every problem of the file is collected as a :class:`FileProblem` (``FILE:LINE: C
 message``); a row with a problem is not applied and the rows after it are still checked. Any
 problem makes the import raise :class:`ImportFileError`, which rolls the unit of work back.
 
-Importing again (interfaces.md): a money event identical to the stored one (compared as parsed
+Importing again (docs/rules.md#imports): a money event identical to the stored one (compared as parsed
 input models) is skipped; a different one under a stored reference is an error. Donors and
 activities are updated (audited by ``ledger.reference_data``); the same rate is skipped.
 """
@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from ledger.database import Ledger
 from ledger.disbursements import disburse, stored_disbursement
-from ledger.errors import LedgerError, Problem
+from ledger.errors import InputProblems, LedgerError, Problem
 from ledger.inputs import PledgeIn
 from ledger.paragraphs import paragraph_id
 from ledger.pledges import (
@@ -202,23 +202,13 @@ class FileImport:
         self.problems.append(FileProblem(self.path, line, column, message))
 
     def _column(self, problem: Problem) -> tuple[str | None, str]:
-        """The file column a model or rule problem concerns, and its message."""
-        name, message = problem.field, WORDING.get(problem.message, problem.message)
-        head = name.split(".")[0]
-        columns = self.kind.columns
-        if head == "allocations":
-            last = name.split(".")[-1]
-            return (last if last in ("amount", "paragraph") else "amount"), message
-        if head in columns:
-            return head, message
-        if self.kind.name == "pledges" and message.startswith(("paragraph ", "unearmarked:")):
-            # PledgeIn's check of an allocation's amount; the row already says which allocation
-            return "amount", message.split(": ", 1)[-1]
-        for column in columns:
-            if message.startswith(f"{column}: "):
-                return column, message[len(column) + 2:]
-            if message.startswith(f"{column} "):
-                return column, message
+        """The file column a model or rule problem concerns (by its field), and its message."""
+        message = WORDING.get(problem.message, problem.message)
+        parts = problem.field.split(".")
+        if parts[0] == "allocations":  # a pledge row holds one allocation: its paragraph and amount
+            return (parts[-1] if parts[-1] == "paragraph" else "amount"), message
+        if parts[0] in self.kind.columns:
+            return parts[0], message
         return self.kind.key[0], message
 
     def _report(self, line: int, problems: list[Problem]) -> None:
@@ -381,8 +371,9 @@ class FileImport:
         if rows > 1:
             try:
                 model = first.with_allocations([m.allocations[0] for _, m in group.models])
-            except ValueError as exc:
-                self._report(first_line, [Problem("", str(exc))])
+            except InputProblems as exc:  # each at its allocation: the line of that row
+                for problem in exc.problems:
+                    self._report(group.models[problem.index_in("allocations")][0], [problem])
                 return
         self._queue(first_line, model, rows)
 

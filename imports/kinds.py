@@ -1,4 +1,4 @@
-"""The six import kinds: their columns (interfaces.md "Import files") and who may import them."""
+"""The six import kinds: their columns (docs/imports.md; rules in docs/rules.md#imports) and who may import them."""
 
 from __future__ import annotations
 

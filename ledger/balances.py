@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from itertools import accumulate
 from operator import itemgetter
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
-from . import journal
+from . import figures, journal
 from .money import round_half_up_div
 from .schema import JournalEntry, JournalLine
 
@@ -68,15 +68,10 @@ def allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationB
 
 def _allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationBalance]:
     line = JournalLine
-    on_receivable = line.account == journal.RECEIVABLE
+    wanted = (figures.OUTSTANDING, figures.CANCELLED, figures.CARRYING_USD)
     rows = uow.rows(
-        select(
-            line.allocation_id,
-            func.sum(case((on_receivable, line.amount_minor), else_=0)),
-            func.sum(case(((line.account == journal.REVENUE) & (line.flow == journal.CANCEL), line.amount_minor), else_=0)),
-            func.sum(case((on_receivable, line.usd_cents), else_=0)),
-        )
-        .where(line.allocation_id.in_(allocation_ids), line.account.in_((journal.RECEIVABLE, journal.REVENUE)))
+        select(line.allocation_id, *(f.among() for f in wanted))
+        .where(line.allocation_id.in_(allocation_ids), line.account.in_(figures.accounts(wanted)))
         .group_by(line.allocation_id)
     )
     found = {aid: AllocationBalance(int(o or 0), int(c or 0), int(r or 0)) for aid, o, c, r in rows}
@@ -102,9 +97,9 @@ def cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
 
 def _cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
     rows = uow.rows(
-        select(JournalEntry.event_date, func.sum(JournalLine.usd_cents))
+        select(JournalEntry.event_date, figures.CASH_USD.alone())
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalLine.allocation_id == allocation_id, JournalLine.account == journal.CASH)
+        .where(JournalLine.allocation_id == allocation_id, figures.CASH_USD.condition())
         .group_by(JournalEntry.event_date)
         .order_by(JournalEntry.event_date)
     )
@@ -115,15 +110,10 @@ _DAY, _DELTA = itemgetter(0), itemgetter(1)
 
 
 def available_cash(movements: list[tuple[dt.date, int]], on: dt.date) -> int:
-    """The smallest cash balance on any date from ``on`` on (domain.md "Funding")."""
+    """The smallest cash balance on any date from ``on`` on (docs/rules.md#available-cash)."""
     later = bisect.bisect_right(movements, on, key=_DAY)  # the first movement after ``on``
     balance = sum(map(_DELTA, movements[:later]))  # the balance on ``on`` itself
     return min(accumulate(map(_DELTA, movements[later:]), initial=balance))  # and every later one
-
-
-def programmable_of(net_pledged_cents: int, psc_rate_bp: int) -> int:
-    """What can be spent on activities once PSC is charged: round_half_up(net * 100 / (100 + psc))."""
-    return round_half_up_div(net_pledged_cents * 10_000, 10_000 + psc_rate_bp)
 
 
 def psc_of(cents: int, psc_rate_bp: int) -> int:

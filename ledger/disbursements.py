@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from . import journal
+from . import figures, journal
 from .balances import available_cash, cash_movements, fundable, psc_of
 from .errors import LedgerError, NotFound, Problem
 from .inputs import DisbursementIn
@@ -62,7 +62,7 @@ class FundingPlan:
 
 
 def _candidates(uow, paragraph_id: int, pledge_id: int | None):
-    """Allocations that may pay, in the order of domain.md: earmarked to the paragraph, then
+    """Allocations that may pay, in the order of docs/rules.md#disbursements-and-funding: earmarked to the paragraph, then
     unearmarked; oldest pledge first. Only those holding cash now are read further."""
     key = (paragraph_id, pledge_id)
     lookups = uow.lookups
@@ -83,8 +83,8 @@ def _candidates(uow, paragraph_id: int, pledge_id: int | None):
 def _holding_cash(uow, pledge_id: int | None) -> list[tuple]:
     """Every allocation (of the pledge, when given) holding cash now, oldest pledge first."""
     cash = (
-        select(JournalLine.allocation_id, func.sum(JournalLine.usd_cents).label("cash"))
-        .where(JournalLine.account == journal.CASH)
+        select(JournalLine.allocation_id, figures.CASH_USD.alone().label("cash"))
+        .where(figures.CASH_USD.condition())
         .group_by(JournalLine.allocation_id)
         .subquery()
     )

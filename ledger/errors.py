@@ -11,11 +11,23 @@ if TYPE_CHECKING:  # pydantic is not loaded by those who only raise or catch ref
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem at its location: ``field`` is an input field or file column ("amount"), or a
+    dotted path into a model ("allocations.2.amount": the third allocation's amount); empty when
+    the problem concerns the whole input."""
+
     field: str
     message: str
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
+
+    def index_in(self, name: str) -> int | None:
+        """The position this problem's field names in the list ``name``:
+        2 for "allocations.2.amount" and "allocations"; None when it names none."""
+        parts = self.field.split(".")
+        if len(parts) > 1 and parts[0] == name and parts[1].isdigit():
+            return int(parts[1])
+        return None
 
 
 class LedgerError(Exception):
@@ -23,6 +35,15 @@ class LedgerError(Exception):
 
     def __init__(self, *problems: Problem | str):
         self.problems = [p if isinstance(p, Problem) else Problem("", p) for p in problems]
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+class InputProblems(ValueError):
+    """Raised by an input model's validator for problems that each have their own location (one
+    per allocation of a pledge, say): ``problems_of`` places every one at its field."""
+
+    def __init__(self, *problems: Problem):
+        self.problems = list(problems)
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
@@ -38,7 +59,12 @@ def problems_of(exc: ValidationError) -> list[Problem]:
     """One Problem per pydantic error, named by its field, in a finance officer's words."""
     problems = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "input"
+        where = ".".join(str(p) for p in err["loc"])
+        located = (err.get("ctx") or {}).get("error")
+        if isinstance(located, InputProblems):
+            problems += [Problem(".".join(filter(None, (where, p.field))), p.message) for p in located.problems]
+            continue
+        field = where or "input"
         message = _plain_words(err) or err["msg"]
         for prefix in ("Value error, ", "Assertion failed, "):
             if message.startswith(prefix):

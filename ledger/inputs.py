@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from .errors import InputProblems, Problem
 from .money import (
     MAX_MAJOR_UNITS,
     MoneyError,
@@ -195,7 +196,7 @@ class ActivityIn(Model):
     @model_validator(mode="after")
     def _dates(self) -> ActivityIn:
         if self.planned_start and self.planned_end and self.planned_end < self.planned_start:
-            raise ValueError("planned_end is before planned_start")
+            raise InputProblems(Problem("planned_end", "planned_end is before planned_start"))
         return self
 
 
@@ -210,46 +211,42 @@ class AllocationIn(Model):
     amount: Amount
 
 
-def _money_problem(field: str, value: Decimal, currency: str) -> str | None:
-    try:
-        parse_money(value, currency, field)
-    except MoneyError as exc:
-        return str(exc)
-    return None
-
-
-def _where(paragraph: int | None) -> str:
-    return "unearmarked" if paragraph is None else f"paragraph {paragraph}"
+def paragraph_label(paragraph: int | None) -> str:
+    """How a user names an allocation's paragraph: "¶4", or "unearmarked" for None."""
+    return "unearmarked" if paragraph is None else f"¶{paragraph}"
 
 
 def checked_allocations(allocations: list[AllocationIn], currency: str) -> list[AllocationIn]:
     """A pledge's allocations: at most one per paragraph and one unearmarked, each amount valid
     in ``currency``; returned in paragraph order, unearmarked last, each amount written with the
-    currency's decimals (an allocation already written that way is kept as it is). Raises a
-    ValueError naming every problem."""
+    currency's decimals (an allocation already written that way is kept as it is). Raises
+    InputProblems with one problem per faulty allocation, at ``allocations.I.paragraph`` or
+    ``allocations.I.amount`` (I: its position in ``allocations``)."""
     problems = []
     seen: set[int | None] = set()
     checked = []
     digits = minor_digits(currency)
     for i, allocation in enumerate(allocations):
         if allocation.paragraph in seen:
-            problems.append(
-                f"two allocations to {_where(allocation.paragraph)}: at most one per paragraph and one unearmarked"
-            )
+            problems.append(Problem(
+                f"allocations.{i}.paragraph",
+                f"a second allocation to {paragraph_label(allocation.paragraph)}: "
+                "at most one per paragraph and one unearmarked",
+            ))
         seen.add(allocation.paragraph)
         amount = allocation.amount
         if amount.as_tuple().exponent == -digits and 0 < amount <= MAX_MAJOR_UNITS:
             checked.append(allocation)  # already as parse_money would write it
             continue
         try:
-            amount = parse_money(amount, currency, f"allocations.{i}.amount")
+            amount = parse_money(amount, currency)
         except MoneyError as exc:
-            problems.append(f"{_where(allocation.paragraph)}: {str(exc).split(': ', 1)[1]}")
+            problems.append(Problem(f"allocations.{i}.amount", str(exc).removeprefix("amount: ")))
             continue
         same = str(allocation.amount) == str(amount)
         checked.append(allocation if same else AllocationIn.model_construct(paragraph=allocation.paragraph, amount=amount))
     if problems:
-        raise ValueError("; ".join(problems))
+        raise InputProblems(*problems)
     if len(checked) > 1:
         checked.sort(key=lambda a: (a.paragraph is None, a.paragraph or 0))
     return checked
@@ -278,9 +275,15 @@ class PledgeIn(Model):
 
     @model_validator(mode="after")
     def _allocations(self) -> PledgeIn:
-        object.__setattr__(self, "allocations", checked_allocations(self.allocations, self.currency))
+        problems = []
+        try:
+            object.__setattr__(self, "allocations", checked_allocations(self.allocations, self.currency))
+        except InputProblems as exc:
+            problems += exc.problems
         if self.due_on and self.due_on < self.pledged_on:
-            raise ValueError("due_on is before pledged_on")
+            problems.append(Problem("due_on", f"{self.due_on} is before pledged_on ({self.pledged_on})"))
+        if problems:
+            raise InputProblems(*problems)
         return self
 
     def with_allocations(self, allocations: list[AllocationIn]) -> PledgeIn:
@@ -326,10 +329,11 @@ class DisbursementIn(Model):
 
     @model_validator(mode="after")
     def _amount(self) -> DisbursementIn:
-        message = _money_problem("amount", self.amount, self.currency)
-        if message:
-            raise ValueError(message)
-        object.__setattr__(self, "amount", parse_money(self.amount, self.currency))
+        try:
+            amount = parse_money(self.amount, self.currency)
+        except MoneyError as exc:
+            raise InputProblems(Problem("amount", str(exc).removeprefix("amount: "))) from None
+        object.__setattr__(self, "amount", amount)
         return self
 
 
@@ -344,7 +348,7 @@ class CancellationIn(Model):
     @model_validator(mode="after")
     def _target(self) -> CancellationIn:
         if self.paragraph is not None and self.unearmarked:
-            raise ValueError("give a paragraph or unearmarked, not both")
+            raise InputProblems(Problem("paragraph", "give a paragraph or unearmarked, not both"))
         return self
 
 

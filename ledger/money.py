@@ -18,7 +18,7 @@ from iso4217 import Currency
 from .errors import LedgerError
 
 REPORTING_CURRENCY = "USD"
-MAX_MAJOR_UNITS = 10**12  # domain.md: any one amount is at most 10^12 major units
+MAX_MAJOR_UNITS = 10**12  # docs/rules.md#money: any one amount is at most 10^12 major units
 # A USD value may exceed 10^12 (10^12 KWD is USD 3.3 x 10^12) but stays far inside 64 bits
 MAX_USD_CENTS = 10**16
 RATE_DECIMALS = 6  # units_per_usd carries at most 6 decimals

@@ -1,7 +1,7 @@
 """PostgreSQL roles: the database itself refuses what a role may not do.
 
 ``donor-ledger admin grant-roles`` (run by the database owner after adding users) creates four
-group roles, grants each exactly what domain.md allows, and puts each login named in the
+group roles, grants each exactly what docs/rules.md#roles allows, and puts each login named in the
 ledger's users into its role's group. Posted money rows get no UPDATE, DELETE or
 TRUNCATE for anyone but the owner, and triggers refuse those even for the owner.
 """

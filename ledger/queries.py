@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
-from . import journal
-from .balances import programmable_of
+from . import figures, journal
+from .alerts import overdue_pledges as _overdue_alerts
 from .database import Ledger
 from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
@@ -99,12 +99,8 @@ def donors(ledger: Ledger) -> list[DonorView]:
         sums = {
             donor_id: (pledged, received)
             for donor_id, pledged, received in session.execute(
-                select(
-                    line.donor_id,
-                    func.sum(case((line.account == journal.REVENUE, -line.usd_cents), else_=0)),  # net of cancellations
-                    func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)),
-                )
-                .where(line.account.in_((journal.REVENUE, journal.CASH)))
+                select(line.donor_id, figures.PLEDGED_USD.among(), figures.RECEIVED_USD.among())
+                .where(line.account.in_(figures.accounts((figures.PLEDGED_USD, figures.RECEIVED_USD))))
                 .group_by(line.donor_id)
             )
         }
@@ -172,11 +168,7 @@ class ActivityView:
 
 def activities(ledger: Ledger, paragraph: int | None = None) -> list[ActivityView]:
     with ledger.reading() as session:
-        spent = dict(session.execute(
-            select(JournalLine.activity_id, func.sum(JournalLine.usd_cents))
-            .where(JournalLine.account == journal.EXPENDITURE, JournalLine.activity_id.is_not(None))
-            .group_by(JournalLine.activity_id)
-        ).all())
+        spent = figures.spent_per_activity(session)
         paid = set(session.execute(select(Disbursement.activity_id).distinct()).scalars())
         statement = (
             select(Activity.id, Activity.code, Paragraph.number, Activity.title, Activity.budget_cents,
@@ -208,28 +200,23 @@ class FundingAllocationView:
 
     @property
     def cash_usd(self) -> Decimal:
-        return self.received_usd - self.spent_usd - self.psc_usd
+        return figures.available(self.received_usd, self.spent_usd, self.psc_usd)
 
 
 def paragraph_funding(ledger: Ledger, paragraph: int | None) -> list[FundingAllocationView]:
     """The allocations earmarked to a paragraph (None: the unearmarked ones), oldest pledge first."""
     line = JournalLine
+    wanted = (figures.PLEDGED_USD, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD)
     with ledger.reading() as session:
         sums = (
-            select(
-                line.allocation_id.label("aid"),
-                func.sum(case((line.account == journal.REVENUE, -line.usd_cents), else_=0)).label("pledged"),
-                func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)).label("received"),
-                func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)).label("spent"),
-                func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)).label("psc"),
-            )
-            .where(line.account.in_((journal.REVENUE, journal.CASH, journal.EXPENDITURE, journal.PSC)))
+            select(line.allocation_id.label("aid"), *(f.among() for f in wanted))
+            .where(line.account.in_(figures.accounts(wanted)))
             .group_by(line.allocation_id)
             .subquery()
         )
         statement = (
             select(Pledge.reference, Donor.code, Pledge.pledged_on, Pledge.currency, Allocation.amount_minor,
-                   sums.c.pledged, sums.c.received, sums.c.spent, sums.c.psc)
+                   *(sums.c[f.name] for f in wanted))
             .join(Pledge, Pledge.id == Allocation.pledge_id)
             .join(Donor, Donor.id == Pledge.donor_id)
             .outerjoin(sums, sums.c.aid == Allocation.id)
@@ -252,7 +239,7 @@ class PledgeFilter:
     paragraph: int | None = None  # 0: has an unearmarked allocation
     status: str | None = None  # one of PLEDGE_STATUSES
     text: str | None = None  # in the reference, the donor's code or name, or the notes
-    as_of: dt.date | None = None  # for "overdue" (default today)
+    as_of: dt.date | None = None  # amounts and status as of this date (default today)
 
 
 PLEDGE_SORTS = ("reference", "donor", "pledged_on", "currency", "amount", "usd", "received", "outstanding", "status", "due_on")
@@ -274,23 +261,25 @@ class PledgeRow:
     paragraphs: str  # "1, 4, U"
 
 
-def _line_sum(account: str, column, flow: str | None = None, sign: int = 1):
-    """A correlated sum over the journal lines of the pledge's allocations (uses the allocation index)."""
-    conditions = [JournalLine.account == account, Allocation.pledge_id == Pledge.id]
-    if flow is not None:
-        conditions.append(JournalLine.flow == flow)
-    total = (
-        select(func.coalesce(func.sum(column), 0))
+def _pledge_sum(figure: figures.LineSum, dated: dt.date | None):
+    """A figure summed over the journal lines of the pledge's allocations (a correlated sum that
+    uses the allocation index), counting only lines dated on or before ``dated`` when given."""
+    statement = (
+        select(figure.alone())
         .select_from(JournalLine)
         .join(Allocation, Allocation.id == JournalLine.allocation_id)
-        .where(*conditions)
-        .correlate(Pledge)
-        .scalar_subquery()
+        .where(figure.condition(), Allocation.pledge_id == Pledge.id)
     )
-    return total if sign == 1 else -total
+    if dated is not None:
+        statement = statement.join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(
+            JournalEntry.event_date <= dated)
+    return statement.correlate(Pledge).scalar_subquery()
 
 
-def _pledge_columns(as_of: dt.date):
+def _pledge_columns(session, as_of: dt.date) -> dict:
+    """The computed columns of the pledge list, as of a date: amounts from the lines dated on or
+    before it, and the status those amounts give (overdue: ``figures.overdue_clause``)."""
+    dated = as_of if figures.dated_after(session, as_of) else None  # as of today: every line
     amount = (
         select(func.coalesce(func.sum(Allocation.amount_minor), 0)).where(Allocation.pledge_id == Pledge.id)
         .correlate(Pledge).scalar_subquery()
@@ -299,23 +288,27 @@ def _pledge_columns(as_of: dt.date):
         select(func.coalesce(func.sum(Allocation.pledged_cents), 0)).where(Allocation.pledge_id == Pledge.id)
         .correlate(Pledge).scalar_subquery()
     )
-    received = _line_sum(journal.CASH, JournalLine.amount_minor, journal.RECEIPT)
-    outstanding = _line_sum(journal.RECEIVABLE, JournalLine.amount_minor)
-    cancelled = _line_sum(journal.REVENUE, JournalLine.amount_minor, journal.CANCEL)
-    reversed_ = exists().where(JournalEntry.reverses_id == Pledge.entry_id).correlate(Pledge)
+    received = _pledge_sum(figures.RECEIVED, dated)
+    outstanding = _pledge_sum(figures.OUTSTANDING, dated)
+    cancelled = _pledge_sum(figures.CANCELLED, dated)
+    reversal = [JournalEntry.reverses_id == Pledge.entry_id] + ([JournalEntry.event_date <= dated] if dated else [])
+    reversed_ = exists().where(*reversal).correlate(Pledge)
     status = case(
         (reversed_, literal("reversed")),
         (and_(outstanding == 0, received == 0), literal("cancelled")),
         (and_(outstanding == 0, cancelled > 0), literal("closed (part cancelled)")),
         (outstanding == 0, literal("received")),
-        (and_(Pledge.due_on.is_not(None), Pledge.due_on < as_of), literal("overdue")),
+        (figures.overdue_clause(outstanding, as_of), literal("overdue")),
         (received > 0, literal("partly received")),
         else_=literal("open"),
     )
-    return {"amount": amount, "usd": pledged_usd, "received": received, "outstanding": outstanding, "status": status}
+    return {"as_of": as_of, "amount": amount, "usd": pledged_usd, "received": received, "outstanding": outstanding,
+            "status": status}
 
 
 def _pledge_filtered(statement, filters: PledgeFilter, computed: dict):
+    """The pledges signed on or before the as-of date that the filters keep."""
+    statement = statement.where(Pledge.pledged_on <= computed["as_of"])
     if filters.donor:
         statement = statement.where(Donor.code == filters.donor)
     if filters.paragraph is not None:
@@ -340,16 +333,17 @@ def _pledge_filtered(statement, filters: PledgeFilter, computed: dict):
 
 def pledge_count(ledger: Ledger, filters: PledgeFilter | None = None) -> int:
     filters = filters or PledgeFilter()
-    computed = _pledge_columns(filters.as_of or dt.date.today())
-    statement = _pledge_filtered(select(func.count()).select_from(Pledge).join(Donor, Donor.id == Pledge.donor_id), filters, computed)
     with ledger.reading() as session:
+        computed = _pledge_columns(session, filters.as_of or dt.date.today())
+        statement = _pledge_filtered(
+            select(func.count()).select_from(Pledge).join(Donor, Donor.id == Pledge.donor_id), filters, computed)
         return int(session.execute(statement).scalar() or 0)
 
 
-def _pledge_order(filters: PledgeFilter, sort: str, descending: bool) -> tuple[dict, list]:
+def _pledge_order(session, filters: PledgeFilter, sort: str, descending: bool) -> tuple[dict, list]:
     if sort not in PLEDGE_SORTS:
         raise ValueError(f"cannot sort pledges by {sort!r}")
-    computed = _pledge_columns(filters.as_of or dt.date.today())
+    computed = _pledge_columns(session, filters.as_of or dt.date.today())
     plain = {"reference": Pledge.reference, "donor": Donor.code, "pledged_on": Pledge.pledged_on,
              "currency": Pledge.currency, "due_on": Pledge.due_on}
     key = plain.get(sort) if sort in plain else computed[sort]
@@ -366,12 +360,12 @@ def pledge_position(
     """Where a pledge is (0-based) among the filtered, sorted pledges of :func:`pledges_page`,
     or None if the filters leave it out (the table selects a pledge just entered)."""
     filters = filters or PledgeFilter()
-    computed, order = _pledge_order(filters, sort, descending)
-    ranked = _pledge_filtered(
-        select(Pledge.reference, func.row_number().over(order_by=order).label("n"))
-        .join(Donor, Donor.id == Pledge.donor_id), filters, computed
-    ).subquery()
     with ledger.reading() as session:
+        computed, order = _pledge_order(session, filters, sort, descending)
+        ranked = _pledge_filtered(
+            select(Pledge.reference, func.row_number().over(order_by=order).label("n"))
+            .join(Donor, Donor.id == Pledge.donor_id), filters, computed
+        ).subquery()
         n = session.execute(select(ranked.c.n).where(ranked.c.reference == reference)).scalar()
     return None if n is None else int(n) - 1
 
@@ -383,11 +377,11 @@ def pledges_page(
     """One page of pledges. Plain columns sort through indexes; computed ones (received,
     outstanding, status) sort by correlated sums, which SQL evaluates for every pledge."""
     filters = filters or PledgeFilter()
-    computed, order = _pledge_order(filters, sort, descending)
-    ids_statement = _pledge_filtered(
-        select(Pledge.id).join(Donor, Donor.id == Pledge.donor_id), filters, computed
-    ).order_by(*order).offset(max(offset, 0)).limit(limit)
     with ledger.reading() as session:
+        computed, order = _pledge_order(session, filters, sort, descending)
+        ids_statement = _pledge_filtered(
+            select(Pledge.id).join(Donor, Donor.id == Pledge.donor_id), filters, computed
+        ).order_by(*order).offset(max(offset, 0)).limit(limit)
         ids = list(session.execute(ids_statement).scalars())
         if not ids:
             return []
@@ -427,7 +421,7 @@ class AllocationView:
 
     @property
     def cash_usd(self) -> Decimal:
-        return self.received_usd - self.spent_usd - self.psc_usd
+        return figures.available(self.received_usd, self.spent_usd, self.psc_usd)
 
 
 @dataclass(frozen=True)
@@ -520,7 +514,7 @@ def _entry_views(session, statement) -> list[EntryView]:
     ids = [r.id for r in rows]
     by = _reversed_by(session, ids)
     debits = dict(session.execute(
-        select(JournalLine.entry_id, func.sum(case((JournalLine.usd_cents > 0, JournalLine.usd_cents), else_=0)))
+        select(JournalLine.entry_id, figures.DEBITS_USD)
         .where(JournalLine.entry_id.in_(ids)).group_by(JournalLine.entry_id)
     ).all()) if ids else {}
     return [
@@ -536,9 +530,12 @@ _ENTRY_COLUMNS = (JournalEntry.id, JournalEntry.kind, JournalEntry.event_date, J
 
 
 def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) -> PledgeDetail | None:
+    """A pledge with its allocations' amounts and its status as of ``as_of`` (default today), and
+    every event on it."""
     line = JournalLine
+    as_of = as_of or dt.date.today()
     with ledger.reading() as session:
-        computed = _pledge_columns(as_of or dt.date.today())
+        computed = _pledge_columns(session, as_of)
         head = session.execute(
             select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
                    Pledge.psc_rate_bp, Pledge.due_on, Pledge.notes, Pledge.entry_id, computed["status"])
@@ -547,20 +544,14 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
         if head is None:
             return None
         pid, cur = head.id, head.currency
+        wanted = (figures.PLEDGED_USD, figures.RECEIVED, figures.RECEIVED_USD, figures.CANCELLED, figures.OUTSTANDING,
+                  figures.DISBURSED_USD, figures.PSC_USD)
         sums = {
             aid: rest for aid, *rest in session.execute(
-                select(
-                    line.allocation_id,
-                    func.sum(case((line.account == journal.REVENUE, -line.usd_cents), else_=0)),  # net of cancellations
-                    func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.amount_minor), else_=0)),
-                    func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)),
-                    func.sum(case(((line.account == journal.REVENUE) & (line.flow == journal.CANCEL), line.amount_minor), else_=0)),
-                    func.sum(case((line.account == journal.RECEIVABLE, line.amount_minor), else_=0)),
-                    func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)),
-                    func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)),
-                )
+                select(line.allocation_id, *(f.among() for f in wanted))
                 .join(Allocation, Allocation.id == line.allocation_id)
-                .where(Allocation.pledge_id == pid)
+                .join(JournalEntry, JournalEntry.id == line.entry_id)
+                .where(Allocation.pledge_id == pid, JournalEntry.event_date <= as_of)
                 .group_by(line.allocation_id)
             )
         }
@@ -571,7 +562,7 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             .where(Allocation.pledge_id == pid).order_by(Allocation.position)
         ):
             pledged, rec, rec_usd, cancelled, outstanding, spent, psc = (int(v or 0) for v in sums.get(aid, [0] * 7))
-            programmable = programmable_of(pledged, head.psc_rate_bp)
+            programmable = figures.programmable_of(pledged, head.psc_rate_bp)
             allocations.append(AllocationView(
                 number, money(amount, cur), usd(pledged), usd(programmable), money(rec, cur), usd(rec_usd),
                 money(cancelled, cur), money(outstanding, cur), usd(spent), usd(psc),
@@ -581,9 +572,8 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
                    Receipt.bank_reference, Receipt.entry_id).where(Receipt.pledge_id == pid).order_by(Receipt.received_on, Receipt.id)
         ).all()
         cancelled_usd = (  # the revenue given up, at the pledge-date rate
-            select(func.coalesce(func.sum(JournalLine.usd_cents), 0))
-            .where(JournalLine.entry_id == Cancellation.entry_id, JournalLine.account == journal.REVENUE,
-                   JournalLine.flow == journal.CANCEL)
+            select(figures.CANCELLED_USD.alone())
+            .where(JournalLine.entry_id == Cancellation.entry_id, figures.CANCELLED_USD.condition())
             .scalar_subquery()
         )
         cancellation_rows = session.execute(
@@ -594,15 +584,14 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
         spending_rows = session.execute(
             select(
                 Disbursement.reference, Disbursement.disbursed_on, Activity.code, Paragraph.number,
-                func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)),
-                func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)),
+                figures.DISBURSED_USD.among(), figures.PSC_USD.among(),
             )
             .select_from(line)
             .join(Allocation, Allocation.id == line.allocation_id)
             .join(Disbursement, Disbursement.id == line.disbursement_id)
             .join(Activity, Activity.id == Disbursement.activity_id)
             .outerjoin(Paragraph, Paragraph.id == Activity.paragraph_id)
-            .where(Allocation.pledge_id == pid, line.account.in_((journal.EXPENDITURE, journal.PSC)))
+            .where(Allocation.pledge_id == pid, line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
             .group_by(Disbursement.reference, Disbursement.disbursed_on, Activity.code, Paragraph.number)
             .order_by(Disbursement.disbursed_on, Disbursement.reference)
         ).all()
@@ -676,9 +665,9 @@ def disbursements_page(ledger: Ledger, text: str | None = None, offset: int = 0,
         funders: dict[int, list[str]] = defaultdict(list)
         if ids:
             psc = dict(session.execute(  # charged by the disbursement's own entry (a reversal shows apart)
-                select(JournalLine.disbursement_id, func.sum(JournalLine.usd_cents))
+                select(JournalLine.disbursement_id, figures.PSC_USD.alone())
                 .join(Disbursement, Disbursement.id == JournalLine.disbursement_id)
-                .where(JournalLine.disbursement_id.in_(ids), JournalLine.account == journal.PSC,
+                .where(JournalLine.disbursement_id.in_(ids), figures.PSC_USD.condition(),
                        JournalLine.entry_id == Disbursement.entry_id)
                 .group_by(JournalLine.disbursement_id)
             ).all())
@@ -756,26 +745,8 @@ class OverduePledge:
 
 
 def overdue_pledges(ledger: Ledger, as_of: dt.date, limit: int = 50) -> tuple[int, list[OverduePledge]]:
-    """Pledges with a due date before ``as_of`` and something outstanding (counting entries up
-    to ``as_of``): how many, and the oldest ``limit`` of them."""
-    line = JournalLine
-    outstanding = (
-        select(func.coalesce(func.sum(line.amount_minor), 0))
-        .select_from(line)
-        .join(Allocation, Allocation.id == line.allocation_id)
-        .join(JournalEntry, JournalEntry.id == line.entry_id)
-        .where(Allocation.pledge_id == Pledge.id, line.account == journal.RECEIVABLE, JournalEntry.event_date <= as_of)
-        .correlate(Pledge)
-        .scalar_subquery()
-    )
-    statement = (
-        select(Pledge.reference, Donor.code, Pledge.due_on, Pledge.currency, outstanding.label("outstanding"))
-        .join(Donor, Donor.id == Pledge.donor_id)
-        .where(Pledge.due_on.is_not(None), Pledge.due_on < as_of, Pledge.pledged_on <= as_of, outstanding > 0)
-    )
+    """The overdue pledges of ``ledger.alerts.overdue_pledges`` (how many, and the oldest
+    ``limit``) for the dashboard until it reads ``alerts_for``."""
     with ledger.reading() as session:
-        count = session.execute(select(func.count()).select_from(statement.subquery())).scalar() or 0
-        rows = session.execute(statement.order_by(Pledge.due_on, Pledge.reference).limit(limit)).all()
-    return int(count), [
-        OverduePledge(ref, donor, due, cur, money(out, cur), (as_of - due).days) for ref, donor, due, cur, out in rows
-    ]
+        count, overdue = _overdue_alerts(session, as_of, limit)
+    return count, [OverduePledge(a.reference, a.donor, a.due_on, a.currency, a.outstanding, a.days_late) for a in overdue]

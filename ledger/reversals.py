@@ -4,34 +4,72 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import journal
 from .balances import available_cash, cash_movements
 from .errors import LedgerError, NotFound, Problem
-from .inputs import ReversalIn
+from .inputs import ReversalIn, paragraph_label
 from .money import format_amount
 from .pledges import Posted, check_date
-from .schema import JournalEntry, JournalLine
+from .schema import Allocation, JournalEntry, JournalLine, Paragraph, Pledge
 
 REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement")
 LINE_FIELDS = tuple(c for c in journal.LINE_COLUMNS if c != "line_no")
 
 
-def _unreversed_entries_touching(uow, allocation_ids: set[int], exclude: int) -> list[tuple[int, str]]:
-    reversed_ids = select(JournalEntry.reverses_id).where(JournalEntry.reverses_id.is_not(None))
+def _described(kind: str, reference: str, entry_id: int) -> str:
+    """An entry as a user finds it: "receipt R1 (entry 3)"; a cancellation has its pledge's reference."""
+    return f"{kind} {'of ' if kind == 'cancellation' else ''}{reference} (entry {entry_id})"
+
+
+def _unreversed():
+    return JournalEntry.id.not_in(select(JournalEntry.reverses_id).where(JournalEntry.reverses_id.is_not(None)))
+
+
+def _unreversed_entries_touching(uow, allocation_ids: set[int], exclude: int) -> list[tuple[int, str, str]]:
     rows = uow.rows(
-        select(JournalEntry.id, JournalEntry.kind).distinct()
+        select(JournalEntry.id, JournalEntry.kind, JournalEntry.reference).distinct()
         .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
         .where(
             JournalLine.allocation_id.in_(allocation_ids),
             JournalEntry.id != exclude,
             JournalEntry.kind != "reversal",
-            JournalEntry.id.not_in(reversed_ids),
+            _unreversed(),
         )
         .order_by(JournalEntry.id)
     )
     return rows.all()
+
+
+def _allocation_named(uow, allocation_id: int) -> str:
+    """"the ¶4 allocation of pledge P1" / "the unearmarked allocation of pledge P1"."""
+    reference, number = uow.rows(
+        select(Pledge.reference, Paragraph.number).select_from(Allocation)
+        .join(Pledge, Pledge.id == Allocation.pledge_id)
+        .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+        .where(Allocation.id == allocation_id)
+    ).one()
+    return f"the {paragraph_label(number)} allocation of pledge {reference}"
+
+
+def _spending_to_reverse_first(uow, allocation_id: int, shortfall: int) -> list[str]:
+    """The latest unreversed disbursements paid by the allocation whose cash covers ``shortfall``."""
+    rows = uow.rows(
+        select(JournalEntry.id, JournalEntry.reference, func.sum(JournalLine.usd_cents))
+        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .where(JournalLine.allocation_id == allocation_id, JournalLine.account == journal.CASH,
+               JournalEntry.kind == "disbursement", _unreversed())
+        .group_by(JournalEntry.id, JournalEntry.reference, JournalEntry.event_date)
+        .order_by(JournalEntry.event_date.desc(), JournalEntry.id.desc())
+    )
+    named, covered = [], 0
+    for entry_id, reference, cents in rows:
+        named.append(_described("disbursement", reference, entry_id))
+        covered -= int(cents)
+        if covered >= shortfall:
+            break
+    return named
 
 
 def reverse(uow, data: ReversalIn) -> Posted:
@@ -39,14 +77,17 @@ def reverse(uow, data: ReversalIn) -> Posted:
     if entry is None:
         raise NotFound(Problem("entry", f"no journal entry {data.entry_id}"))
     if entry.kind == "reversal":
-        raise LedgerError(Problem("entry", f"entry {entry.id} is itself a reversal and cannot be reversed"))
+        raise LedgerError(Problem(
+            "entry", f"entry {entry.id} is itself a reversal (of entry {entry.reverses_id}, {entry.reference}) "
+            "and cannot be reversed"))
+    described = _described(entry.kind, entry.reference, entry.id)
     if entry.kind not in REVERSIBLE:
-        raise LedgerError(Problem("entry", f"entry {entry.id} ({entry.kind}) cannot be reversed"))
+        raise LedgerError(Problem("entry", f"{described} cannot be reversed"))
     by = uow.rows(select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)).scalar()
     if by is not None:
-        raise LedgerError(Problem("entry", f"entry {entry.id} was already reversed by entry {by}"))
+        raise LedgerError(Problem("entry", f"{described} was already reversed by entry {by}"))
     on = data.reversed_on or uow.today
-    check_date(uow, "reversed_on", on, entry.event_date, f"the date of entry {entry.id}")
+    check_date(uow, "reversed_on", on, entry.event_date, f"the date of {described}")
     lines = [
         journal.Line(**{k: getattr(line, k) for k in LINE_FIELDS}).negated()
         for line in uow.rows(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.line_no)).scalars()
@@ -55,8 +96,9 @@ def reverse(uow, data: ReversalIn) -> Posted:
     if entry.kind == "pledge":
         blocking = _unreversed_entries_touching(uow, allocations, entry.id)
         if blocking:
-            listed = ", ".join(f"{kind} entry {eid}" for eid, kind in blocking[:5])
-            raise LedgerError(Problem("entry", f"pledge {entry.reference} still has {listed}: reverse those first"))
+            listed = ", ".join(_described(kind, reference, eid) for eid, kind, reference in blocking[:5])
+            more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
+            raise LedgerError(Problem("entry", f"pledge {entry.reference} still has {listed}{more}: reverse those first"))
     cash_change: dict[int, int] = defaultdict(int)
     for line in lines:
         if line.account == journal.CASH:
@@ -65,11 +107,13 @@ def reverse(uow, data: ReversalIn) -> Posted:
         if change < 0:
             available = available_cash(cash_movements(uow, allocation_id), on)
             if available + change < 0:
+                first = _spending_to_reverse_first(uow, allocation_id, -(available + change))
                 raise LedgerError(Problem(
                     "entry",
-                    f"reversing entry {entry.id} ({entry.kind} {entry.reference}) on {on} would leave allocation "
-                    f"{allocation_id} with a negative cash balance (USD {format_amount(available + change, 'USD')}): "
-                    f"only USD {format_amount(available, 'USD')} of it is unspent from that date on; reverse the spending first",
+                    f"reversing {described} on {on} would leave {_allocation_named(uow, allocation_id)} with a "
+                    f"negative cash balance (USD {format_amount(available + change, 'USD')}): only "
+                    f"USD {format_amount(available, 'USD')} of it is unspent from that date on; reverse "
+                    + (", ".join(first) if first else "the spending") + " first",
                 ))
     entry_id = uow.post(journal.EntryDraft(
         "reversal", on, entry.reference, f"reverses entry {entry.id} ({entry.kind}): {data.reason}", lines,

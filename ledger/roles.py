@@ -1,4 +1,4 @@
-"""Roles and what each may do (domain.md "Roles")."""
+"""Roles and what each may do (docs/rules.md#roles)."""
 
 from __future__ import annotations
 

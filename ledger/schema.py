@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# Text keys sort in Unicode code point order on every database (domain.md).
+# Text keys sort in Unicode code point order on every database (docs/rules.md#money).
 Key = String(64).with_variant(String(64, collation="C"), "postgresql")
 Code3 = String(3)
 

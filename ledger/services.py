@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import disbursements, pledges, rates, receipts, reference_data, reversals
 from .database import Ledger, resolve_url
 from .disbursements import FundingPlan
+from .errors import PermissionDenied
 from .inputs import (
     ActivityIn,
     ActivityUpdate,
@@ -31,8 +32,17 @@ from .unit_of_work import Reader
 
 
 def open_ledger(db: str | None = None, user: str | None = None) -> Ledger:
-    """Open (creating or upgrading) the ledger at ``db``, acting as ``user``."""
-    return Ledger(resolve_url(db), user)
+    """Open (creating or upgrading) the ledger at ``db``, acting as ``user`` (on PostgreSQL the
+    login), who must be one of its users, to read as well as to write: the first user of a new
+    ledger becomes its admin; anyone else is refused until an admin adds them."""
+    ledger = Ledger(resolve_url(db), user)
+    name = ledger.user_name
+    if ledger.actor.role is None:
+        ledger.close()
+        raise PermissionDenied(
+            f"no user {name!r} in this ledger; an admin adds one with: donor-ledger user add {name} --role ROLE"
+        )
+    return ledger
 
 
 def record_pledge(ledger: Ledger, data: PledgeIn) -> Posted:

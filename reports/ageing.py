@@ -1,12 +1,13 @@
-"""Pledge ageing as of a date (domain.md "Reports", other views).
+"""Pledge ageing as of a date (docs/rules.md#pledge-ageing).
 
 For every pledge with something outstanding on the as-of date: the outstanding amount in
 the pledge's currency (amount - received - cancelled, lines dated on or before as-of), its
 USD value at the rate in force on the as-of date (rounded per allocation, then summed, as
 in the funding report, so the ageing total equals the funding report's outstanding), and
 its age: days from the due date, or from the pledge date where there is none, to the as-of
-date. Buckets: not due (0 days or fewer), 1-90, 91-180, 181-365, over 365. Only pledges
-with a due date raise overdue alerts (due date before the as-of date).
+date. Buckets: not due (0 days or fewer), 1-90, 91-180, 181-365, over 365. Overdue is
+``ledger.figures.is_overdue`` (a due date before the as-of date and something outstanding),
+the same set as the dashboard's alert and the pledge list's "overdue" status.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import journal
+from ledger import figures, journal
 from ledger.clock import utcnow
 from ledger.money import format_amount
 from ledger.rates import RateBook
@@ -58,10 +59,7 @@ class AgeingRow:
     bucket: str
     outstanding_minor: int  # in the pledge's currency
     outstanding_usd: int  # cents at the as-of rate, rounded per allocation
-
-    @property
-    def overdue(self) -> bool:
-        return self.due_on is not None and self.days > 0
+    overdue: bool  # ledger.figures.is_overdue as of the report's date
 
     @property
     def outstanding(self) -> str:
@@ -108,8 +106,9 @@ def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook
             if pid not in per_pledge:
                 continue
             minor, cents = per_pledge[pid]
-            days = (as_of - (due_on or pledged_on)).days
-            rows.append(AgeingRow(reference, code, name, currency, pledged_on, due_on, days, bucket_of(days), minor, cents))
+            days = figures.days_late(due_on or pledged_on, as_of)
+            rows.append(AgeingRow(reference, code, name, currency, pledged_on, due_on, days, bucket_of(days), minor, cents,
+                                  figures.is_overdue(due_on, minor, as_of)))
     rows.sort(key=lambda r: (-r.days, r.pledge))
     return AgeingReport(as_of, utcnow(), head, count, rows)
 

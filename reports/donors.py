@@ -1,4 +1,4 @@
-"""Donor statements as of a date (domain.md "Reports", other views).
+"""Donor statements as of a date (docs/rules.md#the-donors-report).
 
 Per donor, in USD: pledged (net of cancellations), cancelled, received, outstanding (valued
 at the rate in force on the as-of date, rounded per allocation), the exchange difference,
@@ -15,10 +15,10 @@ import io
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import journal
+from ledger import figures, journal
 from ledger.clock import utcnow
 from ledger.rates import RateBook
 from ledger.schema import Activity, Donor, JournalEntry, JournalLine, Paragraph, Pledge
@@ -58,11 +58,11 @@ class DonorStatement:
 
     @property
     def fx_difference(self) -> int:
-        return self.received + self.outstanding - self.pledged
+        return figures.fx_difference(self.received, self.outstanding, self.pledged)
 
     @property
     def balance(self) -> int:
-        return self.received - self.spent - self.psc
+        return figures.available(self.received, self.spent, self.psc)
 
 
 @dataclass
@@ -91,13 +91,12 @@ def _spending(session: Session, as_of: dt.date):
     return session.execute(
         select(
             line.donor_id, Paragraph.number, Activity.code, Activity.title,
-            func.sum(line.usd_cents).filter(line.account == journal.EXPENDITURE),
-            func.sum(line.usd_cents).filter(line.account == journal.PSC),
+            figures.DISBURSED_USD.among(), figures.PSC_USD.among(),
         )
         .join(JournalEntry, JournalEntry.id == line.entry_id)
         .join(Activity, Activity.id == line.activity_id)
         .join(Paragraph, Paragraph.id == Activity.paragraph_id)
-        .where(JournalEntry.event_date <= as_of, line.account.in_((journal.EXPENDITURE, journal.PSC)))
+        .where(JournalEntry.event_date <= as_of, line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(line.donor_id, Paragraph.number, Activity.code, Activity.title)
         .order_by(line.donor_id, Paragraph.number, Activity.code)
     )

@@ -1,8 +1,8 @@
-"""Funding versus implementation, per operative paragraph, as of a date (domain.md "Reports").
+"""Funding versus implementation, per operative paragraph, as of a date (docs/rules.md#the-funding-report).
 
-Sums are computed by SQL over the journal lines (grouped per allocation, where the
+The figures of ledger.figures, summed by SQL over the journal lines per allocation (where the
 per-allocation roundings of programmable and outstanding must happen), then finished in
-integers. Every money figure is in US cents.
+integers by the rules defined there. Every money figure is in US cents.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ledger import journal
-from ledger.balances import programmable_of
+from ledger import figures, journal
 from ledger.clock import utcnow
-from ledger.money import percent_1dp, to_usd_cents
+from ledger.money import percent_1dp
 from ledger.paragraphs import paragraphs
 from ledger.rates import RateBook
-from ledger.schema import Activity, Allocation, JournalEntry, JournalLine, Pledge
+from ledger.schema import Activity, Allocation, Pledge
 
 MONEY_KEYS = (
     "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
@@ -57,11 +56,11 @@ class FundingRow:
 
     @property
     def fx_difference(self) -> int:
-        return self.received + self.outstanding - self.pledged
+        return figures.fx_difference(self.received, self.outstanding, self.pledged)
 
     @property
     def available(self) -> int:
-        return self.received - self.disbursed - self.psc
+        return figures.available(self.received, self.disbursed, self.psc)
 
     def finish(self) -> None:
         self.coverage_pct = percent_1dp(self.programmable, self.requirement)
@@ -82,56 +81,22 @@ class FundingReport:
     totals: FundingRow | None = None
 
 
-def _nothing_dated_after(session: Session, as_of: dt.date) -> bool:
-    """True when no entry is dated after ``as_of`` (a report as of today): the date filter can
-    be left out, so the sums read the journal lines alone (from the covering index
-    ix_journal_lines_allocation) without looking up each line's entry."""
-    latest = session.execute(select(func.max(JournalEntry.event_date))).scalar()
-    return latest is None or latest <= as_of
+FIGURES = (figures.PLEDGED_USD, figures.OUTSTANDING, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD)
 
 
 def _allocation_sums(session: Session, as_of: dt.date):
-    """The five sums the funding report needs per allocation. (reports.sums.allocation_sums has
-    more columns for statements and the workbook; reading them all here costs 50% more time at
-    1,000,000 lines, measured with bench/bench_report.py, so the report keeps this slim query.)"""
-    line = JournalLine
-    sums = (
-        line.allocation_id,
-        func.sum(case((line.account == journal.REVENUE, -line.usd_cents), else_=0)),
-        func.sum(case((line.account == journal.RECEIVABLE, line.amount_minor), else_=0)),
-        func.sum(case(((line.account == journal.CASH) & (line.flow == journal.RECEIPT), line.usd_cents), else_=0)),
-        func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)),
-        func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)),
-    )
-    if _nothing_dated_after(session, as_of):  # sum the lines per allocation, then join the few allocations
-        per_allocation = select(*sums).where(line.allocation_id.is_not(None)).group_by(line.allocation_id).subquery()
-        c = list(per_allocation.c)
-        return session.execute(
-            select(c[0], Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp, *c[1:])
-            .join(Allocation, Allocation.id == c[0])
-            .join(Pledge, Pledge.id == Allocation.pledge_id)
-        )
-    return session.execute(
-        select(sums[0], Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp, *sums[1:])
-        .join(JournalEntry, JournalEntry.id == line.entry_id)
-        .join(Allocation, Allocation.id == line.allocation_id)
-        .join(Pledge, Pledge.id == Allocation.pledge_id)
-        .where(JournalEntry.event_date <= as_of)
-        .group_by(line.allocation_id, Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp)
-    )
+    """The five figures the funding report needs per allocation. (reports.sums.allocation_sums
+    has more columns for statements and the workbook; reading them all here costs 50% more time
+    at 1,000,000 lines, measured with bench/bench_report.py, so the report reads only these.)"""
+    return figures.per_allocation(session, as_of, FIGURES, Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp)
 
 
 def _spent_by_paragraph(session: Session, as_of: dt.date) -> dict[int, int]:
-    statement = (
-        select(Activity.paragraph_id, func.sum(JournalLine.usd_cents))
-        .join(Activity, Activity.id == JournalLine.activity_id)
-        .where(JournalLine.account == journal.EXPENDITURE)
-        .group_by(Activity.paragraph_id)
-    )
-    if not _nothing_dated_after(session, as_of):
-        statement = statement.join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(
-            JournalEntry.event_date <= as_of)
-    return {pid: int(total) for pid, total in session.execute(statement)}
+    paragraph_of = dict(session.execute(select(Activity.id, Activity.paragraph_id)).all())
+    spent: dict[int, int] = {}
+    for activity_id, cents in figures.spent_per_activity(session, as_of).items():
+        spent[paragraph_of[activity_id]] = spent.get(paragraph_of[activity_id], 0) + cents
+    return spent
 
 
 def _activities_by_paragraph(session: Session):
@@ -161,9 +126,8 @@ def funding_report(session: Session, as_of: dt.date | None = None) -> FundingRep
         row = by_id[para]
         pledged, outstanding = int(pledged), int(outstanding)
         row.pledged += pledged
-        row.programmable += programmable_of(pledged, psc_bp)
-        if outstanding:
-            row.outstanding += to_usd_cents(outstanding, currency, book.on(currency, as_of))
+        row.programmable += figures.programmable_of(pledged, psc_bp)
+        row.outstanding += figures.outstanding_usd(outstanding, currency, book.on(currency, as_of))
         row.received += int(received)
         row.disbursed += int(disbursed)
         row.psc += int(psc)

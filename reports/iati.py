@@ -1,4 +1,4 @@
-"""The ledger as one IATI 2.03 activity: the implementation of the mandate (domain.md "IATI").
+"""The ledger as one IATI 2.03 activity: the implementation of the mandate (docs/rules.md#iati).
 
 - participating-org role 1 (funding): every donor with a pledge dated on or before the
   as-of date; role 4 (implementing): the reporting organisation;

@@ -1,4 +1,4 @@
-"""The funding report as JSON, CSV or a table for people (interfaces.md "Report output")."""
+"""The funding report as JSON, CSV or a table for people (docs/reports.md; keys in docs/rules.md#the-funding-report)."""
 
 from __future__ import annotations
 

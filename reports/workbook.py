@@ -1,4 +1,4 @@
-"""The audit workbook (interfaces.md "The audit workbook"; sheets and columns in docs/reports.md).
+"""The audit workbook (sheets and columns in docs/reports.md).
 
 Written with openpyxl in write-only mode, row by row, so memory stays flat however long the
 journal is. Every figure comes from the same computations as the reports
@@ -25,8 +25,9 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -36,12 +37,14 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger import journal
+from ledger import figures, journal
+from ledger.alerts import Alerts, chain_of
+from ledger.alerts import alerts as ledger_alerts
 from ledger.clock import utcnow
-from ledger.money import RATE_DECIMALS, from_minor, minor_digits
+from ledger.money import RATE_DECIMALS, from_minor, minor_digits, to_minor
 from ledger.paragraphs import mandate_title
 from ledger.rates import RateBook
 from ledger.reconcile import verify_ledger
@@ -282,7 +285,7 @@ SUMMED = ("requirement", "pledged", "programmable", "received", "outstanding", "
           "available", "spent_on_activities")
 
 
-def _funding_sheet(book: BookWriter, report: FundingReport) -> None:
+def _funding_sheet(book: BookWriter, report: FundingReport, alerts: Alerts) -> None:
     sheet = book.sheet("Funding vs implementation", FUNDING_COLUMNS,
                        f"Funding vs implementation, USD, as of {report.as_of.isoformat()}", grid=False)
     ws = sheet.ws
@@ -338,6 +341,8 @@ def _funding_sheet(book: BookWriter, report: FundingReport) -> None:
         "Total gap = the paragraphs' gaps less unearmarked programmable money, not below 0.",
     ):
         sheet.append([None, book.text(ws, note)])
+    sheet.append([])
+    _alerts_block(book, sheet, alerts)
     chart = BarChart()
     chart.type = "col"
     chart.grouping = "clustered"
@@ -355,6 +360,28 @@ def _funding_sheet(book: BookWriter, report: FundingReport) -> None:
     chart.set_categories(categories)
     ws.add_chart(chart, f"B{sheet.rows + 2}")
     sheet.close()
+
+
+def _alerts_block(book: BookWriter, sheet: SheetWriter, alerts: Alerts) -> None:
+    """The dashboard's alerts (ledger.alerts) below the funding table: every overdue pledge,
+    the paragraphs short of cash, the chain check."""
+    ws = sheet.ws
+    bold = partial(book.text, ws, bold=True)
+    sheet.append([None, bold(f"Alerts, as of {alerts.as_of.isoformat()}")])
+    sheet.append([None, bold(f"Overdue pledges: {alerts.overdue_count}"), bold("Due on"), bold("Days late"),
+                  bold("Currency"), bold("Outstanding"), bold("USD (as-of rate)")])
+    for a in alerts.overdue:
+        sheet.append([None, book.text(ws, f"{a.reference} ({a.donor})"), book.date(ws, a.due_on), a.days_late,
+                      a.currency, book.amount(ws, to_minor(a.outstanding, a.currency), a.currency),
+                      book.usd(ws, to_minor(a.outstanding_usd, "USD"))])
+    sheet.append([None, bold(f"Paragraphs whose open activities need more than their cash: {len(alerts.cash_needs)}"),
+                  bold("Need USD"), bold("Cash USD"), bold("Shortfall USD")])
+    for c in alerts.cash_needs:
+        need, cash = to_minor(c.need_usd, "USD"), to_minor(c.cash_usd, "USD")
+        sheet.append([c.paragraph, book.text(ws, c.title), book.usd(ws, need), book.usd(ws, cash), book.usd(ws, need - cash)])
+    if alerts.chain is not None:
+        sheet.append([None, bold("Journal chain"), book.text(ws, "intact" if alerts.chain.ok else "BROKEN", bold=True),
+                      book.text(ws, alerts.chain.message)])
 
 
 DONOR_COLUMNS = (
@@ -496,8 +523,8 @@ def _disbursement_sheet(book: BookWriter, session: Session, as_of: dt.date, undo
     ), f"Disbursements, as of {as_of.isoformat()}")
     ws = sheet.ws
     psc = (
-        select(JournalLine.entry_id, func.sum(JournalLine.usd_cents).label("psc"))
-        .where(JournalLine.account == journal.PSC)
+        select(JournalLine.entry_id, figures.PSC_USD.alone().label("psc"))
+        .where(figures.PSC_USD.condition())
         .group_by(JournalLine.entry_id)
         .subquery()
     )
@@ -541,9 +568,7 @@ def _funding_split_sheet(book: BookWriter, session: Session, as_of: dt.date) -> 
             line.entry_id, JournalEntry.event_date, JournalEntry.kind, Disbursement.reference, Activity.code,
             Paragraph.number, Donor.code, Pledge.reference, alloc_paragraph.number, Pledge.psc_rate_bp,
             Disbursement.currency,
-            func.sum(case((line.account == journal.EXPENDITURE, line.amount_minor), else_=0)),
-            func.sum(case((line.account == journal.EXPENDITURE, line.usd_cents), else_=0)),
-            func.sum(case((line.account == journal.PSC, line.usd_cents), else_=0)),
+            figures.DISBURSED.among(), figures.DISBURSED_USD.among(), figures.PSC_USD.among(),
         )
         .join(JournalEntry, JournalEntry.id == line.entry_id)
         .join(Disbursement, Disbursement.id == line.disbursement_id)
@@ -553,7 +578,7 @@ def _funding_split_sheet(book: BookWriter, session: Session, as_of: dt.date) -> 
         .outerjoin(alloc_paragraph, alloc_paragraph.id == Allocation.paragraph_id)
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
-        .where(JournalEntry.event_date <= as_of, line.account.in_((journal.EXPENDITURE, journal.PSC)))
+        .where(JournalEntry.event_date <= as_of, line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(line.entry_id, JournalEntry.event_date, JournalEntry.kind, Disbursement.reference, Activity.code,
                   Paragraph.number, Donor.code, Pledge.reference, alloc_paragraph.number, Pledge.psc_rate_bp,
                   Disbursement.currency, line.allocation_id)
@@ -581,10 +606,9 @@ def _activity_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
     ws = sheet.ws
     spent = (
         select(JournalLine.activity_id,
-               func.sum(case((JournalLine.account == journal.EXPENDITURE, JournalLine.usd_cents), else_=0)).label("spent"),
-               func.sum(case((JournalLine.account == journal.PSC, JournalLine.usd_cents), else_=0)).label("psc"))
+               figures.DISBURSED_USD.among().label("spent"), figures.PSC_USD.among().label("psc"))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.event_date <= as_of, JournalLine.account.in_((journal.EXPENDITURE, journal.PSC)))
+        .where(JournalEntry.event_date <= as_of, JournalLine.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(JournalLine.activity_id)
         .subquery()
     )
@@ -768,11 +792,12 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
     entries, head_hash = (verification.entries, verification.head_hash) if verification.ok else verification.stored
     rates = RateBook.load(session)
     funding = funding_report(session, as_of)
+    alerts = replace(ledger_alerts(session, as_of, limit=None), chain=chain_of(verification))
     donors = donor_report(session, as_of, rates)
     ageing = ageing_report(session, as_of, rates)
     undone = reversed_as_of(session, as_of)
     book = BookWriter(progress, max_rows)
-    _funding_sheet(book, funding)
+    _funding_sheet(book, funding, alerts)
     _donor_sheets(book, donors)
     _pledge_sheet(book, session, as_of, rates, undone)
     _receipt_sheet(book, session, as_of, undone)

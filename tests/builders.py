@@ -36,7 +36,7 @@ def disburse(ledger: Ledger, reference: str, activity: str, on: str, amount: str
 
 
 def worked_example(ledger: Ledger) -> None:
-    """The worked example at the end of domain.md."""
+    """The worked example of docs/worked-example.md."""
     rate(ledger, "NOK", "2011-01-01", "5.80")
     rate(ledger, "NOK", "2012-01-01", "6.00")
     donor(ledger, "NOR", "Norway", country="NOR", currency="NOK")

@@ -1,4 +1,4 @@
-"""The command line (interfaces.md "Commands"): outputs, exit codes 0/1/2, never a traceback."""
+"""The command line (README.md, docs/rules.md#the-command-line): outputs, exit codes 0/1/2, never a traceback."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_init_creates_a_new_ledger_file(tmp_path):
     assert document["currency"] == "USD" and set(document["totals"]) == set(KEYS)
 
 
-def test_report_funding_json_of_the_worked_example_matches_domain_md(example):
+def test_report_funding_json_of_the_worked_example(example):
     document = json.loads(ok("--db", example, "report", "funding", "--as-of", "2016-12-31", "--format", "json"))
     assert document["as_of"] == "2016-12-31"
     rows = {row["paragraph"]: row for row in document["rows"]}

@@ -14,7 +14,7 @@ from ledger.inputs import CancellationIn, ReversalIn
 from reports.iati import export_iati
 from tests.builders import donor, pledge, worked_example
 
-# a copy of the official schema (shared/reference/iati-2.03), so that the test never depends on the network
+# a copy of the official schema (tests/data/iati-2.03), so that the test never depends on the network
 SCHEMA_DIR = Path(__file__).parent / "data" / "iati-2.03"
 
 

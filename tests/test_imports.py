@@ -125,7 +125,7 @@ def sqlite_files(url: str) -> str:
 # --- the worked example, imported ---------------------------------------------------------------
 
 
-def test_worked_example_imports_and_matches_domain_md(db_url, tmp_path):
+def test_worked_example_imports_and_matches_the_report(db_url, tmp_path):
     summaries = [ok(db_url, kind, write(tmp_path, f"{kind}.csv", text)) for kind, text in WORKED_EXAMPLE.items()]
     assert summaries == [
         f"{tmp_path}/donors.csv: 2 rows: 2 added, 0 updated",

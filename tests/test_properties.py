@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ledger import journal, services
-from ledger.errors import LedgerError
+from ledger.errors import InputProblems, LedgerError
 from ledger.inputs import (
     AllocationIn,
     CancellationIn,
@@ -275,16 +275,18 @@ def test_a_pledge_checked_as_a_whole_matches_its_amounts_one_by_one(currency, am
     as it is) agrees with parse_money on every amount: the same accepted values, written the
     same way, and a refusal exactly when parse_money refuses one or a paragraph repeats."""
     allocations = [AllocationIn(paragraph=p, amount=a) for p, a in zip(paragraphs, amounts, strict=False)]
-    expected, refused = [], False
-    for allocation in allocations:
+    expected, located = [], set()  # located: the fields of the problems, one per faulty allocation
+    for i, allocation in enumerate(allocations):
+        if allocation.paragraph in [a.paragraph for a in allocations[:i]]:
+            located.add(f"allocations.{i}.paragraph")
         try:
             expected.append((allocation.paragraph, str(parse_money(allocation.amount, currency))))
         except MoneyError:
-            refused = True
-    refused = refused or len({a.paragraph for a in allocations}) < len(allocations)
-    if refused:
-        with pytest.raises(ValueError):
+            located.add(f"allocations.{i}.amount")
+    if located:
+        with pytest.raises(InputProblems) as refused:
             checked_allocations(allocations, currency)
+        assert {p.field for p in refused.value.problems} == located
         return
     got = [(a.paragraph, str(a.amount)) for a in checked_allocations(allocations, currency)]
     assert got == sorted(expected, key=lambda pa: (pa[0] is None, pa[0] or 0))

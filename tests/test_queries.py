@@ -1,5 +1,5 @@
 """The read models the TUI shows agree with the reports: pledged and programmable are net of
-cancellations (domain.md "Donors, pledges, allocations"), and a pledge's status says so."""
+cancellations (docs/rules.md#outstanding-and-carrying-value), and a pledge's status says so."""
 
 from decimal import Decimal
 

@@ -1,4 +1,4 @@
-"""Roles (domain.md "Roles"): who may write what; an auditor never writes.
+"""Roles (docs/rules.md#roles): who may write what; an auditor never writes.
 
 On SQLite the acting user is ``--user``; on PostgreSQL it is the database login, so the
 PostgreSQL half creates a login per role (with table rights: here it is the application's
@@ -165,3 +165,56 @@ def test_an_auditor_is_refused_on_the_command_line(funded, acting):
     assert table_counts(funded) == before
     code, out, err = run_cli("--db", url, "--user", name, "verify")  # reading is allowed
     assert code == 0, err
+
+
+@pytest.fixture
+def stranger(funded, db_url):
+    """(--db URL, --user name) of someone who is not a user of the ledger (on PostgreSQL: a
+    login with table rights that was never added as a user)."""
+    name = f"stranger_{uuid.uuid4().hex[:6]}"
+    if not db_url.startswith("postgresql"):
+        yield db_url, name
+        return
+    with funded.engine.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {name} LOGIN PASSWORD 'pw'"))
+        conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {name}"))
+        conn.execute(text(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {name}"))
+        conn.commit()
+    yield make_url(db_url).set(username=name, password="pw").render_as_string(hide_password=False), name
+    admin = create_engine(db_url)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP OWNED BY {name}"))
+        conn.execute(text(f"DROP ROLE {name}"))
+        conn.commit()
+    admin.dispose()
+
+
+def test_someone_who_is_not_a_user_is_refused_every_command_reading_included(funded, stranger, tmp_path):
+    url, name = stranger
+    refusal = f"error: no user '{name}' in this ledger; an admin adds one with: donor-ledger user add {name} --role ROLE"
+    donors = tmp_path / "donors.csv"
+    donors.write_text("code,name\nBBB,Beta\n")
+    before = table_counts(funded)
+    for args in (["verify"], ["report", "funding"], ["export", "-o", str(tmp_path / "w.xlsx")], ["user", "list"],
+                 ["init"], ["demo", "--no-tui"], ["import", "donors", str(donors)], ["tui"],
+                 ["user", "add", name, "--role", "admin"]):
+        code, out, err = run_cli("--db", url, "--user", name, *args)
+        assert (code, out) == (1, ""), args
+        assert err.rstrip().endswith(refusal) and "Traceback" not in err, (args, err[-300:])
+        assert args[0] == "tui" or err == refusal + "\n", args  # (the TUI first clears its screen)
+    assert table_counts(funded) == before
+    assert not (tmp_path / "w.xlsx").exists()
+    # once an admin adds them, they read
+    services.add_user(funded, UserIn(name=name, role="auditor"))
+    code, out, err = run_cli("--db", url, "--user", name, "verify")
+    assert code == 0 and out.startswith("OK: chain intact"), err
+
+
+def test_the_first_user_of_a_new_ledger_still_becomes_admin_from_the_command_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    code, out, err = run_cli("--db", url, "--user", "founder", "user", "list")
+    assert code == 0, err
+    assert out.split("\t")[:2] == ["founder", "admin"]
+    code, _, err = run_cli("--db", url, "--user", "second", "user", "list")
+    assert (code, err) == (1, "error: no user 'second' in this ledger; an admin adds one with: "
+                              "donor-ledger user add second --role ROLE\n")

@@ -1,4 +1,4 @@
-"""A worked example for every rule of domain.md, numbers computed by hand and written out.
+"""A worked example for every rule of docs/rules.md, numbers computed by hand and written out.
 
 Money in a FundingRow is in US cents; amounts in comments are in major units.
 """
@@ -364,8 +364,10 @@ def test_receipt_reversed_before_spending_is_accepted_after_spending_refused(usd
     assert "already taken" in refused(receipt, ledger, "R1", "P", "2020-03-01", "1")
     d1 = disburse(ledger, "D1", "A1", "2020-03-10", "100")  # 100 + PSC 13
     # reversing R2 on 2020-03-20 would leave -113.00 from that date on
-    message = refused(reverse, ledger, r2.entry_id, "2020-03-20")
-    assert "negative cash balance (USD -113.00)" in message and "reverse the spending first" in message
+    assert refused(reverse, ledger, r2.entry_id, "2020-03-20") == (
+        f"entry: reversing receipt R2 (entry {r2.entry_id}) on 2020-03-20 would leave the ¶1 allocation of pledge P "
+        "with a negative cash balance (USD -113.00): only USD 887.00 of it is unspent from that date on; "
+        f"reverse disbursement D1 (entry {d1.entry_id}) first")
     # also dated before the spending: the balance on 2020-03-10 would go negative
     assert "negative cash balance" in refused(reverse, ledger, r2.entry_id, "2020-03-05")
     reverse(ledger, d1.entry_id, "2020-03-20")
@@ -374,10 +376,29 @@ def test_receipt_reversed_before_spending_is_accepted_after_spending_refused(usd
     assert (rows[1].received, rows[1].disbursed, rows[1].psc, rows[1].available) == (0, 0, 0, 0)
 
 
+def test_a_refused_receipt_reversal_names_the_latest_disbursements_that_cover_the_shortfall(ledger):
+    donor(ledger, "AAA")
+    activity(ledger, "A1", 1, "5000")
+    activity(ledger, "A2", 2, "5000")
+    pledge(ledger, "P", "AAA", "2020-01-10", "USD", {1: "1000", None: "1000"})
+    r1 = receipt(ledger, "R1", "P", "2020-02-01", "2000")  # USD 1,000.00 to each allocation
+    d1 = disburse(ledger, "D1", "A2", "2020-03-01", "100")  # unearmarked: 100 + PSC 13 = 113
+    d2 = disburse(ledger, "D2", "A2", "2020-03-05", "200")  # 226, cash left 661
+    # reversing R1 takes 1,000 from the unearmarked allocation: 339 short; D2 alone gives 226 back
+    assert refused(reverse, ledger, r1.entry_id, "2020-04-01") == (
+        f"entry: reversing receipt R1 (entry {r1.entry_id}) on 2020-04-01 would leave the unearmarked allocation "
+        "of pledge P with a negative cash balance (USD -339.00): only USD 661.00 of it is unspent from that "
+        f"date on; reverse disbursement D2 (entry {d2.entry_id}), disbursement D1 (entry {d1.entry_id}) first")
+    reverse(ledger, d2.entry_id, "2020-04-01")
+    assert refused(reverse, ledger, r1.entry_id, "2020-04-01").endswith(
+        f"(USD -113.00): only USD 887.00 of it is unspent from that date on; "
+        f"reverse disbursement D1 (entry {d1.entry_id}) first")
+
+
 def test_reversal_dated_before_its_entry_is_refused(usd_pledge):
     r1 = receipt(usd_pledge, "R1", "P", "2020-02-01", "1000")
     assert refused(reverse, usd_pledge, r1.entry_id, "2020-01-31") == (
-        f"reversed_on: 2020-01-31 is before the date of entry {r1.entry_id} (2020-02-01)")
+        f"reversed_on: 2020-01-31 is before the date of receipt R1 (entry {r1.entry_id}) (2020-02-01)")
 
 
 def test_pledge_reversal_only_when_nothing_is_left_unreversed(usd_pledge):
@@ -385,10 +406,11 @@ def test_pledge_reversal_only_when_nothing_is_left_unreversed(usd_pledge):
     r1 = receipt(ledger, "R1", "P", "2020-02-01", "100")
     c1 = cancel(ledger, "P", "2020-02-02", "50")
     message = refused(reverse, ledger, 1, "2020-03-01")
-    assert message == (f"entry: pledge P still has receipt entry {r1.entry_id}, cancellation entry {c1.entry_id}: "
-                       "reverse those first")
+    assert message == (f"entry: pledge P still has receipt R1 (entry {r1.entry_id}), cancellation of P "
+                       f"(entry {c1.entry_id}): reverse those first")
     reverse(ledger, r1.entry_id, "2020-03-01")
-    assert "cancellation entry" in refused(reverse, ledger, 1, "2020-03-01")
+    assert refused(reverse, ledger, 1, "2020-03-01") == (
+        f"entry: pledge P still has cancellation of P (entry {c1.entry_id}): reverse those first")
     reverse(ledger, c1.entry_id, "2020-03-01")
     reverse(ledger, 1, "2020-03-01")
     row = funding_rows(ledger, "2020-12-31")[1]
@@ -400,9 +422,9 @@ def test_a_reversal_cannot_be_reversed_and_nothing_is_reversed_twice(usd_pledge)
     r1 = receipt(usd_pledge, "R1", "P", "2020-02-01", "100")
     back = reverse(usd_pledge, r1.entry_id, "2020-02-02")
     assert refused(reverse, usd_pledge, back.entry_id, "2020-02-03") == (
-        f"entry: entry {back.entry_id} is itself a reversal and cannot be reversed")
+        f"entry: entry {back.entry_id} is itself a reversal (of entry {r1.entry_id}, R1) and cannot be reversed")
     assert refused(reverse, usd_pledge, r1.entry_id, "2020-02-03") == (
-        f"entry: entry {r1.entry_id} was already reversed by entry {back.entry_id}")
+        f"entry: receipt R1 (entry {r1.entry_id}) was already reversed by entry {back.entry_id}")
     assert "no journal entry 99" in refused(reverse, usd_pledge, 99, "2020-02-03")
     assert entry_count(usd_pledge) == 3
 

@@ -80,6 +80,12 @@ async def test_enter_a_pledge_with_two_allocations(ledger):
         # a problem shows at the field as the user types
         await fill(pilot, form, **{"alloc.U": "100000.001"})
         assert "decimals" in text_of(form.query_one("#p-alloc-U"))
+        # each allocation's problem at its own field, beside the others of the pledge
+        await fill(pilot, form, **{"alloc.1": "200000.005"}, due_on="2016-01-01")
+        assert text_of(form.query_one("#p-alloc-1")).strip() == "200000.005 has more decimals than NOK allows (2)"
+        assert text_of(form.query_one("#p-alloc-U")).strip() == "100000.001 has more decimals than NOK allows (2)"
+        assert text_of(form.query_one("#p-due-on")).strip() == "2016-01-01 is before pledged_on (2016-03-01)"
+        await fill(pilot, form, **{"alloc.1": "200000.00"})
         await fill(pilot, form, **{"alloc.U": "100000"}, due_on="2016-12-01")
         assert "remainder 0" in text_of(form.query_one("#remainder"))
         await pilot.press("ctrl+s")

@@ -1,4 +1,4 @@
-"""Snapshots of the main screens on the worked example (domain.md), 120x40.
+"""Snapshots of the main screens on the worked example (docs/worked-example.md), 120x40.
 
 Stable by construction: the as-of date is fixed (2016-12-31), every stored timestamp is a
 fixed moment (so the hashes are the same on every run), and dates that forms would default

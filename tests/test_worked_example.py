@@ -1,4 +1,4 @@
-"""domain.md's worked example, to the cent, on both databases."""
+"""The worked example of docs/worked-example.md, to the cent, on both databases."""
 
 import datetime as dt
 
@@ -7,7 +7,7 @@ import pytest
 from ledger.errors import LedgerError
 from reports.funding import funding_report
 from reports.render import row_values
-from tests.builders import disburse, worked_example
+from tests.builders import disburse, lines_of, worked_example
 
 EXPECTED = {
     1: dict(requirement="500000.00", pledged="172413.79", programmable="152578.58", received="86206.89",
@@ -33,7 +33,7 @@ ZERO_PARAGRAPH = dict(requirement="0.00", pledged="0.00", programmable="0.00", r
                       gap="0.00", activities_total=0, activities_completed=0)
 
 
-def test_funding_report_as_of_2016_matches_domain_md(ledger):
+def test_funding_report_as_of_2016_to_the_cent(ledger):
     worked_example(ledger)
     with ledger.reading() as session:
         report = funding_report(session, dt.date(2016, 12, 31))
@@ -67,3 +67,25 @@ def test_further_140000_for_a4_is_refused_with_the_shortfall(ledger):
     with ledger.reading() as session:
         report = funding_report(session, dt.date(2016, 12, 31))
     assert report.entries == 5  # nothing written
+
+
+def test_the_journal_entries_of_the_worked_example(ledger):
+    """Every line of entries 1 to 5 as docs/worked-example.md writes them out."""
+    worked_example(ledger)
+
+    def lines(entry):
+        return [(line["account"], line["flow"], line["currency"], line["amount_minor"], line["usd_cents"])
+                for line in lines_of(ledger, entry)]
+
+    # P1 at 5.80: NOK 1,000,000.00 -> USD 172,413.79; NOK 500,000.00 -> USD 86,206.90
+    assert lines(1) == [("1100", "pledge", "NOK", 100_000_000, 17_241_379), ("4000", "pledge", "NOK", -100_000_000, -17_241_379),
+                        ("1100", "pledge", "NOK", 50_000_000, 8_620_690), ("4000", "pledge", "NOK", -50_000_000, -8_620_690)]
+    assert lines(2) == [("1100", "pledge", "USD", 25_000_000, 25_000_000), ("4000", "pledge", "USD", -25_000_000, -25_000_000)]
+    # R1: NOK 500,000.00 / 250,000.00, USD 86,206.89 / 43,103.45, each equal to the carrying value
+    # cleared (172,413.79 - 86,206.90; 86,206.90 - 43,103.45): no 7900 line
+    assert lines(3) == [("1000", "receipt", "NOK", 50_000_000, 8_620_689), ("1100", "receipt", "NOK", -50_000_000, -8_620_689),
+                        ("1000", "receipt", "NOK", 25_000_000, 4_310_345), ("1100", "receipt", "NOK", -25_000_000, -4_310_345)]
+    assert lines(4) == [("1000", "receipt", "USD", 10_000_000, 10_000_000), ("1100", "receipt", "USD", -10_000_000, -10_000_000)]
+    # D1: USD 50,000.00 from P1's paragraph-1 allocation, PSC 13 % = 6,500.00
+    assert lines(5) == [("5000", "spend", "USD", 5_000_000, 5_000_000), ("1000", "spend", "USD", -5_000_000, -5_000_000),
+                        ("5100", "psc", "USD", 650_000, 650_000), ("1000", "psc", "USD", -650_000, -650_000)]

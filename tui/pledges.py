@@ -515,26 +515,15 @@ class PledgeForm(FormScreen):
         }
 
     def show_problems(self, problems: list[Problem], show_all: bool = True) -> None:
+        """A problem of the n-th allocation given is shown at the field it was typed in."""
         mapped = []
         for p in problems:
-            field = p.field
-            parts = field.split(".")
-            if parts[0] == "allocations" and len(parts) > 1 and parts[1].isdigit():
-                index = int(parts[1])
-                if index < len(getattr(self, "allocation_fields", [])):
-                    field = self.allocation_fields[index]
-            elif field in ("input", "") or parts[0] == "allocations":
-                message = p.message
-                head = message.split(":", 1)[0]
-                if head.startswith("paragraph ") and head[10:].isdigit():
-                    field = f"alloc.{head[10:]}"
-                elif head == "unearmarked":
-                    field = "alloc.U"
-                elif message.startswith("due_on"):
-                    field = "due_on"
-                elif parts[0] == "allocations":
-                    field = "total"
-            mapped.append(Problem(field, p.message))
+            index = p.index_in("allocations")
+            if index is not None and index < len(getattr(self, "allocation_fields", [])):
+                p = Problem(self.allocation_fields[index], p.message)
+            elif p.field == "allocations":  # none given
+                p = Problem("total", p.message)
+            mapped.append(p)
         super().show_problems(mapped, show_all)
 
     def total_and_allocated(self) -> tuple[Decimal | None, Decimal]:

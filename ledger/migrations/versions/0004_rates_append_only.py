@@ -1,7 +1,7 @@
 """Make exchange rates append-only, like the posted money rows
 
 A rate is identified by (currency, effective_from) and is never changed or removed (a
-different value for a stored rate is refused, domain.md "Money and exchange rates"); the
+different value for a stored rate is refused, docs/rules.md#exchange-rates); the
 database now refuses it too, so that no value on the reports, the outstanding pledges valued
 at the as-of rate included, can move without a trigger being dropped first.
 

@@ -1,0 +1,140 @@
+"""Alerts as of a date: overdue pledges, paragraphs whose open activities need more than their
+cash, and (on request) the journal's chain check. The dashboard, ``report alerts`` and the
+workbook's first sheet all read :func:`alerts`; its rules are those of :mod:`ledger.figures`.
+
+Dated as of D: outstanding amounts, spending and cash count the entries dated on or before D.
+Activities' budgets and status are today's (activities are reference data, not versioned).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import figures
+from .money import from_minor
+from .paragraphs import paragraphs
+from .rates import RateBook
+from .schema import Activity, Allocation, Donor, Pledge
+
+
+@dataclass(frozen=True)
+class OverdueAlert:
+    reference: str
+    donor: str  # the donor's code
+    due_on: dt.date
+    currency: str
+    outstanding: Decimal  # pledge currency, as of the date
+    outstanding_usd: Decimal  # valued at the as-of rate, rounded per allocation
+    days_late: int
+
+
+@dataclass(frozen=True)
+class CashNeedAlert:
+    paragraph: int
+    title: str
+    need_usd: Decimal  # budgets of the paragraph's planned and ongoing activities less what they spent, as of the date
+    cash_usd: Decimal  # the paragraph's earmarked available cash as of the date (never below zero)
+
+
+@dataclass(frozen=True)
+class ChainAlert:
+    ok: bool
+    entries: int
+    head: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Alerts:
+    as_of: dt.date
+    overdue_count: int
+    overdue: list[OverdueAlert]  # oldest due date first (then reference), at most `limit`
+    cash_needs: list[CashNeedAlert]  # paragraph order
+    chain: ChainAlert | None  # None unless check_chain=True
+
+
+def _usd(cents: int) -> Decimal:
+    return from_minor(cents, "USD")
+
+
+def alerts(session: Session, as_of: dt.date, *, limit: int = 50, check_chain: bool = False) -> Alerts:
+    count, overdue = overdue_pledges(session, as_of, limit)
+    return Alerts(as_of, count, overdue, cash_needs(session, as_of), chain_alert(session) if check_chain else None)
+
+
+def overdue_pledges(session: Session, as_of: dt.date, limit: int | None = None) -> tuple[int, list[OverdueAlert]]:
+    """How many pledges are overdue as of the date (figures.is_overdue), and the oldest ``limit``."""
+    book = RateBook.load(session)
+    outstanding: dict[int, list[int]] = {}  # pledge id -> [minor, cents at the as-of rate]
+    for _aid, pledge_id, currency, minor in figures.per_allocation(
+        session, as_of, (figures.OUTSTANDING,), Allocation.pledge_id, Pledge.currency
+    ):
+        if minor:
+            totals = outstanding.setdefault(pledge_id, [0, 0])
+            totals[0] += int(minor)
+            totals[1] += figures.outstanding_usd(int(minor), currency, book.on(currency, as_of))
+    overdue = []
+    if outstanding:
+        candidates = session.execute(
+            select(Pledge.id, Pledge.reference, Donor.code, Pledge.due_on, Pledge.currency)
+            .join(Donor, Donor.id == Pledge.donor_id)
+            .where(Pledge.due_on.is_not(None), Pledge.due_on < as_of)
+        )
+        for pid, reference, donor, due_on, currency in candidates:
+            minor, cents = outstanding.get(pid, (0, 0))
+            if figures.is_overdue(due_on, minor, as_of):
+                overdue.append(OverdueAlert(reference, donor, due_on, currency, from_minor(minor, currency), _usd(cents),
+                                            figures.days_late(due_on, as_of)))
+    overdue.sort(key=lambda a: (a.due_on, a.reference))
+    return len(overdue), overdue[:limit]
+
+
+def paragraph_cash(session: Session, as_of: dt.date) -> dict[int, int]:
+    """paragraph id -> available cents of the allocations earmarked to it, as of the date (the
+    funding report's ``available`` of that paragraph's row)."""
+    cash: dict[int, int] = {}
+    wanted = (figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD)
+    for _aid, paragraph_id, received, disbursed, psc in figures.per_allocation(
+        session, as_of, wanted, Allocation.paragraph_id
+    ):
+        if paragraph_id is not None:
+            cash[paragraph_id] = cash.get(paragraph_id, 0) + figures.available(int(received), int(disbursed), int(psc))
+    return cash
+
+
+def cash_needs(session: Session, as_of: dt.date) -> list[CashNeedAlert]:
+    """The paragraphs whose planned and ongoing activities need more than the paragraph's cash."""
+    cash = paragraph_cash(session, as_of)
+    spent = figures.spent_per_activity(session, as_of)
+    need: dict[int, int] = {}
+    for aid, paragraph_id, status, budget in session.execute(
+        select(Activity.id, Activity.paragraph_id, Activity.status, Activity.budget_cents)
+    ):
+        need[paragraph_id] = need.get(paragraph_id, 0) + figures.still_to_spend(status, int(budget), spent.get(aid, 0))
+    return [
+        CashNeedAlert(p.number, p.short_title, _usd(need[p.id]), _usd(max(cash.get(p.id, 0), 0)))
+        for p in paragraphs(session)
+        if figures.needs_cash(need.get(p.id, 0), cash.get(p.id, 0))
+    ]
+
+
+def chain_alert(session: Session) -> ChainAlert:
+    from .reconcile import verify_ledger
+
+    return chain_of(verify_ledger(session))
+
+
+def chain_of(verification) -> ChainAlert:
+    """The alert of a chain check already made (``ledger.reconcile.verify_ledger``)."""
+    return ChainAlert(verification.ok, verification.entries, verification.head_hash, verification.message)
+
+
+def alerts_for(ledger, as_of: dt.date, *, limit: int = 50, check_chain: bool = False) -> Alerts:
+    """The alerts of an open ledger (for callers that hold no session, like the TUI)."""
+    with ledger.reading() as session:
+        return alerts(session, as_of, limit=limit, check_chain=check_chain)

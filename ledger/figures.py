@@ -1,0 +1,172 @@
+"""Every figure of the ledger, defined once (docs/architecture.md, "Every figure and where it is
+defined"). Screens, lists, details, reports, the workbook, IATI and the alerts call these.
+
+Two kinds of definition:
+- journal sums (:class:`LineSum`): a figure is the sum of one column of the journal lines of one
+  account (and flow), with a sign. Each is written here once and rendered as SQL either inside
+  an aggregate of several figures (:meth:`LineSum.among`) or alone with its condition in the
+  WHERE clause (:meth:`LineSum.alone`, for correlated sums that use the line indexes);
+- finishing rules on those sums, in integers (cents or minor units): programmable, outstanding
+  at the as-of rate, available, exchange difference, overdue, days late, cash need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from . import journal
+from .money import round_half_up_div, to_usd_cents
+from .schema import Allocation, JournalEntry, JournalLine, Pledge
+
+
+# -- journal sums ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineSum:
+    """sign * sum(column) over the journal lines on ``account`` (of ``flow``, if given)."""
+
+    name: str
+    account: str
+    flow: str | None
+    column: str  # "usd_cents" or "amount_minor"
+    sign: int = 1
+
+    def condition(self):
+        on = JournalLine.account == self.account
+        return on if self.flow is None else and_(on, JournalLine.flow == self.flow)
+
+    def value(self):
+        column = getattr(JournalLine, self.column)
+        return column if self.sign == 1 else -column
+
+    def among(self):
+        """The figure as one column of an aggregate that reads several accounts."""
+        return func.coalesce(func.sum(case((self.condition(), self.value()), else_=0)), 0).label(self.name)
+
+    def alone(self):
+        """The figure as a sum whose lines the caller selects with ``condition()`` in WHERE."""
+        return func.coalesce(func.sum(self.value()), 0)
+
+
+PLEDGED_USD = LineSum("pledged_usd", journal.REVENUE, None, "usd_cents", -1)  # net of cancellations
+CANCELLED_USD = LineSum("cancelled_usd", journal.REVENUE, journal.CANCEL, "usd_cents")
+RECEIVED_USD = LineSum("received_usd", journal.CASH, journal.RECEIPT, "usd_cents")
+DISBURSED_USD = LineSum("disbursed_usd", journal.EXPENDITURE, None, "usd_cents")  # spent on activities
+DISBURSED = LineSum("disbursed", journal.EXPENDITURE, None, "amount_minor")  # in the disbursement's currency
+CASH_USD = LineSum("cash_usd", journal.CASH, None, "usd_cents")  # cash held: received less spent and PSC
+PSC_USD = LineSum("psc_usd", journal.PSC, None, "usd_cents")
+CARRYING_USD = LineSum("carrying_usd", journal.RECEIVABLE, None, "usd_cents")  # outstanding at the pledge-date rate
+PLEDGED = LineSum("pledged", journal.RECEIVABLE, journal.PLEDGE, "amount_minor")  # pledge currency
+CANCELLED = LineSum("cancelled", journal.RECEIVABLE, journal.CANCEL, "amount_minor", -1)
+RECEIVED = LineSum("received", journal.RECEIVABLE, journal.RECEIPT, "amount_minor", -1)
+OUTSTANDING = LineSum("outstanding", journal.RECEIVABLE, None, "amount_minor")  # amount - received - cancelled
+
+
+# what an entry moves: the sum of its debits (positive lines), in USD cents
+DEBITS_USD = func.coalesce(func.sum(case((JournalLine.usd_cents > 0, JournalLine.usd_cents), else_=0)), 0)
+
+
+def accounts(figures: Iterable[LineSum]) -> tuple[str, ...]:
+    """The accounts the figures read (a WHERE that lets SQL skip the other lines)."""
+    return tuple(sorted({f.account for f in figures}))
+
+
+def latest_event_date(session: Session) -> dt.date | None:
+    return session.execute(select(func.max(JournalEntry.event_date))).scalar()
+
+
+def dated_after(session: Session, as_of: dt.date) -> bool:
+    """True when some entry is dated after ``as_of``: sums as of that date must then look up
+    each line's entry date; otherwise they read the journal lines alone (the covering index
+    ix_journal_lines_allocation), which is what a report as of today does."""
+    latest = latest_event_date(session)
+    return latest is not None and latest > as_of
+
+
+def per_allocation(session: Session, as_of: dt.date, figures: Sequence[LineSum], *columns):
+    """One row per allocation with a line dated on or before ``as_of``: the allocation id, then
+    ``columns`` (of Allocation and Pledge), then the figures in order. The lines are summed per
+    allocation first, then joined to the few allocations."""
+    line = JournalLine
+    sums = select(line.allocation_id.label("allocation_id"), *(f.among() for f in figures)).where(
+        line.allocation_id.is_not(None))
+    if dated_after(session, as_of):
+        sums = sums.join(JournalEntry, JournalEntry.id == line.entry_id).where(JournalEntry.event_date <= as_of)
+    summed = sums.group_by(line.allocation_id).subquery()
+    return session.execute(
+        select(summed.c.allocation_id, *columns, *(summed.c[f.name] for f in figures))
+        .join(Allocation, Allocation.id == summed.c.allocation_id)
+        .join(Pledge, Pledge.id == Allocation.pledge_id)
+        .order_by(summed.c.allocation_id)
+    )
+
+
+def spent_per_activity(session: Session, as_of: dt.date | None = None) -> dict[int, int]:
+    """activity id -> cents spent on it (disbursed, lines dated on or before ``as_of``; None: all)."""
+    statement = (
+        select(JournalLine.activity_id, DISBURSED_USD.alone())
+        .where(DISBURSED_USD.condition(), JournalLine.activity_id.is_not(None))
+        .group_by(JournalLine.activity_id)
+    )
+    if as_of is not None and dated_after(session, as_of):
+        statement = statement.join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(
+            JournalEntry.event_date <= as_of)
+    return {aid: int(total) for aid, total in session.execute(statement)}
+
+
+# -- finishing rules (integers) -----------------------------------------------------------------
+def programmable_of(net_pledged_cents: int, psc_rate_bp: int) -> int:
+    """What can be spent on activities once PSC is charged: round_half_up(net * 100 / (100 + psc))."""
+    return round_half_up_div(net_pledged_cents * 10_000, 10_000 + psc_rate_bp)
+
+
+def outstanding_usd(outstanding_minor: int, currency: str, units_per_usd_micros: int) -> int:
+    """An allocation's outstanding valued at the rate in force on the as-of date, rounded to the
+    cent per allocation (then summed by the caller)."""
+    return to_usd_cents(outstanding_minor, currency, units_per_usd_micros) if outstanding_minor else 0
+
+
+def available(received_cents, disbursed_cents, psc_cents):
+    """Cash an allocation (or a row of them) still holds: received - disbursed - psc."""
+    return received_cents - disbursed_cents - psc_cents
+
+
+def fx_difference(received_cents: int, outstanding_cents: int, pledged_cents: int) -> int:
+    """Exchange gain (+) or loss (-): received + outstanding at the as-of rate - pledged."""
+    return received_cents + outstanding_cents - pledged_cents
+
+
+# -- overdue ------------------------------------------------------------------------------------
+# A pledge is overdue as of a date D when it has a due date before D and something outstanding
+# counting the entries dated on or before D (a reversal dated on or before D leaves nothing
+# outstanding; every pledge is signed when recorded). Its days late are D - due date.
+def is_overdue(due_on: dt.date | None, outstanding_minor: int, as_of: dt.date) -> bool:
+    return due_on is not None and due_on < as_of and outstanding_minor > 0
+
+
+def overdue_clause(outstanding_minor, as_of: dt.date):
+    """:func:`is_overdue` as SQL, over a pledge row and its outstanding as of ``as_of``."""
+    return and_(Pledge.due_on.is_not(None), Pledge.due_on < as_of, outstanding_minor > 0)
+
+
+def days_late(due_on: dt.date, as_of: dt.date) -> int:
+    return (as_of - due_on).days
+
+
+# -- cash need ----------------------------------------------------------------------------------
+OPEN_STATUSES = ("planned", "ongoing")
+
+
+def still_to_spend(status: str, budget_cents: int, spent_cents: int) -> int:
+    """What an activity still needs: its budget less what it spent (never below zero), if it is
+    planned or ongoing; a completed or cancelled activity needs nothing more."""
+    return max(budget_cents - spent_cents, 0) if status in OPEN_STATUSES else 0
+
+
+def needs_cash(need_cents: int, available_cents: int) -> bool:
+    """A paragraph whose open activities need more than the cash it can draw on."""
+    return need_cents > max(available_cents, 0)
