@@ -22,11 +22,10 @@ from pydantic import BaseModel
 from ledger.database import Ledger
 from ledger.disbursements import disburse, stored_disbursement
 from ledger.errors import InputProblems, LedgerError, Problem
+from ledger.events import free_references, note_free_references
 from ledger.inputs import PledgeIn
 from ledger.paragraphs import paragraph_id
 from ledger.pledges import (
-    free_references,
-    note_free_references,
     pledge_by_reference,
     prefetch_pledges,
     record_pledge,

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from . import figures, journal
 from .balances import available_cash, cash_movements, fundable, psc_of
 from .errors import LedgerError, NotFound, Problem
+from .events import Posted, check_date, reference_taken
 from .inputs import DisbursementIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
-from .pledges import Posted, check_date, reference_taken
 from .rates import rate_book
 from .reference_data import activity_by_code
 from .schema import Activity, Allocation, Disbursement, Donor, JournalLine, Paragraph, Pledge
