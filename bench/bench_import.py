@@ -1,6 +1,11 @@
-"""Benchmark: ``donor-ledger import`` on SQLite against the limit measured in the same run.
+"""Benchmark: ``donor-ledger import`` against the limit measured in the same run, on SQLite
+or PostgreSQL.
 
-    .venv/bin/python bench/bench_import.py [--rows 100000] [--keep DIR]
+    .venv/bin/python bench/bench_import.py [--rows 100000] [--keep DIR] [--db URL]
+
+``--db``: ``sqlite`` (the default: ledger files in the folder) or a PostgreSQL server URL
+(``postgresql+psycopg://USER:PASSWORD@HOST:PORT/postgres``) whose user may create databases:
+the ledgers are databases created on it (``CREATE DATABASE ... TEMPLATE``) and dropped after.
 
 Generates ROWS pledge rows (one pledge per row, a quarter of the pledges with two
 allocations), receipts against half of the pledges (ROWS/2 rows) and disbursements against
@@ -9,7 +14,8 @@ a child process (``import_file``, as the command does: parsing, validation, busi
 journal and hash chain). Then the limit for that file is measured: reading it (``csv.reader``
 / python-calamine-plus's row stream) plus raw ``sqlite3.executemany`` of exactly the rows the import stored
 (every new row of every table, journal and allocations included, values precomputed, read
-back from the ledger after the import) into a copy of the ledger as it was before the import.
+back from the ledger after the import) into a copy of the ledger as it was before the import;
+on PostgreSQL the limit writes them with binary ``COPY`` (psycopg 3), the fastest way in.
 Prints rows/s, the ratio import / limit (goal: at most 3), the importing process's peak memory
 (VmHWM) and that of the process that read and validated the file beside it, when the import
 used one (imports/rows.py; ru_maxrss of its children); the pledges (.csv and .xlsx) are imported at
@@ -26,7 +32,6 @@ import json
 import random
 import resource
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -35,6 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from stores import store_for  # noqa: E402
 
 CURRENCIES = {"AUD": 1.2, "CAD": 1.15, "JPY": 105.0, "NOK": 7.0, "GBP": 0.68, "EUR": 0.85, "USD": 1.0}
 APPEND_ONLY = ("journal_entries", "journal_lines", "pledges", "allocations", "receipts", "disbursements",
@@ -143,12 +151,12 @@ def write_money_files(folder: Path, rows: int, rng: random.Random, xlsx: bool) -
 # --- measuring ----------------------------------------------------------------------------------
 
 
-def child_import(kind: str, path: str, db: str) -> None:
+def child_import(kind: str, path: str, url: str) -> None:
     """Run in a child process: import one file and print seconds and peak memory as JSON."""
     from imports.importer import import_file
     from ledger.database import Ledger
 
-    ledger = Ledger(f"sqlite:///{db}", user="bench")
+    ledger = Ledger(url, user="bench")
     started = time.perf_counter()
     result = import_file(ledger, kind, path)
     seconds = time.perf_counter() - started
@@ -173,36 +181,30 @@ def peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def run_child(kind: str, path: Path, db: Path, profile: Path | None = None) -> dict:
+def run_child(kind: str, path: Path, url: str, profile: Path | None = None) -> dict:
     command = [sys.executable]
     if profile:
         command += ["-m", "cProfile", "-o", str(profile)]
-    command += [__file__, "--child", kind, str(path), str(db)]
+    command += [__file__, "--child", kind, str(path), url]
     out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def settle(db: Path) -> None:
-    """Move everything from the write-ahead log into the file, so the file can be copied."""
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+# Rows an import adds to a table: those whose key is beyond the largest before it (append-only tables).
+ROW_KEY = {table: "entry_id" if table == "journal_lines" else "id" for table in APPEND_ONLY}
 
 
-def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-
-
-def new_rows(before: Path, after: Path) -> dict[str, tuple[list[str], list[tuple]]]:
-    """Rows the import added: every append-only table, rowid beyond the one before, plus the
-    rows of reference tables that differ (none for money imports)."""
-    old = sqlite3.connect(before)
-    new = sqlite3.connect(after)
+def new_rows(store, before: str, after: str) -> dict[str, tuple[list[str], list[tuple]]]:
+    """Rows the import added to every append-only table."""
+    old = store.connect(before)
+    new = store.connect(after)
     rows = {}
-    for table in APPEND_ONLY:
-        last = old.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
-        columns = table_columns(new, table)
-        found = new.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE rowid > ? ORDER BY rowid", (last,)).fetchall()
+    for table, key in ROW_KEY.items():
+        last = old.execute(f"SELECT coalesce(max({key}), 0) FROM {table}").fetchone()[0]
+        columns = store.columns(new, table)
+        order = "entry_id, line_no" if table == "journal_lines" else "id"
+        found = new.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {key} > {store.mark} ORDER BY {order}",
+                            (last,)).fetchall()
         if found:
             rows[table] = (columns, found)
     old.close()
@@ -223,47 +225,61 @@ def read_file(kind: str, path: Path) -> int:
         return sum(1 for _ in csv.reader(f)) - 1
 
 
-def baseline(kind: str, path: Path, before: Path, rows: dict, scratch: Path) -> float:
-    """Reading the file + raw executemany of exactly what the import stored, one transaction."""
-    target = scratch / "baseline.db"
-    shutil.copy(before, target)
-    conn = sqlite3.connect(target, isolation_level=None)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    order = ["journal_entries", "pledges", "allocations", "receipts", "disbursements", "cancellations",
-             "journal_lines", "audit_trail", "rates"]
+def baseline(store, kind: str, path: Path, before: str, rows: dict) -> float:
+    """Reading the file + the fastest bulk write of exactly what the import stored, one transaction."""
+    store.copy(before, "baseline")
+    conn = store.connect("baseline")
     started = time.perf_counter()
     read_file(kind, path)
-    conn.execute("BEGIN IMMEDIATE")
-    for table in order:
-        if table in rows:
-            columns, values = rows[table]
-            marks = ", ".join("?" for _ in columns)
-            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
-    conn.execute("COMMIT")
+    store.write(conn, rows)
     seconds = time.perf_counter() - started
     conn.close()
-    target.unlink()
+    store.drop("baseline")
     return seconds
 
 
-def measure(label: str, kind: str, path: Path, db: Path, scratch: Path, profile: bool) -> dict:
+def measure(store, label: str, kind: str, path: Path, db: str, scratch: Path, profile: bool) -> dict:
     slug = "".join(ch if ch.isalnum() else "-" for ch in label)
-    before = scratch / f"before-{slug}.db"
-    settle(db)
-    shutil.copy(db, before)
+    before = f"before-{slug}"
+    store.copy(db, before)
     prof = scratch / f"{slug}.prof" if profile else None
-    child = run_child(kind, path, db, prof)
-    settle(db)
-    stored = new_rows(before, db)
-    limit = baseline(kind, path, before, stored, scratch)
-    before.unlink()
+    child = run_child(kind, path, store.url(db), prof)
+    stored = new_rows(store, before, db)
+    limit = baseline(store, kind, path, before, stored)
+    store.drop(before)
     rows = child["rows"]
     stored_count = sum(len(v[1]) for v in stored.values())
     return {"label": label, "rows": rows, "seconds": child["seconds"], "limit": limit, "ratio": child["seconds"] / limit,
             "peak_mib": child["peak_kib"] / 1024, "reader_mib": child.get("reader_peak_kib", 0) / 1024, "stored_rows": stored_count, "summary": child["summary"],
             "profile": str(prof) if prof else None}
+
+
+def run_imports(store, folder: Path, reference: dict, small: dict, files: dict, profile: bool) -> list[dict]:
+    from ledger.database import Ledger
+
+    Ledger(store.url("ledger"), user="bench").close()
+    for kind, path in reference.items():
+        run_child(kind, path, store.url("ledger"))
+    store.copy("ledger", "reference")
+    results = []
+    store.copy("reference", "small")
+    results.append(measure(store, "pledges csv (rows/10)", "pledges", small["pledges"], "small", folder, profile))
+    store.drop("small")
+    for label, kind, key in (("pledges csv", "pledges", "pledges"), ("receipts csv", "receipts", "receipts"),
+                             ("disbursements csv", "disbursements", "disbursements")):
+        if kind == "disbursements":  # a tenth of them into the same ledger: memory follows the ledger, not the file
+            store.copy("ledger", "small-disbursements")
+            results.append(measure(store, f"{label} (rows/10)", kind, small[key], "small-disbursements", folder, profile))
+            store.drop("small-disbursements")
+        results.append(measure(store, label, kind, files[key], "ledger", folder, profile))
+    if "pledges.xlsx" in files:
+        store.copy("reference", "small-xlsx")
+        results.append(measure(store, "pledges xlsx (rows/10)", "pledges", small["pledges.xlsx"], "small-xlsx", folder,
+                               profile))
+        store.drop("small-xlsx")
+        store.copy("reference", "xlsx")
+        results.append(measure(store, "pledges xlsx", "pledges", files["pledges.xlsx"], "xlsx", folder, profile))
+    return results
 
 
 def main() -> None:
@@ -272,6 +288,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the generated files and ledgers in this folder")
     parser.add_argument("--no-xlsx", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile each import (slower) into the folder")
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL server URL (databases made and dropped)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -286,38 +303,12 @@ def main() -> None:
     small = write_money_files(folder, args.rows // 10, random.Random(1), xlsx=not args.no_xlsx)
     files = write_money_files(folder, args.rows, rng, xlsx=not args.no_xlsx)
 
-    from ledger.database import Ledger
-
-    empty = folder / "empty.db"
-    Ledger(f"sqlite:///{empty}", user="bench").close()
-    ledger_db = folder / "ledger.db"
-    shutil.copy(empty, ledger_db)
-    for kind, path in reference.items():
-        run_child(kind, path, ledger_db)
-    with_reference = folder / "reference.db"
-    shutil.copy(ledger_db, with_reference)
-
-    results = []
-    small_db = folder / "small.db"
-    shutil.copy(with_reference, small_db)
-    results.append(measure("pledges csv (rows/10)", "pledges", small["pledges"], small_db, folder, args.profile))
-    for label, kind, key in (("pledges csv", "pledges", "pledges"), ("receipts csv", "receipts", "receipts"),
-                             ("disbursements csv", "disbursements", "disbursements")):
-        if kind == "disbursements":  # a tenth of them into the same ledger: memory follows the ledger, not the file
-            small_db = folder / "small-disbursements.db"
-            settle(ledger_db)
-            shutil.copy(ledger_db, small_db)
-            results.append(measure(f"{label} (rows/10)", kind, small[key], small_db, folder, args.profile))
-        results.append(measure(label, kind, files[key], ledger_db, folder, args.profile))
-    if "pledges.xlsx" in files:
-        small_xlsx_db = folder / "small-xlsx.db"
-        shutil.copy(with_reference, small_xlsx_db)
-        results.append(measure("pledges xlsx (rows/10)", "pledges", small["pledges.xlsx"], small_xlsx_db, folder,
-                               args.profile))
-        xlsx_db = folder / "xlsx.db"
-        shutil.copy(with_reference, xlsx_db)
-        results.append(measure("pledges xlsx", "pledges", files["pledges.xlsx"], xlsx_db, folder, args.profile))
-
+    store = store_for(args.db, folder)
+    try:
+        results = run_imports(store, folder, reference, small, files, args.profile)
+    finally:
+        store.close()
+    print(f"\non {store.name}")
     print(f"\n{'file':<24}{'rows':>9}{'stored':>10}{'import s':>10}{'rows/s':>10}{'limit s':>9}{'rows/s':>10}"
           f"{'ratio':>7}{'peak MiB':>10}{'reader MiB':>12}")
     for r in results:
@@ -326,11 +317,13 @@ def main() -> None:
               f"{r['reader_mib']:>12.0f}")
     for r in results:
         print(f"  {r['summary']}")
+    suffix = "" if store.name == "sqlite" else "_pg"
+    baseline_name = "read_plus_executemany" if store.name == "sqlite" else "read_plus_copy"
     names = {"pledges csv": "import_pledges_csv", "receipts csv": "import_receipts_csv",
              "disbursements csv": "import_disbursements_csv", "pledges xlsx": "import_pledges_xlsx"}
     for r in results:  # the line bench/run_all.py reads (bench/README.md)
         if r["label"] in names:
-            print(f"RESULT name={names[r['label']]} ratio={r['ratio']:.2f} goal=3 baseline=read_plus_executemany "
+            print(f"RESULT name={names[r['label']]}{suffix} ratio={r['ratio']:.2f} goal=3 baseline={baseline_name} "
                   f"seconds={r['seconds']:.2f}")
     if not args.keep:
         shutil.rmtree(folder)

@@ -1,6 +1,6 @@
 """Run every benchmark in bench/ and print one table of ratios against baselines and goals.
 
-    .venv/bin/python bench/run_all.py [--only NAME ...] [--skip NAME ...] [--timeout S]
+    .venv/bin/python bench/run_all.py [--db URL] [--only NAME ...] [--skip NAME ...] [--timeout S]
 
 Each ``bench/bench_*.py`` runs as a subprocess with its own defaults (its output is shown as
 it goes, indented); this script reads only the lines it prints of the form (bench/README.md)
@@ -11,11 +11,16 @@ it goes, indented); this script reads only the lines it prints of the form (benc
 the baseline's); ``min``: at least (the baseline's time over donor-ledger's). A script that
 fails, or prints no RESULT line, gets a row saying so. Exit status 1 when a goal is missed
 or a script failed.
+
+``--db URL`` (a PostgreSQL server whose user may create databases; default: the environment's
+DONOR_LEDGER_BENCH_PG): every script that keeps its ledgers through bench/stores.py runs twice,
+on SQLite and with ``--db URL`` on PostgreSQL, and the table shows both, a row per database.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -65,9 +70,14 @@ def verdict(fields: dict[str, str]) -> str:
     return "met" if met else "MISSED"
 
 
-def run_script(script: Path, timeout: float) -> tuple[list[dict[str, str]], int | None, float]:
+def takes_db_url(script: Path) -> bool:
+    """Scripts that keep their ledgers through bench/stores.py run on either database."""
+    return "store_for(" in script.read_text()
+
+
+def run_script(script: Path, timeout: float, extra: list[str]) -> tuple[list[dict[str, str]], int | None, float]:
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(script)], cwd=BENCH.parent, stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, str(script), *extra], cwd=BENCH.parent, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, bufsize=1)
     results, printed = [], []
     try:
@@ -102,28 +112,34 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="script names, e.g. bench_report")
     parser.add_argument("--skip", nargs="*", default=[])
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per script")
+    parser.add_argument("--db", default=os.environ.get("DONOR_LEDGER_BENCH_PG"),
+                        help="a PostgreSQL server URL: the scripts that can also run there")
     args = parser.parse_args()
     scripts = sorted(p for p in BENCH.glob("bench_*.py"))
     if args.only is not None:
         scripts = [p for p in scripts if p.stem in args.only or p.name in args.only]
     scripts = [p for p in scripts if p.stem not in args.skip and p.name not in args.skip]
     rows = []
-    for script in scripts:
-        print(f"== {script.name}", flush=True)
-        results, code, seconds = run_script(script, args.timeout)
+    runs = [(script, "sqlite", []) for script in scripts]
+    if args.db:
+        runs += [(script, "postgresql", ["--db", args.db]) for script in scripts if takes_db_url(script)]
+    for script, database, extra in runs:
+        print(f"== {script.name} on {database}", flush=True)
+        results, code, seconds = run_script(script, args.timeout, extra)
+        row = {"script": script.stem, "database": database, "name": "-"}
         if code is None:
-            rows.append({"script": script.stem, "name": "-", "verdict": f"timed out after {seconds:.0f} s"})
+            rows.append({**row, "verdict": f"timed out after {seconds:.0f} s"})
         elif code != 0:
-            rows.append({"script": script.stem, "name": "-", "verdict": f"FAILED (exit {code})"})
+            rows.append({**row, "verdict": f"FAILED (exit {code})"})
         elif not results:
-            rows.append({"script": script.stem, "name": "-", "verdict": "no RESULT line (see bench/README.md)"})
+            rows.append({**row, "verdict": "no RESULT line (see bench/README.md)"})
         for fields in results:
-            rows.append({"script": script.stem, **fields, "verdict": verdict(fields)})
-        print(f"== {script.name}: {seconds:.0f} s", flush=True)
+            rows.append({**row, **fields, "verdict": verdict(fields)})
+        print(f"== {script.name} on {database}: {seconds:.0f} s", flush=True)
 
-    header = ("benchmark", "script", "donor-ledger s", "baseline", "ratio", "goal", "verdict")
+    header = ("benchmark", "database", "script", "donor-ledger s", "baseline", "ratio", "goal", "verdict")
     table = [header] + [(
-        r.get("name", "-"), r["script"], r.get("seconds", "-"), r.get("baseline", "-"),
+        r.get("name", "-"), r["database"], r["script"], r.get("seconds", "-"), r.get("baseline", "-"),
         f"{float(r['ratio']):.2f}x" if "ratio" in r and re.fullmatch(r"[0-9.]+", r["ratio"]) else "-",
         goal_text(r) if "ratio" in r else "-", r["verdict"],
     ) for r in rows]

@@ -7,7 +7,7 @@ with something outstanding (split pro rata by the largest remainder, as the ledg
 and disbursements for activities paid from an allocation that holds the cash (13 % PSC on
 top), so every balance the ledger's rules would check holds on every date. Rows go in with
 ``sqlite3.executemany``; each entry's hash is ``ledger.journal.entry_hash`` over exactly
-what is stored, so ``verify`` passes.
+what is stored (format 2: the posted rows included), so ``verify`` passes.
 
     .venv/bin/python bench/synthetic.py --transactions 100000 --out bench/.data/t100k
 """
@@ -40,6 +40,17 @@ ACCOUNT_NAMES = {  # chart of accounts -> peer account stem (hledger, beancount)
     journal.CASH: ("assets:cash", "Assets:Cash"),
     journal.EXPENDITURE: ("expenses:programme", "Expenses:Programme"),
     journal.PSC: ("expenses:psc", "Expenses:Psc"),
+}
+
+
+COLUMNS = {  # the posted rows as generated
+    "pledges": ("id", "reference", "donor_id", "pledged_on", "currency", "rate_micros", "psc_rate_bp", "due_on", "notes",
+                "entry_id"),
+    "allocations": ("id", "pledge_id", "position", "paragraph_id", "amount_minor", "pledged_cents"),
+    "receipts": ("id", "reference", "pledge_id", "received_on", "amount_minor", "usd_cents", "usd_given",
+                 "bank_reference", "entry_id"),
+    "disbursements": ("id", "reference", "activity_id", "disbursed_on", "currency", "amount_minor", "usd_cents", "payee",
+                      "description", "pledge_id", "entry_id"),
 }
 
 
@@ -112,16 +123,27 @@ def generate(path: Path, transactions: int, seed: int = 2011, with_peers: bool =
     clock = 0.0
     prev = journal.GENESIS
 
+    posted_tables = {"pledges": pledges, "allocations": allocations_rows, "receipts": receipts,
+                     "disbursements": disbursements}
+    marks = dict.fromkeys(posted_tables, 0)
+
     def post(kind: str, reference: str, memo: str, entry_lines: list[dict]) -> None:
         nonlocal prev
         eid = len(entries) + 1
         posted = now + dt.timedelta(microseconds=eid)
         entry = {"id": eid, "kind": kind, "event_date": day, "posted_at": posted, "user_name": USER,
-                 "reference": reference, "memo": memo, "reverses_id": None, "prev_hash": prev}
+                 "reference": reference, "memo": memo, "reverses_id": None, "prev_hash": prev,
+                 "format_version": journal.FORMAT}
         numbered = [{"line_no": i, **line} for i, line in enumerate(entry_lines, start=1)]
-        entry["hash"] = journal.entry_hash(entry, numbered)
+        rows = {}  # the rows appended since the entry before: posted with this one
+        for name, table_rows in posted_tables.items():
+            if len(table_rows) > marks[name]:
+                rows[name] = [journal.posted_row(dict(zip(COLUMNS[name], row, strict=True)))
+                              for row in table_rows[marks[name]:]]
+                marks[name] = len(table_rows)
+        entry["hash"] = journal.entry_hash(entry, numbered, rows)
         entries.append((eid, kind, day.isoformat(), posted.strftime("%Y-%m-%d %H:%M:%S.%f"), USER, reference, memo,
-                        None, prev, entry["hash"]))
+                        None, prev, entry["hash"], journal.FORMAT))
         for line in numbered:
             lines.append((eid, *(line[c] for c in journal.LINE_COLUMNS)))
         prev = entry["hash"]
@@ -213,16 +235,10 @@ def generate(path: Path, transactions: int, seed: int = 2011, with_peers: bool =
                     funded.remove(a)
 
     conn.executemany("insert into journal_entries (id, kind, event_date, posted_at, user_name, reference, memo, "
-                     "reverses_id, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
-    conn.executemany("insert into pledges (id, reference, donor_id, pledged_on, currency, rate_micros, psc_rate_bp, due_on, "
-                     "notes, entry_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", pledges)
-    conn.executemany("insert into allocations (id, pledge_id, position, paragraph_id, amount_minor, pledged_cents) "
-                     "values (?, ?, ?, ?, ?, ?)", allocations_rows)
-    conn.executemany("insert into receipts (id, reference, pledge_id, received_on, amount_minor, usd_cents, usd_given, "
-                     "bank_reference, entry_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", receipts)
-    conn.executemany("insert into disbursements (id, reference, activity_id, disbursed_on, currency, amount_minor, "
-                     "usd_cents, payee, description, pledge_id, entry_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     disbursements)
+                     "reverses_id, prev_hash, hash, format_version) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
+    for name, table_rows in posted_tables.items():
+        conn.executemany(f"insert into {name} ({', '.join(COLUMNS[name])}) values ({', '.join('?' * len(COLUMNS[name]))})",
+                         table_rows)
     conn.executemany(f"insert into journal_lines (entry_id, {', '.join(journal.LINE_COLUMNS)}) "
                      f"values ({', '.join('?' * (len(journal.LINE_COLUMNS) + 1))})", lines)
     conn.execute("COMMIT")
@@ -269,9 +285,10 @@ def write_beancount(path: Path, peers) -> None:
 def hash_format() -> str:
     """A fingerprint of the chain's hash format: data generated under another one is stale."""
     entry = {"id": 1, "kind": "pledge", "event_date": dt.date(2011, 1, 3), "posted_at": dt.datetime(2016, 12, 31),
-             "user_name": USER, "reference": "X", "memo": "", "reverses_id": None, "prev_hash": journal.GENESIS}
+             "user_name": USER, "reference": "X", "memo": "", "reverses_id": None, "prev_hash": journal.GENESIS,
+             "format_version": journal.FORMAT}
     line = dict.fromkeys(journal.LINE_COLUMNS, 1)
-    return journal.entry_hash(entry, [line])[:10]
+    return journal.entry_hash(entry, [line], {"pledges": [{"id": 1}]})[:10]
 
 
 def build(folder: Path, transactions: int, peers: bool = True, seed: int = 2011) -> dict:

@@ -104,7 +104,7 @@ def verify(settings: Settings, checkpoint: str | None) -> None:
         entries, head_hash = result.stored
         fail(f"verification failed: {result.message}",
              f"head {head_hash} entries {entries} as stored; {result.intact}")
-    click.echo(f"OK: {result.message}")
+    click.echo(f"OK: {result.verdict(head=False)}")
     click.echo(f"head {result.head_hash} entries {result.entries}")
 
 
@@ -118,7 +118,7 @@ def backup(settings: Settings, file: str) -> None:
 
     count = backup_to(settings.ledger(), file)
     click.echo(f"backup written to {file}: {count} journal entries; "
-               f"check it with: donor-ledger --db {file} verify")
+               f"check it with: donor-ledger --db {file} --user {settings.ledger().user_name} verify")
 
 
 

@@ -58,20 +58,33 @@ class ImportResult:
     unchanged: int = 0
     skipped: int = 0
     dry_run: bool = False
+    # pledges: the allocation rows of the pledges counted in ``added`` and ``skipped``
+    allocation_rows: dict[str, int] = field(default_factory=dict)
 
     def count(self, outcome: str, rows: int = 1) -> None:
-        setattr(self, outcome, getattr(self, outcome) + rows)
+        """One more row, or pledge of ``rows`` allocation rows, with this outcome."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if self.kind == "pledges":
+            self.allocation_rows[outcome] = self.allocation_rows.get(outcome, 0) + rows
+
+    def _counted(self, outcome: str, words: str) -> str:
+        n = getattr(self, outcome)
+        if self.kind != "pledges":
+            return f"{n} {words}"
+        rows = self.allocation_rows.get(outcome, 0)
+        text = f"{n} pledge{'s' if n != 1 else ''} {words}"
+        return text + (f" ({rows} allocation row{'s' if rows != 1 else ''})" if n else "")
 
     def summary(self) -> str:
         if self.rows == 0:
             return f"{self.path}: no data rows (only the header); nothing to import"
-        parts = [f"{self.added} added"]
+        parts = [self._counted("added", "added")]
         if self.updated or self.kind in ("donors", "activities"):
             parts.append(f"{self.updated} updated")
         if self.unchanged:
             parts.append(f"{self.unchanged} unchanged")
         if self.skipped or self.kind not in ("donors", "activities"):
-            parts.append(f"{self.skipped} skipped (identical)")
+            parts.append(self._counted("skipped", "skipped (identical)"))
         text = f"{self.path}: {self.rows} row{'s' if self.rows != 1 else ''}: {', '.join(parts)}"
         if self.dry_run:
             text += " (dry run: checked, nothing written)"

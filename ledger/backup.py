@@ -55,13 +55,24 @@ MANDATE_STILL_OPEN = "0004"
 
 def _copy_tables(ledger: Ledger, path: Path) -> None:
     destination = create_engine(f"sqlite:///{path}")
-    # up to the revision before the seeded mandate is fixed (0005): its rows are replaced by the source's
+    # up to the revision before the seeded mandate is fixed (0005): its rows are replaced by the source's;
+    # the other tables are copied into the newest schema (inserts only: the append-only triggers allow them)
     upgrade(destination, target=MANDATE_STILL_OPEN)
-    with ledger.engine.connect() as source, destination.begin() as out:
+    with ledger.engine.connect() as source:
         source.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        seeded = [table for table in Base.metadata.sorted_tables if table.name in ("mandates", "paragraphs")]
+        _copy(source, destination, seeded, replace=True)
+        upgrade(destination)
+        _copy(source, destination, [table for table in Base.metadata.sorted_tables if table not in seeded])
+        source.rollback()
+    destination.dispose()
+
+
+def _copy(source, destination, tables, replace: bool = False) -> None:
+    with destination.begin() as out:
         out.exec_driver_sql("PRAGMA foreign_keys = OFF")
-        for table in Base.metadata.sorted_tables:
-            if table.name in ("mandates", "paragraphs"):
+        for table in tables:
+            if replace:
                 out.execute(table.delete())  # seeded by the migration: take the source's
             rows = source.execute(select(table)).mappings()
             batch = []
@@ -72,6 +83,3 @@ def _copy_tables(ledger: Ledger, path: Path) -> None:
                     batch.clear()
             if batch:
                 out.execute(insert(table), batch)
-        source.rollback()
-    upgrade(destination)
-    destination.dispose()

@@ -89,14 +89,26 @@ def dated_after(session: Session, as_of: dt.date) -> bool:
 
 def per_allocation(session: Session, as_of: dt.date, figures: Sequence[LineSum], *columns):
     """One row per allocation with a line dated on or before ``as_of``: the allocation id, then
-    ``columns`` (of Allocation and Pledge), then the figures in order. The lines are summed per
-    allocation first, then joined to the few allocations."""
+    ``columns`` (of Allocation and Pledge), then the figures in order, by allocation id."""
     line = JournalLine
-    sums = select(line.allocation_id.label("allocation_id"), *(f.among() for f in figures)).where(
-        line.allocation_id.is_not(None))
-    if dated_after(session, as_of):
-        sums = sums.join(JournalEntry, JournalEntry.id == line.entry_id).where(JournalEntry.event_date <= as_of)
-    summed = sums.group_by(line.allocation_id).subquery()
+    sums = [f.among() for f in figures]
+    if dated_after(session, as_of):  # the entries of those dates (date index), then their lines
+        return session.execute(
+            select(line.allocation_id, *columns, *sums)
+            .join(JournalEntry, JournalEntry.id == line.entry_id)
+            .join(Allocation, Allocation.id == line.allocation_id)
+            .join(Pledge, Pledge.id == Allocation.pledge_id)
+            .where(JournalEntry.event_date <= as_of)
+            .group_by(line.allocation_id, *columns)
+            .order_by(line.allocation_id)
+        )
+    # every line counts: sum them per allocation from the allocation index, then join the few allocations
+    summed = (
+        select(line.allocation_id.label("allocation_id"), *sums)
+        .where(line.allocation_id.is_not(None))
+        .group_by(line.allocation_id)
+        .subquery()
+    )
     return session.execute(
         select(summed.c.allocation_id, *columns, *(summed.c[f.name] for f in figures))
         .join(Allocation, Allocation.id == summed.c.allocation_id)
@@ -107,15 +119,18 @@ def per_allocation(session: Session, as_of: dt.date, figures: Sequence[LineSum],
 
 def spent_per_activity(session: Session, as_of: dt.date | None = None) -> dict[int, int]:
     """activity id -> cents spent on it (disbursed, lines dated on or before ``as_of``; None: all)."""
-    statement = (
-        select(JournalLine.activity_id, DISBURSED_USD.alone())
-        .where(DISBURSED_USD.condition(), JournalLine.activity_id.is_not(None))
-        .group_by(JournalLine.activity_id)
-    )
-    if as_of is not None and dated_after(session, as_of):
-        statement = statement.join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(
-            JournalEntry.event_date <= as_of)
-    return {aid: int(total) for aid, total in session.execute(statement)}
+    if as_of is not None and dated_after(session, as_of):  # the entries of those dates, then their lines
+        statement = (
+            select(JournalLine.activity_id, DISBURSED_USD.alone())
+            .select_from(JournalEntry)
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .where(JournalEntry.event_date <= as_of, DISBURSED_USD.condition())
+        )
+    else:  # the activity index alone
+        statement = select(JournalLine.activity_id, DISBURSED_USD.alone()).where(
+            DISBURSED_USD.condition(), JournalLine.activity_id.is_not(None))
+    rows = session.execute(statement.group_by(JournalLine.activity_id))
+    return {aid: int(total) for aid, total in rows if aid is not None}
 
 
 # -- finishing rules (integers) -----------------------------------------------------------------

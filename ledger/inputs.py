@@ -97,13 +97,20 @@ PositiveAmount = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_p
 OptionalAmount = Annotated[Decimal | None, BeforeValidator(_decimal), BeforeValidator(_blank_to_none)]
 Reference = Annotated[str, Field(min_length=1, max_length=64)]
 Text = Annotated[str, Field(max_length=32767)]
-CurrencyCode = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
+CurrencyCode = Annotated[str, Field(min_length=1), AfterValidator(_currency)]  # its length: ISO 4217's message
 OptionalCurrency = Annotated[
-    str | None, Field(min_length=3, max_length=3), AfterValidator(lambda v: v and _currency(v)),
+    str | None, AfterValidator(lambda v: v and _currency(v)),
     BeforeValidator(_blank_to_none),
 ]
 ParagraphNumber = Annotated[int, Field(ge=1, le=999)]
 OptionalParagraph = Annotated[int | None, Field(ge=1, le=999), BeforeValidator(_blank_to_none)]
+
+
+def _percent(value: object) -> object:
+    """A number of percent typed with its sign ("13%", "13 %") is that number."""
+    if isinstance(value, str) and (text := value.strip()).endswith("%"):
+        return text[:-1].rstrip() or value  # "%" alone stays what it is: not a number
+    return value
 
 
 def whole_number(value: object) -> object:
@@ -177,7 +184,8 @@ class ActivityIn(Model):
     planned_start: OptionalDate = None
     planned_end: OptionalDate = None
     status: Literal["planned", "ongoing", "completed", "cancelled"] = "planned"
-    progress_pct: Annotated[int, Field(ge=0, le=100), BeforeValidator(lambda v: 0 if _blank_to_none(v) is None else whole_number(v))] = 0
+    progress_pct: Annotated[int, Field(ge=0, le=100),
+                            BeforeValidator(lambda v: 0 if _blank_to_none(v) is None else whole_number(_percent(v)))] = 0
 
     @field_validator("status", mode="before")
     @classmethod
@@ -202,7 +210,7 @@ class ActivityIn(Model):
 
 class ActivityUpdate(Model):
     code: str
-    progress_pct: Annotated[int | None, Field(ge=0, le=100), BeforeValidator(whole_number)] = None
+    progress_pct: Annotated[int | None, Field(ge=0, le=100), BeforeValidator(lambda v: whole_number(_percent(v)))] = None
     status: Literal["planned", "ongoing", "completed", "cancelled"] | None = None
 
 
@@ -258,7 +266,8 @@ class PledgeIn(Model):
     pledged_on: IsoDate
     currency: CurrencyCode
     allocations: Annotated[list[AllocationIn], Field(min_length=1)]
-    psc_rate: Annotated[Decimal, BeforeValidator(lambda v: DEFAULT_PSC_RATE if _blank_to_none(v) is None else _decimal(v))] = DEFAULT_PSC_RATE
+    psc_rate: Annotated[Decimal, BeforeValidator(
+        lambda v: DEFAULT_PSC_RATE if _blank_to_none(v) is None else _decimal(_percent(v)))] = DEFAULT_PSC_RATE
     due_on: OptionalDate = None
     notes: Annotated[str, BeforeValidator(lambda v: v or "")] = ""
 

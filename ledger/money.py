@@ -37,7 +37,10 @@ def minor_digits(currency: str) -> int:
     except ValueError:
         exponent = None
     if exponent is None:
-        raise MoneyError(f"unknown currency code {currency!r} (expected an ISO 4217 code such as USD, EUR, JPY)")
+        expected = "a 3-letter ISO 4217 currency code such as USD, EUR, JPY"
+        if len(currency) == 3 and currency.isascii() and currency.isalpha():
+            raise MoneyError(f"unknown currency code {currency!r}: expected {expected}")
+        raise MoneyError(f"{currency!r} is not {expected}")
     return exponent
 
 

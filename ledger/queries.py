@@ -16,7 +16,6 @@ from decimal import Decimal
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
 from . import figures, journal
-from .alerts import overdue_pledges as _overdue_alerts
 from .database import Ledger
 from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
@@ -230,6 +229,51 @@ def paragraph_funding(ledger: Ledger, paragraph: int | None) -> list[FundingAllo
             FundingAllocationView(ref, donor, on, cur, money(amount, cur), usd(pledged), usd(rec), usd(spent), usd(psc))
             for ref, donor, on, cur, amount, pledged, rec, spent, psc in session.execute(statement)
         ]
+
+
+@dataclass(frozen=True)
+class PledgeSpendingView:
+    """What one allocation's money paid for a paragraph's activities (its funding splits there)."""
+
+    pledge: str
+    donor: str
+    earmarked: int | None  # the paragraph the allocation is earmarked to; None: unearmarked
+    currency: str  # the pledge's
+    spent_usd: Decimal  # disbursed on the paragraph's activities
+    psc_usd: Decimal  # PSC charged on those disbursements
+
+
+def paragraph_spending(ledger: Ledger, paragraph: int) -> list[PledgeSpendingView]:
+    """Every allocation whose money paid for the paragraph's activities, earmarked to it, to
+    another paragraph or unearmarked, with how much (funding splits less their reversals): the
+    paragraph's spent on activities of ``report funding`` is the sum of ``spent_usd``. Most spent first."""
+    line = JournalLine
+    wanted = (figures.DISBURSED_USD, figures.PSC_USD)
+    with ledger.reading() as session:
+        sums = (
+            select(line.allocation_id.label("aid"), *(f.among() for f in wanted))
+            .join(Activity, Activity.id == line.activity_id)
+            .join(Paragraph, Paragraph.id == Activity.paragraph_id)
+            .where(line.account.in_(figures.accounts(wanted)), Paragraph.number == paragraph)
+            .group_by(line.allocation_id)
+            .subquery()
+        )
+        earmarked = Paragraph.__table__.alias("earmarked")
+        statement = (
+            select(Pledge.reference, Donor.code, earmarked.c.number, Pledge.currency,
+                   *(sums.c[f.name] for f in wanted))
+            .select_from(sums)
+            .join(Allocation, Allocation.id == sums.c.aid)
+            .join(Pledge, Pledge.id == Allocation.pledge_id)
+            .join(Donor, Donor.id == Pledge.donor_id)
+            .outerjoin(earmarked, earmarked.c.id == Allocation.paragraph_id)
+        )
+        views = [
+            PledgeSpendingView(ref, donor, number, currency, usd(spent), usd(psc))
+            for ref, donor, number, currency, spent, psc in session.execute(statement)
+            if spent or psc
+        ]
+    return sorted(views, key=lambda v: (-v.spent_usd, v.pledge))
 
 
 # -- pledges ----------------------------------------------------------------------------
@@ -731,22 +775,3 @@ class ChainHead:
 def chain_head(ledger: Ledger) -> ChainHead:
     with ledger.reading() as session:
         return ChainHead(*journal.head(session))
-
-
-# -- alerts -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class OverduePledge:
-    reference: str
-    donor: str
-    due_on: dt.date
-    currency: str
-    outstanding: Decimal
-    days: int
-
-
-def overdue_pledges(ledger: Ledger, as_of: dt.date, limit: int = 50) -> tuple[int, list[OverduePledge]]:
-    """The overdue pledges of ``ledger.alerts.overdue_pledges`` (how many, and the oldest
-    ``limit``) for the dashboard until it reads ``alerts_for``."""
-    with ledger.reading() as session:
-        count, overdue = _overdue_alerts(session, as_of, limit)
-    return count, [OverduePledge(a.reference, a.donor, a.due_on, a.currency, a.outstanding, a.days_late) for a in overdue]

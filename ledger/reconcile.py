@@ -185,16 +185,20 @@ def _allocations(session: Session, _rates: RateBook) -> str | None:
             .where(line.account == journal.RECEIVABLE, line.flow == journal.PLEDGE)
             .group_by(line.allocation_id, line.entry_id).subquery())
     found = session.execute(
-        select(Allocation.id, Pledge.reference, Pledge.entry_id).join(Pledge, Pledge.id == Allocation.pledge_id)
+        select(Allocation.id, Allocation.pledge_id, Pledge.reference, Pledge.entry_id)
+        .outerjoin(Pledge, Pledge.id == Allocation.pledge_id)
         .outerjoin(sums, and_(sums.c.allocation_id == Allocation.id, sums.c.entry_id == Pledge.entry_id))
         .where(or_(sums.c.amount.is_(None), sums.c.amount != Allocation.amount_minor,
                    sums.c.usd != Allocation.pledged_cents))
         .order_by(Allocation.id).limit(1)
     ).first()
-    if found:
-        return (f"allocation {found[0]} of pledge {found[1]} does not match journal entry {found[2]} (its amount "
-                f"or pledged USD): {CHANGED}")
-    return None
+    if found is None:
+        return None
+    allocation_id, pledge_id, reference, entry_id = found
+    if reference is None:  # it would count in the total pledged of no pledge's entry
+        return f"allocation {allocation_id} names pledge id {pledge_id}, which does not exist: {CHANGED}"
+    return (f"allocation {allocation_id} of pledge {reference} does not match journal entry {entry_id} (its amount "
+            f"or pledged USD): {CHANGED}")
 
 
 def _pledge_terms(session: Session, rates: RateBook) -> str | None:

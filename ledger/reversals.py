@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from . import journal
+from . import figures, journal
 from .balances import available_cash, cash_movements
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date
@@ -56,9 +56,9 @@ def _allocation_named(uow, allocation_id: int) -> str:
 def _spending_to_reverse_first(uow, allocation_id: int, shortfall: int) -> list[str]:
     """The latest unreversed disbursements paid by the allocation whose cash covers ``shortfall``."""
     rows = uow.rows(
-        select(JournalEntry.id, JournalEntry.reference, func.sum(JournalLine.usd_cents))
+        select(JournalEntry.id, JournalEntry.reference, figures.CASH_USD.alone())
         .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
-        .where(JournalLine.allocation_id == allocation_id, JournalLine.account == journal.CASH,
+        .where(JournalLine.allocation_id == allocation_id, figures.CASH_USD.condition(),
                JournalEntry.kind == "disbursement", _unreversed())
         .group_by(JournalEntry.id, JournalEntry.reference, JournalEntry.event_date)
         .order_by(JournalEntry.event_date.desc(), JournalEntry.id.desc())

@@ -105,6 +105,9 @@ class JournalEntry(Base):
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # what the hash covers (docs/architecture.md "The hash of an entry"); entries written before
+    # the column existed are format 1 (migration 0006)
+    format_version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class JournalLine(Base):

@@ -80,6 +80,13 @@ class FundingReport:
     rows: list[FundingRow] = field(default_factory=list)
     totals: FundingRow | None = None
 
+    @property
+    def gap_covered_by_unearmarked(self) -> int:
+        """How much of the paragraphs' gaps the unearmarked programmable money covers: the sum of
+        the paragraph rows' gaps less the total gap (a view that lists the paragraphs' gaps adds
+        this, negated, on the unearmarked row to reach the total)."""
+        return sum(r.gap for r in self.rows if r.paragraph is not None) - self.totals.gap
+
 
 FIGURES = (figures.PLEDGED_USD, figures.OUTSTANDING, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD)
 

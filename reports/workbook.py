@@ -209,9 +209,10 @@ class BookWriter:
         return self._cell(ws, text, "f", self.styles.get(number_format, bold=bold))
 
     # -- sheets ---------------------------------------------------------------------------
-    def sheet(self, title: str, columns: Iterable[Column], print_title: str = "", grid: bool = True) -> SheetWriter:
+    def sheet(self, title: str, columns: Iterable[Column], print_title: str = "", grid: bool = True,
+              print_scale: int | None = None) -> SheetWriter:
         self.sheets.append(title)
-        return SheetWriter(self, title, list(columns), print_title, grid)
+        return SheetWriter(self, title, list(columns), print_title, grid, print_scale)
 
     def save(self, path: Path) -> None:
         self.wb.save(path)
@@ -220,7 +221,10 @@ class BookWriter:
 class SheetWriter:
     """One sheet: a frozen, filtered, printable header row, then data rows."""
 
-    def __init__(self, book: BookWriter, title: str, columns: list[Column], print_title: str = "", grid: bool = True):
+    def __init__(self, book: BookWriter, title: str, columns: list[Column], print_title: str = "", grid: bool = True,
+                 print_scale: int | None = None):
+        """Printed landscape, fitted to the page width; or, with ``print_scale``, portrait at that
+        percentage (a long sheet of narrow columns)."""
         self.book = book
         self.title = title
         self.columns = columns
@@ -228,11 +232,15 @@ class SheetWriter:
         ws.freeze_panes = "A2"
         for i, column in enumerate(columns, start=1):
             ws.column_dimensions[get_column_letter(i)].width = column.width
-        ws.page_setup.orientation = "landscape"
+        ws.page_setup.orientation = "portrait" if print_scale else "landscape"
         ws.page_setup.paperSize = "9"  # A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        if print_scale:
+            ws.page_setup.scale = print_scale
+        else:
+            ws.page_setup.fitToWidth = 1
+            ws.page_setup.fitToHeight = 0
+        # (written with the first row in a write-only workbook: not changeable later)
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=not print_scale)
         ws.print_options.gridLines = grid
         ws.page_margins.left = ws.page_margins.right = 0.4
         ws.print_title_rows = "1:1"
@@ -632,8 +640,12 @@ def _rate_sheet(book: BookWriter, session: Session, as_of: dt.date, rates: RateB
     sheet = book.sheet("Rates", (
         Column("Currency", 9), Column("Effective from", 12, "date"), Column("Units per USD", 14, "rate"),
         Column("In force on as-of date", 12), Column("Entered by", 14), Column("Entered at", 19, "datetime"),
-    ), f"UN operational rates of exchange (the one in force on {as_of.isoformat()} is marked)")
+    ), f"UN operational rates of exchange (the one in force on {as_of.isoformat()} is marked)", print_scale=75)
     ws = sheet.ws
+    # Printed compactly: a ledger holds hundreds of monthly rates (the demo's 432 took 16 landscape
+    # pages). Its six narrow columns fit a portrait page; at 75 % with smaller top and bottom
+    # margins a page holds about 65 rates (the demo: 7 pages).
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
     rate_format = "0." + "0" * RATE_DECIMALS
     statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at) \
         .order_by(Rate.currency, Rate.effective_from)

@@ -18,6 +18,9 @@ from sqlalchemy.engine import make_url
 from ledger.database import Ledger, make_engine
 from ledger.migrate import upgrade
 
+# The tests' ledgers are opened first by "officer", their admin; a command run without --user acts
+# as that user too (someone who is not a user of a ledger is refused every command)
+os.environ["DONOR_LEDGER_USER"] = "officer"
 PG_URL = os.environ.get("DONOR_LEDGER_TEST_PG")
 IN_CI = os.environ.get("CI") == "true"
 BACKENDS = ["sqlite", "postgresql"]

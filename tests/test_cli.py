@@ -9,6 +9,7 @@ import json
 import sqlite3
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from reports.funding import KEYS
 from tests.builders import entry_count, funding_rows, run_cli, worked_example
@@ -129,21 +130,22 @@ def test_report_csv_never_prints_minus_zero(ledger, db_url):
 
 def test_verify_prints_the_head_hash_and_count(example):
     out = ok("--db", example, "verify")
-    lines = out.splitlines()
-    assert lines[0].startswith("OK: chain intact: 5 entries, head ")
-    head = lines[-1].split()[1]
-    assert len(head) == 64 and lines[-1] == f"head {head} entries 5"
+    head = out.splitlines()[-1].split()[1]
+    assert len(head) == 64 and out == f"OK: chain intact: 5 entries\nhead {head} entries 5\n"  # the head once
     checked = ok("--db", example, "verify", "--checkpoint", head)
-    assert "checkpoint found in the chain" in checked
+    assert checked == f"OK: chain intact: 5 entries (checkpoint found in the chain)\nhead {head} entries 5\n"
     assert "not in the chain" in refused("--db", example, "verify", "--checkpoint", "0" * 63 + "1")
 
 
 def test_backup_copy_opens_and_verifies(example, tmp_path):
     head = ok("--db", example, "verify").splitlines()[-1]
     copy = tmp_path / "copy.db"
-    assert "backup written to" in ok("--db", example, "backup", str(copy))
-    assert ok("--db", str(copy), "verify").splitlines()[-1] == head
-    json.loads(ok("--db", str(copy), "report", "funding", "--format", "json"))
+    written = ok("--db", example, "backup", str(copy))
+    acting = make_url(example).username if example.startswith("postgresql") else "officer"  # the copy's users
+    assert written == (f"backup written to {copy}: 5 journal entries; "
+                       f"check it with: donor-ledger --db {copy} --user {acting} verify\n")
+    assert ok("--db", str(copy), "--user", acting, "verify").splitlines()[-1] == head
+    json.loads(ok("--db", str(copy), "--user", acting, "report", "funding", "--format", "json"))
     assert "already exists" in refused("--db", example, "backup", str(copy))
     assert "does not exist" in refused("--db", example, "backup", str(tmp_path / "no" / "such.db"))
 
@@ -177,7 +179,7 @@ def test_users(db_url):
     if not db_url.startswith("postgresql"):
         assert ok("--db", db_url, "--user", "boss", "user", "add", "fin", "--role", "finance").strip() == (
             "user fin (finance): added")
-        listed = ok("--db", db_url, "user", "list").splitlines()
+        listed = ok("--db", db_url, "--user", "boss", "user", "list").splitlines()
         assert [line.split("\t")[:2] for line in listed] == [["boss", "admin"], ["fin", "finance"]]
         assert "may not manage users" in refused("--db", db_url, "--user", "fin", "user", "add", "x", "--role", "admin")
     else:

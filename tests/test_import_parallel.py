@@ -68,9 +68,9 @@ def test_a_file_read_in_a_child_stores_what_a_file_read_here_stores(ready, tmp_p
     here, there = ready
     path = pledge_file(tmp_path, 3000)
     outcome = run_import(here, path, parallel=False, monkeypatch=monkeypatch)
-    assert outcome == (0, f"{path}: 3000 rows: 3000 added, 0 skipped (identical)\n"), outcome[1][:2000]
+    assert outcome == (0, f"{path}: 3000 rows: 3000 pledges added (3000 allocation rows), 0 pledges skipped (identical)\n"), outcome[1][:2000]
     outcome = run_import(there, path, parallel=True, monkeypatch=monkeypatch)
-    assert outcome == (0, f"{path}: 3000 rows: 3000 added, 0 skipped (identical)\n"), outcome[1][:2000]
+    assert outcome == (0, f"{path}: 3000 rows: 3000 pledges added (3000 allocation rows), 0 pledges skipped (identical)\n"), outcome[1][:2000]
     assert dump(here, without=CLOCK) == dump(there, without=CLOCK)
     assert len(dump(there)["pledges"]) == 3000
 

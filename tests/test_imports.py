@@ -131,7 +131,7 @@ def test_worked_example_imports_and_matches_the_report(db_url, tmp_path):
         f"{tmp_path}/donors.csv: 2 rows: 2 added, 0 updated",
         f"{tmp_path}/rates.csv: 2 rows: 2 added, 0 skipped (identical)",
         f"{tmp_path}/activities.csv: 2 rows: 2 added, 0 updated",
-        f"{tmp_path}/pledges.csv: 3 rows: 3 added, 0 skipped (identical)",
+        f"{tmp_path}/pledges.csv: 3 rows: 2 pledges added (3 allocation rows), 0 pledges skipped (identical)",
         f"{tmp_path}/receipts.csv: 2 rows: 2 added, 0 skipped (identical)",
         f"{tmp_path}/disbursements.csv: 1 row: 1 added, 0 skipped (identical)",
     ]
@@ -158,7 +158,7 @@ def test_reimport_skips_identical_money_events_and_leaves_the_journal_alone(db_u
         "2 rows: 0 added, 0 updated, 2 unchanged",
         "2 rows: 0 added, 2 skipped (identical)",
         "2 rows: 0 added, 0 updated, 2 unchanged",
-        "3 rows: 0 added, 3 skipped (identical)",
+        "3 rows: 0 pledges added, 2 pledges skipped (identical) (3 allocation rows)",
         "2 rows: 0 added, 2 skipped (identical)",
         "1 row: 0 added, 1 skipped (identical)",
     ]
@@ -283,6 +283,46 @@ def test_a_percent_formatted_cell_is_not_read_as_a_fraction_of_a_percent(sqlite_
     ]
 
 
+def test_a_percentage_written_with_its_sign_is_that_number_of_percent(db_url, tmp_path):
+    """Text "12.5%" (a CSV value, a text cell) is 12.5: the sign a user types is not a problem."""
+    load(db_url, tmp_path, "donors", "rates")
+    pledges = write(tmp_path, "p.csv", "reference,donor,pledged_on,currency,amount,paragraph,psc_rate\n"
+                                       "P1,NOR,2011-06-01,NOK,1000,1,12.5%\nP1,NOR,2011-06-01,NOK,500,,12.5 %\n"
+                                       "P2,USA,2011-07-01,USD,10,4,7%\n")
+    assert ok(db_url, "pledges", pledges) == (
+        f"{pledges}: 3 rows: 2 pledges added (3 allocation rows), 0 pledges skipped (identical)")
+    activities = write(tmp_path, "a.csv", "code,paragraph,title,budget_usd,progress_pct\nA1,1,Training,1000,40%\n")
+    ok(db_url, "activities", activities)
+    ledger = Ledger(db_url, user="officer")
+    with ledger.reading() as session:
+        assert session.execute(select(Pledge.reference, Pledge.psc_rate_bp).order_by(Pledge.reference)).all() == [
+            ("P1", 1250), ("P2", 700)]
+        assert session.execute(select(Activity.progress_pct)).scalars().all() == [40]
+    ledger.close()
+    bad = write(tmp_path, "bad.csv", "reference,donor,pledged_on,currency,amount,paragraph,psc_rate\n"
+                                     "P3,USA,2011-07-01,USD,10,4,113%\nP4,USA,2011-07-01,USD,10,4,%\n")
+    assert refused(db_url, "pledges", bad) == [
+        f"{bad}:2: psc_rate: must be between 0 and 100 percent, got 113",
+        f"{bad}:3: psc_rate: '%' is not an amount; expected digits with '.' for decimals and optional ',' thousands "
+        "separators, e.g. 1234567.89 or 1,234,567.89",
+    ]
+
+
+def test_a_currency_that_is_not_a_3_letter_code_is_named_so(sqlite_url, tmp_path):
+    load(sqlite_url, tmp_path, "donors")
+    rates = write(tmp_path, "r.csv", "currency,effective_from,units_per_usd\nNorwegian kroner,2011-01-01,5.8\n"
+                                     "EU,2011-01-01,0.8\nZZZ,2011-01-01,1.5\n")
+    assert refused(sqlite_url, "rates", rates) == [
+        f"{rates}:2: currency: 'NORWEGIAN KRONER' is not a 3-letter ISO 4217 currency code such as USD, EUR, JPY",
+        f"{rates}:3: currency: 'EU' is not a 3-letter ISO 4217 currency code such as USD, EUR, JPY",
+        f"{rates}:4: currency: unknown currency code 'ZZZ': expected a 3-letter ISO 4217 currency code such as "
+        "USD, EUR, JPY",
+    ]
+    donors = write(tmp_path, "d.csv", "code,name,currency\nSWE,Sweden,kronor\n")
+    assert refused(sqlite_url, "donors", donors) == [
+        f"{donors}:2: currency: 'KRONOR' is not a 3-letter ISO 4217 currency code such as USD, EUR, JPY"]
+
+
 def test_donor_codes_are_kept_in_capitals_and_found_in_any_case(sqlite_url, tmp_path):
     donors = write(tmp_path, "d.csv", "code,name,currency\nswe,Sweden,SEK\n")
     assert ok(sqlite_url, "donors", donors) == f"{donors}: 1 row: 1 added, 0 updated"
@@ -291,7 +331,7 @@ def test_donor_codes_are_kept_in_capitals_and_found_in_any_case(sqlite_url, tmp_
     rates = write(tmp_path, "r.csv", "currency,effective_from,units_per_usd\nSEK,2011-01-01,6.5\n")
     ok(sqlite_url, "rates", rates)
     pledges = write(tmp_path, "p.csv", "reference,donor,pledged_on,currency,amount\nS1,Swe,2011-06-01,SEK,100\n")
-    assert ok(sqlite_url, "pledges", pledges) == f"{pledges}: 1 row: 1 added, 0 skipped (identical)"
+    assert ok(sqlite_url, "pledges", pledges) == f"{pledges}: 1 row: 1 pledge added (1 allocation row), 0 pledges skipped (identical)"
     ledger = Ledger(sqlite_url, user="officer")
     with ledger.reading() as session:
         assert session.execute(select(Donor.code)).scalars().all() == ["SWE"]
@@ -472,7 +512,8 @@ def test_row_problems_name_line_and_column(sqlite_url, tmp_path):
         f"{path}:5: amount: '1.234,56' is not an amount; expected digits with '.' for decimals and optional ',' "
         "thousands separators, e.g. 1234567.89 or 1,234,567.89",
         f"{path}:6: pledged_on: expected a date as YYYY-MM-DD, got '01/06/2011'",
-        f"{path}:6: currency: unknown currency code 'ZZZ' (expected an ISO 4217 code such as USD, EUR, JPY)",
+        f"{path}:6: currency: unknown currency code 'ZZZ': expected a 3-letter ISO 4217 currency code such as USD, EUR, "
+        "JPY",
         f"{path}:6: paragraph: 'x' is not a whole number",
         f"{path}:6: psc_rate: must be between 0 and 100 percent, got 200",
         f"{path}:7: currency: no exchange rate for NOK in force on 2010-06-01; import the UN operational rate "
@@ -600,7 +641,7 @@ def test_xlsx_date_cells_in_both_date_systems(db_url, tmp_path, epoch):
     ], setup)
     if epoch is openpyxl.utils.datetime.CALENDAR_MAC_1904:
         assert b'date1904="1"' in zipfile.ZipFile(path).read("xl/workbook.xml")
-    assert ok(db_url, "pledges", path) == f"{path}: 3 rows: 3 added, 0 skipped (identical)"
+    assert ok(db_url, "pledges", path) == f"{path}: 3 rows: 2 pledges added (3 allocation rows), 0 pledges skipped (identical)"
     ledger = Ledger(db_url, user="officer")
     with ledger.reading() as session:
         stored = session.execute(

@@ -1,7 +1,9 @@
 """verify also checks the rows posted beside the journal (ledger/reconcile.py).
 
 Each attack changes one fact a report reads from a posted row (around the append-only
-triggers, as only someone with the database's owner rights can), and verify must name it.
+triggers, as only someone with the database's owner rights can), and verify must name it:
+on entries of format 1 (written before the hash covered the posted rows) the row
+reconciliation names the row; on entries of format 2 the hash names the entry first.
 """
 
 from __future__ import annotations
@@ -27,6 +29,17 @@ def example(db_url):
     assert services.verify_chain(ledger).ok
     ledger.close()
     return db_url
+
+
+@pytest.fixture
+def example_format_1(example):
+    """The same ledger as one written before migration 0006: every entry of format 1."""
+    engine = attacker_engine(example)
+    with engine.begin() as conn:
+        conn.execute(text("update journal_entries set format_version = 1"))
+        rehash_from(conn, 1)
+    engine.dispose()
+    return example
 
 
 def verify_after(url: str, *statements: str, rehash: int | None = None) -> str:
@@ -108,10 +121,38 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_verify_names_a_posted_row_that_no_longer_matches_the_journal(example, attack):
+def test_verify_names_a_posted_row_that_no_longer_matches_the_journal(example_format_1, attack):
     statements, expected = ATTACKS[attack]
     rehash = 1 if "rehashed" in attack else None
+    assert verify_after(example_format_1, *statements, rehash=rehash) == expected
+
+
+# format 2: the entry whose hash covers the changed row (None: a table no entry hashes, or a
+# forger who rehashed the chain: the reconciliation still names it)
+ENTRY_OF_ATTACK = {
+    "allocation moved to another paragraph": 2, "allocation amount": 1, "pledge given to another donor": 1,
+    "pledge PSC rate": 2, "pledge due date": 2, "pledge date": 1, "pledge exchange rate": 1, "receipt amount": 3,
+    "receipt moved to another pledge": 4, "disbursement moved to another activity": 5, "cancellation amount": 6,
+    "a rate added under a posted receipt (no trigger in the way)": None,
+    "activity moved to another paragraph (no trigger in the way)": None, "disbursement currency": 5,
+    "PSC rate and memo forged together, chain rehashed": None,
+}
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_on_format_2_the_hash_names_the_entry_of_a_changed_row(example, attack):
+    statements, expected = ATTACKS[attack]
+    rehash = 1 if "rehashed" in attack else None
+    entry = ENTRY_OF_ATTACK[attack]
+    if entry is not None:
+        expected = f"journal entry {entry}: its content does not match its hash ({CHANGED})"
     assert verify_after(example, *statements, rehash=rehash) == expected
+
+
+def test_an_allocation_of_a_pledge_that_does_not_exist_is_caught_on_format_1(example_format_1):
+    """It would add its amount to the funding report's total pledged."""
+    message = verify_after(example_format_1, "update allocations set pledge_id = 999 where id = 3")
+    assert message == f"allocation 3 names pledge id 999, which does not exist: {CHANGED}"
 
 
 def test_a_pledge_entry_records_the_psc_rate_and_due_date(example):

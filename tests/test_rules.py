@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from ledger import services
-from ledger.errors import LedgerError
-from ledger.inputs import ActivityIn, ActivityUpdate, DonorIn, RateIn
+from ledger.errors import LedgerError, Problem, problems_of
+from ledger.inputs import ActivityIn, ActivityUpdate, DonorIn, PledgeIn, RateIn
 from ledger.schema import AuditRecord, JournalEntry, Rate
 from tests.builders import (
     activity,
@@ -38,6 +38,24 @@ def refused(fn, *args, **kwargs) -> str:
     with pytest.raises(LedgerError) as error:
         fn(*args, **kwargs)
     return str(error.value)
+
+
+# -- input problems, each at its own field ----------------------------------------------------
+
+
+def test_each_problem_of_a_pledge_is_located_at_its_field():
+    """One problem per faulty allocation, at its position in the allocations given (a form shows
+    it at that allocation's field, an import at that allocation's row), beside the pledge's own."""
+    with pytest.raises(ValidationError) as error:
+        PledgeIn(reference="P", donor="AAA", pledged_on="2020-03-01", currency="USD", due_on="2020-02-01",
+                 allocations=[{"paragraph": 1, "amount": "1.234"}, {"paragraph": 2, "amount": "5"},
+                              {"paragraph": 2, "amount": "7"}, {"amount": "0"}])
+    assert problems_of(error.value) == [
+        Problem("allocations.0.amount", "1.234 has more decimals than USD allows (2)"),
+        Problem("allocations.2.paragraph", "a second allocation to ¶2: at most one per paragraph and one unearmarked"),
+        Problem("allocations.3.amount", "must be greater than zero, got 0"),
+        Problem("due_on", "2020-02-01 is before pledged_on (2020-03-01)"),
+    ]
 
 
 # -- a EUR pledge split 60/40, paid in two receipts at different rates ------------------------

@@ -23,6 +23,12 @@ LINES = JournalLine.__table__
 TARGET = 3  # the worked example's receipt R1 (entries: P1, P2, R1, R2, D1)
 
 
+@pytest.fixture(autouse=True)
+def acting_user(monkeypatch):
+    """verify as the ledger's user (the ``ledger`` fixture's first user; on PostgreSQL the login)."""
+    monkeypatch.setenv("DONOR_LEDGER_USER", "officer")
+
+
 @contextmanager
 def attacker(url: str):
     """A connection of someone who can edit the database, with the append-only guard removed."""
@@ -42,7 +48,7 @@ def attacker(url: str):
 
 
 def verify(url: str, *extra: str):
-    return invoke_cli("--db", url, "verify", *extra)
+    return invoke_cli("--db", url, "--user", "officer", "verify", *extra)
 
 
 @pytest.fixture
@@ -76,8 +82,9 @@ LINE_COLUMNS = [c for c in LINES.columns.keys()]
 
 
 def test_every_stored_column_is_covered_by_the_hash():
-    """The hash covers every stored column of an entry and of its lines (nothing forgotten)."""
-    assert set(journal.ENTRY_COLUMNS) | {"hash"} == set(ENTRIES.columns.keys())
+    """The hash covers every stored column of an entry and of its lines (nothing forgotten); the format
+    version is hashed from format 2 on (it is appended to the entry columns)."""
+    assert set(journal.ENTRY_COLUMNS) | {"hash", "format_version"} == set(ENTRIES.columns.keys())
     assert set(journal.LINE_COLUMNS) | {"entry_id"} == set(LINES.columns.keys())
 
 
@@ -166,12 +173,11 @@ def test_a_rewritten_history_passes_alone_but_not_against_a_checkpoint(example):
     with attacker(example) as conn:
         conn.execute(update(ENTRIES).where(ENTRIES.c.id == TARGET).values(memo="receipt (rewritten)"))
         prev = conn.execute(select(ENTRIES.c.hash).where(ENTRIES.c.id == TARGET - 1)).scalar()
-        for entry_id in range(TARGET, 6):
-            entry = dict(conn.execute(select(ENTRIES).where(ENTRIES.c.id == entry_id)).mappings().one())
-            lines = conn.execute(select(LINES).where(LINES.c.entry_id == entry_id).order_by(LINES.c.line_no)).mappings().all()
+        for entry, lines, rows in list(journal.stored_entries(conn))[TARGET - 1:]:
+            assert journal.read_stored_times(entry) is None
             entry["prev_hash"] = prev
-            prev = journal.entry_hash(entry, lines)
-            conn.execute(update(ENTRIES).where(ENTRIES.c.id == entry_id).values(prev_hash=entry["prev_hash"], hash=prev))
+            prev = journal.entry_hash(entry, lines, rows)
+            conn.execute(update(ENTRIES).where(ENTRIES.c.id == entry["id"]).values(prev_hash=entry["prev_hash"], hash=prev))
     assert verify(example)[0] == 0
     code, _, err = verify(example, "--checkpoint", checkpoint)
     assert code == 1 and f"checkpoint {checkpoint} is not in the chain" in err
@@ -215,3 +221,69 @@ def test_verify_in_a_real_process_names_the_entry(example):
     code, out, err = run_cli("--db", example, "verify")
     assert code == 1 and out == ""
     assert err.startswith("error: verification failed: journal entry 2:") and "Traceback" not in err
+
+
+# -- the rows posted beside an entry (format 2: its hash covers them) -------------------------
+
+POSTED_COLUMNS = [(name, column.name) for name, posted in journal.POSTED_TABLES.items() for column in posted.table.columns]
+
+
+def test_the_posted_tables_are_discovered_from_the_schema():
+    assert {"pledges", "allocations", "receipts", "cancellations", "disbursements"} <= set(journal.POSTED_TABLES)
+    assert journal.POSTED_TABLES["allocations"].parent == "pledges"
+
+
+def different(value, column):
+    """A different value of the column's type (the id of another row for a key, a fresh id for a row's own)."""
+    if column.primary_key:
+        return value + 1000
+    if value is None:
+        kind = column.type.python_type
+        return {dt.date: dt.date(2011, 1, 1), int: 1, str: "x"}[kind]
+    if column.name == "currency":
+        return "USD" if value != "USD" else "NOK"
+    return changed(value, column.name)
+
+
+@pytest.fixture
+def with_cancellation(ledger, example):
+    from tests.builders import cancel
+
+    cancel(ledger, "P2", "2011-10-01", "1000")  # entry 6
+    assert verify(example)[0] == 0
+    return example
+
+
+@pytest.mark.parametrize(("table", "column"), POSTED_COLUMNS)
+def test_changing_any_column_of_a_posted_row_is_caught_naming_its_entry(with_cancellation, table, column):
+    """Every stored column of every posted table, as the schema has them (a column added later
+    is covered too). The last row of each table is changed: for an allocation, moving it to the
+    pledge after the last one points it at a pledge that does not exist."""
+    posted = journal.POSTED_TABLES[table]
+    rows = posted.table
+    with attacker(with_cancellation) as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        key = conn.execute(select(rows.c.id).order_by(rows.c.id.desc()).limit(1)).scalar()
+        old = conn.execute(select(rows.c[column]).where(rows.c.id == key)).scalar()
+        owner = conn.execute(select(rows.c[posted.via]).where(rows.c.id == key)).scalar()
+        if posted.parent is not None:  # the entry of the row it names
+            parent = journal.POSTED_TABLES[posted.parent].table
+            owner = conn.execute(select(parent.c.entry_id).where(parent.c.id == owner)).scalar()
+        conn.execute(update(rows).where(rows.c.id == key).values({column: different(old, rows.c[column])}))
+    code, out, err = verify(with_cancellation)
+    assert code == 1, out
+    assert f"journal entry {owner}:" in err and "Traceback" not in err, err
+
+
+def test_adding_or_deleting_a_posted_row_is_caught(with_cancellation):
+    allocations = journal.POSTED_TABLES["allocations"].table
+    with attacker(with_cancellation) as conn:
+        row = conn.execute(select(allocations).where(allocations.c.id == 3)).mappings().one()
+        conn.execute(insert(allocations).values({**row, "id": 99, "position": 7}))
+    code, _, err = verify(with_cancellation)
+    assert code == 1 and "journal entry 2: its content does not match its hash" in err
+    with attacker(with_cancellation) as conn:
+        conn.execute(delete(allocations).where(allocations.c.id.in_((3, 99))))
+    code, _, err = verify(with_cancellation)
+    assert code == 1 and "journal entry 2: its content does not match its hash" in err

@@ -31,42 +31,47 @@ async def test_dashboard_titles_are_readable_at_120_columns(ledger):
         for title in ("Technical assistance and training", "Expert group report and support",
                       "Report of the Secretary-General", "Targeting technical assistance"):
             assert title in table, table
-        assert "347,421 " in table  # whole dollars at this width (347,421.42 at 140 columns and more)
+        assert "172,810.34" in table  # cents: every column adds up to its total as shown
         bars = on_screen(app.screen.query_one("#bars"))
         assert "■ progress" in bars  # the legend on one line, not wrapped
 
 
 @run_async
-async def test_dashboard_shows_cents_when_wide_enough_and_adapts_to_a_resize(ledger):
+async def test_dashboard_adapts_to_a_resize(ledger):
     app = DonorLedgerApp(ledger, as_of=AS_OF, start="dashboard")
     async with app.run_test(size=(150, 45)) as pilot:
         await settle(pilot, app, lambda: app.screen.loaded is not None)
         table = on_screen(app.screen.query_one("#funding"))
-        assert "347,421.42" in table and "Cooperation with organizations and private sector" in table
+        assert "172,810.34" in table and "Cooperation with organizations and private sector" in table
         await pilot.resize_terminal(120, 40)
         await settle(pilot, app)
         await pilot.pause(0.2)
         table = on_screen(app.screen.query_one("#funding"))
-        assert "347,421.42" not in table and "Technical assistance and training" in table
+        assert "172,810.34" in table and "Technical assistance and training" in table
 
 
 @run_async
-async def test_at_80_columns_the_dashboard_keeps_gap_and_progress_and_every_screen_key(ledger):
+async def test_at_80_columns_the_dashboard_keeps_every_column_and_every_screen_key(ledger):
     app = DonorLedgerApp(ledger, as_of=AS_OF, start="dashboard")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app, lambda: app.screen.loaded is not None)
         await pilot.pause(0.2)
         table = on_screen(app.screen.query_one("#funding")).splitlines()
-        header = next(line for line in table if "Paragraph" in line)
-        assert header.split() == ["¶", "Paragraph", "Pledged", "Received", "Spent", "Available", "Gap", "Progress"]
+        header = next(line for line in table if "¶" in line)
+        assert header.split()[2:] == ["Pledged", "Received", "Disbursed", "PSC", "Available"], header
         totals = next(line for line in table if "Totals" in line)
-        assert totals.split()[-2:] == ["271,132", "28.6%"], totals  # gap and progress, not cut off
+        assert totals.split()[-2:] == ["6,500.00", "172,810.34"], totals  # PSC and available, not cut off
+        await pilot.press("t")  # the implementation view: gap and progress, not cut off
+        await settle(pilot, app)
+        table = on_screen(app.screen.query_one("#funding")).splitlines()
+        totals = next(line for line in table if "Totals" in line)
+        assert totals.split()[-2:] == ["271,132.13", "28.6%"], totals
         nav = on_screen(app.screen.query_one("NavBar"))
         assert nav.split()[:4] == ["1", "Dashboard", "2", "Pledges"] and nav.rstrip().endswith("9 Journal"), nav
-        await pilot.resize_terminal(120, 40)  # wide again: the requirement and the full titles come back
+        await pilot.resize_terminal(120, 40)  # wide again: the share covered and the full titles come back
         await settle(pilot, app)
         await pilot.pause(0.2)
-        assert "Requirement" in on_screen(app.screen.query_one("#funding"))
+        assert "% covered" in on_screen(app.screen.query_one("#funding"))
         assert "3 Disbursements" in on_screen(app.screen.query_one("NavBar"))
 
 
@@ -128,22 +133,6 @@ async def test_at_80_columns_the_pledge_filters_take_two_rows_and_stay_usable(le
         await settle(pilot, app)
         await pilot.pause(0.2)
         assert app.screen.query_one("#pledge-filters").size.height == 3
-
-
-def test_what_open_activities_still_need_per_paragraph():
-    from decimal import Decimal
-
-    from ledger.queries import ActivityView
-    from tui.dashboard import open_budgets
-
-    def activity(paragraph: int, budget: str, spent: str, status: str) -> ActivityView:
-        return ActivityView(f"A{paragraph}", paragraph, "t", Decimal(budget), None, None, status, 0, Decimal(spent))
-
-    need = open_budgets([activity(1, "500000", "50000", "ongoing"), activity(1, "100", "0", "planned"),
-                         activity(5, "600000", "570000", "ongoing"), activity(5, "100000", "120000", "ongoing"),
-                         activity(7, "60000", "45000", "completed"), activity(3, "9", "0", "cancelled")])
-    # ¶1: 450,000 + 100; ¶5: 30,000 (an overspent activity needs nothing, and frees nothing); ¶7, ¶3: nothing
-    assert need == {1: Decimal("450100"), 5: Decimal("30000")}
 
 
 def test_a_paragraph_bar_always_shows_its_gap():

@@ -44,7 +44,7 @@ def loaded(condition=None):
 
 def test_dashboard(snap_compare, example):
     assert snap_compare(app_on(example, "dashboard"), terminal_size=SIZE,
-                        run_before=loaded(lambda app: app.screen.loaded is not None and app.screen.chain_state
+                        run_before=loaded(lambda app: app.screen.loaded is not None and app.chain
                                           and app.screen.alerts is not None))
 
 
@@ -106,7 +106,7 @@ def test_journal_verified(snap_compare, example):
     async def run_before(pilot):
         await loaded()(pilot)
         await pilot.press("v")
-        await loaded(lambda app: "Verified" in str(app.screen.query_one("#verify-result").render()))(pilot)
+        await loaded(lambda app: "intact" in str(app.screen.query_one("#verify-result").render()))(pilot)
 
     assert snap_compare(app_on(example, "journal"), terminal_size=SIZE, run_before=run_before)
 

@@ -74,6 +74,11 @@ def test_sheets_values_to_the_cent_and_formulas(ledger, tmp_path):
     assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
     assert "1" in str(ws.print_title_rows)
+    # the many rates print compactly: portrait at 75 %, not a landscape page per 30 rates
+    rates = wb["Rates"]
+    assert (rates.page_setup.orientation, rates.page_setup.scale, rates.sheet_properties.pageSetUpPr.fitToPage) == (
+        "portrait", 75, False)
+    assert "1" in str(rates.print_title_rows)
     with zipfile.ZipFile(path) as archive:
         chart = archive.read("xl/charts/chart1.xml").decode()
     assert "barChart" in chart and "'Funding vs implementation'!$C$2:$C$8" in chart

@@ -1,11 +1,13 @@
 """Paragraphs and activities: the paragraph's text, its activities (programme leads update
-status and progress here) and the pledges that fund it."""
+status and progress here), every pledge whose money paid for them (unearmarked ones included)
+and the pledges earmarked to it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -29,6 +31,11 @@ from .forms import FormScreen, field_id
 COLUMNS = (('Code', 6), ('Title', 30), ('Status', 9), ('Progress', 8), ('Budget USD', 12), ('Spent USD', 12),
            ('Start', 10), ('End', 10))
 TITLE_COLUMN = 1
+# Below this width (80x24 terminals) the paragraph list, the text and the status column make room
+# for the activities and the pledges.
+NARROW_BELOW = 100
+NARROW_HIDDEN = ("Status",)
+NARROW_TITLE = 9  # cells of a paragraph's title in the narrow list
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,51 @@ class ParagraphData:
     paragraphs: list[queries.ParagraphView]
     activities: list[queries.ActivityView]
     funding: dict[int | None, list[queries.FundingAllocationView]]
+    spending: dict[int, list[queries.PledgeSpendingView]]
+
+
+def spending_table(rows: list[queries.PledgeSpendingView] | None, narrow: bool = False) -> Table:
+    """Who paid for the paragraph's activities: each pledge's money, earmarked or not, with its sums
+    (a narrow screen leaves out the donor's code: the reference names the pledge)."""
+    table = Table(expand=True, box=None, padding=(0, 1), pad_edge=False, title_justify="left",
+                  title=Text("Paid for its activities (funding splits)", style="bold"))
+    rows = rows or []
+    # the references and the sums keep their width; "unearmarked" gives way on a narrow screen
+    widest = max((len(s.pledge) for s in rows), default=6)
+    table.add_column("Pledge", no_wrap=True, min_width=widest)
+    if not narrow:
+        table.add_column("Donor", no_wrap=True)
+    table.add_column("Earmarked", no_wrap=True, overflow="ellipsis")
+    spent, psc = sum(s.spent_usd for s in rows), sum(s.psc_usd for s in rows)
+    table.add_column("Spent USD", justify="right", no_wrap=True, min_width=len(amount(spent)))
+    table.add_column("PSC USD", justify="right", no_wrap=True, min_width=len(amount(psc)))
+    for s in rows:
+        money = "unearmarked" if s.earmarked is None else f"¶{s.earmarked}"
+        table.add_row(s.pledge, *(() if narrow else (s.donor,)), Text(money, style="cyan" if s.earmarked is None else ""),
+                      amount(s.spent_usd), amount(s.psc_usd))
+    if not rows:
+        table.add_row("nothing spent yet", *[""] * (len(table.columns) - 1))
+    else:
+        table.add_section()
+        table.add_row("Total", *[""] * (len(table.columns) - 3), amount(spent), amount(psc), style="bold")
+    return table
+
+
+def earmarked_table(rows: list[queries.FundingAllocationView], number: int | None, narrow: bool = False) -> Table:
+    """The allocations earmarked to the paragraph (or the unearmarked ones), with their cash; a
+    narrow screen leaves out the donor and the amount in the pledge's currency (the USD figures stay)."""
+    title = "Unearmarked pledges" if number is None else "Earmarked to it (spent on any of its activities)"
+    table = Table(expand=True, box=None, padding=(0, 1), pad_edge=False, title_justify="left",
+                  title=Text(title, style="bold"))
+    names = ("Pledge", *(() if narrow else ("Donor", "Amount")), "Received USD", "Spent USD", "Cash USD")
+    for name in names:
+        table.add_column(name, justify="left" if name in ("Pledge", "Donor") else "right", no_wrap=True)
+    for f in rows:
+        table.add_row(f.pledge, *(() if narrow else (f.donor, f"{f.currency} {amount(f.amount)}")),
+                      amount(f.received_usd), amount(f.spent_usd), amount(f.cash_usd))
+    if not rows:
+        table.add_row("no pledges earmarked here", *[""] * (len(names) - 1))
+    return table
 
 
 class ParagraphsLoaded(Message):
@@ -52,7 +104,10 @@ class ActivitiesScreen(LedgerScreen):
     HELP = (
         "Left: the operative paragraphs of resolution 20/7 (and unearmarked money). Right: the text of "
         "the selected paragraph, its activities with budget (the requirement), spending, status and "
-        "progress, and the pledges earmarked to it with what they hold in cash.\n\n"
+        "progress; then **who paid for its activities**: every pledge whose money was disbursed on them, "
+        "earmarked to this paragraph, to another or unearmarked, with the USD spent and the PSC charged "
+        "(they add up to the paragraph's *spent* on the dashboard's implementation view); then the pledges "
+        "**earmarked** to it with what they received, spent (on any paragraph) and hold in cash.\n\n"
         "**Tab** moves from the paragraphs to their activities. Programme leads: **u** (or **Enter** on "
         "an activity) updates its status and progress; **n** adds an activity to the paragraph. Finance "
         "and auditors see the same, read only."
@@ -75,13 +130,15 @@ class ActivitiesScreen(LedgerScreen):
                     yield Static("", id="paragraph-funding")
 
     def on_resize(self) -> None:
+        self.set_class(self.app.size.width < NARROW_BELOW, "narrow")
         self.call_after_refresh(self.show_paragraph)
 
     def on_mount(self) -> None:
         self.data: ParagraphData | None = None
         self.current: int | None = 1
+        self.set_class(self.app.size.width < NARROW_BELOW, "narrow")
         self.query_one("#paragraph-text-box").border_title = "Text"
-        self.query_one("#funding-box").border_title = "Pledges funding it"
+        self.query_one("#funding-box").border_title = "Pledges that paid for it · pledges earmarked to it"
         self.query_one("#paragraph-list").focus()
         self.reload()
 
@@ -94,7 +151,8 @@ class ActivitiesScreen(LedgerScreen):
         paragraphs = queries.paragraphs(ledger)
         funding = {p.number: queries.paragraph_funding(ledger, p.number) for p in paragraphs}
         funding[None] = queries.paragraph_funding(ledger, None)
-        self.post_message(ParagraphsLoaded(ParagraphData(paragraphs, queries.activities(ledger), funding)))
+        spending = {p.number: queries.paragraph_spending(ledger, p.number) for p in paragraphs}
+        self.post_message(ParagraphsLoaded(ParagraphData(paragraphs, queries.activities(ledger), funding, spending)))
 
     def on_paragraphs_loaded(self, message: ParagraphsLoaded) -> None:
         self.data = message.data
@@ -104,7 +162,10 @@ class ActivitiesScreen(LedgerScreen):
         for p in self.data.paragraphs:
             # activities that count (as in the reports): not the cancelled ones
             count = sum(1 for a in self.data.activities if a.paragraph == p.number and a.status != "cancelled")
-            options.add_option(Option(f"¶{p.number} {p.short_title} ({count})", id=str(p.number)))
+            title = p.short_title
+            if self.has_class("narrow") and len(title) > NARROW_TITLE:  # one line per paragraph
+                title = title[:NARROW_TITLE - 1] + "…"
+            options.add_option(Option(f"¶{p.number} {title} ({count})", id=str(p.number)))
         options.add_option(Option("Unearmarked", id="U"))
         options.highlighted = highlighted if highlighted is not None else 0
         self.show_paragraph()
@@ -125,29 +186,33 @@ class ActivitiesScreen(LedgerScreen):
                         "activities may use it once the money earmarked to that paragraph is spent.")
         else:
             text.update(Text.assemble((f"{paragraph.number}. {paragraph.short_title}\n", "bold"), paragraph.text))
+        self.show_activities(number)
+        self.query_one("#paragraph-funding", Static).update(Group(
+            spending_table(self.data.spending.get(number), narrow=self.has_class("narrow")) if number is not None else Text(
+                "Unearmarked money pays for any paragraph's activities: each paragraph lists what it paid there.",
+                style="dim"),
+            Text(""),
+            earmarked_table(self.data.funding.get(number, []), number, narrow=self.has_class("narrow")),
+        ))
+
+    def show_activities(self, number: int | None) -> None:
         table = self.query_one("#activities", DataTable)
         table.clear(columns=True)
+        shown = [(i, label, width) for i, (label, width) in enumerate(COLUMNS)
+                 if not (self.has_class("narrow") and label in NARROW_HIDDEN)]
         # the title gets what the other columns up to "Spent USD" leave (2 cells of padding each)
-        others = sum(width + 2 for label, width in COLUMNS[:6] if label != "Title")
-        title_width = max(16, (table.size.width or 92) - others - 4)
-        for index, (label, width) in enumerate(COLUMNS):
-            table.add_column(label, width=title_width if index == TITLE_COLUMN else width)
+        others = sum(width + 2 for i, label, width in shown if i < 6 and i != TITLE_COLUMN)
+        title_width = max(12, (table.size.width or 92) - others - 4)
+        for i, label, width in shown:
+            table.add_column(label, width=title_width if i == TITLE_COLUMN else width)
         for a in self.data.activities:
             if a.paragraph == number:
-                table.add_row(a.code, a.title, a.status, Text(f"{a.progress_pct}%", justify="right"),
-                              Text(amount(a.budget_usd), justify="right"), Text(amount(a.spent_usd), justify="right"),
-                              date(a.planned_start), date(a.planned_end), key=a.code)
-        funding = Table(expand=True, box=None, padding=(0, 1), pad_edge=False)
-        for name, justify in (("Pledge", "left"), ("Donor", "left"), ("Amount", "right"), ("Received USD", "right"),
-                              ("Spent USD", "right"), ("Cash USD", "right")):
-            funding.add_column(name, justify=justify, no_wrap=True)
-        rows = self.data.funding.get(number, [])
-        for f in rows:
-            funding.add_row(f.pledge, f.donor, f"{f.currency} {amount(f.amount)}", amount(f.received_usd),
-                            amount(f.spent_usd), amount(f.cash_usd))
-        if not rows:
-            funding.add_row("no pledges earmarked here", "", "", "", "", "")
-        self.query_one("#paragraph-funding", Static).update(funding)
+                cells = {"Code": a.code, "Title": a.title, "Status": a.status,
+                         "Progress": Text(f"{a.progress_pct}%", justify="right"),
+                         "Budget USD": Text(amount(a.budget_usd), justify="right"),
+                         "Spent USD": Text(amount(a.spent_usd), justify="right"),
+                         "Start": date(a.planned_start), "End": date(a.planned_end)}
+                table.add_row(*(cells[label] for _i, label, _w in shown), key=a.code)
 
     @on(DataTable.RowSelected, "#activities")
     def _activity_chosen(self) -> None:

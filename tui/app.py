@@ -26,7 +26,7 @@ from ledger.roles import Act, may
 
 from .base import SCREENS, LedgerScreen
 from .common import MessageDialog
-from .verification import stop_all
+from .verification import ChainCheck, stop_all
 
 IMPORT_ACTS = (Act.RECORD_MONEY, Act.MANAGE_DONORS_RATES, Act.UPDATE_ACTIVITIES)
 
@@ -110,6 +110,7 @@ class DonorLedgerApp(App):
         self.actor = None
         self.as_of = as_of or dt.date.today()
         self.start = start
+        self.chain: ChainCheck | None = None  # the latest chain check of this session (dashboard and journal)
 
     @property
     def ledger(self):
@@ -155,6 +156,13 @@ class DonorLedgerApp(App):
                 if id(screen) not in seen:
                     seen.add(id(screen))
                     yield screen
+
+    def chain_checked(self, check: ChainCheck) -> None:
+        """A chain check finished (on any screen): every screen shows its result."""
+        self.chain = check
+        for screen in self._all_screens():
+            if isinstance(screen, LedgerScreen):
+                screen.chain_changed()
 
     def may(self, act: Act) -> bool:
         return self.actor is not None and may(self.actor.role, act)

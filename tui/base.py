@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any, ClassVar, Protocol
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -128,6 +129,14 @@ class LedgerScreen(Screen):
             return False
         return True
 
+    def on_key(self, event: events.Key) -> None:
+        """A write key of this screen the role may not use is hidden and would do nothing: say why."""
+        for binding in self._bindings.key_to_bindings.get(event.key, []):
+            act = self.WRITE_ACTIONS.get(binding.action)
+            if act is not None and self.refused(act):
+                event.stop()
+                return
+
     def refused(self, act: Act) -> bool:
         """True (and a message saying why) when the acting user may not do ``act``."""
         if self.may(act):
@@ -141,6 +150,9 @@ class LedgerScreen(Screen):
         self.refresh_bindings()
         for bar in self.query(NavBar):
             bar.update_text()
+
+    def chain_changed(self) -> None:
+        """The app's latest chain check (``app.chain``) changed; screens that show it override this."""
 
     def action_help(self) -> None:
         bindings = [b for bs in self._bindings.key_to_bindings.values() for b in bs]

@@ -1,14 +1,20 @@
-"""Dashboard: funding against implementation per operative paragraph, as of a date.
+"""Dashboard: per operative paragraph as of a date, in two views a person can add up.
+
+- the funding view: whose money, per row of allocations (each paragraph's earmarked money, then the
+  unearmarked money): pledged, received, disbursed from it, PSC charged on it, and the cash still
+  available (= received - disbursed - PSC);
+- the implementation view: each paragraph's activities, whatever money paid for them: requirement,
+  programmable pledges, spent, gap and progress; the unearmarked row fills part of the gaps.
 
 Figures come from ``reports.funding`` (the same computation as ``report funding`` and the
-workbook), alerts from ``ledger.queries`` and the chain check from ``ledger.services``.
+workbook), alerts from ``ledger.alerts`` (as ``report alerts``) and the chain check from
+``ledger.services`` (in a child process; the app keeps its result for the journal screen too).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from rich import box
@@ -24,18 +30,35 @@ from textual.widgets import Input, Label, Static
 
 from .base import LedgerScreen
 from .common import bar, parse_date, percent, usd_cents
-from .verification import VerificationStopped, verify_in_child
+from .verification import ChainCheck, VerificationStopped, verify_in_child
 
 if TYPE_CHECKING:  # the database layers load in the workers, after the first paint
-    from ledger.queries import OverduePledge
+    from ledger.alerts import Alerts
     from reports.funding import FundingReport, FundingRow
 
 BAR_WIDTH = 36  # the widest bar; narrower when the panel is
-# The funding table shows cents from this terminal width on (titles then get 30 cells or more);
-# narrower, whole dollars, so that the paragraph titles stay readable (38 cells at 120).
-CENTS_FROM_WIDTH = 140
-# Below this width the requirement column makes way for the gap and progress (80x24 terminals).
-REQUIREMENT_FROM_WIDTH = 96
+# Below this width the implementation view leaves out "% covered" (80x24 terminals): the money
+# columns keep their cents, so that every column adds up to its total as shown.
+COVERED_FROM_WIDTH = 100
+FUNDING, IMPLEMENTATION = "funding", "implementation"
+# what each view is and how its columns add up: (wide, narrow)
+VIEW_TITLES = {
+    FUNDING: (("Funding view", ": each row's own money (earmarked to the paragraph; unearmarked) · "),
+              ("Funding view", " · ")),
+    IMPLEMENTATION: (("Implementation view", ": each paragraph's activities, whatever money paid · "),
+                     ("Implementation view", " · ")),
+}
+VIEW_SUMS = {FUNDING: "Available = Received − Disbursed − PSC", IMPLEMENTATION: "Gap = Requirement − Programmable"}
+WIDE_TITLE_FROM = 118
+# Below this height (80x24 terminals) the bars make way for the alerts (the table shows the same figures).
+SHORT_BELOW = 30
+
+
+def view_title(view: str, width: int) -> Text:
+    name, what = VIEW_TITLES[view][0 if width >= WIDE_TITLE_FROM else 1]
+    return Text.assemble((name, "bold"), what, (VIEW_SUMS[view], "italic"))
+
+
 LEGEND = Text.assemble(
     ("█", "green"), " spent  ", ("▓", "cyan"), " cash available  ", ("▒", "blue"), " pledged, not received  ",
     ("·", "bold red"), " gap  ", ("■", "magenta"), " progress",
@@ -52,20 +75,9 @@ class DashboardData:
 
 
 class AlertsLoaded(Message):
-    def __init__(self, count: int, overdue: list[OverduePledge], open_budgets: dict[int, Decimal]):
+    def __init__(self, alerts: Alerts):
         super().__init__()
-        self.count, self.overdue, self.open_budgets = count, overdue, open_budgets
-
-
-def open_budgets(activities) -> dict[int, Decimal]:
-    """Paragraph -> what its planned and ongoing activities still have to spend (budget less spent,
-    never below zero): the money the paragraph still needs. Completed and cancelled activities
-    need nothing more."""
-    need: dict[int, Decimal] = {}
-    for a in activities:
-        if a.status in ("planned", "ongoing"):
-            need[a.paragraph] = need.get(a.paragraph, Decimal(0)) + max(a.budget_usd - a.spent_usd, Decimal(0))
-    return need
+        self.alerts = alerts
 
 
 class DashboardLoaded(Message):
@@ -74,47 +86,64 @@ class DashboardLoaded(Message):
         self.data = data
 
 
-class ChainChecked(Message):
-    def __init__(self, ok: bool, message: str, entries: int):
-        super().__init__()
-        self.ok, self.message, self.entries = ok, message, entries
-
-
 def usd_whole(cents: int) -> str:
-    """Cents as whole dollars, rounded half up (the narrow dashboard)."""
+    """Cents as whole dollars, rounded half up (the alerts' short lines)."""
     dollars = (abs(cents) + 50) // 100
     return f"{'-' if cents < 0 and dollars else ''}{dollars:,}"
 
 
-def funding_table(report: FundingReport, cents: bool = True, requirement: bool = True) -> Table:
-    """Per paragraph and in total; ``requirement=False`` (a narrow terminal) leaves the
-    requirement out so that the gap and progress stay on screen."""
-    money = usd_cents if cents else usd_whole
-    figures = ("Requirement", "Pledged", "Received", "Spent", "Available", "Gap")[0 if requirement else 1:]
+def _table(title_min: int) -> Table:
     # one blank cell of padding plus the box's blank divider between columns
-    table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 0, 0, 1), pad_edge=False, show_edge=False,
-                  show_footer=False)
+    table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 0, 0, 1), pad_edge=False, show_edge=False)
     table.add_column("¶", justify="right", width=2, no_wrap=True)
-    table.add_column("Paragraph", ratio=1, no_wrap=True, overflow="ellipsis", min_width=12 if requirement else 5)
-    for name in figures:
-        table.add_column(name, justify="right", no_wrap=True, min_width=12 if cents else 9)
-    table.add_column("Progress", justify="right", no_wrap=True, min_width=8)
+    table.add_column("Paragraph", ratio=1, no_wrap=True, overflow="ellipsis", min_width=title_min)
+    return table
 
-    def cells(row: FundingRow, style: str = "") -> list:
-        gap = Text(money(row.gap), style="bold red" if row.gap else "")
-        available = Text(money(row.available), style="yellow" if row.requirement and row.available <= 0 else "")
-        return [
-            ("U" if row is not report.totals else "Σ") if row.paragraph is None else str(row.paragraph),
-            # the total gap is not the column's sum: unearmarked money covers part of it
-            Text("Totals (gap net of unearmarked)" if row is report.totals else row.title, style=style),
-            *([money(row.requirement)] if requirement else []), money(row.pledged), money(row.received),
-            money(row.spent_on_activities), available, gap, percent(row.progress_pct).rjust(8),
-        ]
+
+def _label(report: FundingReport, row: FundingRow) -> str:
+    return "Σ" if row is report.totals else "U" if row.paragraph is None else str(row.paragraph)
+
+
+def funding_view(report: FundingReport) -> Table:
+    """Per row of money (paragraphs, then Unearmarked) and in total: every column is the sum of
+    its rows, and Available = Received - Disbursed - PSC on every row."""
+    table = _table(8)
+    for name in ("Pledged", "Received", "Disbursed", "PSC", "Available"):
+        table.add_column(name, justify="right", no_wrap=True)
+
+    def cells(row: FundingRow) -> list:
+        available = Text(usd_cents(row.available), style="yellow" if row.requirement and row.available <= 0 else "")
+        title = "Totals" if row is report.totals else row.title
+        return [_label(report, row), title, usd_cents(row.pledged), usd_cents(row.received),
+                usd_cents(row.disbursed), usd_cents(row.psc), available]
 
     for row in report.rows:
         table.add_row(*cells(row))
     table.add_section()
-    table.add_row(*cells(report.totals, "bold"), style="bold")
+    table.add_row(*cells(report.totals), style="bold")
+    return table
+
+
+def implementation_view(report: FundingReport, covered: bool = True) -> Table:
+    """Per paragraph and in total: requirement, programmable pledges, spent on its activities
+    (whatever paid), gap and progress. The unearmarked row adds its programmable money and takes
+    from the paragraphs' gaps what it covers, so that every column adds up to the total."""
+    table = _table(8)
+    for name in ("Requirement", "Programmable", *(["% covered"] if covered else []), "Spent", "Gap", "Progress"):
+        table.add_column(name, justify="right", no_wrap=True)
+
+    def cells(row: FundingRow, gap: int, title: str) -> list:
+        return [_label(report, row), title, usd_cents(row.requirement), usd_cents(row.programmable),
+                *([percent(row.coverage_pct)] if covered else []), usd_cents(row.spent_on_activities),
+                Text(usd_cents(gap), style="bold red" if gap > 0 else ""), percent(row.progress_pct)]
+
+    for row in report.rows:
+        if row.paragraph is not None:
+            table.add_row(*cells(row, row.gap, row.title))
+        else:
+            table.add_row(*cells(row, -report.gap_covered_by_unearmarked, "Unearmarked, fills gaps"))
+    table.add_section()
+    table.add_row(*cells(report.totals, report.totals.gap, "Totals"), style="bold")
     return table
 
 
@@ -152,7 +181,7 @@ def bars(report: FundingReport, width: int = BAR_WIDTH, short_legend: bool = Fal
 
 
 class FundingView(Static, can_focus=True):
-    """The funding table; focusable so that the screen's keys work without a field in the way."""
+    """The table of the view shown; focusable so that the screen's keys work without a field in the way."""
 
 
 class DashboardScreen(LedgerScreen):
@@ -161,20 +190,29 @@ class DashboardScreen(LedgerScreen):
     TITLE = "Dashboard"
     CSS_PATH = "dashboard.tcss"
     HELP = (
-        "For each operative paragraph of resolution 20/7: its **requirement** (the budgets of its "
-        "activities, cancelled ones excluded), what donors **pledged**, what was **received**, what was "
-        "**spent** on its activities, the cash still **available**, the **gap** (requirement less "
-        "programmable pledges) and the **progress** of its activities, weighted by budget. "
-        "*Unearmarked* money can fill any paragraph's gap, so the total gap counts it.\n\n"
+        "Two views of resolution 20/7's operative paragraphs, each a table whose columns add up to its "
+        "totals row; **t** switches between them.\n\n"
+        "**Funding view** (whose money): per paragraph, the money donors earmarked to it, and the "
+        "*unearmarked* money on its own row: **pledged**, **received**, **disbursed** from that money (on "
+        "whatever activity it paid for), the **PSC** charged on it, and the cash still **available** "
+        "(= received − disbursed − PSC).\n\n"
+        "**Implementation view** (what the activities need and used): per paragraph its **requirement** "
+        "(the budgets of its activities, cancelled ones excluded), the **programmable** part of its "
+        "earmarked pledges (net of PSC) and the share of the requirement it covers, what was **spent** on "
+        "its activities whatever money paid (earmarked or unearmarked), the **gap** (requirement less "
+        "programmable) and the **progress** of its activities, weighted by budget. Unearmarked money can "
+        "fill any paragraph's gap: its row takes from the gaps what it covers, so the total gap counts it. "
+        "Which pledges paid for a paragraph: the Activities screen (4).\n\n"
         "The bars show, per paragraph, spent / cash available / pledged but not received / gap, scaled "
-        "to the larger of requirement and pledges. **Alerts** list overdue pledges (with a due date "
-        "before the as-of date and something outstanding), paragraphs that need money and have no cash "
-        "left, and the state of the journal's hash chain (checked in the background).\n\n"
-        "All money in USD; in a terminal narrower than 140 columns, rounded to whole dollars so that the "
-        "paragraph titles stay readable (the report and the workbook show cents). Requirement and progress "
-        "are today's values (activities are reference data)."
+        "to the larger of requirement and pledges. **Alerts** (as `report alerts`) list overdue pledges "
+        "(a due date before the as-of date and something outstanding), paragraphs whose open activities "
+        "need more than their cash, and the state of the journal's hash chain (checked in the background; "
+        "the Journal screen shows the same check).\n\n"
+        "All money in USD with cents, as in the report and the workbook. Requirement and progress are "
+        "today's values (activities are reference data)."
     )
     BINDINGS: ClassVar = [
+        Binding("t", "switch_view", "Funding/implementation"),
         Binding("a", "as_of", "As-of date"),
         Binding("v", "verify", "Verify chain"),
         Binding("e", "export", "Export"),
@@ -185,23 +223,24 @@ class DashboardScreen(LedgerScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="dash-top", classes="toolbar"):
-            yield Label("Funding vs implementation, USD, as of", id="as-of-label")
+            yield Label("Paragraphs, USD, as of", id="as-of-label")
             yield Input(self.ledger_app.as_of.isoformat(), id="as-of", placeholder="YYYY-MM-DD", max_length=10)
             yield Static("loading…", id="dash-meta", classes="status-line")
+        yield Static(view_title(FUNDING, self.app.size.width), id="view-title")
         yield FundingView("", id="funding")
         with Horizontal(id="dash-bottom"):
             with Vertical(id="bars-box", classes="panel"):
                 yield Static("", id="bars")
             with Vertical(id="alerts-box", classes="panel"):
-                yield Static("", id="alerts")
                 yield Static("Journal chain: not checked yet", id="chain")
+                yield Static("", id="alerts")
 
     def on_mount(self) -> None:
         self.query_one("#bars-box").border_title = "Funding and progress per paragraph"
         self.query_one("#alerts-box").border_title = "Alerts"
         self.loaded: DashboardData | None = None
-        self.chain_state: tuple[bool, str] | None = None
-        self.chain_checked_at: int | None = None  # the entry count the last check began at
+        self.shown_view = FUNDING
+        self.chain_checked_at: int | None = None  # the entry count the last check started here began at
         self.query_one("#funding").focus()
         self.reload()
 
@@ -213,7 +252,7 @@ class DashboardScreen(LedgerScreen):
 
     def reload(self) -> None:
         self.query_one("#dash-meta", Static).update("loading…")
-        self.alerts: AlertsLoaded | None = None
+        self.alerts: Alerts | None = None
         self._load(self.ledger_app.as_of)  # the alerts follow the figures (they would compete for the CPU)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
@@ -224,10 +263,9 @@ class DashboardScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="alerts")
     def _load_alerts(self, as_of: dt.date) -> None:
-        from ledger import queries
+        from ledger.alerts import alerts_for
 
-        count, overdue = queries.overdue_pledges(self.ledger, as_of, limit=5)
-        self.post_message(AlertsLoaded(count, overdue, open_budgets(queries.activities(self.ledger))))
+        self.post_message(AlertsLoaded(alerts_for(self.ledger, as_of, limit=5)))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         data = self.loaded = message.data
@@ -241,35 +279,42 @@ class DashboardScreen(LedgerScreen):
         self.post_message(self.Ready())
         if self.alerts is None:
             self._load_alerts(report.as_of)
-        if self.chain_checked_at != report.entries:
-            # first time, or entries were posted since the check began: check again (in the background);
+        checked = self.ledger_app.chain
+        if (checked is None or checked.entries != report.entries) and self.chain_checked_at != report.entries:
+            # first time, or entries were posted since the last check: check again (in the background);
             # a check already running for this count is not started twice
             self.chain_checked_at = report.entries
-            if self.chain_state is not None:
+            if checked is not None:
                 self.query_one("#chain", Static).update(Text(f"… checking the chain again ({report.entries:,} "
                                                              "entries)", style="dim"))
             self._verify(report.entries)
+        else:
+            self.chain_changed()
 
     def show_figures(self) -> None:
-        """The table and the bars, fitted to the width: cents only where titles stay readable."""
+        """The table of the view shown and the bars, fitted to the width."""
         if getattr(self, "loaded", None) is None:
             return
         report = self.loaded.report
-        cents = self.app.size.width >= CENTS_FROM_WIDTH
-        self.query_one("#as-of-label", Label).update(
-            "Funding vs implementation, USD, as of" if cents else "Funding vs implementation, whole USD, as of")
-        self.query_one("#funding", Static).update(
-            funding_table(report, cents, requirement=self.app.size.width >= REQUIREMENT_FROM_WIDTH))
+        self.query_one("#view-title", Static).update(view_title(self.shown_view, self.app.size.width))
+        self.set_class(self.app.size.height < SHORT_BELOW, "short")
+        table = (funding_view(report) if self.shown_view == FUNDING
+                 else implementation_view(report, covered=self.app.size.width >= COVERED_FROM_WIDTH))
+        self.query_one("#funding", Static).update(table)
         # label, bar, "100% covered ", progress bar and figure: 36 cells besides the bar
         panel = self.query_one("#bars", Static).content_size.width or 60
         self.query_one("#bars", Static).update(
             bars(report, max(10, min(BAR_WIDTH, panel - 36)), short_legend=panel < LEGEND.cell_len))
 
+    def action_switch_view(self) -> None:
+        self.shown_view = IMPLEMENTATION if self.shown_view == FUNDING else FUNDING
+        self.show_figures()
+
     def on_resize(self) -> None:
         self.call_after_refresh(self.show_figures)
 
     def on_alerts_loaded(self, message: AlertsLoaded) -> None:
-        self.alerts = message
+        self.alerts = message.alerts
         self.show_alerts()
 
     def show_alerts(self) -> None:
@@ -279,33 +324,28 @@ class DashboardScreen(LedgerScreen):
         text = Text()
         if alerts is None:
             text.append("… looking for overdue pledges\n", style="dim")
-        elif alerts.count:
-            text.append(f"⚠ {alerts.count} overdue pledge(s): outstanding, due date, days late\n", style="bold yellow")
+        elif alerts.overdue_count:
+            text.append(f"⚠ {alerts.overdue_count} overdue pledge(s): outstanding, due date, days late\n",
+                        style="bold yellow")
             figures = [f"{p.outstanding:,}" for p in alerts.overdue]
             reference_width = max(len(f"{p.reference} {p.donor}") for p in alerts.overdue)
             figure_width = max(map(len, figures))
             for p, figure in zip(alerts.overdue, figures, strict=True):
                 text.append(f"  {p.reference + ' ' + p.donor:<{reference_width}} {p.currency} {figure:>{figure_width}}"
-                            f"  {p.due_on}  {p.days:>5,} d\n")
-            if alerts.count > len(alerts.overdue):
-                text.append(f"  … and {alerts.count - len(alerts.overdue)} more: Pledges (2), status overdue\n",
+                            f"  {p.due_on}  {p.days_late:>5,} d\n")
+            if alerts.overdue_count > len(alerts.overdue):
+                text.append(f"  … and {alerts.overdue_count - len(alerts.overdue)} more: Pledges (2), status overdue\n",
                             style="dim")
         else:
             text.append("✓ no overdue pledges\n", style="green")
         if alerts is not None:
-            short = []
-            for row in data.report.rows:
-                need = alerts.open_budgets.get(row.paragraph, Decimal(0)) if row.paragraph is not None else Decimal(0)
-                cash = Decimal(max(row.available, 0)).scaleb(-2)
-                if need > cash:
-                    short.append((row, need, cash))
-            if short:
-                text.append(f"⚠ {len(short)} paragraph(s) whose open activities need more than their cash "
-                            "(USD):\n", style="bold yellow")
-                for row, need, cash in short:
-                    title = row.title if len(row.title) <= 22 else row.title[:21] + "…"
-                    text.append(f"  ¶{row.paragraph} {title:<22} needs {usd_whole(int(need * 100))} · "
-                                f"cash {usd_whole(int(cash * 100))}\n")
+            if alerts.cash_needs:
+                text.append(f"⚠ {len(alerts.cash_needs)} paragraph(s) whose open activities need more than their "
+                            "cash (USD):\n", style="bold yellow")
+                for need in alerts.cash_needs:
+                    title = need.title if len(need.title) <= 22 else need.title[:21] + "…"
+                    text.append(f"  ¶{need.paragraph} {title:<22} needs {usd_whole(int(need.need_usd * 100))} · "
+                                f"cash {usd_whole(int(need.cash_usd * 100))}\n")
             else:
                 text.append("✓ every paragraph holds the cash its open activities still need\n", style="green")
         self.query_one("#alerts", Static).update(text)
@@ -316,17 +356,17 @@ class DashboardScreen(LedgerScreen):
             ok, message = verify_in_child(self.ledger.url, self.ledger.user_name)
         except VerificationStopped:
             return
-        self.post_message(ChainChecked(ok, message, entries))
+        self.app.call_from_thread(self._chain_checked, ChainCheck(ok, message, entries))
 
-    def on_chain_checked(self, message: ChainChecked) -> None:
-        if message.entries != self.chain_checked_at:
-            return  # an earlier check, overtaken by one for more entries
-        self.chain_state = (message.ok, message.message)
-        widget = self.query_one("#chain", Static)
-        if message.ok:
-            widget.update(Text(f"✓ Journal chain intact ({message.message.split(': ', 1)[-1].split(',')[0]})", style="green"))
-        else:
-            widget.update(Text(f"✗ BROKEN CHAIN: {message.message}", style="bold red"))
+    def _chain_checked(self, check: ChainCheck) -> None:
+        if check.entries == self.chain_checked_at:  # not an earlier check, overtaken by one for more entries
+            self.ledger_app.chain_checked(check)
+
+    def chain_changed(self) -> None:
+        """The session's latest chain check, made here or on the Journal screen (the same words on both)."""
+        check = self.ledger_app.chain
+        if check is not None:
+            self.query_one("#chain", Static).update(Text(check.summary(), style="green" if check.ok else "bold red"))
 
     @on(Input.Submitted, "#as-of")
     def _as_of_submitted(self, event: Input.Submitted) -> None:
@@ -348,6 +388,7 @@ class DashboardScreen(LedgerScreen):
 
     def action_verify(self) -> None:
         self.query_one("#chain", Static).update("Journal chain: checking…")
+        self.chain_checked_at = self.loaded.report.entries if self.loaded else None
         self._verify(self.chain_checked_at)
 
     def action_export(self) -> None:

@@ -21,7 +21,7 @@ from .base import LedgerScreen
 from .common import amount, date, describe, money_cell
 from .reversal import ReverseForm
 from .tables import Column, LazyTable
-from .verification import VerificationStopped, verify_in_child
+from .verification import ChainCheck, VerificationStopped, verify_in_child
 
 COLUMNS = [Column("Entry", 8), Column("Date", 10), Column("Kind", 12), Column("Reference", 12), Column("User", 10),
            Column("Debits USD", 14), Column("Hash", 64), Column("Memo", 40)]
@@ -31,12 +31,6 @@ def entry_cells(e: queries.EntryView) -> tuple:
     kind = e.kind if e.reversed_by is None else f"{e.kind}*"
     return (str(e.id).rjust(8), date(e.event_date), kind, e.reference, e.user, money_cell(e.debits_usd), e.hash,
             e.memo + (f" (reversed by {e.reversed_by})" if e.reversed_by else ""))
-
-
-class Verified(Message):
-    def __init__(self, ok: bool, message: str):
-        super().__init__()
-        self.ok, self.message = ok, message
 
 
 class LinesLoaded(Message):
@@ -76,6 +70,7 @@ class JournalScreen(LedgerScreen):
         self.query_one("#lines-box").border_title = "Lines of the selected entry"
         self._lines_timer = None
         self.query_one(LazyTable).focus()
+        self.chain_changed()
         self.reload()
 
     def _count(self) -> int:
@@ -130,19 +125,23 @@ class JournalScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
     def _verify(self) -> None:
+        entries = queries.journal_count(self.ledger)
         try:
             ok, message = verify_in_child(self.ledger.url, self.ledger.user_name)
         except VerificationStopped:
             return
-        self.post_message(Verified(ok, message))
+        self.app.call_from_thread(self.ledger_app.chain_checked, ChainCheck(ok, message, entries))
+        if not ok:
+            self.app.call_from_thread(self.notify, message, title="Journal chain broken", severity="error", timeout=30)
 
-    def on_verified(self, message: Verified) -> None:
+    def chain_changed(self) -> None:
+        """The session's latest chain check, made here or on the dashboard (the same words on both)."""
+        check = self.ledger_app.chain
         widget = self.query_one("#verify-result", Static)
-        if message.ok:
-            widget.update(Text(f"✓ Verified: {message.message}", style="bold green"))
+        if check is None:
+            widget.update("Chain not verified in this session: press v.")
         else:
-            widget.update(Text(f"✗ BROKEN: {message.message}", style="bold red"))
-            self.notify(message.message, title="Journal chain broken", severity="error", timeout=30)
+            widget.update(Text(check.summary(), style="bold green" if check.ok else "bold red"))
 
     def action_reverse(self) -> None:
         if self.refused(Act.RECORD_MONEY):

@@ -109,6 +109,9 @@ class TransferScreen(LedgerScreen):
         allowed = any(self.may(a) for a in IMPORT_ACTS)
         for button in self.query("#dry-run, #import"):
             button.display = allowed
+        # a role that may not import cannot focus or type into the import's kind and file either
+        for field in self.query("#import-kind, #import-path"):
+            field.disabled = not allowed
         if not allowed and self.ledger_app.actor is not None:
             self.query_one("#import-status", Static).update(
                 Text("Your role may not import; export and verify are open to you.", style="yellow"))

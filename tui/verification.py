@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 
 CHILD = (
     "import json, sys\n"
@@ -24,6 +25,23 @@ CHILD = (
 
 _running: set[subprocess.Popen] = set()
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The result of a chain check made in this session, and the entry count it began at. The
+    app keeps the latest (``DonorLedgerApp.chain``): the dashboard and the journal show the same."""
+
+    ok: bool
+    message: str
+    entries: int
+
+    def summary(self) -> str:
+        """One line for a status bar: what was checked, or what is broken."""
+        if self.ok:
+            counted, _, head = self.message.split(": ", 1)[-1].partition(", head ")
+            return f"✓ Journal chain intact: {counted}" + (f", head {head[:8]}…" if head else "")
+        return f"✗ BROKEN CHAIN: {self.message}"
 
 
 class VerificationStopped(Exception):

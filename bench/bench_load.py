@@ -1,0 +1,297 @@
+"""Benchmark: many officers at once. 1, 2, 4 and 8 writer processes post a realistic mix of acts
+into one ledger while two reader processes run ``report funding`` and the dashboard's queries.
+
+    .venv/bin/python bench/bench_load.py [--db sqlite|URL] [--acts 400] [--writers 1 2 4 8]
+
+``--db``: ``sqlite`` (a ledger file) or a PostgreSQL server URL whose user may create databases
+(bench/stores.py: a database per run, dropped after).
+
+For each writer count, a fresh copy of one prepared ledger (donors, a EUR rate, an activity per
+paragraph, a funding pool received in full, and a pledge per writer) gets ``--acts`` acts in all,
+shared out among the writers. Each writer cycles through ten acts, each one business act of its
+own unit of work through ``ledger.services`` as the TUI posts it: four receipts on its pledge,
+three disbursements with automatic funding, two cancellations of part of its pledge, and a
+reversal of its last disbursement. Two readers loop meanwhile, each through ``ledger.reading()``:
+one builds the funding report and renders it as JSON (``report funding``), the other runs the
+dashboard's queries (the funding figures, overdue pledges, the activities).
+
+Printed per writer count: acts per second (all acts over the time from the start signal to the
+last writer done), the median and 99th-percentile latency of one act, the readers' runs and
+their median and 99th-percentile latency. On PostgreSQL the parent also samples
+``pg_stat_activity`` every 20 ms and counts the samples where a reader waited for a lock.
+Afterwards every act is checked to be present exactly once (each receipt and disbursement
+reference, the number of cancellations and reversals) and the chain is verified.
+
+Goal: with 8 writers, acts per second at least 0.8x that of one writer (the writer lock must
+not collapse under contention); no reader ever waits for a lock; no act lost or doubled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from stores import label, store_for  # noqa: E402
+
+GOAL = 0.8
+CYCLE = ("receipt", "disbursement", "receipt", "cancellation", "disbursement", "receipt", "disbursement",
+         "cancellation", "receipt", "reversal")
+POOL = "1000000000"  # per allocation of the funding pool, USD: every disbursement is fundable
+
+
+def prepare(url: str, writers: int) -> None:
+    """The ledger every run starts from."""
+    from ledger import services
+    from ledger.database import Ledger
+    from ledger.inputs import ActivityIn, DonorIn, PledgeIn, RateIn, ReceiptIn
+
+    ledger = Ledger(url, user="bench")
+    services.add_rate(ledger, RateIn(currency="EUR", effective_from="2011-01-01", units_per_usd="0.85"))
+    services.save_donor(ledger, DonorIn(code="POOL", name="Funding pool", kind="member-state", currency="USD"))
+    for paragraph in range(1, 8):
+        services.save_activity(ledger, ActivityIn(code=f"A{paragraph}", paragraph=paragraph, title=f"Activity {paragraph}",
+                                                  budget_usd="100000000", status="ongoing", progress_pct=10))
+    services.record_pledge(ledger, PledgeIn(
+        reference="POOL", donor="POOL", pledged_on="2011-01-01", currency="USD", psc_rate="13",
+        allocations=[{"paragraph": p, "amount": POOL} for p in [*range(1, 8), None]]))
+    services.record_receipt(ledger, ReceiptIn(reference="POOL-R", pledge="POOL", received_on="2011-02-01",
+                                              amount=str(int(POOL) * 8)))
+    for w in range(writers):
+        currency = "EUR" if w % 2 else "USD"
+        services.save_donor(ledger, DonorIn(code=f"D{w}", name=f"Donor {w}", kind="member-state", currency=currency))
+        services.record_pledge(ledger, PledgeIn(
+            reference=f"W{w}", donor=f"D{w}", pledged_on="2012-01-01", currency=currency, psc_rate="13",
+            due_on="2013-01-01", allocations=[{"paragraph": 1 + w % 7, "amount": "50000000"},
+                                              {"paragraph": None, "amount": "50000000"}]))
+    ledger.close()
+
+
+def writer(url: str, w: int, acts: int, start, results) -> None:
+    from ledger import services
+    from ledger.database import Ledger
+    from ledger.inputs import CancellationIn, DisbursementIn, ReceiptIn, ReversalIn
+
+    ledger = Ledger(url, user="bench")
+    latencies, last_disbursement = [], None
+    start.wait(120)
+    try:
+        for i in range(acts):
+            act = CYCLE[i % len(CYCLE)]
+            day = dt.date(2016, 1, 1) + dt.timedelta(days=i % 300)
+            began = time.perf_counter()
+            if act == "receipt":
+                services.record_receipt(ledger, ReceiptIn(reference=f"R{w}-{i}", pledge=f"W{w}",
+                                                          received_on=day.isoformat(), amount="100.00"))
+            elif act == "disbursement":
+                last_disbursement = services.disburse(ledger, DisbursementIn(
+                    reference=f"X{w}-{i}", activity=f"A{1 + (w + i) % 7}", disbursed_on=day.isoformat(),
+                    amount="250.00", payee="Payee")).entry_id
+            elif act == "cancellation":
+                services.cancel_pledge(ledger, CancellationIn(pledge=f"W{w}", amount="10.00",
+                                                              cancelled_on=day.isoformat(), reason="written off"))
+            else:
+                services.reverse(ledger, ReversalIn(entry_id=last_disbursement, reason="entered in error"))
+            latencies.append(time.perf_counter() - began)
+        results.put(("writer", w, latencies, None))
+    except Exception as exc:  # reported to the parent, which fails the run
+        results.put(("writer", w, latencies, f"{type(exc).__name__}: {exc}"))
+    finally:
+        ledger.close()
+
+
+def reader(url: str, which: str, start, stop, results) -> None:
+    from ledger import queries
+    from ledger.database import Ledger
+    from reports.funding import funding_report_for
+    from reports.render import funding_json
+
+    ledger = Ledger(url, user="bench")
+    latencies = []
+    start.wait(120)
+    try:
+        while not stop.is_set():
+            began = time.perf_counter()
+            if which == "report":
+                funding_json(funding_report_for(ledger))
+            else:
+                funding_report_for(ledger)
+                queries.overdue_pledges(ledger, dt.date.today(), limit=5)
+                queries.activities(ledger)
+            latencies.append(time.perf_counter() - began)
+        results.put(("reader", which, latencies, None))
+    except Exception as exc:
+        results.put(("reader", which, latencies, f"{type(exc).__name__}: {exc}"))
+    finally:
+        ledger.close()
+
+
+def reader_url(url: str) -> str:
+    """On PostgreSQL the readers' connections carry an application name the parent looks for."""
+    if not url.startswith("postgresql"):
+        return url
+    return url + ("&" if "?" in url else "?") + "application_name=dl_bench_reader"
+
+
+def lock_waits(url: str, stop: threading.Event, found: list[int]) -> None:
+    """Count the samples in which a reader's backend waited for a lock (PostgreSQL)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while not stop.is_set():
+            waiting = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                   "'dl_bench_reader' AND wait_event_type = 'Lock'").fetchone()[0]
+            found[0] += 1
+            found[1] += waiting > 0
+            time.sleep(0.02)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def check(url: str, writers: int, acts: int) -> str:
+    """Every act present exactly once and the chain whole; '' when so, else what is wrong."""
+    from sqlalchemy import func, select
+
+    from ledger import services
+    from ledger.database import Ledger
+    from ledger.schema import Disbursement, JournalEntry, Receipt
+
+    shares = shares_of(acts, writers)
+    expected = {"receipt": set(), "disbursement": set(), "cancellation": 0, "reversal": 0}
+    for w, count in enumerate(shares):
+        for i in range(count):
+            act = CYCLE[i % len(CYCLE)]
+            if act in ("receipt", "disbursement"):
+                expected[act].add(f"{'R' if act == 'receipt' else 'X'}{w}-{i}")
+            else:
+                expected[act] += 1
+    ledger = Ledger(url, user="bench")
+    try:
+        with ledger.reading() as session:
+            receipts = session.execute(select(Receipt.reference).where(Receipt.reference != "POOL-R")).scalars().all()
+            paid = session.execute(select(Disbursement.reference)).scalars().all()
+            kinds = dict(session.execute(select(JournalEntry.kind, func.count()).group_by(JournalEntry.kind)).all())
+        problems = []
+        if sorted(receipts) != sorted(expected["receipt"]):
+            problems.append(f"receipts: {len(receipts)} stored, {len(expected['receipt'])} posted")
+        if sorted(paid) != sorted(expected["disbursement"]):
+            problems.append(f"disbursements: {len(paid)} stored, {len(expected['disbursement'])} posted")
+        for kind in ("cancellation", "reversal"):
+            if kinds.get(kind, 0) != expected[kind]:
+                problems.append(f"{kind}s: {kinds.get(kind, 0)} stored, {expected[kind]} posted")
+        verified = services.verify_chain(ledger)
+        if not verified.ok:
+            problems.append(f"verify: {verified.message}")
+        return "; ".join(problems)
+    finally:
+        ledger.close()
+
+
+def shares_of(acts: int, writers: int) -> list[int]:
+    return [acts // writers + (1 if w < acts % writers else 0) for w in range(writers)]
+
+
+def run(store, writers: int, acts: int) -> dict:
+    name = f"load-{writers}"
+    store.copy("prepared", name)
+    url = store.url(name)
+    context = multiprocessing.get_context("spawn")
+    start, stop, results = context.Event(), context.Event(), context.Queue()
+    workers = [context.Process(target=writer, args=(url, w, n, start, results))
+               for w, n in enumerate(shares_of(acts, writers))]
+    readers = [context.Process(target=reader, args=(reader_url(url), which, start, stop, results))
+               for which in ("report", "dashboard")]
+    for process in workers + readers:
+        process.start()
+    time.sleep(3)  # every process opened its ledger and waits for the signal
+    sampling, samples = threading.Event(), [0, 0]
+    sampler = threading.Thread(target=lock_waits, args=(url, sampling, samples)) if store.name == "postgresql" else None
+    if sampler:
+        sampler.start()
+    began = time.perf_counter()
+    start.set()
+    latencies, failures, done = [], [], 0
+    while done < len(workers):
+        role, who, times, failure = results.get(timeout=1800)
+        if role == "writer":
+            done += 1
+            latencies += times
+        if failure:
+            failures.append(f"{role} {who}: {failure}")
+    seconds = time.perf_counter() - began
+    stop.set()
+    reads = {}
+    for _ in readers:
+        role, who, times, failure = results.get(timeout=300)
+        reads[who] = times
+        if failure:
+            failures.append(f"{role} {who}: {failure}")
+    sampling.set()
+    if sampler:
+        sampler.join()
+    for process in workers + readers:
+        process.join(60)
+    problem = check(url, writers, acts)
+    store.drop(name)
+    all_reads = reads.get("report", []) + reads.get("dashboard", [])
+    return {"writers": writers, "acts": len(latencies), "seconds": seconds, "per_second": len(latencies) / seconds,
+            "p50": statistics.median(latencies) if latencies else float("nan"), "p99": percentile(latencies, 0.99),
+            "reads": len(all_reads), "read_p50": statistics.median(all_reads) if all_reads else float("nan"),
+            "read_p99": percentile(all_reads, 0.99), "lock_samples": samples[0], "lock_waits": samples[1],
+            "failures": failures, "problem": problem}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL server URL (databases made and dropped)")
+    parser.add_argument("--acts", type=int, default=400, help="acts per writer count, shared out among the writers")
+    parser.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4, 8])
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="dl-load-"))
+    store = store_for(args.db, folder)
+    try:
+        prepare(store.url("prepared"), max(args.writers))
+        results = [run(store, writers, args.acts) for writers in args.writers]
+    finally:
+        store.close()
+
+    db = label(args.db)
+    print(f"\non {db}: {args.acts} acts per run ({', '.join(CYCLE)}), 2 readers")
+    print(f"{'writers':>8}{'acts':>6}{'s':>8}{'acts/s':>8}{'x 1':>6}{'p50 ms':>8}{'p99 ms':>8}"
+          f"{'reads':>7}{'read p50':>10}{'read p99':>10}{'lock waits':>12}  check")
+    one = results[0]["per_second"]
+    for r in results:
+        waits = f"{r['lock_waits']}/{r['lock_samples']}" if db == "postgresql" else "-"
+        verdict = "; ".join(r["failures"]) or r["problem"] or "every act once, chain verifies"
+        print(f"{r['writers']:>8}{r['acts']:>6}{r['seconds']:>8.2f}{r['per_second']:>8.1f}{r['per_second'] / one:>6.2f}"
+              f"{r['p50'] * 1000:>8.1f}{r['p99'] * 1000:>8.1f}{r['reads']:>7}{r['read_p50'] * 1000:>10.0f}"
+              f"{r['read_p99'] * 1000:>10.0f}{waits:>12}  {verdict}")
+    bad = [r for r in results if r["failures"] or r["problem"] or r["lock_waits"]]
+    most = results[-1]
+    suffix = "" if db == "sqlite" else "_pg"
+    # the line bench/run_all.py reads (bench/README.md): the baseline is one writer, in the same run
+    print(f"RESULT name=load_{most['writers']}_writers{suffix} ratio={most['per_second'] / one:.2f} goal={GOAL:g} "
+          f"direction=min baseline=one_writer seconds={most['seconds']:.2f}")
+    if bad:
+        print("FAILED: " + " | ".join(f"{r['writers']} writers: {'; '.join(r['failures']) or r['problem'] or 'readers waited for a lock'}"
+                                      for r in bad))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
