@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from cli.group import Settings, cli, fail, handles_refusals, pass_settings
 from cli.import_commands import progress_on_terminal
-from cli.main import Settings, cli, fail, handles_refusals, pass_settings
 
 
 @cli.command()

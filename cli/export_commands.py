@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.main import Settings, cli, fail, handles_refusals, pass_settings
+from cli.group import Settings, cli, fail, handles_refusals, pass_settings
 from cli.report_commands import AS_OF, FORMAT, emit, report, width
 
 

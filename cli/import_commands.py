@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from cli.main import Settings, cli, fail, handles_refusals, pass_settings
+from cli.group import Settings, cli, fail, handles_refusals, pass_settings
 from imports.kinds import KINDS
 
 KIND = click.Choice(list(KINDS))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.main import ISO_DATE, Settings, cli, fail, handles_refusals, pass_settings
+from cli.group import ISO_DATE, Settings, cli, fail, handles_refusals, pass_settings
 from ledger import services
 from ledger.inputs import ActivityUpdate, CancellationIn, ReversalIn, UserIn
 from ledger.money import format_amount

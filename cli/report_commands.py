@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.main import ISO_DATE, Settings, cli, handles_refusals, pass_settings
+from cli.group import ISO_DATE, Settings, cli, handles_refusals, pass_settings
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 AS_OF = click.option("--as-of", "as_of", type=ISO_DATE, help="Only money events dated on or before (default today).")

@@ -19,17 +19,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ledger.balances import BALANCES
 from ledger.database import Ledger
 from ledger.disbursements import disburse, stored_disbursement
 from ledger.errors import InputProblems, LedgerError, Problem
+from ledger.events import free_references, note_free_references
 from ledger.inputs import PledgeIn
 from ledger.paragraphs import paragraph_id
 from ledger.pledges import (
-    ALLOCATIONS,
-    PLEDGES,
-    free_references,
-    note_free_references,
     pledge_by_reference,
     prefetch_pledges,
     record_pledge,
@@ -162,7 +158,7 @@ class _PledgeGroup:
 def _paragraph(uow, value: str | int) -> None:
     number = int(value) if isinstance(value, int) or (value.isascii() and value.isdigit()) else None
     if number is not None:  # a paragraph that is not a whole number has its own problem
-        paragraph_id(uow.cache, uow.session, number)
+        paragraph_id(uow, number)
 
 
 # Per kind, the columns naming something that must already be in the ledger, and the look-up
@@ -355,7 +351,7 @@ class FileImport:
         model = self._validate(line, data)
         if model is not None and model.allocations[0].paragraph is not None:
             try:
-                paragraph_id(self.uow.cache, self.uow.session, model.allocations[0].paragraph)
+                paragraph_id(self.uow, model.allocations[0].paragraph)
             except LedgerError as exc:
                 self._report(line, exc.problems)
                 self._look_up_references(line, data, {"paragraph"})
@@ -425,6 +421,5 @@ class FileImport:
         # per-row look-ups go; the funding candidates and their cash movements (one short entry
         # per allocation holding cash and per date, bounded by the ledger, not by the file) stay:
         # reading them is one full scan, and UnitOfWork.post keeps them current
-        for key in (PLEDGES, ALLOCATIONS, BALANCES):
-            uow.cache.pop(key, None)
+        uow.lookups.forget_batch()
         free_references(uow, self.kind.name).clear()

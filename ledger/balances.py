@@ -24,18 +24,12 @@ class AllocationBalance:
     receivable_cents: int = 0  # carrying value of the outstanding at the pledge-date rate
 
 
-# uow.cache keys, kept current by note_posted() (called by UnitOfWork.post for every entry)
-BALANCES = "allocation_balances"  # allocation id -> AllocationBalance
-CASH_MOVES = "cash_movements"  # allocation id -> [(event date, cash cents)], one per date, date order
-CASH_TOTALS = "cash_totals"  # allocation id -> cash cents (allocations read as funding candidates)
-CANDIDATES = "funding_candidates"  # (paragraph id, pledge id) -> candidate rows; dropped when cash comes in
-
-
-def note_posted(cache: dict, lines, event_date: dt.date) -> None:
-    """Keep the cached balances current with a newly posted entry's lines (one pass)."""
-    moves = cache.get(CASH_MOVES)
-    totals = cache.get(CASH_TOTALS)
-    balances = cache.get(BALANCES)
+def note_posted(lookups, lines, event_date: dt.date) -> None:
+    """Keep the balances of a unit of work's ``Lookups`` current with a newly posted entry's
+    lines (one pass)."""
+    moves = lookups.cash_moves
+    totals = lookups.cash_totals
+    balances = lookups.balances
     for line in lines:
         aid = line.allocation_id
         if aid is None:
@@ -43,13 +37,13 @@ def note_posted(cache: dict, lines, event_date: dt.date) -> None:
         account = line.account
         if account == journal.CASH:
             if line.usd_cents > 0:
-                cache.pop(CANDIDATES, None)  # an allocation may now hold cash that it did not
-            if totals and aid in totals:
+                lookups.forget_candidates()  # an allocation may now hold cash that it did not
+            if aid in totals:
                 totals[aid] += line.usd_cents
-            if moves and aid in moves:
+            if aid in moves:
                 _add_movement(moves[aid], event_date, line.usd_cents)
             continue
-        balance = balances.get(aid) if balances else None
+        balance = balances.get(aid)
         if balance is None:
             continue
         if account == journal.RECEIVABLE:
@@ -64,7 +58,7 @@ def note_posted(cache: dict, lines, event_date: dt.date) -> None:
 
 
 def allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationBalance]:
-    cached = uow.cache.setdefault(BALANCES, {})
+    cached = uow.lookups.balances
     if all(aid in cached for aid in allocation_ids):
         return {aid: cached[aid] for aid in allocation_ids}
     result = _allocation_balances(uow, allocation_ids)
@@ -94,7 +88,7 @@ def _add_movement(movements: list[tuple[dt.date, int]], day: dt.date, cents: int
 
 def cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
     """Net cash (USD cents) of an allocation per event date, in date order."""
-    cached = uow.cache.setdefault(CASH_MOVES, {})
+    cached = uow.lookups.cash_moves
     found = cached.get(allocation_id)
     if found is None:
         found = cached[allocation_id] = _cash_movements(uow, allocation_id)

@@ -7,26 +7,22 @@ PostgreSQL: writers take a transaction-level advisory lock first.
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .clock import utcnow
 from .errors import LedgerError, PermissionDenied
-from .roles import Act, Role, may
+from .roles import Act, Actor, Role, may
 from .schema import User
-
-if TYPE_CHECKING:
-    from .unit_of_work import UnitOfWork
+from .unit_of_work import UnitOfWork
 
 WRITER_LOCK_KEY = 2011_20_07  # PostgreSQL advisory lock taken by every writer
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another; DONOR_LEDGER_BUSY_TIMEOUT_MS overrides
@@ -95,12 +91,6 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as exc:
         raise LedgerError(f"database: the driver for {parsed.drivername} is not installed ({exc.name})") from None
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    role: Role | None  # None: not (yet) a user of this ledger
 
 
 class Ledger:
@@ -182,8 +172,6 @@ class Ledger:
         if not may(actor.role, act):
             who = f"{actor.name} ({actor.role.value})" if actor.role else f"{actor.name} (not a user of this ledger)"
             raise PermissionDenied(f"permission denied: {who} may not {act.value}")
-        from .unit_of_work import UnitOfWork
-
         session = self._writer_sessions()
         try:
             self._lock(session)
@@ -203,10 +191,6 @@ class Ledger:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def describe_db_error(exc: SQLAlchemyError, url: str) -> str:

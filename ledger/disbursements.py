@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from . import figures, journal
-from .balances import CANDIDATES, CASH_TOTALS, available_cash, cash_movements, fundable, psc_of
+from .balances import available_cash, cash_movements, fundable, psc_of
 from .errors import LedgerError, NotFound, Problem
+from .events import Posted, check_date, reference_taken
 from .inputs import DisbursementIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
-from .pledges import Posted, check_date, reference_taken
 from .rates import rate_book
 from .reference_data import activity_by_code
 from .schema import Activity, Allocation, Disbursement, Donor, JournalLine, Paragraph, Pledge
@@ -65,15 +65,14 @@ def _candidates(uow, paragraph_id: int, pledge_id: int | None):
     """Allocations that may pay, in the order of docs/rules.md#disbursements-and-funding: earmarked to the paragraph, then
     unearmarked; oldest pledge first. Only those holding cash now are read further."""
     key = (paragraph_id, pledge_id)
-    cached = uow.cache.setdefault(CANDIDATES, {})
-    if key not in cached:
+    lookups = uow.lookups
+    if key not in lookups.candidates:
         # one read of the allocations holding cash serves every paragraph
-        holding = ("any paragraph", pledge_id)
-        if holding not in cached:
-            cached[holding] = _holding_cash(uow, pledge_id)
-        rows = cached[holding]
-        cached[key] = [row for row in rows if row[1] == paragraph_id] + [row for row in rows if row[1] is None]
-    rows, totals = cached[key], uow.cache.get(CASH_TOTALS, {})
+        if pledge_id not in lookups.holding_cash:
+            lookups.holding_cash[pledge_id] = _holding_cash(uow, pledge_id)
+        rows = lookups.holding_cash[pledge_id]
+        lookups.candidates[key] = [row for row in rows if row[1] == paragraph_id] + [row for row in rows if row[1] is None]
+    rows, totals = lookups.candidates[key], lookups.cash_totals
     spent = 0
     while spent < len(rows) and totals.get(rows[spent][0], 1) <= 0:
         spent += 1
@@ -103,19 +102,16 @@ def _holding_cash(uow, pledge_id: int | None) -> list[tuple]:
     rows = uow.rows(statement).all()
     # Cached until cash comes in (balances.note_posted drops the lists): spending only lowers
     # cash, and an allocation whose cash is spent is skipped as it would fund nothing.
-    totals = uow.cache.setdefault(CASH_TOTALS, {})
-    owners = uow.cache.setdefault(OWNERS, {})
+    totals = uow.lookups.cash_totals
+    owners = uow.lookups.owners
     for row in rows:
         totals[row[0]] = int(row[5])
         owners[row[0]] = (row[6], row[7])
     return [row[:5] for row in rows]
 
 
-OWNERS = "allocation_owners"  # uow.cache: allocation id -> (pledge id, donor id) of funding candidates
-
-
 def _activity(uow, code: str) -> Activity:
-    cached = uow.cache.setdefault("activities_by_code", {})
+    cached = uow.lookups.activities
     activity = cached.get(code)
     if activity is None:
         activity = cached[code] = activity_by_code(uow, code)
@@ -128,7 +124,7 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
     if activity.status == "cancelled":
         raise LedgerError(Problem("activity", f"activity {activity.code} is cancelled: it takes no new disbursement"))
     check_date(uow, "disbursed_on", data.disbursed_on)
-    numbers = uow.cache.setdefault("paragraph_numbers", {})  # paragraph id -> number (never changes)
+    numbers = uow.lookups.paragraph_numbers  # never change
     paragraph = numbers.get(activity.paragraph_id)
     if paragraph is None:
         paragraph = numbers[activity.paragraph_id] = uow.session.get(Paragraph, activity.paragraph_id).number
@@ -153,7 +149,7 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
         raise LedgerError(Problem("amount", f"{data.currency} {data.amount} is worth less than one US cent"))
     needed = usd
     picked: list[tuple] = []
-    totals = uow.cache.get(CASH_TOTALS, {})
+    totals = uow.lookups.cash_totals
     for allocation_id, allocation_paragraph, reference, psc_bp, donor in _candidates(uow, activity.paragraph_id, pledge_id):
         if needed == 0:
             break
@@ -184,7 +180,7 @@ def disburse(uow, data: DisbursementIn) -> Posted:
     activity = _activity(uow, data.activity)
     disbursement_id = uow.next_id(Disbursement)
     lines: list[journal.Line] = []
-    owners = uow.cache.get(OWNERS, {})
+    owners = uow.lookups.owners
     if not all(s.allocation_id in owners for s in plan.splits):
         pledges = dict(uow.rows(select(Allocation.id, Allocation.pledge_id).where(
             Allocation.id.in_([s.allocation_id for s in plan.splits]))).all())

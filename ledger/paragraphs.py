@@ -40,10 +40,10 @@ def paragraph_ids(session: Session, mandate_id: int = MANDATE_ID) -> dict[int, i
     return {p.number: p.id for p in paragraphs(session, mandate_id)}
 
 
-def paragraph_id(cache: dict, session: Session, number: int, field: str = "paragraph") -> int:
-    ids = cache.get("paragraph_ids")
+def paragraph_id(uow, number: int, field: str = "paragraph") -> int:
+    ids = uow.lookups.paragraph_ids
     if ids is None:
-        ids = cache["paragraph_ids"] = paragraph_ids(session)
+        ids = uow.lookups.paragraph_ids = paragraph_ids(uow.session)
     if number not in ids:
         raise LedgerError(Problem(field, f"resolution 20/7 has no operative paragraph {number} (it has {min(ids)}-{max(ids)})"))
     return ids[number]

@@ -2,65 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 
 from . import journal
 from .balances import AllocationBalance, allocation_balances
 from .errors import LedgerError, NotFound, Problem
+from .events import Posted, check_date, minor_amount, reference_taken
 from .inputs import AllocationIn, CancellationIn, PledgeIn
-from .money import MoneyError, format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
+from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
 from .paragraphs import paragraph_id
 from .rates import rate_book
 from .reconcile import pledge_memo
 from .schema import Allocation, Cancellation, Donor, Paragraph, Pledge
-
-
-@dataclass(frozen=True)
-class Posted:
-    """What a money event posted: its journal entry and its value in USD cents."""
-
-    entry_id: int
-    reference: str
-    usd_cents: int
-    detail: str = ""
-
-
-def check_date(uow, field: str, day, not_before=None, what: str = "") -> None:
-    if day > uow.today:
-        raise LedgerError(Problem(field, f"{day.isoformat()} is in the future; money events may not be dated after today ({uow.today})"))
-    if not_before is not None and day < not_before:
-        raise LedgerError(Problem(field, f"{day.isoformat()} is before {what} ({not_before.isoformat()})"))
-
-
-# uow.cache keys for batch look-ups (an import fills them for a batch of rows; see prefetch_pledges)
-PLEDGES = "pledges_by_reference"  # reference -> Pledge (found pledges only: a pledge never goes away)
-ALLOCATIONS = "allocations_of_pledge"  # pledge id -> [(Allocation, paragraph number)] (never change)
-DONOR_IDS = "donor_ids"  # donor code -> id (found donors only)
-
-
-def free_references(uow, kind: str) -> set[str]:
-    """References known not to be taken in this unit of work (filled by a batch look-up; a
-    reference leaves the set when it is used)."""
-    return uow.cache.setdefault(("free references", kind), set())
-
-
-def reference_taken(uow, kind: str, column, reference: str) -> bool:
-    free = free_references(uow, kind)
-    if reference in free:
-        free.discard(reference)  # it is about to be used, or the caller refuses
-        return False
-    return uow.rows(select(column).where(column == reference)).first() is not None
-
-
-def note_free_references(uow, kind: str, column, references) -> set[str]:
-    """One query for a batch: which of ``references`` are taken; the others are noted as free."""
-    references = set(references)
-    taken = set(uow.rows(select(column).where(column.in_(references))).scalars()) if references else set()
-    free_references(uow, kind).update(references - taken)
-    return taken
-
 
 # Pledges and allocations are read as plain rows (attributes named as the columns), not ORM
 # objects: they are never changed, and an import of receipts reads tens of thousands of them
@@ -71,8 +24,7 @@ ALLOCATION_COLUMNS = (*Allocation.__table__.c, Paragraph.number)
 
 def pledge_by_reference(uow, reference: str, field: str = "pledge"):
     """The pledge's row (``.id``, ``.currency``, ``.rate_micros``, ...)."""
-    cached = uow.cache.get(PLEDGES)
-    pledge = cached.get(reference) if cached else None
+    pledge = uow.lookups.pledges.get(reference)
     if pledge is None:
         pledge = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference == reference)).one_or_none()
     if pledge is None:
@@ -91,32 +43,30 @@ def _allocation_rows(uow, pledge_ids):
 
 def allocations_of(uow, pledge_id: int) -> list[tuple]:
     """The pledge's allocation rows in paragraph order, unearmarked last, with paragraph numbers."""
-    cached = uow.cache.get(ALLOCATIONS)
-    if cached and pledge_id in cached:
+    cached = uow.lookups.allocations
+    if pledge_id in cached:
         return cached[pledge_id]
     return [(allocation, allocation.number) for allocation in _allocation_rows(uow, [pledge_id])]
 
 
 def prefetch_pledges(uow, references) -> None:
     """Batch look-up of pledges, their allocations and balances (a few queries for many rows)."""
-    from .balances import allocation_balances
-
-    wanted = set(references) - set(uow.cache.get(PLEDGES, {}))
+    wanted = set(references) - set(uow.lookups.pledges)
     if not wanted:
         return
     found = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference.in_(wanted))).all()
-    uow.cache.setdefault(PLEDGES, {}).update((p.reference, p) for p in found)
+    uow.lookups.pledges.update((p.reference, p) for p in found)
     if not found:
         return
     by_pledge: dict[int, list] = {p.id: [] for p in found}
     for allocation in _allocation_rows(uow, list(by_pledge)):
         by_pledge[allocation.pledge_id].append((allocation, allocation.number))
-    uow.cache.setdefault(ALLOCATIONS, {}).update(by_pledge)
+    uow.lookups.allocations.update(by_pledge)
     allocation_balances(uow, [a.id for allocations in by_pledge.values() for a, _ in allocations])
 
 
 def donor_id(uow, code: str) -> int | None:
-    ids = uow.cache.setdefault(DONOR_IDS, {})
+    ids = uow.lookups.donor_ids
     found = ids.get(code)
     if found is None:
         found = uow.rows(select(Donor.id).where(Donor.code == code)).scalar()
@@ -133,13 +83,6 @@ def require_donor(uow, code: str, field: str = "donor") -> int:
     return found
 
 
-def minor_amount(value, currency: str, field: str = "amount") -> int:
-    try:
-        return to_minor(value, currency)
-    except MoneyError as exc:
-        raise LedgerError(Problem(field, str(exc))) from None
-
-
 def record_pledge(uow, data: PledgeIn) -> Posted:
     check_date(uow, "pledged_on", data.pledged_on)
     donor = require_donor(uow, data.donor)
@@ -150,7 +93,7 @@ def record_pledge(uow, data: PledgeIn) -> Posted:
     lines: list[journal.Line] = []
     allocations = []
     for position, allocation in enumerate(data.allocations, start=1):
-        para = None if allocation.paragraph is None else paragraph_id(uow.cache, uow.session, allocation.paragraph)
+        para = None if allocation.paragraph is None else paragraph_id(uow, allocation.paragraph)
         minor = to_minor(allocation.amount, data.currency)
         usd = to_usd_cents(minor, data.currency, rate)
         allocation_id = uow.next_id(Allocation)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .database import utcnow
+from .clock import utcnow
 from .errors import LedgerError, Problem
 from .inputs import RateIn
 from .money import RATE_SCALE, REPORTING_CURRENCY, rate_decimal
@@ -52,9 +52,9 @@ class RateBook:
 
 
 def rate_book(uow) -> RateBook:
-    book = uow.cache.get("rates")
+    book = uow.lookups.rates
     if book is None:
-        book = uow.cache["rates"] = RateBook.load(uow.session)
+        book = uow.lookups.rates = RateBook.load(uow.session)
     return book
 
 

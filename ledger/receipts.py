@@ -7,17 +7,10 @@ from sqlalchemy import select
 from . import journal
 from .balances import allocation_balances
 from .errors import LedgerError, Problem
+from .events import Posted, check_date, minor_amount, reference_taken
 from .inputs import ReceiptIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
-from .pledges import (
-    Posted,
-    allocations_of,
-    check_date,
-    minor_amount,
-    pledge_by_reference,
-    reference_taken,
-    settlement_lines,
-)
+from .pledges import allocations_of, pledge_by_reference, settlement_lines
 from .rates import rate_book
 from .schema import Pledge, Receipt
 

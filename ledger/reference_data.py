@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from .database import utcnow
+from .clock import utcnow
 from .errors import LedgerError, NotFound, Problem
 from .inputs import ActivityIn, ActivityUpdate, DonorIn, UserIn
 from .money import from_minor, to_minor
@@ -48,7 +48,7 @@ def activity_by_code(uow, code: str, field: str = "activity") -> Activity:
 def _activity_values(uow, data: ActivityIn, given_only: bool = False) -> dict:
     """The stored columns of ``data``; with ``given_only`` only those of the fields it was given."""
     values = {
-        "paragraph_id": paragraph_id(uow.cache, uow.session, data.paragraph),
+        "paragraph_id": paragraph_id(uow, data.paragraph),
         "title": data.title,
         "budget_cents": to_minor(data.budget_usd, "USD"),
         "planned_start": data.planned_start,

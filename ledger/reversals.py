@@ -9,9 +9,9 @@ from sqlalchemy import select
 from . import figures, journal
 from .balances import available_cash, cash_movements
 from .errors import LedgerError, NotFound, Problem
+from .events import Posted, check_date
 from .inputs import ReversalIn, paragraph_label
 from .money import format_amount
-from .pledges import Posted, check_date
 from .schema import Allocation, JournalEntry, JournalLine, Paragraph, Pledge
 
 REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -29,3 +30,11 @@ ALLOWED: dict[Act, frozenset[Role]] = {
 
 def may(role: Role | None, act: Act) -> bool:
     return role is not None and role in ALLOWED[act]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user acting on a ledger."""
+
+    name: str
+    role: Role | None  # None: not (yet) a user of this ledger

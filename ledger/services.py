@@ -12,6 +12,7 @@ from . import disbursements, pledges, rates, receipts, reference_data, reversals
 from .database import Ledger, resolve_url
 from .disbursements import FundingPlan
 from .errors import PermissionDenied
+from .events import Posted
 from .inputs import (
     ActivityIn,
     ActivityUpdate,
@@ -25,7 +26,6 @@ from .inputs import (
     UserIn,
 )
 from .journal import Verification
-from .pledges import Posted
 from .reconcile import verify_ledger
 from .roles import Act
 from .unit_of_work import Reader

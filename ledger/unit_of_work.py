@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from operator import itemgetter
-from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String, func, insert, select
 from sqlalchemy.orm import Session
 
 from . import journal
 from .balances import note_posted
-from .database import Actor, utcnow
+from .clock import utcnow
+from .lookups import Lookups
+from .roles import Actor
 from .schema import AuditRecord, Base, JournalEntry, JournalLine
 
 
@@ -48,7 +49,7 @@ def copy_type(column_type) -> str:
 
 
 class Reader:
-    """What the rule functions need to read: a session, the actor, today and a cache.
+    """What the rule functions need to read: a session, the actor, today and the look-ups read so far.
 
     Used as is for previews (a funding plan before saving); UnitOfWork adds writing.
     """
@@ -57,7 +58,7 @@ class Reader:
         self.session = session
         self.actor = actor
         self.today = dt.date.today()
-        self.cache: dict[Any, Any] = {}
+        self.lookups = Lookups()
 
     def flush(self) -> None:
         pass
@@ -205,7 +206,7 @@ class UnitOfWork(Reader):
         self.add_all(JournalLine, lines)
         # hashed once the rows posted with it are added: before the next entry, a read or the commit
         self._open = (entry, lines, {})
-        note_posted(self.cache, draft.lines, draft.event_date)
+        note_posted(self.lookups, draft.lines, draft.event_date)
         return entry_id
 
     def _attach(self, table: str, rows: list[dict]) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import figures, journal
-from ledger.database import utcnow
+from ledger.clock import utcnow
 from ledger.money import format_amount
 from ledger.rates import RateBook
 from ledger.schema import Donor, Pledge

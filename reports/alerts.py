@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ledger import journal
 from ledger.alerts import Alerts, alerts
-from ledger.database import utcnow
+from ledger.clock import utcnow
 from ledger.money import format_amount, to_minor
 
 from .formats import json_header, money, money_grouped, provenance, safe_text

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ledger import figures, journal
-from ledger.database import utcnow
+from ledger.clock import utcnow
 from ledger.money import percent_1dp
 from ledger.paragraphs import paragraphs
 from ledger.rates import RateBook

@@ -25,7 +25,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.database import utcnow
+from ledger.clock import utcnow
 from ledger.money import format_amount, largest_remainder
 from ledger.paragraphs import mandate_title
 from ledger.schema import (

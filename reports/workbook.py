@@ -1,775 +1,59 @@
-"""The audit workbook (sheets and columns in docs/reports.md).
+"""The audit workbook (sheets and columns in docs/reports.md): ``write_workbook`` /
+``export_workbook``.
 
 Written with openpyxl in write-only mode, row by row, so memory stays flat however long the
 journal is. Every figure comes from the same computations as the reports
 (``reports.funding.funding_report``, ``reports.donors.donor_report``,
 ``reports.ageing.ageing_report``) or is a stored document or journal line, all read in one
 database snapshot and filtered by the same as-of date: money events dated after it appear
-on no sheet, the journal included.
-
-Cells:
-- money is a number cell whose stored text is the exact decimal (``86206.89``, never a float
-  round trip), with the number format of its currency's minor units; an amount of more than
-  15 significant digits (beyond what a spreadsheet number holds exactly) is written as text
-  with a comment saying so, and counted on "About";
-- text is always a string cell (``t="inlineStr"``), never a formula; text a spreadsheet
-  would run (starting with = + - @, tab, CR, LF) or read as an error code also gets the
-  quote prefix, so that editing the cell keeps it text;
-- formulas only where docs/reports.md says (the funding sheet's totals and percentages,
-  the donor and ageing totals).
+on no sheet, the journal included. The sheets are built in ``reports.workbook_sheets``, their
+cells (exact money, text that never runs as a formula) by ``reports.spreadsheet``; amounts
+written as text are counted on "About".
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from decimal import Decimal
-from functools import partial
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ERROR_CODES, Cell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from ledger import figures, journal
-from ledger.alerts import Alerts, chain_of
+from ledger import journal
 from ledger.alerts import alerts as ledger_alerts
-from ledger.database import utcnow
-from ledger.money import RATE_DECIMALS, from_minor, minor_digits, to_minor
+from ledger.alerts import chain_of
+from ledger.clock import utcnow
 from ledger.paragraphs import mandate_title
 from ledger.rates import RateBook
 from ledger.reconcile import verify_ledger
-from ledger.schema import (
-    Activity,
-    Allocation,
-    Disbursement,
-    Donor,
-    JournalEntry,
-    JournalLine,
-    Paragraph,
-    Pledge,
-    Rate,
-    Receipt,
-)
+from ledger.schema import JournalEntry
 
-from .ageing import BUCKET_LABELS, BUCKETS, AgeingReport, ageing_report
-from .donors import DonorReport, donor_report
+from .ageing import ageing_report
+from .donors import donor_report
 from .files import replaced_on_success
-from .formats import FORMULA_STARTS
-from .funding import FundingReport, funding_report
-from .sums import allocation_sums, reversed_as_of, use_snapshot
-
-MAX_DATA_ROWS = 1_048_575  # rows of a sheet (1,048,576) less its header row; tests lower it
-MAX_TEXT = 32_767  # characters a cell holds
-MAX_DIGITS = 15  # significant digits a spreadsheet number holds exactly
-BATCH = 5_000
+from .funding import funding_report
+from .spreadsheet import MAX_DIGITS, MAX_TEXT, BookWriter, Progress
+from .sums import reversed_as_of, use_snapshot
+from .workbook_sheets import (
+    about_sheet,
+    activity_sheet,
+    ageing_sheet,
+    disbursement_sheet,
+    donor_sheets,
+    funding_sheet,
+    funding_split_sheet,
+    journal_sheets,
+    pledge_sheet,
+    rate_sheet,
+    receipt_sheet,
+)
 
 SHEETS = (
     "Funding vs implementation", "Donors", "Donor spending", "Pledges", "Receipts", "Disbursements",
     "Funding splits", "Activities", "Rates", "Ageing", "Journal", "About",
 )
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_THIN = Side(style="thin", color="808080")
 
-Progress = Callable[[str, int], None]
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    width: float
-    kind: str = "text"  # text | int | date | datetime | money | usd | pct | rate | hash
-
-
-def money_format(currency: str) -> str:
-    digits = minor_digits(currency)
-    return "#,##0" if digits == 0 else "#,##0." + "0" * digits
-
-
-class Styles:
-    """Cell styles made once per workbook; a cell gets a shared copy of one StyleArray."""
-
-    def __init__(self, wb: Workbook):
-        self.wb = wb
-        self._cache: dict[tuple, object] = {}
-
-    def get(self, number_format: str | None = None, bold: bool = False, quote: bool = False, header: bool = False,
-            wrap: bool = False):
-        key = (number_format, bold, quote, header, wrap)
-        style = self._cache.get(key)
-        if style is None:
-            probe = Cell(None)
-            probe.parent = _ProbeSheet(self.wb)
-            if number_format:
-                probe.number_format = number_format
-            if bold or header:
-                probe.font = Font(name="Calibri", size=11, bold=True)
-            if header:
-                probe.fill = PatternFill("solid", fgColor="D9E1F2")
-                probe.border = Border(bottom=_THIN)
-                probe.alignment = Alignment(wrap_text=True, vertical="top")
-            elif wrap:
-                probe.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
-            if bold and not header:
-                probe.border = Border(top=_THIN)  # totals rows
-            if quote:
-                probe.quotePrefix = True
-            style = self._cache[key] = probe._style
-        return style
-
-
-class _ProbeSheet:
-    """Just enough of a worksheet for a cell to register its style with the workbook."""
-
-    def __init__(self, wb: Workbook):
-        self.parent = wb
-
-
-class BookWriter:
-    """Cell factories and sheet bookkeeping for one workbook."""
-
-    def __init__(self, progress: Progress | None = None, max_rows: int | None = None):
-        self.wb = Workbook(write_only=True)
-        self.styles = Styles(self.wb)
-        self.progress = progress
-        self.max_rows = max_rows or MAX_DATA_ROWS
-        self.text_amounts = 0  # amounts written as text (more than 15 significant digits)
-        self.cut_texts = 0  # texts cut at a cell's 32,767 characters
-        self.literal_texts = 0  # texts that start like a formula, written as literal text
-        self.sheets: list[str] = []
-
-    # -- cells ----------------------------------------------------------------------------
-    def _cell(self, ws, value, data_type: str, style) -> Cell:
-        cell = Cell(ws, row=1, column=1, style_array=style)
-        cell._value = value
-        cell.data_type = data_type
-        return cell
-
-    def text(self, ws, value: str | None, bold: bool = False, wrap: bool = False):
-        if value is None or value == "":
-            return None
-        value = str(value)
-        if _ILLEGAL.search(value):
-            value = _ILLEGAL.sub("\ufffd", value)
-        if len(value) > MAX_TEXT:
-            value = value[: MAX_TEXT - 1] + "…"
-            self.cut_texts += 1
-        if value.startswith(FORMULA_STARTS) or value in ERROR_CODES:
-            self.literal_texts += 1
-            return self._cell(ws, value, "s", self.styles.get(quote=True, bold=bold, wrap=wrap))
-        if bold or wrap:
-            return self._cell(ws, value, "s", self.styles.get(bold=bold, wrap=wrap))
-        return value
-
-    def amount(self, ws, minor: int | None, currency: str, bold: bool = False):
-        """A money cell: the exact decimal, formatted for the currency; text beyond 15 digits."""
-        if minor is None:
-            return None
-        value = from_minor(minor, currency)
-        if len(str(abs(minor))) > MAX_DIGITS:
-            self.text_amounts += 1
-            cell = self._cell(ws, f"{value}", "s", self.styles.get(bold=bold))
-            cell.comment = Comment(
-                f"{currency} {value}: more than {MAX_DIGITS} significant digits, which a spreadsheet number "
-                "cannot hold exactly; written as text so that it is not rounded.", "donor-ledger")
-            return cell
-        return self._cell(ws, str(value), "n", self.styles.get(money_format(currency), bold=bold))
-
-    def usd(self, ws, cents: int | None, bold: bool = False):
-        return self.amount(ws, cents, "USD", bold)
-
-    def decimal(self, ws, value: Decimal | None, number_format: str, bold: bool = False):
-        if value is None:
-            return None
-        if len(value.as_tuple().digits) > MAX_DIGITS:
-            self.text_amounts += 1
-            return self._cell(ws, f"{value}", "s", self.styles.get(bold=bold))
-        return self._cell(ws, str(value), "n", self.styles.get(number_format, bold=bold))
-
-    def date(self, ws, value: dt.date | None):
-        if value is None:
-            return None
-        return self._cell(ws, value, "d", self.styles.get("yyyy-mm-dd"))
-
-    def datetime(self, ws, value: dt.datetime | None):
-        if value is None:
-            return None
-        return self._cell(ws, value.replace(microsecond=0), "d", self.styles.get("yyyy-mm-dd hh:mm:ss"))
-
-    def formula(self, ws, text: str, number_format: str | None = None, bold: bool = False):
-        return self._cell(ws, text, "f", self.styles.get(number_format, bold=bold))
-
-    # -- sheets ---------------------------------------------------------------------------
-    def sheet(self, title: str, columns: Iterable[Column], print_title: str = "", grid: bool = True,
-              print_scale: int | None = None) -> SheetWriter:
-        self.sheets.append(title)
-        return SheetWriter(self, title, list(columns), print_title, grid, print_scale)
-
-    def save(self, path: Path) -> None:
-        self.wb.save(path)
-
-
-class SheetWriter:
-    """One sheet: a frozen, filtered, printable header row, then data rows."""
-
-    def __init__(self, book: BookWriter, title: str, columns: list[Column], print_title: str = "", grid: bool = True,
-                 print_scale: int | None = None):
-        """Printed landscape, fitted to the page width; or, with ``print_scale``, portrait at that
-        percentage (a long sheet of narrow columns)."""
-        self.book = book
-        self.title = title
-        self.columns = columns
-        self.ws = ws = book.wb.create_sheet(title)
-        ws.freeze_panes = "A2"
-        for i, column in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = column.width
-        ws.page_setup.orientation = "portrait" if print_scale else "landscape"
-        ws.page_setup.paperSize = "9"  # A4
-        if print_scale:
-            ws.page_setup.scale = print_scale
-        else:
-            ws.page_setup.fitToWidth = 1
-            ws.page_setup.fitToHeight = 0
-        # (written with the first row in a write-only workbook: not changeable later)
-        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=not print_scale)
-        ws.print_options.gridLines = grid
-        ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.print_title_rows = "1:1"
-        ws.oddHeader.center.text = print_title or title
-        ws.oddFooter.right.text = "Page &P of &N"
-        ws.oddFooter.left.text = "&A"
-        lines = max(math.ceil(len(c.header) / max(c.width - 2, 1)) for c in columns)
-        ws.row_dimensions[1].height = 15 * max(lines, 1) + 2  # wrapped headers: LibreOffice keeps stored heights
-        header = book.styles.get(header=True)
-        ws.append([book._cell(ws, c.header, "s", header) for c in columns])
-        self.rows = 1  # rows written, header included
-        self.data_end = 1  # last row inside the auto filter
-
-    def append(self, cells: list, height: float | None = None) -> int:
-        if height:
-            self.ws.row_dimensions[self.rows + 1].height = height
-        self.ws.append(cells)
-        self.rows += 1
-        if self.book.progress and self.rows % BATCH == 0:
-            self.book.progress(self.title, self.rows - 1)
-        return self.rows
-
-    def end_data(self) -> None:
-        """Rows after this one (totals, notes) stay outside the filter."""
-        self.data_end = self.rows
-
-    def close(self) -> None:
-        last = get_column_letter(len(self.columns))
-        self.ws.auto_filter.ref = f"A1:{last}{max(self.data_end, 1)}"
-        if self.book.progress:
-            self.book.progress(self.title, self.rows - 1)
-
-
-# -- the sheets -----------------------------------------------------------------------------
-
-FUNDING_COLUMNS = (
-    Column("Paragraph", 12), Column("Title", 46), Column("Requirement USD", 15, "usd"),
-    Column("Pledged USD", 15, "usd"), Column("Programmable USD", 15, "usd"), Column("Received USD", 15, "usd"),
-    Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"), Column("Disbursed USD", 15, "usd"),
-    Column("PSC USD", 13, "usd"), Column("Available USD", 15, "usd"), Column("Spent on activities USD", 15, "usd"),
-    Column("Coverage %", 10, "pct"), Column("Delivery %", 10, "pct"), Column("Progress %", 10, "pct"),
-    Column("Gap USD", 15, "usd"), Column("Activities", 10, "int"), Column("Completed", 10, "int"),
-)
-# column letters of the funding sheet
-F = {key: get_column_letter(i) for i, key in enumerate((
-    "paragraph", "title", "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference",
-    "disbursed", "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
-    "activities_total", "activities_completed"), start=1)}
-SUMMED = ("requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
-          "available", "spent_on_activities")
-
-
-def _funding_sheet(book: BookWriter, report: FundingReport, alerts: Alerts) -> None:
-    sheet = book.sheet("Funding vs implementation", FUNDING_COLUMNS,
-                       f"Funding vs implementation, USD, as of {report.as_of.isoformat()}", grid=False)
-    ws = sheet.ws
-    pct = "0.0"
-    first = 2
-    unearmarked_row = first + len(report.rows) - 1
-    text_columns: set[str] = set()
-    for row in report.rows:
-        r = sheet.rows + 1
-        cells = [row.paragraph if row.paragraph is not None else book.text(ws, "Unearmarked"),
-                 book.text(ws, row.title if row.paragraph is not None else "Not earmarked (resolution-wide)")]
-        for key in SUMMED:
-            cell = book.usd(ws, row.value(key))
-            if isinstance(cell, Cell) and cell.data_type == "s":
-                text_columns.add(key)
-            cells.append(cell)
-        cells.append(book.formula(ws, f'=IF({F["requirement"]}{r}=0,"",ROUND({F["programmable"]}{r}/{F["requirement"]}{r}*100,1))', pct))
-        cells.append(book.formula(ws, f'=IF({F["requirement"]}{r}=0,"",ROUND({F["spent_on_activities"]}{r}/{F["requirement"]}{r}*100,1))', pct))
-        cells.append(book.decimal(ws, row.progress_pct, pct))
-        gap = book.usd(ws, row.gap)
-        if isinstance(gap, Cell) and gap.data_type == "s":
-            text_columns.add("gap")
-        cells += [gap, row.activities_total, row.activities_completed]
-        sheet.append(cells)
-    sheet.end_data()
-    t = report.totals
-    r = sheet.rows + 1
-    last = unearmarked_row
-    cells = [book.text(ws, "Total", bold=True), None]
-    for key in SUMMED:
-        if key in text_columns or len(str(abs(t.value(key)))) > MAX_DIGITS:
-            cells.append(book.usd(ws, t.value(key), bold=True))  # a SUM would skip text cells
-        else:
-            cells.append(book.formula(ws, f"=SUM({F[key]}{first}:{F[key]}{last})", money_format("USD"), bold=True))
-    cells.append(book.formula(ws, f'=IF({F["requirement"]}{r}=0,"",ROUND({F["programmable"]}{r}/{F["requirement"]}{r}*100,1))', pct, bold=True))
-    cells.append(book.formula(ws, f'=IF({F["requirement"]}{r}=0,"",ROUND({F["spent_on_activities"]}{r}/{F["requirement"]}{r}*100,1))', pct, bold=True))
-    cells.append(book.decimal(ws, t.progress_pct, pct, bold=True))
-    if "gap" in text_columns or "programmable" in text_columns or len(str(t.gap)) > MAX_DIGITS:
-        cells.append(book.usd(ws, t.gap, bold=True))
-    else:
-        cells.append(book.formula(
-            ws, f'=MAX(SUM({F["gap"]}{first}:{F["gap"]}{last - 1})-{F["programmable"]}{last},0)', money_format("USD"),
-            bold=True))
-    for key in ("activities_total", "activities_completed"):
-        cells.append(book.formula(ws, f"=SUM({F[key]}{first}:{F[key]}{last})", "0", bold=True))
-    sheet.append(cells)
-    sheet.append([])
-    for note in (
-        f"Money is as of {report.as_of.isoformat()}; requirement, progress and activity counts are the values at "
-        "generation time.",
-        "Coverage = programmable / requirement; delivery = spent on activities / requirement (blank where the "
-        "requirement is 0).",
-        "Total gap = the paragraphs' gaps less unearmarked programmable money, not below 0.",
-    ):
-        sheet.append([None, book.text(ws, note)])
-    sheet.append([])
-    _alerts_block(book, sheet, alerts)
-    chart = BarChart()
-    chart.type = "col"
-    chart.grouping = "clustered"
-    chart.title = f"Funding vs implementation per paragraph, USD, as of {report.as_of.isoformat()}"
-    chart.y_axis.title = "USD"
-    chart.x_axis.title = "Operative paragraph"
-    chart.y_axis.numFmt = "#,##0"
-    chart.y_axis.delete = False
-    chart.x_axis.delete = False
-    chart.height, chart.width = 10, 30
-    categories = Reference(ws, min_col=1, min_row=first, max_row=last - 1)
-    for key in ("requirement", "pledged", "received", "spent_on_activities"):
-        col = list(F).index(key) + 1
-        chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=last - 1), titles_from_data=True)
-    chart.set_categories(categories)
-    ws.add_chart(chart, f"B{sheet.rows + 2}")
-    sheet.close()
-
-
-def _alerts_block(book: BookWriter, sheet: SheetWriter, alerts: Alerts) -> None:
-    """The dashboard's alerts (ledger.alerts) below the funding table: every overdue pledge,
-    the paragraphs short of cash, the chain check."""
-    ws = sheet.ws
-    bold = partial(book.text, ws, bold=True)
-    sheet.append([None, bold(f"Alerts, as of {alerts.as_of.isoformat()}")])
-    sheet.append([None, bold(f"Overdue pledges: {alerts.overdue_count}"), bold("Due on"), bold("Days late"),
-                  bold("Currency"), bold("Outstanding"), bold("USD (as-of rate)")])
-    for a in alerts.overdue:
-        sheet.append([None, book.text(ws, f"{a.reference} ({a.donor})"), book.date(ws, a.due_on), a.days_late,
-                      a.currency, book.amount(ws, to_minor(a.outstanding, a.currency), a.currency),
-                      book.usd(ws, to_minor(a.outstanding_usd, "USD"))])
-    sheet.append([None, bold(f"Paragraphs whose open activities need more than their cash: {len(alerts.cash_needs)}"),
-                  bold("Need USD"), bold("Cash USD"), bold("Shortfall USD")])
-    for c in alerts.cash_needs:
-        need, cash = to_minor(c.need_usd, "USD"), to_minor(c.cash_usd, "USD")
-        sheet.append([c.paragraph, book.text(ws, c.title), book.usd(ws, need), book.usd(ws, cash), book.usd(ws, need - cash)])
-    if alerts.chain is not None:
-        sheet.append([None, bold("Journal chain"), book.text(ws, "intact" if alerts.chain.ok else "BROKEN", bold=True),
-                      book.text(ws, alerts.chain.message)])
-
-
-DONOR_COLUMNS = (
-    Column("Donor", 10), Column("Name", 30), Column("Kind", 16), Column("Country", 8), Column("Currency", 9),
-    Column("Pledges", 8, "int"), Column("Pledged USD", 15, "usd"), Column("Cancelled USD", 14, "usd"),
-    Column("Received USD", 15, "usd"), Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"),
-    Column("Spent USD", 15, "usd"), Column("PSC USD", 13, "usd"), Column("Balance USD", 15, "usd"),
-)
-DONOR_MONEY = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
-
-
-def _donor_sheets(book: BookWriter, report: DonorReport) -> None:
-    sheet = book.sheet("Donors", DONOR_COLUMNS, f"Donor statements, USD, as of {report.as_of.isoformat()}")
-    ws = sheet.ws
-    text_columns: set[str] = set()
-    for row in report.rows:
-        cells = [book.text(ws, row.donor), book.text(ws, row.name), book.text(ws, row.kind), book.text(ws, row.country),
-                 book.text(ws, row.currency), row.pledges]
-        for key in DONOR_MONEY:
-            cell = book.usd(ws, getattr(row, key))
-            if isinstance(cell, Cell) and cell.data_type == "s":
-                text_columns.add(key)
-            cells.append(cell)
-        sheet.append(cells)
-    sheet.end_data()
-    last = sheet.rows
-    cells = [book.text(ws, "Total", bold=True), None, None, None, None,
-             book.formula(ws, f"=SUM(F2:F{last})", "0", bold=True)]
-    for i, key in enumerate(DONOR_MONEY, start=7):
-        letter = get_column_letter(i)
-        value = getattr(report.totals, key)
-        if last < 2 or key in text_columns or len(str(abs(value))) > MAX_DIGITS:
-            cells.append(book.usd(ws, value, bold=True))
-        else:
-            cells.append(book.formula(ws, f"=SUM({letter}2:{letter}{last})", money_format("USD"), bold=True))
-    sheet.append(cells)
-    sheet.close()
-
-    sheet = book.sheet("Donor spending", (
-        Column("Donor", 10), Column("Name", 30), Column("Paragraph", 10, "int"), Column("Activity", 12),
-        Column("Activity title", 40), Column("Spent USD", 15, "usd"), Column("PSC USD", 13, "usd"),
-    ), f"Spending paid with each donor's money, USD, as of {report.as_of.isoformat()}")
-    ws = sheet.ws
-    for row in report.rows:
-        for s in row.spending:
-            sheet.append([book.text(ws, row.donor), book.text(ws, row.name), s.paragraph, book.text(ws, s.activity),
-                          book.text(ws, s.activity_title), book.usd(ws, s.spent), book.usd(ws, s.psc)])
-    sheet.end_data()
-    sheet.close()
-
-
-def _paragraph_label(number: int | None) -> str | int:
-    return "unearmarked" if number is None else number
-
-
-def _reversal_cells(book: BookWriter, ws, undone: dict, entry_id: int) -> list:
-    if entry_id in undone:
-        rid, day = undone[entry_id]
-        return [rid, book.date(ws, day)]
-    return [None, None]
-
-
-def _pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates: RateBook, undone: dict) -> None:
-    sums = {s.allocation_id: s for s in allocation_sums(session, as_of, book_rates)}
-    sheet = book.sheet("Pledges", (
-        Column("Pledge", 14), Column("Donor", 10), Column("Donor name", 24), Column("Pledged on", 11, "date"),
-        Column("Due on", 11, "date"), Column("Currency", 9), Column("PSC %", 7, "pct"), Column("Paragraph", 11),
-        Column("Allocated", 16, "money"), Column("Units per USD", 12, "rate"), Column("Pledged USD (pledge date)", 15, "usd"),
-        Column("Cancelled", 15, "money"), Column("Received", 15, "money"), Column("Outstanding", 15, "money"),
-        Column("Net pledged USD", 15, "usd"), Column("Received USD", 15, "usd"), Column("Outstanding USD (as-of rate)", 15, "usd"),
-        Column("Entry", 8, "int"), Column("Reversed by entry", 9, "int"), Column("Reversed on", 11, "date"),
-        Column("Notes", 30),
-    ), f"Pledges and their allocations, as of {as_of.isoformat()}")
-    ws = sheet.ws
-    statement = (
-        select(Allocation.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.due_on, Pledge.currency,
-               Pledge.psc_rate_bp, Paragraph.number, Allocation.amount_minor, Pledge.rate_micros, Allocation.pledged_cents,
-               Pledge.entry_id, Pledge.notes)
-        .join(Pledge, Pledge.id == Allocation.pledge_id)
-        .join(Donor, Donor.id == Pledge.donor_id)
-        .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
-        .where(Pledge.pledged_on <= as_of)
-        .order_by(Pledge.pledged_on, Pledge.reference, Allocation.position)
-        .execution_options(yield_per=BATCH)
-    )
-    pct = "0.00"
-    rate_format = "0." + "0" * RATE_DECIMALS
-    for (aid, reference, donor, name, pledged_on, due_on, currency, psc_bp, paragraph, amount, rate_micros, pledged_cents,
-         entry_id, notes) in session.execute(statement):
-        s = sums.get(aid)
-        sheet.append([
-            book.text(ws, reference), book.text(ws, donor), book.text(ws, name), book.date(ws, pledged_on),
-            book.date(ws, due_on), currency, book.decimal(ws, Decimal(psc_bp).scaleb(-2), pct),
-            _paragraph_label(paragraph), book.amount(ws, amount, currency),
-            book.decimal(ws, Decimal(rate_micros).scaleb(-RATE_DECIMALS), rate_format), book.usd(ws, pledged_cents),
-            book.amount(ws, s.cancelled_minor if s else 0, currency), book.amount(ws, s.received_minor if s else 0, currency),
-            book.amount(ws, s.outstanding_minor if s else 0, currency),
-            book.usd(ws, s.pledged_cents if s else 0), book.usd(ws, s.received_cents if s else 0),
-            book.usd(ws, s.outstanding_cents if s else 0),
-            entry_id, *_reversal_cells(book, ws, undone, entry_id), book.text(ws, notes),
-        ])
-    sheet.end_data()
-    sheet.close()
-
-
-def _receipt_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: dict) -> None:
-    sheet = book.sheet("Receipts", (
-        Column("Receipt", 14), Column("Pledge", 14), Column("Donor", 10), Column("Received on", 11, "date"),
-        Column("Currency", 9), Column("Amount", 16, "money"), Column("USD", 15, "usd"), Column("USD as credited", 9),
-        Column("Bank reference", 20), Column("Entry", 8, "int"), Column("Reversed by entry", 9, "int"),
-        Column("Reversed on", 11, "date"),
-    ), f"Receipts, as of {as_of.isoformat()}")
-    ws = sheet.ws
-    statement = (
-        select(Receipt.reference, Pledge.reference, Donor.code, Receipt.received_on, Pledge.currency, Receipt.amount_minor,
-               Receipt.usd_cents, Receipt.usd_given, Receipt.bank_reference, Receipt.entry_id)
-        .join(Pledge, Pledge.id == Receipt.pledge_id)
-        .join(Donor, Donor.id == Pledge.donor_id)
-        .where(Receipt.received_on <= as_of)
-        .order_by(Receipt.received_on, Receipt.reference)
-        .execution_options(yield_per=BATCH)
-    )
-    for reference, pledge, donor, day, currency, amount, usd, given, bank, entry_id in session.execute(statement):
-        sheet.append([
-            book.text(ws, reference), book.text(ws, pledge), book.text(ws, donor), book.date(ws, day), currency,
-            book.amount(ws, amount, currency), book.usd(ws, usd), "given" if given else "converted",
-            book.text(ws, bank), entry_id, *_reversal_cells(book, ws, undone, entry_id),
-        ])
-    sheet.end_data()
-    sheet.close()
-
-
-def _disbursement_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: dict) -> None:
-    sheet = book.sheet("Disbursements", (
-        Column("Disbursement", 14), Column("Activity", 12), Column("Paragraph", 10, "int"),
-        Column("Disbursed on", 11, "date"), Column("Currency", 9), Column("Amount", 16, "money"), Column("USD", 15, "usd"),
-        Column("PSC USD", 13, "usd"), Column("Funding pledge", 14), Column("Payee", 24), Column("Description", 36),
-        Column("Entry", 8, "int"), Column("Reversed by entry", 9, "int"), Column("Reversed on", 11, "date"),
-    ), f"Disbursements, as of {as_of.isoformat()}")
-    ws = sheet.ws
-    psc = (
-        select(JournalLine.entry_id, figures.PSC_USD.alone().label("psc"))
-        .where(figures.PSC_USD.condition())
-        .group_by(JournalLine.entry_id)
-        .subquery()
-    )
-    funding_pledge = aliased(Pledge)
-    statement = (
-        select(Disbursement.reference, Activity.code, Paragraph.number, Disbursement.disbursed_on, Disbursement.currency,
-               Disbursement.amount_minor, Disbursement.usd_cents, func.coalesce(psc.c.psc, 0), funding_pledge.reference,
-               Disbursement.payee, Disbursement.description, Disbursement.entry_id)
-        .join(Activity, Activity.id == Disbursement.activity_id)
-        .join(Paragraph, Paragraph.id == Activity.paragraph_id)
-        .outerjoin(psc, psc.c.entry_id == Disbursement.entry_id)
-        .outerjoin(funding_pledge, funding_pledge.id == Disbursement.pledge_id)
-        .where(Disbursement.disbursed_on <= as_of)
-        .order_by(Disbursement.disbursed_on, Disbursement.reference)
-        .execution_options(yield_per=BATCH)
-    )
-    for reference, activity, paragraph, day, currency, amount, usd, psc_cents, pledge, payee, description, entry_id in (
-        session.execute(statement)
-    ):
-        sheet.append([
-            book.text(ws, reference), book.text(ws, activity), paragraph, book.date(ws, day), currency,
-            book.amount(ws, amount, currency), book.usd(ws, usd), book.usd(ws, int(psc_cents)), book.text(ws, pledge),
-            book.text(ws, payee), book.text(ws, description), entry_id, *_reversal_cells(book, ws, undone, entry_id),
-        ])
-    sheet.end_data()
-    sheet.close()
-
-
-def _funding_split_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
-    sheet = book.sheet("Funding splits", (
-        Column("Entry", 8, "int"), Column("Date", 11, "date"), Column("Kind", 12), Column("Disbursement", 14),
-        Column("Activity", 12), Column("Paragraph", 10, "int"), Column("Donor", 10), Column("Pledge", 14),
-        Column("Allocation paragraph", 12), Column("PSC %", 7, "pct"), Column("Currency", 9), Column("Amount", 16, "money"),
-        Column("USD", 15, "usd"), Column("PSC USD", 13, "usd"),
-    ), f"Funding splits: which allocation paid what, with PSC, as of {as_of.isoformat()}")
-    ws = sheet.ws
-    line = JournalLine
-    alloc_paragraph = aliased(Paragraph)
-    statement = (
-        select(
-            line.entry_id, JournalEntry.event_date, JournalEntry.kind, Disbursement.reference, Activity.code,
-            Paragraph.number, Donor.code, Pledge.reference, alloc_paragraph.number, Pledge.psc_rate_bp,
-            Disbursement.currency,
-            figures.DISBURSED.among(), figures.DISBURSED_USD.among(), figures.PSC_USD.among(),
-        )
-        .join(JournalEntry, JournalEntry.id == line.entry_id)
-        .join(Disbursement, Disbursement.id == line.disbursement_id)
-        .join(Activity, Activity.id == line.activity_id)
-        .join(Paragraph, Paragraph.id == Activity.paragraph_id)
-        .join(Allocation, Allocation.id == line.allocation_id)
-        .outerjoin(alloc_paragraph, alloc_paragraph.id == Allocation.paragraph_id)
-        .join(Pledge, Pledge.id == Allocation.pledge_id)
-        .join(Donor, Donor.id == Pledge.donor_id)
-        .where(JournalEntry.event_date <= as_of, line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
-        .group_by(line.entry_id, JournalEntry.event_date, JournalEntry.kind, Disbursement.reference, Activity.code,
-                  Paragraph.number, Donor.code, Pledge.reference, alloc_paragraph.number, Pledge.psc_rate_bp,
-                  Disbursement.currency, line.allocation_id)
-        .order_by(line.entry_id, line.allocation_id)
-        .execution_options(yield_per=BATCH)
-    )
-    for (entry_id, day, kind, disbursement, activity, paragraph, donor, pledge, alloc_para, psc_bp, currency, amount, usd,
-         psc) in session.execute(statement):
-        sheet.append([
-            entry_id, book.date(ws, day), kind, book.text(ws, disbursement), book.text(ws, activity), paragraph,
-            book.text(ws, donor), book.text(ws, pledge), _paragraph_label(alloc_para),
-            book.decimal(ws, Decimal(psc_bp).scaleb(-2), "0.00"), currency, book.amount(ws, int(amount), currency),
-            book.usd(ws, int(usd)), book.usd(ws, int(psc)),
-        ])
-    sheet.end_data()
-    sheet.close()
-
-
-def _activity_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
-    sheet = book.sheet("Activities", (
-        Column("Activity", 12), Column("Paragraph", 10, "int"), Column("Title", 40), Column("Budget USD", 15, "usd"),
-        Column("Planned start", 11, "date"), Column("Planned end", 11, "date"), Column("Status", 11),
-        Column("Progress %", 10, "int"), Column("Spent USD", 15, "usd"), Column("PSC USD", 13, "usd"),
-    ), f"Activities (budget, status and progress at generation time; spending as of {as_of.isoformat()})")
-    ws = sheet.ws
-    spent = (
-        select(JournalLine.activity_id,
-               figures.DISBURSED_USD.among().label("spent"), figures.PSC_USD.among().label("psc"))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.event_date <= as_of, JournalLine.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
-        .group_by(JournalLine.activity_id)
-        .subquery()
-    )
-    statement = (
-        select(Activity.code, Paragraph.number, Activity.title, Activity.budget_cents, Activity.planned_start,
-               Activity.planned_end, Activity.status, Activity.progress_pct, func.coalesce(spent.c.spent, 0),
-               func.coalesce(spent.c.psc, 0))
-        .join(Paragraph, Paragraph.id == Activity.paragraph_id)
-        .outerjoin(spent, spent.c.activity_id == Activity.id)
-        .order_by(Paragraph.number, Activity.code)
-        .execution_options(yield_per=BATCH)
-    )
-    for code, paragraph, title, budget, start, end, status, progress, spent_cents, psc in session.execute(statement):
-        sheet.append([book.text(ws, code), paragraph, book.text(ws, title), book.usd(ws, budget), book.date(ws, start),
-                      book.date(ws, end), status, progress, book.usd(ws, int(spent_cents)), book.usd(ws, int(psc))])
-    sheet.end_data()
-    sheet.close()
-
-
-def _rate_sheet(book: BookWriter, session: Session, as_of: dt.date, rates: RateBook) -> None:
-    sheet = book.sheet("Rates", (
-        Column("Currency", 9), Column("Effective from", 12, "date"), Column("Units per USD", 14, "rate"),
-        Column("In force on as-of date", 12), Column("Entered by", 14), Column("Entered at", 19, "datetime"),
-    ), f"UN operational rates of exchange (the one in force on {as_of.isoformat()} is marked)", print_scale=75)
-    ws = sheet.ws
-    # Printed compactly: a ledger holds hundreds of monthly rates (the demo's 432 took 16 landscape
-    # pages). Its six narrow columns fit a portrait page; at 75 % with smaller top and bottom
-    # margins a page holds about 65 rates (the demo: 7 pages).
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    rate_format = "0." + "0" * RATE_DECIMALS
-    statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at) \
-        .order_by(Rate.currency, Rate.effective_from)
-    for currency, start, micros, by, at in session.execute(statement):
-        in_force = rates.in_force_from(currency, as_of)[0] == start
-        sheet.append([currency, book.date(ws, start), book.decimal(ws, Decimal(micros).scaleb(-RATE_DECIMALS), rate_format),
-                      "yes" if in_force else None, book.text(ws, by), book.datetime(ws, at)])
-    sheet.end_data()
-    sheet.close()
-
-
-def _ageing_sheet(book: BookWriter, report: AgeingReport) -> None:
-    sheet = book.sheet("Ageing", (
-        Column("Pledge", 14), Column("Donor", 10), Column("Donor name", 24), Column("Currency", 9),
-        Column("Pledged on", 11, "date"), Column("Due on", 11, "date"), Column("Days", 8, "int"), Column("Bucket", 14),
-        Column("Outstanding", 16, "money"), Column("Outstanding USD (as-of rate)", 16, "usd"), Column("Overdue alert", 10),
-    ), f"Pledge ageing, as of {report.as_of.isoformat()}")
-    ws = sheet.ws
-    text_usd = False
-    for r in report.rows:
-        usd = book.usd(ws, r.outstanding_usd)
-        text_usd = text_usd or (isinstance(usd, Cell) and usd.data_type == "s")
-        sheet.append([book.text(ws, r.pledge), book.text(ws, r.donor), book.text(ws, r.donor_name), r.currency,
-                      book.date(ws, r.pledged_on), book.date(ws, r.due_on), r.days, BUCKET_LABELS[r.bucket],
-                      book.amount(ws, r.outstanding_minor, r.currency), usd, "OVERDUE" if r.overdue else None])
-    sheet.end_data()
-    last = sheet.rows
-    if last >= 2 and not text_usd and len(str(report.total_usd)) <= MAX_DIGITS:
-        total = book.formula(ws, f"=SUM(J2:J{last})", money_format("USD"), bold=True)
-    else:
-        total = book.usd(ws, report.total_usd, bold=True)
-    sheet.append([book.text(ws, "Total", bold=True), None, None, "USD", None, None, None, None, None, total])
-    sheet.append([])
-    for key, label in BUCKETS:
-        sheet.append([None, None, None, "USD", None, None, None, label, None, book.usd(ws, report.bucket_total(key))])
-    overdue = report.overdue_rows
-    sheet.append([None, None, None, "USD", None, None, None, book.text(ws, f"Overdue ({len(overdue)})"), None,
-                  book.usd(ws, sum(r.outstanding_usd for r in overdue))])
-    sheet.close()
-
-
-JOURNAL_COLUMNS = (
-    Column("Entry", 8, "int"), Column("Date", 11, "date"), Column("Kind", 12), Column("Reference", 14),
-    Column("Posted at (UTC)", 19, "datetime"), Column("User", 12), Column("Line", 6, "int"), Column("Account", 8),
-    Column("Flow", 8), Column("Currency", 9), Column("Amount", 16, "money"), Column("USD", 15, "usd"),
-    Column("Donor", 10), Column("Pledge", 14), Column("Allocation id", 10, "int"), Column("Paragraph", 10, "int"),
-    Column("Activity", 12), Column("Disbursement", 14), Column("Reverses entry", 9, "int"), Column("Memo", 36),
-    Column("Previous hash", 66, "hash"), Column("Hash", 66, "hash"),
-)
-
-
-def _journal_sheets(book: BookWriter, session: Session, as_of: dt.date) -> int:
-    """Every line of every entry dated on or before as_of; continues on "Journal (2)", ..."""
-    line, entry = JournalLine, JournalEntry
-    statement = (
-        select(
-            entry.id, entry.event_date, entry.kind, entry.reference, entry.posted_at, entry.user_name, line.line_no,
-            line.account, line.flow, line.currency, line.amount_minor, line.usd_cents, Donor.code, Pledge.reference,
-            line.allocation_id, Paragraph.number, Activity.code, Disbursement.reference, entry.reverses_id, entry.memo,
-            entry.prev_hash, entry.hash,
-        )
-        .join(entry, entry.id == line.entry_id)
-        .outerjoin(Donor, Donor.id == line.donor_id)
-        .outerjoin(Pledge, Pledge.id == line.pledge_id)
-        .outerjoin(Paragraph, Paragraph.id == line.paragraph_id)
-        .outerjoin(Activity, Activity.id == line.activity_id)
-        .outerjoin(Disbursement, Disbursement.id == line.disbursement_id)
-        .where(entry.event_date <= as_of)
-        .order_by(line.entry_id, line.line_no)
-        .execution_options(yield_per=BATCH)
-    )
-    part = 1
-    title = f"Journal lines dated on or before {as_of.isoformat()}"
-    sheet = book.sheet("Journal", JOURNAL_COLUMNS, title)
-    ws = sheet.ws
-    text, amount, date, datetime_ = book.text, book.amount, book.date, book.datetime
-    lines = 0
-    cached_entry = None
-    entry_cells: list = []
-    tail_cells: list = []
-    for (eid, day, kind, reference, posted_at, user, line_no, account, flow, currency, amount_minor, usd_cents, donor,
-         pledge, allocation, paragraph, activity, disbursement, reverses, memo, prev_hash, hash_) in session.execute(statement):
-        if sheet.rows > book.max_rows:
-            sheet.end_data()
-            sheet.close()
-            part += 1
-            sheet = book.sheet(f"Journal ({part})", JOURNAL_COLUMNS, f"{title} (part {part})")
-            ws = sheet.ws
-            cached_entry = None
-        if eid != cached_entry:
-            cached_entry = eid
-            entry_cells = [eid, date(ws, day), kind, text(ws, reference), datetime_(ws, posted_at), text(ws, user)]
-            tail_cells = [reverses, text(ws, memo), prev_hash, hash_]
-        sheet.append([
-            *entry_cells, line_no, account, flow, currency, amount(ws, amount_minor, currency), amount(ws, usd_cents, "USD"),
-            text(ws, donor), text(ws, pledge), allocation, paragraph, text(ws, activity), text(ws, disbursement),
-            *tail_cells,
-        ])
-        lines += 1
-    sheet.end_data()
-    sheet.close()
-    return lines
-
-
-def _about_sheet(book: BookWriter, rows: list[tuple[str, object]]) -> None:
-    sheet = book.sheet("About", (Column("Item", 40), Column("Value", 110)), "About this workbook", grid=False)
-    ws = sheet.ws
-    left = book.styles.get(wrap=True)
-    for item, value in rows:
-        if isinstance(value, dt.datetime):
-            value = book._cell(ws, value.replace(microsecond=0), "d", book.styles.get("yyyy-mm-dd hh:mm:ss", wrap=True))
-        elif isinstance(value, dt.date):
-            value = book._cell(ws, value, "d", book.styles.get("yyyy-mm-dd", wrap=True))
-        elif isinstance(value, int):
-            value = book._cell(ws, value, "n", left)
-        else:
-            value = book.text(ws, str(value), wrap=True)
-        lines = max(1, math.ceil(len(str(value if not isinstance(value, Cell) else value.value)) / 120))
-        sheet.append([book.text(ws, item, bold=True, wrap=True), value], height=15 * lines + 1)
-    sheet.end_data()
-    sheet.close()
-
-
-# -- the workbook ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -809,16 +93,16 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
     ageing = ageing_report(session, as_of, rates)
     undone = reversed_as_of(session, as_of)
     book = BookWriter(progress, max_rows)
-    _funding_sheet(book, funding, alerts)
-    _donor_sheets(book, donors)
-    _pledge_sheet(book, session, as_of, rates, undone)
-    _receipt_sheet(book, session, as_of, undone)
-    _disbursement_sheet(book, session, as_of, undone)
-    _funding_split_sheet(book, session, as_of)
-    _activity_sheet(book, session, as_of)
-    _rate_sheet(book, session, as_of, rates)
-    _ageing_sheet(book, ageing)
-    journal_lines = _journal_sheets(book, session, as_of)
+    funding_sheet(book, funding, alerts)
+    donor_sheets(book, donors)
+    pledge_sheet(book, session, as_of, rates, undone)
+    receipt_sheet(book, session, as_of, undone)
+    disbursement_sheet(book, session, as_of, undone)
+    funding_split_sheet(book, session, as_of)
+    activity_sheet(book, session, as_of)
+    rate_sheet(book, session, as_of, rates)
+    ageing_sheet(book, ageing)
+    journal_lines = journal_sheets(book, session, as_of)
     entries_as_of = session.execute(select(func.count()).select_from(JournalEntry)
                                     .where(JournalEntry.event_date <= as_of)).scalar_one()
     code, title = mandate_title(session)
@@ -849,7 +133,7 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
     ]
     if book.cut_texts:
         about.append(("Texts cut", f"{book.cut_texts} texts longer than {MAX_TEXT} characters were cut (see the ledger)"))
-    _about_sheet(book, about)
+    about_sheet(book, about)
     with replaced_on_success(path, ".export-") as temporary:
         book.save(temporary)
     return ExportResult(path, as_of, book.sheets, journal_lines, entries, head_hash,

@@ -88,3 +88,106 @@ def test_ruff_is_clean():
     done = subprocess.run([tool("ruff"), "check", ".", "--exclude", ".venv", "--no-cache"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+PACKAGES = ("ledger", "imports", "reports", "tui", "cli")
+
+
+def project_modules() -> dict[str, Path]:
+    """Every module of the project's packages by dotted name (a package by its __init__.py)."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    """Module -> the project modules it imports anywhere in its text: at the top, inside a
+    function, under ``if TYPE_CHECKING`` or through ``__import__``/``import_module`` of a
+    constant; ``from package import name`` counts as importing the module ``package.name``
+    when there is one."""
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                names.update(f"{base}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+                    "__import__", "import_module") and node.args and isinstance(node.args[0], ast.Constant):
+                names.add(str(node.args[0].value))
+        graph[module] = {found for name in names if (found := resolve(name)) and found != module}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in sorted(graph.get(module, ())):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return sorted(cycles)
+
+
+def test_no_module_imports_itself_through_others():
+    graph = import_graph(project_modules())
+    found = [" <-> ".join(group) + ": " + "; ".join(
+        f"{a} imports {b}" for a in group for b in sorted(graph[a] & set(group))) for group in import_cycles(graph)]
+    assert found == [], "import cycles:\n" + "\n".join(found)
+
+
+def test_the_cycle_check_sees_every_form_of_import(tmp_path):
+    """The check above is not vacuous: a cycle through a relative import, an import inside a
+    function or under TYPE_CHECKING, or ``from package import module`` is found."""
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from .b import thing\n")
+    (package / "b.py").write_text("def f():\n    from pkg.sub import c\n")
+    (package / "sub" / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..a import x\n")
+    (package / "d.py").write_text("import pkg.a\n")
+    modules = {"pkg": package / "__init__.py", "pkg.sub": package / "sub" / "__init__.py",
+               **{f"pkg.{n}": package / f"{n}.py" for n in ("a", "b", "d")}, "pkg.sub.c": package / "sub" / "c.py"}
+    graph = import_graph(modules)
+    assert graph["pkg.a"] == {"pkg.b"} and graph["pkg.b"] == {"pkg.sub.c"} and graph["pkg.sub.c"] == {"pkg.a"}
+    assert import_cycles(graph) == [["pkg.a", "pkg.b", "pkg.sub.c"]]
+    (package / "b.py").write_text("x = 1\n")
+    assert import_cycles(import_graph(modules)) == []

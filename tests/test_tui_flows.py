@@ -24,8 +24,9 @@ from tui.app import DonorLedgerApp
 from tui.common import ConfirmDialog, MessageDialog
 from tui.disbursements import DisbursementForm
 from tui.forms import CodePicker, FormScreen, field_id
-from tui.pledges import CancelForm, PledgeDetailScreen, PledgeForm, ReceiptForm, ReverseForm
+from tui.pledges import CancelForm, PledgeDetailScreen, PledgeForm, ReceiptForm
 from tui.rates import RateForm
+from tui.reversal import ReverseForm
 from tui.tables import LazyTable
 
 

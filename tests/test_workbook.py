@@ -160,10 +160,10 @@ def test_as_of_filters_every_sheet(ledger, tmp_path):
 
 
 def test_journal_continues_on_further_sheets(ledger, tmp_path, monkeypatch):
-    from reports import workbook
+    from reports import spreadsheet
 
     worked_example(ledger)
-    monkeypatch.setattr(workbook, "MAX_DATA_ROWS", 5)  # 1,048,575 in real life
+    monkeypatch.setattr(spreadsheet, "MAX_DATA_ROWS", 5)  # 1,048,575 in real life
     wb = openpyxl.load_workbook(export(ledger, tmp_path))
     journal_sheets = [name for name in wb.sheetnames if name.startswith("Journal")]
     assert journal_sheets == ["Journal", "Journal (2)", "Journal (3)", "Journal (4)"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import datetime as dt
+from typing import Any, ClassVar, Protocol
 
 from rich.text import Text
 from textual import events
@@ -11,12 +12,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Input, Select, Static
 
-from ledger.roles import Act
+from ledger.roles import Act, Actor
 
 from .common import HelpScreen, keys_help
-
-if TYPE_CHECKING:
-    from .app import DonorLedgerApp
 
 SCREENS = (
     ("1", "dashboard", "Dashboard"),
@@ -31,6 +29,23 @@ SCREENS = (
 )
 # the navigation line of a narrow terminal (the current screen keeps its full title)
 SHORT_TITLES = {"dashboard": "Dash", "disbursements": "Disb", "activities": "Activ", "transfer": "Files"}
+
+
+class LedgerApp(Protocol):
+    """What the screens use of the app (``tui.app.DonorLedgerApp``)."""
+
+    actor: Actor | None  # None until the ledger is open
+    as_of: dt.date  # the date the screens' figures are as of
+
+    @property
+    def ledger(self) -> Any: ...  # the open ledger (waits while it is being opened)
+
+    @property
+    def ledger_if_open(self) -> Any: ...  # the ledger when it is open, else None
+
+    def may(self, act: Act) -> bool: ...
+
+    def run_on(self, mode: str, action: str) -> None: ...
 
 
 class NavBar(Static):
@@ -48,11 +63,11 @@ class NavBar(Static):
         self.update_text()
 
     def update_text(self) -> None:
-        app: DonorLedgerApp = self.app  # type: ignore[assignment]
+        app: LedgerApp = self.app  # type: ignore[assignment]
         actor = app.actor
         who = f"  {actor.name} ({actor.role.value if actor.role else 'not a user'})" if actor is not None else ""
         text = self._screens(short=False)
-        if text.cell_len + len(who) > app.size.width:
+        if text.cell_len + len(who) > self.app.size.width:
             text = self._screens(short=True)
         text.append(who, style="italic")
         self.update(text)
@@ -90,7 +105,7 @@ class LedgerScreen(Screen):
     ]
 
     @property
-    def ledger_app(self) -> DonorLedgerApp:
+    def ledger_app(self) -> LedgerApp:
         return self.app  # type: ignore[return-value]
 
     @property

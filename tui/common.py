@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -49,6 +49,20 @@ def parse_date(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         return None
+
+
+def describe(posted: Any) -> str:
+    """What a saved event posted, for its notification: reference, journal entry, USD, detail."""
+    text = getattr(posted, "reference", str(posted))
+    entry = getattr(posted, "entry_id", None)
+    usd = getattr(posted, "usd_cents", None)
+    parts = [f"{text}: journal entry {entry}" if entry else str(text)]
+    if usd is not None:
+        parts.append(f"USD {amount(Decimal(usd).scaleb(-2).quantize(Decimal('0.01')))}")
+    detail = getattr(posted, "detail", "")
+    if detail:
+        parts.append(detail)
+    return ", ".join(parts)
 
 
 def bar(parts: Sequence[tuple[float, str, str]], width: int, room: int | None = None) -> Text:

@@ -21,9 +21,9 @@ from ledger.inputs import DisbursementIn
 from ledger.roles import Act
 
 from .base import LedgerScreen
-from .common import date, money_cell, usd_cents
+from .common import date, describe, money_cell, usd_cents
 from .forms import CodePicker, FormScreen, field_id, picker_items
-from .pledges import ReverseForm, describe
+from .reversal import ReverseForm
 from .tables import Column, LazyTable
 
 # Reference to "Funded by" fit in 120 columns; payee and the reversal note follow (→ scrolls). A

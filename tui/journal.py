@@ -18,8 +18,8 @@ from ledger import queries
 from ledger.roles import Act
 
 from .base import LedgerScreen
-from .common import amount, date, money_cell
-from .pledges import ReverseForm, describe
+from .common import amount, date, describe, money_cell
+from .reversal import ReverseForm
 from .tables import Column, LazyTable
 from .verification import ChainCheck, VerificationStopped, verify_in_child
 

@@ -19,13 +19,14 @@ from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 
 from ledger import queries, services
 from ledger.errors import Problem
-from ledger.inputs import CancellationIn, PledgeIn, ReceiptIn, ReversalIn
+from ledger.inputs import CancellationIn, PledgeIn, ReceiptIn
 from ledger.money import MoneyError, parse_decimal
 from ledger.roles import Act
 
 from .base import LedgerScreen
-from .common import HelpScreen, amount, date, keys_help, money_cell
+from .common import HelpScreen, amount, date, describe, keys_help, money_cell
 from .forms import CodePicker, FormField, FormScreen, field_id, picker_items
+from .reversal import ReverseForm
 from .tables import Column, LazyTable
 
 STATUS_STYLE = {"overdue": "bold yellow", "received": "green", "cancelled": "dim", "reversed": "dim strike",
@@ -287,19 +288,6 @@ def open_pledge_form(screen, purpose: str, detail: queries.PledgeDetail, callbac
         screen.app.push_screen(CancelForm(detail), callback)
     elif purpose == "reverse":
         screen.app.push_screen(ReverseForm(detail), callback)
-
-
-def describe(posted: Any) -> str:
-    text = getattr(posted, "reference", str(posted))
-    entry = getattr(posted, "entry_id", None)
-    usd = getattr(posted, "usd_cents", None)
-    parts = [f"{text}: journal entry {entry}" if entry else str(text)]
-    if usd is not None:
-        parts.append(f"USD {amount(Decimal(usd).scaleb(-2).quantize(Decimal('0.01')))}")
-    detail = getattr(posted, "detail", "")
-    if detail:
-        parts.append(detail)
-    return ", ".join(parts)
 
 
 # -- detail --------------------------------------------------------------------------------
@@ -650,41 +638,5 @@ class CancelForm(FormScreen):
         return services.cancel_pledge(self.app.ledger, model)
 
 
-class ReverseForm(FormScreen):
-    MODEL = ReversalIn
-    TITLE = "Reverse an entry"
-    HELP = ("Posts a new entry that mirrors the chosen one exactly, dated on the reversal date; nothing "
-            "posted is changed. A pledge can be reversed only after its receipts, cancellations and "
-            "spending are reversed.")
-
-    def __init__(self, detail: queries.PledgeDetail | None = None, entries: list[queries.EntryView] | None = None,
-                 title: str = ""):
-        super().__init__()
-        self.detail = detail
-        self.entries = entries if entries is not None else (detail.entries if detail else [])
-        self.heading = title or (f"Pledge {detail.reference} · {detail.donor}" if detail else "")
-
-    def compose_fields(self) -> ComposeResult:
-        options = [(f"entry {e.id} · {e.event_date} · {e.kind} {e.reference} · USD {amount(e.debits_usd)}", e.id)
-                   for e in self.entries if e.kind != "reversal" and e.reversed_by is None]
-        yield Static(self.heading, classes="hint")
-        if options:
-            yield self.choice("entry_id", "Entry to reverse", options, options[-1][1])
-        else:
-            yield Static("Nothing here can be reversed (every entry is reversed already).", classes="problem")
-        yield self.field("reason", "Reason", placeholder="why (kept in the journal)")
-        yield self.field("reversed_on", "Reversal date", dt.date.today().isoformat(), "YYYY-MM-DD")
-
-    def on_mount(self) -> None:
-        self.query_one(f"#{field_id('reason')}").focus()
-
-    def values(self) -> dict:
-        entry = self.selected("entry_id") if self.query(f"#{field_id('entry_id')}") else None
-        return {"entry_id": entry, "reason": self.text("reason"), "reversed_on": self.text("reversed_on")}
-
-    def save(self, model: ReversalIn) -> Any:
-        return services.reverse(self.app.ledger, model)
-
-
-__all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "ReverseForm", "PledgeDetailScreen",
+__all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "PledgeDetailScreen",
            "FormField"]
