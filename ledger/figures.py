@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from . import journal
@@ -64,6 +64,17 @@ PLEDGED = LineSum("pledged", journal.RECEIVABLE, journal.PLEDGE, "amount_minor")
 CANCELLED = LineSum("cancelled", journal.RECEIVABLE, journal.CANCEL, "amount_minor", -1)
 RECEIVED = LineSum("received", journal.RECEIVABLE, journal.RECEIPT, "amount_minor", -1)
 OUTSTANDING = LineSum("outstanding", journal.RECEIVABLE, None, "amount_minor")  # amount - received - cancelled
+
+
+def promised() -> ColumnElement:
+    """What pledges promised in their currency: the sum of their allocations' amounts (as
+    recorded, before any cancellation), for a GROUP BY or a correlated subquery over Allocation."""
+    return func.coalesce(func.sum(Allocation.amount_minor), 0)
+
+
+def promised_usd() -> ColumnElement:
+    """The USD of what pledges promised: the sum of their allocations' pledged cents."""
+    return func.coalesce(func.sum(Allocation.pledged_cents), 0)
 
 
 # what an entry moves: the sum of its debits (positive lines), in USD cents

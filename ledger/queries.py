@@ -325,11 +325,11 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
     before it, and the status those amounts give (overdue: ``figures.overdue_clause``)."""
     dated = as_of if figures.dated_after(session, as_of) else None  # as of today: every line
     amount = (
-        select(func.coalesce(func.sum(Allocation.amount_minor), 0)).where(Allocation.pledge_id == Pledge.id)
+        select(figures.promised()).where(Allocation.pledge_id == Pledge.id)
         .correlate(Pledge).scalar_subquery()
     )
     pledged_usd = (
-        select(func.coalesce(func.sum(Allocation.pledged_cents), 0)).where(Allocation.pledge_id == Pledge.id)
+        select(figures.promised_usd()).where(Allocation.pledge_id == Pledge.id)
         .correlate(Pledge).scalar_subquery()
     )
     received = _pledge_sum(figures.RECEIVED, dated)

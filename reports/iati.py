@@ -22,9 +22,10 @@ from importlib import resources
 from pathlib import Path
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger import figures
 from ledger.clock import utcnow
 from ledger.money import format_amount, largest_remainder
 from ledger.paragraphs import mandate_title
@@ -109,7 +110,7 @@ def _adopted(code: str) -> dt.date | None:
 def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
     by_entry: dict[int, Transaction] = {}
     pledges = session.execute(
-        select(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, func.sum(Allocation.amount_minor), Pledge.reference,
+        select(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, figures.promised(), Pledge.reference,
                Donor.name, Donor.kind)
         .join(Allocation, Allocation.pledge_id == Pledge.id)
         .join(Donor, Donor.id == Pledge.donor_id)
