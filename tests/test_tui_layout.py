@@ -88,9 +88,29 @@ async def test_pledges_table_shows_status_due_date_and_paragraphs_at_120_columns
         await pilot.pause(0.2)
         table = on_screen(app.screen.query_one("#pledges"))
         header, *rows = table.splitlines()
-        assert header.split()[-3:] == ["Status", "Due", "¶"], header
+        assert header.split()[-4:] == ["Status", "Date", "Due", "¶"], header
         p3 = next(r for r in rows if r.startswith(" P3"))
-        assert p3.split()[-3:] == ["overdue", "2012-12-31", "4"], p3
+        assert p3.split()[-4:] == ["overdue", "2012-01-10", "2012-12-31", "4"], p3
+
+
+@run_async
+async def test_pledges_table_shows_whole_amounts_at_80_columns(ledger):
+    """At 80x24 the money columns (amount, received, outstanding) are whole on screen: the
+    dates come after them."""
+    from ledger import services
+    from ledger.inputs import PledgeIn
+
+    services.record_pledge(ledger, PledgeIn(reference="P3", donor="NOR", pledged_on="2012-01-10", currency="NOK",
+                                            due_on="2012-12-31", allocations=[{"paragraph": 4, "amount": "1234567.89"}]))
+    app = DonorLedgerApp(ledger, as_of=AS_OF, start="pledges")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app, lambda: app.screen.query_one("#pledges").loaded)
+        await pilot.pause(0.2)
+        table = on_screen(app.screen.query_one("#pledges"))
+        header, *rows = table.splitlines()
+        assert header.split()[:6] == ["Reference", "Donor", "Cur", "Amount", "Received", "Outstanding"], header
+        p3 = next(r for r in rows if r.startswith(" P3"))
+        assert p3.split()[:6] == ["P3", "NOR", "NOK", "1,234,567.89", "0.00", "1,234,567.89"], p3
 
 
 def test_the_help_names_keys_as_a_person_reads_them():

@@ -38,19 +38,22 @@ SORTS = [("Reference", "reference"), ("Donor", "donor"), ("Date", "pledged_on"),
 # the pledge-date rate) come last, and the table scrolls sideways (→) to them in a narrow terminal.
 NARROW_BELOW = 110  # columns under which the filters take two rows
 # Amount = received + outstanding + cancelled, in the pledge's currency.
-COLUMNS = [Column("Reference", 12), Column("Donor", 5), Column("Date", 10), Column("Cur", 3), Column("Amount", 13),
-           Column("Received", 13), Column("Outstanding", 13), Column("Status", 15), Column("Due", 10),
-           Column("¶", 7), Column("Cancelled", 13), Column("USD", 13)]
-COLUMN_SORT = ["reference", "donor", "pledged_on", "currency", "amount", "received", "outstanding", "status",
+# The money columns come before the dates, so that at 80 columns (78 cells of table) reference, donor,
+# currency, amount, received and outstanding are whole on screen.
+COLUMNS = [Column("Reference", 12), Column("Donor", 5), Column("Cur", 3), Column("Amount", 13),
+           Column("Received", 13), Column("Outstanding", 13), Column("Status", 15), Column("Date", 10),
+           Column("Due", 10), Column("¶", 7), Column("Cancelled", 13), Column("USD", 13)]
+COLUMN_SORT = ["reference", "donor", "currency", "amount", "received", "outstanding", "status", "pledged_on",
                "due_on", None, None, "usd"]
 
 
 def pledge_cells(row: queries.PledgeRow) -> tuple:
     cancelled = None if row.status == "reversed" else row.amount - row.received - row.outstanding
     return (
-        row.reference, row.donor, date(row.pledged_on), row.currency, money_cell(row.amount, 13),
+        row.reference, row.donor, row.currency, money_cell(row.amount, 13),
         money_cell(row.received, 13), money_cell(row.outstanding, 13),
-        Text(row.status, style=STATUS_STYLE.get(row.status, "")), date(row.due_on), row.paragraphs,
+        Text(row.status, style=STATUS_STYLE.get(row.status, "")), date(row.pledged_on), date(row.due_on),
+        row.paragraphs,
         money_cell(cancelled, 13), money_cell(row.usd, 13),
     )
 
