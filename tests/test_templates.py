@@ -89,7 +89,7 @@ def test_filled_template_round_trip(ledger, db_url, tmp_path):
     wb.save(path)
     result = run(db_url, "import", "pledges", path)
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{path}: 2 rows: 2 added, 0 skipped (identical)\n"
+    assert result.stdout == f"{path}: 2 rows: 1 pledge added (2 allocation rows), 0 pledges skipped (identical)\n"
     report = run(db_url, "report", "funding", "--as-of", "2016-12-31", "--format", "csv").stdout.splitlines()
     # paragraph 1: P1's 172,413.79 + NOK 600,000 at 6.00 = 100,000.00
     assert report[1].split(",")[:3] == ["1", "500000.00", "272413.79"]
