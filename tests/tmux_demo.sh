@@ -31,8 +31,8 @@ wait_for() {  # wait_for TEXT [SECONDS]
     fail "did not see '$text' within ${limit}s"
 }
 
-keys() { tmux send-keys -t "$SESSION" "$@"; sleep 0.3; }
-type_text() { tmux send-keys -t "$SESSION" -l -- "$1"; sleep 0.3; }
+keys() { for k in "$@"; do tmux send-keys -t "$SESSION" "$k"; sleep 0.5; done; }
+type_text() { tmux send-keys -t "$SESSION" -l -- "$1"; sleep 1; }
 
 if "$BIN" demo --help >/dev/null 2>&1; then
     COMMAND="$BIN --db $DB --user officer demo"
@@ -53,7 +53,10 @@ keys n
 wait_for "New pledge"
 wait_for "Unearmarked"            # the allocation fields are in
 type_text "TMUX-001"
+wait_for "TMUX-001"               # the form has taken the text (it validates each keystroke)
+sleep 1
 keys Tab
+sleep 1
 type_text "NOR"
 wait_for "NOR · Norway"           # the donor picker offers the donor
 keys Enter                        # take it, on to "pledged on" (today)
