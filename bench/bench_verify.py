@@ -3,7 +3,7 @@ recomputes the same hashes with the standard library (json, hashlib).
 
     .venv/bin/python bench/bench_verify.py [--db PATH_OR_URL] [--transactions N] [--runs R]
 
-The ledger is bench/synthetic.py's (format-2 entries: every hash covers the posted rows), built
+The ledger is bench/synthetic.py's (format-3 entries: every hash covers the posted rows), built
 or reused; ``--db`` with a PostgreSQL URL loads it into that database (created when missing;
 empty or loaded by an earlier run) first; with no ``--db``, $DONOR_LEDGER_BENCH_PG (a URL) adds
 the PostgreSQL run to the SQLite one. Both sides run as whole processes; the best of ``--runs`` is kept. donor-ledger's time
@@ -29,7 +29,7 @@ DONOR_LEDGER = str(Path(sys.executable).with_name("donor-ledger"))
 
 # the limit's own reading of the stored rows, table by table, in entry order
 ENTRIES = ("select id, kind, event_date, posted_at, user_name, reference, memo, reverses_id, prev_hash, hash, "
-           "format_version from journal_entries order by id")
+           "format_version, corrects_id from journal_entries order by id")
 LINES = ("select entry_id, line_no, account, flow, currency, amount_minor, usd_cents, donor_id, pledge_id, "
          "allocation_id, paragraph_id, activity_id, disbursement_id from journal_lines order by entry_id, line_no")
 POSTED = {  # table: select of (entry id, the row's columns)
@@ -84,7 +84,7 @@ def limit(url: str) -> int:
     pending_line = next(lines, None)
     encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
     checked = 0
-    for eid, kind, day, posted_at, user, reference, memo, reverses, prev, stored, version in entries:
+    for eid, kind, day, posted_at, user, reference, memo, reverses, prev, stored, version, corrects in entries:
         own = []
         while pending_line is not None and pending_line[0] == eid:
             own.append(pending_line[1:])
@@ -94,6 +94,8 @@ def limit(url: str) -> int:
         document = [head, own]
         if version != 1:
             head.append(version)
+            if version >= 3:
+                head.append(corrects)
             rows = {}
             for name, names, stream_rows, pending in tables:
                 found = []

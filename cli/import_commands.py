@@ -62,6 +62,8 @@ def import_(settings: Settings, kind: str, file: str, dry_run: bool) -> None:
             result = import_file(ledger, kind, file, dry_run=dry_run, progress=progress)
     except ImportFileError as exc:
         report_problems(exc.problems)
+    for note in result.notes:
+        click.echo(note)
     click.echo(result.summary())
 
 

@@ -1,4 +1,4 @@
-"""Commands that change or check the ledger: cancel, reverse, activity, users, verify, backup."""
+"""Commands that change or check the ledger: cancel, reverse, correct, activity, users, verify, backup."""
 
 from __future__ import annotations
 
@@ -47,6 +47,42 @@ def reverse(settings: Settings, entry_id: int, reason: str, on) -> None:
     """Reverse a posted entry with a new entry that mirrors it exactly."""
     posted = services.reverse(settings.ledger(), ReversalIn(entry_id=entry_id, reason=reason, reversed_on=on))
     click.echo(f"entry {entry_id} reversed by entry {posted.entry_id}")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("entry_id", type=click.IntRange(min=1))
+@click.option("--reason", required=True)
+@pass_settings
+@click.pass_context
+@handles_refusals
+def correct(ctx: click.Context, settings: Settings, entry_id: int, reason: str) -> None:
+    """Reverse a posted event and post it again, corrected, under the same reference: --FIELD VALUE
+    for each field that changes (the fields of the event's import row, e.g. --amount 1200
+    --received-on 2026-11-20; a pledge's allocations as --allocation N=AMOUNT or unearmarked=AMOUNT,
+    repeated)."""
+    posted = services.correct(settings.ledger(), entry_id, reason, _changes(ctx.args))
+    undone = f"reversed by entry {posted.reversal_id}, " if posted.reversal_id else "already reversed, "
+    click.echo(f"entry {entry_id} {undone}corrected by entry {posted.posted.entry_id} ({posted.posted.reference})")
+
+
+def _changes(args: list[str]) -> dict:
+    """``--FIELD VALUE`` pairs as {field: value}; ``--allocation N=AMOUNT`` (repeated) as the allocations."""
+    changes: dict = {}
+    allocations = []
+    pairs = iter(args)
+    for option in pairs:
+        value = next(pairs, None)
+        if not option.startswith("--") or value is None:
+            raise click.UsageError(f"expected --FIELD VALUE, got {option!r}" + ("" if value is None else f" {value!r}"))
+        field = option[2:].replace("-", "_")
+        if field == "allocation":
+            paragraph, _, amount = value.partition("=")
+            allocations.append({"paragraph": None if paragraph == "unearmarked" else paragraph, "amount": amount})
+        else:
+            changes[field] = value
+    if allocations:
+        changes["allocations"] = allocations
+    return changes
 
 
 @cli.group()

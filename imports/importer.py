@@ -6,7 +6,8 @@ message``); a row with a problem is not applied and the rows after it are still 
 problem makes the import raise :class:`ImportFileError`, which rolls the unit of work back.
 
 Importing again (docs/rules.md#imports): a money event identical to the stored one (compared as parsed
-input models) is skipped; a different one under a stored reference is an error. Donors and
+input models) is skipped; rows of reversed and corrected events case by case (``FileImport._again``,
+docs/rules.md#corrections); a different one under a stored reference is an error. Donors and
 activities are updated (audited by ``ledger.reference_data``); the same rate is skipped.
 """
 
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 from ledger.database import Ledger
 from ledger.disbursements import disburse, stored_disbursement
 from ledger.errors import InputProblems, LedgerError, Problem
-from ledger.events import free_references, note_free_references
+from ledger.events import free_references, note_free_references, reference_holders
 from ledger.inputs import PledgeIn
 from ledger.paragraphs import paragraph_id
 from ledger.pledges import (
@@ -57,7 +58,11 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    corrected: int = 0  # rows of a reversed event whose correction is live: not posted
+    reversed: int = 0  # rows equal to the last reversed event under their reference: not posted again
+    corrections: int = 0  # rows posted as the correction of the reversed event under their reference
     dry_run: bool = False
+    notes: list[str] = field(default_factory=list)  # "FILE:LINE: what was done with a row", in file order
     # pledges: the allocation rows of the pledges counted in ``added`` and ``skipped``
     allocation_rows: dict[str, int] = field(default_factory=dict)
 
@@ -85,6 +90,10 @@ class ImportResult:
             parts.append(f"{self.unchanged} unchanged")
         if self.skipped or self.kind not in ("donors", "activities"):
             parts.append(self._counted("skipped", "skipped (identical)"))
+        for outcome, words in (("corrections", "posted as corrections"), ("corrected", "corrected later, not posted"),
+                               ("reversed", "reversed, not posted again")):
+            if getattr(self, outcome):
+                parts.append(self._counted(outcome, words))
         text = f"{self.path}: {self.rows} row{'s' if self.rows != 1 else ''}: {', '.join(parts)}"
         if self.dry_run:
             text += " (dry run: checked, nothing written)"
@@ -258,11 +267,38 @@ class FileImport:
             return
         self.result.count(outcome if isinstance(outcome, str) else "added", rows)
 
-    def _compare(self, line: int, what: str, stored: BaseModel, given: BaseModel, rows: int = 1) -> None:
-        """A money event already stored: skipped when identical, else an error naming it."""
-        if stored == given:
-            self.result.count("skipped", rows)
-            return
+    def _again(self, line: int, what: str, model: BaseModel, rows: int) -> None:
+        """A money event whose reference the ledger holds (docs/rules.md#corrections, "Importing again"):
+        identical to the live event: skipped; equal to the reversed event the live one corrects: not
+        posted; with no live event, equal to the last reversed one: not posted again, else posted as
+        its correction; anything else: an error naming the reference."""
+        model_of, stored, record = self.MONEY[self.kind.name][1:]
+        uow = self.uow
+        last = reference_holders(uow, model_of, model.reference)[-1]
+        if last.reversed_by is None:
+            live = stored(uow, last.entry_id)
+            if live == model:
+                self.result.count("skipped", rows)
+            elif last.corrects_id is not None and stored(uow, last.corrects_id) == model:
+                self._note(line, "corrected", rows, f"{what} {model.reference}: corrected by entry {last.entry_id}; not posted")
+            else:
+                self._compare(line, what, live, model, last.entry_id)
+        elif stored(uow, last.entry_id) == model:
+            self._note(line, "reversed", rows, f"{what} {model.reference}: reversed by entry {last.reversed_by} on "
+                       f"{last.reversed_on}; not posted again (use donor-ledger correct {last.entry_id} to post it again)")
+        else:
+            def post_correction() -> str:
+                record(uow, model, corrects=last.entry_id)
+                return "corrections"
+
+            self._apply(line, post_correction, rows)
+
+    def _note(self, line: int, outcome: str, rows: int, text: str) -> None:
+        self.result.count(outcome, rows)
+        self.result.notes.append(f"{self.path}:{line}: {text}")
+
+    def _compare(self, line: int, what: str, stored: BaseModel, given: BaseModel, entry_id: int) -> None:
+        """A money event stored with other content than the row's: an error naming it."""
         differences = [
             name for name in type(given).model_fields if getattr(stored, name) != getattr(given, name)
         ]
@@ -273,7 +309,7 @@ class FileImport:
         column, _ = self._column(Problem(differences[0], ""))
         self._add(line, column, (
             f"{what} {given.reference} is already in the ledger with different content ({shown}); "
-            "a posted money event is never changed: reverse it and record a new one"
+            f"a posted money event is never changed: correct it (donor-ledger correct {entry_id})"
         ))
 
     # -- keys --------------------------------------------------------------------------------
@@ -391,9 +427,9 @@ class FileImport:
 
     # -- money events, applied in batches ----------------------------------------------------
     MONEY = {
-        "pledges": ("pledge", Pledge.reference, stored_pledge, record_pledge),
-        "receipts": ("receipt", Receipt.reference, stored_receipt, record_receipt),
-        "disbursements": ("disbursement", Disbursement.reference, stored_disbursement, disburse),
+        "pledges": ("pledge", Pledge, stored_pledge, record_pledge),
+        "receipts": ("receipt", Receipt, stored_receipt, record_receipt),
+        "disbursements": ("disbursement", Disbursement, stored_disbursement, disburse),
     }
 
     def _queue(self, line: int, model: BaseModel, rows: int = 1) -> None:
@@ -408,14 +444,14 @@ class FileImport:
         items, self.batch, self.batch_rows = self.batch, [], 0
         if not items:
             return
-        what, column, stored_event, record = self.MONEY[self.kind.name]
+        what, model_of, _, record = self.MONEY[self.kind.name]
         uow = self.uow
-        taken = note_free_references(uow, self.kind.name, column, [model.reference for _, model, _ in items])
+        taken = note_free_references(uow, self.kind.name, model_of.reference, [model.reference for _, model, _ in items])
         if self.kind.name == "receipts":
             prefetch_pledges(uow, {model.pledge for _, model, _ in items})
         for line, model, rows in items:
             if model.reference in taken:
-                self._compare(line, what, stored_event(uow, model.reference), model, rows)
+                self._again(line, what, model, rows)
             else:
                 self._apply(line, lambda model=model: record(uow, model), rows)
         # per-row look-ups go; the funding candidates and their cash movements (one short entry

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from . import figures, journal
 from .balances import available_cash, cash_movements, fundable, psc_of
 from .errors import LedgerError, NotFound, Problem
-from .events import Posted, check_date, reference_taken
+from .events import Posted, check_date, claim_reference, unreversed
 from .inputs import DisbursementIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
 from .rates import rate_book
@@ -130,7 +130,7 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
         paragraph = numbers[activity.paragraph_id] = uow.session.get(Paragraph, activity.paragraph_id).number
     pledge_id = None
     if data.pledge is not None:
-        pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge)).scalar()
+        pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge, unreversed(Pledge.entry_id))).scalar()
         if pledge_id is None:
             raise NotFound(Problem("pledge", f"no pledge with reference {data.pledge!r}"))
         has_allocation = uow.rows(
@@ -171,9 +171,8 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
     return FundingPlan(activity.code, paragraph, data.currency, minor, usd, splits)
 
 
-def disburse(uow, data: DisbursementIn) -> Posted:
-    if reference_taken(uow, "disbursements", Disbursement.reference, data.reference):
-        raise LedgerError(Problem("reference", f"disbursement reference {data.reference!r} is already taken"))
+def disburse(uow, data: DisbursementIn, corrects: int | None = None) -> Posted:
+    claim_reference(uow, "disbursement", Disbursement, data.reference, corrects)
     plan = plan_funding(uow, data)
     if plan.shortfall_cents > 0:
         raise plan.refusal()
@@ -197,9 +196,9 @@ def disburse(uow, data: DisbursementIn) -> Posted:
             lines.append(journal.Line(journal.CASH, journal.PSC_FLOW, "USD", -split.psc_cents, -split.psc_cents, **tags))
     # read before posting: a read flushes the buffer, and the lines must not reach the
     # database before the disbursement row they refer to
-    pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge)).scalar() if data.pledge else None
+    pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge, unreversed(Pledge.entry_id))).scalar() if data.pledge else None
     entry_id = uow.post(journal.EntryDraft(
-        "disbursement", data.disbursed_on, data.reference, f"disbursement for {activity.code}", lines
+        "disbursement", data.disbursed_on, data.reference, f"disbursement for {activity.code}", lines, corrects_id=corrects
     ))
     uow.add(Disbursement, {
         "id": disbursement_id, "reference": data.reference, "activity_id": activity.id,
@@ -210,14 +209,12 @@ def disburse(uow, data: DisbursementIn) -> Posted:
     return Posted(entry_id, data.reference, plan.usd_cents, f"PSC USD {format_amount(plan.psc_cents, 'USD')}")
 
 
-def stored_disbursement(uow, reference: str) -> DisbursementIn | None:
-    row = uow.rows(
+def stored_disbursement(uow, entry_id: int) -> DisbursementIn:
+    """The disbursement posted by entry ``entry_id`` as the input that made it."""
+    disbursement, activity = uow.rows(
         select(Disbursement, Activity.code).join(Activity, Activity.id == Disbursement.activity_id)
-        .where(Disbursement.reference == reference)
-    ).first()
-    if row is None:
-        return None
-    disbursement, activity = row
+        .where(Disbursement.entry_id == entry_id)
+    ).one()
     pledge = uow.session.get(Pledge, disbursement.pledge_id).reference if disbursement.pledge_id else None
     return DisbursementIn(
         reference=disbursement.reference, activity=activity, disbursed_on=disbursement.disbursed_on,

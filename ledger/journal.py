@@ -2,7 +2,8 @@
 
 Each entry's hash is SHA-256 over the canonical JSON of every stored column of the entry
 (its ``prev_hash`` included), of its lines and (format version 2) of every row posted with
-it in the posted tables (``POSTED_TABLES``, discovered from the schema). ``verify``
+it in the posted tables (``POSTED_TABLES``, discovered from the schema), and (format 3) the
+reversed entry it corrects. ``verify``
 recomputes the whole chain in one streamed pass per table.
 """
 
@@ -50,7 +51,9 @@ LINE_COLUMNS = (
     "allocation_id", "paragraph_id", "activity_id", "disbursement_id",
 )
 ENTRY_COLUMNS = ("id", "kind", "event_date", "posted_at", "user_name", "reference", "memo", "reverses_id", "prev_hash")
-FORMAT = 2  # the format version of the entries posted now (``format_version``; 1 = written before it existed)
+FORMAT = 3  # the format version of the entries posted now (``format_version``; 1 = written before it existed)
+FORMATS = (1, 2, FORMAT)  # the versions ``verify`` knows
+LATER_COLUMNS = ("corrects_id",)  # format 3: appended to the entry columns after the format version
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class EntryDraft:
     memo: str
     lines: list[Line] = field(default_factory=list)
     reverses_id: int | None = None
+    corrects_id: int | None = None  # the reversed entry whose reference this event uses again
 
 
 def _plain(value: object) -> object:
@@ -163,7 +167,8 @@ def canonical(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] | 
     dates as ``YYYY-MM-DD`` and the posting time as ``YYYY-MM-DDTHH:MM:SS.ffffff`` (format 1).
     Format 2 appends the format version to the entry columns and, as a third element, the rows
     posted with the entry: ``{table: [posted_row, ...]}``, tables by name (those with no row left
-    out), rows by id; ``rows`` holds them as ``posted_row`` gives them.
+    out), rows by id; ``rows`` holds them as ``posted_row`` gives them. Format 3 appends
+    ``LATER_COLUMNS`` (``corrects_id``) after the format version.
     """
     return _canonical(entry, list(map(_line_values, lines)), rows)
 
@@ -176,6 +181,8 @@ def _canonical(entry: dict, line_values: list, rows: dict[str, list[dict]] | Non
     version = entry.get("format_version") or 1
     if version != 1:
         head.append(version)
+        if version >= 3:
+            head.append(entry.get("corrects_id"))
         document.append({name: rows[name] for name in POSTED_TABLES if rows and rows.get(name)})
     try:
         # orjson writes exactly these bytes, ten times faster (tests/test_properties.py compares
@@ -341,7 +348,7 @@ def _stored(session: Session, batch: int, orphans: list[tuple[str, int]]) -> Ite
     and its posted rows (``{table: [posted_row]}``); one streamed query per table."""
     connection = session.connection() if isinstance(session, Session) else session
     # dates as stored (no parsing in the driver): a damaged one must name its entry, not crash
-    names = (*ENTRY_COLUMNS, "format_version", "hash")
+    names = (*ENTRY_COLUMNS, "format_version", *LATER_COLUMNS, "hash")
     entry_cols = [type_coerce(getattr(JournalEntry, c), String) if c in STORED_TIMES else getattr(JournalEntry, c)
                   for c in names]
     line_cols = [JournalLine.entry_id, *[getattr(JournalLine, c) for c in LINE_COLUMNS]]
@@ -414,7 +421,7 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
             problem = "its previous-hash does not match the entry before it"
         elif problem := read_stored_times(entry):
             pass
-        elif entry["format_version"] not in (1, FORMAT):
+        elif entry["format_version"] not in FORMATS:
             problem = f"its format version {entry['format_version']!r} is not one this program knows"
         elif hashlib.sha256(_canonical(entry, lines, rows)).hexdigest() != entry["hash"]:
             problem = "its content does not match its hash (changed after posting)"

@@ -63,8 +63,19 @@ def upgrade(engine: Engine, target: str = "head") -> bool:
     _refuse_foreign_database(engine)
     from alembic import command
 
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":  # two first openers must not both create tables
-            conn.execute(text("select pg_advisory_xact_lock(20110701)"))
-        command.upgrade(_config(conn), target)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        if sqlite:  # a migration may rebuild a table that other rows name (SQLite's way to drop a constraint)
+            raw.execute("PRAGMA foreign_keys = OFF")  # before BEGIN: inside a transaction it does nothing
+        try:
+            with conn.begin():
+                if not sqlite:  # two first openers must not both create tables
+                    conn.execute(text("select pg_advisory_xact_lock(20110701)"))
+                command.upgrade(_config(conn), target)
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                    raise RuntimeError(f"migration left a row of {broken[0]} naming a missing row of {broken[2]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys = ON")
     return True

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from . import journal
 from .balances import AllocationBalance, allocation_balances
 from .errors import LedgerError, NotFound, Problem
-from .events import Posted, check_date, minor_amount, reference_taken
+from .events import Posted, check_date, claim_reference, minor_amount, reference_holders, unreversed
 from .inputs import AllocationIn, CancellationIn, PledgeIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
 from .paragraphs import paragraph_id
@@ -23,13 +23,19 @@ ALLOCATION_COLUMNS = (*Allocation.__table__.c, Paragraph.number)
 
 
 def pledge_by_reference(uow, reference: str, field: str = "pledge"):
-    """The pledge's row (``.id``, ``.currency``, ``.rate_micros``, ...)."""
+    """The row (``.id``, ``.currency``, ``.rate_micros``, ...) of the live (unreversed) pledge
+    under ``reference``."""
     pledge = uow.lookups.pledges.get(reference)
     if pledge is None:
-        pledge = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference == reference)).one_or_none()
+        pledge = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference == reference, unreversed(Pledge.entry_id))).one_or_none()
     if pledge is None:
-        raise NotFound(Problem(field, f"no pledge with reference {reference!r}"))
+        raise NotFound(Problem(field, f"no pledge with reference {reference!r}" + _reversed_note(uow, reference)))
     return pledge
+
+
+def _reversed_note(uow, reference: str) -> str:
+    holders = reference_holders(uow, Pledge, reference)
+    return f" (entry {holders[-1].entry_id} posted it, reversed by entry {holders[-1].reversed_by})" if holders else ""
 
 
 def _allocation_rows(uow, pledge_ids):
@@ -54,7 +60,7 @@ def prefetch_pledges(uow, references) -> None:
     wanted = set(references) - set(uow.lookups.pledges)
     if not wanted:
         return
-    found = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference.in_(wanted))).all()
+    found = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference.in_(wanted), unreversed(Pledge.entry_id))).all()
     uow.lookups.pledges.update((p.reference, p) for p in found)
     if not found:
         return
@@ -83,11 +89,10 @@ def require_donor(uow, code: str, field: str = "donor") -> int:
     return found
 
 
-def record_pledge(uow, data: PledgeIn) -> Posted:
+def record_pledge(uow, data: PledgeIn, corrects: int | None = None) -> Posted:
     check_date(uow, "pledged_on", data.pledged_on)
     donor = require_donor(uow, data.donor)
-    if reference_taken(uow, "pledges", Pledge.reference, data.reference):
-        raise LedgerError(Problem("reference", f"pledge reference {data.reference!r} is already taken"))
+    claim_reference(uow, "pledge", Pledge, data.reference, corrects)
     rate = rate_book(uow).on(data.currency, data.pledged_on)
     pledge_id = uow.next_id(Pledge)
     lines: list[journal.Line] = []
@@ -104,7 +109,8 @@ def record_pledge(uow, data: PledgeIn) -> Posted:
         tags = {"donor_id": donor, "pledge_id": pledge_id, "allocation_id": allocation_id, "paragraph_id": para}
         lines.append(journal.Line(journal.RECEIVABLE, journal.PLEDGE, data.currency, minor, usd, **tags))
         lines.append(journal.Line(journal.REVENUE, journal.PLEDGE, data.currency, -minor, -usd, **tags))
-    entry_id = uow.post(journal.EntryDraft("pledge", data.pledged_on, data.reference, pledge_memo(data.donor, data.psc_rate_bp, data.due_on), lines))
+    entry_id = uow.post(journal.EntryDraft("pledge", data.pledged_on, data.reference, pledge_memo(data.donor, data.psc_rate_bp, data.due_on), lines,
+                                           corrects_id=corrects))
     uow.add(Pledge, {
         "id": pledge_id, "reference": data.reference, "donor_id": donor, "pledged_on": data.pledged_on,
         "currency": data.currency, "rate_micros": rate, "psc_rate_bp": data.psc_rate_bp, "due_on": data.due_on,
@@ -115,11 +121,9 @@ def record_pledge(uow, data: PledgeIn) -> Posted:
     return Posted(entry_id, data.reference, sum(a["pledged_cents"] for a in allocations))
 
 
-def stored_pledge(uow, reference: str) -> PledgeIn | None:
-    """The stored pledge as the input that made it (to compare a re-imported row)."""
-    pledge = uow.rows(select(Pledge).where(Pledge.reference == reference)).scalar_one_or_none()
-    if pledge is None:
-        return None
+def stored_pledge(uow, entry_id: int) -> PledgeIn:
+    """The pledge posted by entry ``entry_id`` as the input that made it (as first recorded)."""
+    pledge = uow.rows(select(Pledge).where(Pledge.entry_id == entry_id)).scalar_one()
     donor = uow.session.get(Donor, pledge.donor_id).code
     allocations = [
         AllocationIn(paragraph=number, amount=from_minor(a.amount_minor, pledge.currency))
@@ -153,7 +157,25 @@ def settlement_lines(
     return lines
 
 
-def cancel_pledge(uow, data: CancellationIn) -> Posted:
+def stored_cancellation(uow, entry_id: int) -> CancellationIn:
+    """The cancellation posted by entry ``entry_id`` as the input that made it."""
+    cancellation, reference, currency = uow.rows(
+        select(Cancellation, Pledge.reference, Pledge.currency).join(Pledge, Pledge.id == Cancellation.pledge_id)
+        .where(Cancellation.entry_id == entry_id)
+    ).one()
+    paragraph = None
+    if cancellation.allocation_id is not None:
+        paragraph = uow.rows(select(Paragraph.number).select_from(Allocation)
+                             .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+                             .where(Allocation.id == cancellation.allocation_id)).scalar()
+    return CancellationIn(
+        pledge=reference, amount=from_minor(cancellation.amount_minor, currency), cancelled_on=cancellation.cancelled_on,
+        reason=cancellation.reason, paragraph=paragraph,
+        unearmarked=cancellation.allocation_id is not None and paragraph is None,
+    )
+
+
+def cancel_pledge(uow, data: CancellationIn, corrects: int | None = None) -> Posted:
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "cancelled_on", data.cancelled_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
     minor = minor_amount(data.amount, pledge.currency)
@@ -190,7 +212,8 @@ def cancel_pledge(uow, data: CancellationIn) -> Posted:
         tags = {"donor_id": pledge.donor_id, "pledge_id": pledge.id, "allocation_id": allocation.id,
                 "paragraph_id": allocation.paragraph_id}
         lines += settlement_lines(journal.CANCEL, pledge, allocation, balance, share, usd, journal.REVENUE, tags)
-    entry_id = uow.post(journal.EntryDraft("cancellation", data.cancelled_on, pledge.reference, f"cancellation: {data.reason}", lines))
+    entry_id = uow.post(journal.EntryDraft("cancellation", data.cancelled_on, pledge.reference, f"cancellation: {data.reason}", lines,
+                                           corrects_id=corrects))
     uow.add(Cancellation, {
         "id": uow.next_id(Cancellation), "pledge_id": pledge.id,
         "allocation_id": allocations[0][0].id if len(allocations) == 1 and (data.paragraph or data.unearmarked) else None,

@@ -584,6 +584,7 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
                    Pledge.psc_rate_bp, Pledge.due_on, Pledge.notes, Pledge.entry_id, computed["status"])
             .join(Donor, Donor.id == Pledge.donor_id).where(Pledge.reference == reference)
+            .order_by(Pledge.entry_id.desc())  # the live one, else the last reversed (docs/rules.md#corrections)
         ).first()
         if head is None:
             return None
@@ -672,9 +673,11 @@ class DisbursementRow:
 
 
 def disbursement_entry(ledger: Ledger, reference: str) -> int | None:
-    """The journal entry that posted the disbursement with exactly this reference."""
+    """The journal entry that posted the disbursement with exactly this reference (the live one,
+    else the last reversed)."""
     with ledger.reading() as session:
-        return session.execute(select(Disbursement.entry_id).where(Disbursement.reference == reference)).scalar()
+        return session.execute(select(Disbursement.entry_id).where(Disbursement.reference == reference)
+                               .order_by(Disbursement.entry_id.desc())).scalar()
 
 
 def disbursement_count(ledger: Ledger, text: str | None = None) -> int:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from . import journal
 from .balances import allocation_balances
 from .errors import LedgerError, Problem
-from .events import Posted, check_date, minor_amount, reference_taken
+from .events import Posted, check_date, claim_reference, minor_amount
 from .inputs import ReceiptIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
 from .pledges import allocations_of, pledge_by_reference, settlement_lines
@@ -15,11 +15,10 @@ from .rates import rate_book
 from .schema import Pledge, Receipt
 
 
-def record_receipt(uow, data: ReceiptIn) -> Posted:
+def record_receipt(uow, data: ReceiptIn, corrects: int | None = None) -> Posted:
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "received_on", data.received_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
-    if reference_taken(uow, "receipts", Receipt.reference, data.reference):
-        raise LedgerError(Problem("reference", f"receipt reference {data.reference!r} is already taken"))
+    claim_reference(uow, "receipt", Receipt, data.reference, corrects)
     minor = minor_amount(data.amount, pledge.currency)
     allocations = [a for a, _ in allocations_of(uow, pledge.id)]
     balances = allocation_balances(uow, [a.id for a in allocations])
@@ -51,7 +50,8 @@ def record_receipt(uow, data: ReceiptIn) -> Posted:
                 "paragraph_id": allocation.paragraph_id}
         lines += settlement_lines(journal.RECEIPT, pledge, allocation, balances[allocation.id], share, usd_share,
                                   journal.CASH, tags)
-    entry_id = uow.post(journal.EntryDraft("receipt", data.received_on, data.reference, f"receipt on pledge {pledge.reference}", lines))
+    entry_id = uow.post(journal.EntryDraft("receipt", data.received_on, data.reference, f"receipt on pledge {pledge.reference}", lines,
+                                           corrects_id=corrects))
     uow.add(Receipt, {
         "id": uow.next_id(Receipt), "reference": data.reference, "pledge_id": pledge.id, "received_on": data.received_on,
         "amount_minor": minor, "usd_cents": usd, "usd_given": data.usd_amount is not None,
@@ -60,14 +60,12 @@ def record_receipt(uow, data: ReceiptIn) -> Posted:
     return Posted(entry_id, data.reference, usd)
 
 
-def stored_receipt(uow, reference: str) -> ReceiptIn | None:
-    row = uow.rows(
+def stored_receipt(uow, entry_id: int) -> ReceiptIn:
+    """The receipt posted by entry ``entry_id`` as the input that made it."""
+    receipt, pledge, currency = uow.rows(
         select(Receipt, Pledge.reference, Pledge.currency).join(Pledge, Pledge.id == Receipt.pledge_id)
-        .where(Receipt.reference == reference)
-    ).first()
-    if row is None:
-        return None
-    receipt, pledge, currency = row
+        .where(Receipt.entry_id == entry_id)
+    ).one()
     return ReceiptIn(
         reference=receipt.reference, pledge=pledge, received_on=receipt.received_on,
         amount=from_minor(receipt.amount_minor, currency),

@@ -72,7 +72,34 @@ def _spending_to_reverse_first(uow, allocation_id: int, shortfall: int) -> list[
     return named
 
 
-def reverse(uow, data: ReversalIn) -> Posted:
+def events_left_on_pledge(uow, entry_id: int) -> list[str]:
+    """The unreversed events posted against the pledge of entry ``entry_id``, as a user names them
+    ("receipt R1 (entry 3)"): a pledge is reversed or corrected only when there are none."""
+    allocations = set(uow.rows(select(JournalLine.allocation_id).where(
+        JournalLine.entry_id == entry_id, JournalLine.allocation_id.is_not(None))).scalars())
+    return [_described(kind, reference, eid)
+            for eid, kind, reference in _unreversed_entries_touching(uow, allocations, entry_id)]
+
+
+def cash_refusal(uow, allocation_id: int, change: int, on, doing: str) -> LedgerError | None:
+    """Why lowering the allocation's cash by ``-change`` from ``on`` on is refused (the cash it
+    holds on some later date would go negative), or None; ``change`` 0: the cash as posted."""
+    available = available_cash(cash_movements(uow, allocation_id), on)
+    if available + change >= 0:
+        return None
+    first = _spending_to_reverse_first(uow, allocation_id, -(available + change))
+    unspent = f": only USD {format_amount(available, 'USD')} of it is unspent from that date on" if change else ""
+    return LedgerError(Problem(
+        "entry",
+        f"{doing} on {on} would leave {_allocation_named(uow, allocation_id)} with a "
+        f"negative cash balance (USD {format_amount(available + change, 'USD')}){unspent}; reverse "
+        + (", ".join(first) if first else "the spending") + " first",
+    ))
+
+
+def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
+    """Post the reversal of ``data.entry_id``; ``check_cash`` False leaves the cash check to a
+    correction, which checks both of its halves together."""
     entry = uow.rows(select(JournalEntry).where(JournalEntry.id == data.entry_id)).scalar_one_or_none()
     if entry is None:
         raise NotFound(Problem("entry", f"no journal entry {data.entry_id}"))
@@ -92,29 +119,19 @@ def reverse(uow, data: ReversalIn) -> Posted:
         journal.Line(**{k: getattr(line, k) for k in LINE_FIELDS}).negated()
         for line in uow.rows(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.line_no)).scalars()
     ]
-    allocations = {line.allocation_id for line in lines if line.allocation_id is not None}
     if entry.kind == "pledge":
-        blocking = _unreversed_entries_touching(uow, allocations, entry.id)
+        blocking = events_left_on_pledge(uow, entry.id)
         if blocking:
-            listed = ", ".join(_described(kind, reference, eid) for eid, kind, reference in blocking[:5])
             more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
-            raise LedgerError(Problem("entry", f"pledge {entry.reference} still has {listed}{more}: reverse those first"))
+            raise LedgerError(Problem("entry", f"pledge {entry.reference} still has {', '.join(blocking[:5])}{more}: "
+                                      "reverse those first"))
     cash_change: dict[int, int] = defaultdict(int)
     for line in lines:
         if line.account == journal.CASH:
             cash_change[line.allocation_id] += line.usd_cents
-    for allocation_id, change in sorted(cash_change.items()):
-        if change < 0:
-            available = available_cash(cash_movements(uow, allocation_id), on)
-            if available + change < 0:
-                first = _spending_to_reverse_first(uow, allocation_id, -(available + change))
-                raise LedgerError(Problem(
-                    "entry",
-                    f"reversing {described} on {on} would leave {_allocation_named(uow, allocation_id)} with a "
-                    f"negative cash balance (USD {format_amount(available + change, 'USD')}): only "
-                    f"USD {format_amount(available, 'USD')} of it is unspent from that date on; reverse "
-                    + (", ".join(first) if first else "the spending") + " first",
-                ))
+    for allocation_id, change in sorted(cash_change.items()) if check_cash else ():
+        if change < 0 and (refusal := cash_refusal(uow, allocation_id, change, on, f"reversing {described}")):
+            raise refusal
     entry_id = uow.post(journal.EntryDraft(
         "reversal", on, entry.reference, f"reverses entry {entry.id} ({entry.kind}): {data.reason}", lines,
         reverses_id=entry.id,

@@ -103,6 +103,8 @@ class JournalEntry(Base):
     reference: Mapped[str] = mapped_column(Key)
     memo: Mapped[str] = mapped_column(Text)
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    # the reversed entry whose reference this event uses again (docs/rules.md#corrections); format 3
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True, index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # what the hash covers (docs/architecture.md "The hash of an entry"); entries written before
@@ -141,7 +143,7 @@ class JournalLine(Base):
 class Pledge(Base):
     __tablename__ = "pledges"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    reference: Mapped[str] = mapped_column(Key, unique=True)
+    reference: Mapped[str] = mapped_column(Key, index=True)  # unique among unreversed events: events.claim_reference
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
     pledged_on: Mapped[dt.date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(Code3)
@@ -177,7 +179,7 @@ class Cancellation(Base):
 class Receipt(Base):
     __tablename__ = "receipts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    reference: Mapped[str] = mapped_column(Key, unique=True)
+    reference: Mapped[str] = mapped_column(Key, index=True)  # unique among unreversed events: events.claim_reference
     pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
     received_on: Mapped[dt.date] = mapped_column(Date)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -190,7 +192,7 @@ class Receipt(Base):
 class Disbursement(Base):
     __tablename__ = "disbursements"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    reference: Mapped[str] = mapped_column(Key, unique=True)
+    reference: Mapped[str] = mapped_column(Key, index=True)  # unique among unreversed events: events.claim_reference
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
     disbursed_on: Mapped[dt.date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(Code3)

@@ -8,10 +8,13 @@ read models.
 
 from __future__ import annotations
 
-from . import disbursements, pledges, rates, receipts, reference_data, reversals
+from pydantic import BaseModel
+
+from . import corrections, disbursements, pledges, rates, receipts, reference_data, reversals
+from .corrections import Correction
 from .database import Ledger, resolve_url
 from .disbursements import FundingPlan
-from .errors import PermissionDenied
+from .errors import LedgerError, PermissionDenied, Problem
 from .events import Posted
 from .inputs import (
     ActivityIn,
@@ -74,6 +77,21 @@ def plan_funding(ledger: Ledger, data: DisbursementIn) -> FundingPlan:
 def reverse(ledger: Ledger, data: ReversalIn) -> Posted:
     with ledger.writing(Act.RECORD_MONEY) as uow:
         return reversals.reverse(uow, data)
+
+
+def correct(ledger: Ledger, entry_id: int, reason: str, changes: dict) -> Correction:
+    """Reverse entry ``entry_id`` (unless it already is) and post it again with ``changes`` (field:
+    value) under the same reference, in one unit of work (docs/rules.md#corrections)."""
+    if not reason.strip():
+        raise LedgerError(Problem("reason", "give the reason for the correction"))
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return corrections.correct(uow, entry_id, reason, changes)
+
+
+def correction_content(ledger: Ledger, entry_id: int) -> BaseModel:
+    """The event posted by entry ``entry_id`` as its input model (what a correction starts from)."""
+    with ledger.reading() as session:
+        return corrections.content(Reader(session, ledger.actor), entry_id)
 
 
 def add_rate(ledger: Ledger, data: RateIn) -> str:

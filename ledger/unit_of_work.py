@@ -199,6 +199,7 @@ class UnitOfWork(Reader):
             "reference": draft.reference,
             "memo": draft.memo,
             "reverses_id": draft.reverses_id,
+            "corrects_id": draft.corrects_id,
             "prev_hash": prev,
             "format_version": journal.FORMAT,
         }

@@ -175,17 +175,17 @@ def test_a_changed_money_event_is_an_error_naming_the_reference(db_url, tmp_path
     assert refused(db_url, "pledges", pledges) == [
         f"{pledges}:4: amount: pledge P2 is already in the ledger with different content (allocations: "
         "paragraph 4 250001.00 in the file, paragraph 4 250000.00 in the ledger); a posted money event is "
-        "never changed: reverse it and record a new one"
+        "never changed: correct it (donor-ledger correct 2)"
     ]
     assert refused(db_url, "pledges", fewer) == [
         f"{fewer}:2: amount: pledge P1 is already in the ledger with different content (allocations: "
         "paragraph 1 1000000.00 in the file, paragraph 1 1000000.00, unearmarked 500000.00 in the ledger); "
-        "a posted money event is never changed: reverse it and record a new one"
+        "a posted money event is never changed: correct it (donor-ledger correct 1)"
     ]
     assert refused(db_url, "receipts", receipts) == [
         f"{receipts}:2: received_on: receipt R1 is already in the ledger with different content (received_on: "
-        "2011-08-02 in the file, 2011-08-01 in the ledger); a posted money event is never changed: reverse it "
-        "and record a new one"
+        "2011-08-02 in the file, 2011-08-01 in the ledger); a posted money event is never changed: correct it "
+        "(donor-ledger correct 3)"
     ]
     assert dump(db_url) == before
 

@@ -164,11 +164,11 @@ def test_money_round_trips_exactly(ledger, currency, data):
     paragraphs = [4, None][: len(minors)]
     reference = fresh("P")
     amounts = [from_minor(m, currency) for m in minors]
-    services.record_pledge(ledger, PledgeIn(
+    posted = services.record_pledge(ledger, PledgeIn(
         reference=reference, donor="D2", pledged_on="2020-05-05", currency=currency,
         allocations=[{"paragraph": p, "amount": a} for p, a in zip(paragraphs, amounts, strict=True)]))
     with ledger.reading() as session:
-        stored = stored_pledge(Reader(session, ledger.actor), reference)
+        stored = stored_pledge(Reader(session, ledger.actor), posted.entry_id)
         receivable = session.execute(
             select(JournalLine.amount_minor, JournalLine.usd_cents).where(JournalLine.account == journal.RECEIVABLE)
             .order_by(JournalLine.entry_id.desc(), JournalLine.line_no).limit(len(minors))

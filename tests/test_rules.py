@@ -154,7 +154,7 @@ def test_jpy_pledge_has_no_decimals(ledger):
         from ledger.pledges import stored_pledge
         from ledger.unit_of_work import Reader
 
-        stored = stored_pledge(Reader(session, ledger.actor), "PJ")
+        stored = stored_pledge(Reader(session, ledger.actor), 1)
     assert [str(a.amount) for a in stored.allocations] == ["700001", "300000"]
 
 
@@ -378,8 +378,10 @@ def test_receipt_reversed_before_spending_is_accepted_after_spending_refused(usd
     rows = funding_rows(ledger, "2020-12-31")
     assert rows[1].received == 0 and rows[1].outstanding == 100_000
     assert "can fund USD 0.00" in refused(disburse, ledger, "D0", "A1", "2020-02-06", "1")
-    r2 = receipt(ledger, "R2", "P", "2020-03-01", "1000")  # R1's reference stays taken
-    assert "already taken" in refused(receipt, ledger, "R1", "P", "2020-03-01", "1")
+    r2 = receipt(ledger, "R2", "P", "2020-03-01", "1000")  # R1's reference is left to its correction
+    assert refused(receipt, ledger, "R1", "P", "2020-03-01", "1") == (
+        f"reference: receipt reference 'R1' belongs to entry {r1.entry_id}, reversed by entry {back.entry_id}: "
+        f"only its correction may use it again (donor-ledger correct {r1.entry_id})")
     d1 = disburse(ledger, "D1", "A1", "2020-03-10", "100")  # 100 + PSC 13
     # reversing R2 on 2020-03-20 would leave -113.00 from that date on
     assert refused(reverse, ledger, r2.entry_id, "2020-03-20") == (
@@ -433,7 +435,8 @@ def test_pledge_reversal_only_when_nothing_is_left_unreversed(usd_pledge):
     reverse(ledger, 1, "2020-03-01")
     row = funding_rows(ledger, "2020-12-31")[1]
     assert (row.pledged, row.received, row.outstanding) == (0, 0, 0)
-    assert "already taken" in refused(pledge, ledger, "P", "AAA", "2020-03-02", "USD", {1: "1"})
+    assert "only its correction may use it again (donor-ledger correct 1)" in refused(
+        pledge, ledger, "P", "AAA", "2020-03-02", "USD", {1: "1"})
 
 
 def test_a_reversal_cannot_be_reversed_and_nothing_is_reversed_twice(usd_pledge):

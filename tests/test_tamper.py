@@ -83,8 +83,8 @@ LINE_COLUMNS = [c for c in LINES.columns.keys()]
 
 def test_every_stored_column_is_covered_by_the_hash():
     """The hash covers every stored column of an entry and of its lines (nothing forgotten); the format
-    version is hashed from format 2 on (it is appended to the entry columns)."""
-    assert set(journal.ENTRY_COLUMNS) | {"hash", "format_version"} == set(ENTRIES.columns.keys())
+    version is hashed from format 2 on (it is appended to the entry columns), the later columns from format 3."""
+    assert set(journal.ENTRY_COLUMNS) | {"hash", "format_version", *journal.LATER_COLUMNS} == set(ENTRIES.columns.keys())
     assert set(journal.LINE_COLUMNS) | {"entry_id"} == set(LINES.columns.keys())
 
 

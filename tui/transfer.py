@@ -171,7 +171,7 @@ class TransferScreen(LedgerScreen):
         except Exception as exc:  # noqa: BLE001 - said on the screen, which stays usable
             self.post_message(ImportDone(dry_run, problems=[f"{path}: not imported: {type(exc).__name__}: {exc}"]))
         else:
-            self.post_message(ImportDone(dry_run, result.summary()))
+            self.post_message(ImportDone(dry_run, "\n".join([*result.notes, result.summary()])))
         # ``busy`` is cleared by on_import_done, on the event loop (cleared here, a second `i` could
         # start before the result is shown)
 
