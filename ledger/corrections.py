@@ -31,11 +31,29 @@ CORRECTABLE = {
 
 @dataclass(frozen=True)
 class Correction:
-    """What ``correct`` posted: the reversal (None when the entry was already reversed) and the
-    corrected event."""
+    """What ``correct`` posted: for the entry it corrects, the reversal (None when the entry was
+    already reversed) and the corrected event."""
 
+    corrects: int
     reversal_id: int | None
     posted: Posted
+
+    @property
+    def reference(self) -> str:
+        return self.posted.reference
+
+    @property
+    def entry_id(self) -> int:
+        return self.posted.entry_id
+
+    @property
+    def usd_cents(self) -> int:
+        return self.posted.usd_cents
+
+    @property
+    def detail(self) -> str:
+        """"corrects entry 3, reversed by entry 6" (what a saved notice adds)."""
+        return f"corrects entry {self.corrects}" + (f", reversed by entry {self.reversal_id}" if self.reversal_id else "")
 
 
 def _entry(uow, entry_id: int) -> JournalEntry:
@@ -107,7 +125,7 @@ def correct(uow, entry_id: int, reason: str, changes: dict) -> Correction:
                               check_cash=False).entry_id
     posted = CORRECTABLE[entry.kind][1](uow, data, corrects=entry.id)
     _check_both_halves(uow, [entry.id, *([reversal_id] if reversal_id else []), posted.entry_id], entry)
-    return Correction(reversal_id, posted)
+    return Correction(entry.id, reversal_id, posted)
 
 
 def _check_both_halves(uow, entry_ids: list[int], entry: JournalEntry) -> None:

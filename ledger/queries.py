@@ -15,14 +15,13 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
-from . import figures, journal
+from . import figures, journal, versions
 from .database import Ledger
 from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
 from .schema import (
     Activity,
     Allocation,
-    AuditRecord,
     Cancellation,
     Disbursement,
     Donor,
@@ -113,24 +112,11 @@ def donors(ledger: Ledger) -> list[DonorView]:
         ]
 
 
-@dataclass(frozen=True)
-class AuditView:
-    at: dt.datetime
-    user: str
-    field: str
-    old: str | None
-    new: str | None
-
-
-def audit_trail(ledger: Ledger, table: str, key: str) -> list[AuditView]:
-    """Changes of one record of reference data ('donors', 'activities', 'users'), oldest first."""
+def history(ledger: Ledger, table: str, key: str) -> list[versions.VersionView]:
+    """The versions of one record of reference data ('donors', 'activities', 'users'), oldest
+    first: who, when, why and the fields each changed (the audit trail)."""
     with ledger.reading() as session:
-        rows = session.execute(
-            select(AuditRecord.at, AuditRecord.user_name, AuditRecord.field, AuditRecord.old_value, AuditRecord.new_value)
-            .where(AuditRecord.table_name == table, AuditRecord.record_key == key)
-            .order_by(AuditRecord.id)
-        )
-        return [AuditView(*row) for row in rows]
+        return versions.history(session, table, key)
 
 
 @dataclass(frozen=True)
@@ -468,8 +454,35 @@ class AllocationView:
         return figures.available(self.received_usd, self.spent_usd, self.psc_usd)
 
 
+class Linked:
+    """An event's links to other entries: the reversal of it, the reversed entry it corrects and
+    the entry that corrects it (docs/rules.md#corrections), in words for every list."""
+
+    reversed_by: int | None
+    corrects: int | None
+    corrected_by: int | None
+
+    @property
+    def links(self) -> str:
+        """"reversed by entry 6 · corrected by entry 7", "corrects entry 3", or ""."""
+        parts = [f"corrects entry {self.corrects}" if self.corrects else "",
+                 f"reversed by entry {self.reversed_by}" if self.reversed_by else "",
+                 f"corrected by entry {self.corrected_by}" if self.corrected_by else ""]
+        return " · ".join(p for p in parts if p)
+
+
+def _corrections(session, entry_ids) -> tuple[dict[int, int], dict[int, int]]:
+    """For these entries: {entry: the reversed entry it corrects}, {entry: the entry correcting it}."""
+    ids = set(entry_ids)
+    if not ids:
+        return {}, {}
+    rows = session.execute(select(JournalEntry.id, JournalEntry.corrects_id).where(
+        JournalEntry.corrects_id.is_not(None), or_(JournalEntry.id.in_(ids), JournalEntry.corrects_id.in_(ids)))).all()
+    return {e: c for e, c in rows if e in ids}, {c: e for e, c in rows if c in ids}
+
+
 @dataclass(frozen=True)
-class ReceiptView:
+class ReceiptView(Linked):
     reference: str
     received_on: dt.date
     amount: Decimal
@@ -477,16 +490,20 @@ class ReceiptView:
     bank_reference: str
     entry_id: int
     reversed_by: int | None
+    corrects: int | None = None
+    corrected_by: int | None = None
 
 
 @dataclass(frozen=True)
-class CancellationView:
+class CancellationView(Linked):
     cancelled_on: dt.date
     amount: Decimal
     usd: Decimal
     reason: str
     entry_id: int
     reversed_by: int | None
+    corrects: int | None = None
+    corrected_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -502,7 +519,7 @@ class SpendingView:
 
 
 @dataclass(frozen=True)
-class EntryView:
+class EntryView(Linked):
     id: int
     kind: str
     event_date: dt.date
@@ -515,10 +532,12 @@ class EntryView:
     reverses_id: int | None
     reversed_by: int | None = None
     debits_usd: Decimal = Decimal("0.00")
+    corrects: int | None = None
+    corrected_by: int | None = None
 
 
 @dataclass(frozen=True)
-class PledgeDetail:
+class PledgeDetail(Linked):
     reference: str
     donor: str
     donor_name: str
@@ -535,6 +554,8 @@ class PledgeDetail:
     cancellations: list[CancellationView] = field(default_factory=list)
     spending: list[SpendingView] = field(default_factory=list)
     entries: list[EntryView] = field(default_factory=list)
+    corrects: int | None = None
+    corrected_by: int | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -557,13 +578,14 @@ def _entry_views(session, statement) -> list[EntryView]:
     rows = session.execute(statement).all()
     ids = [r.id for r in rows]
     by = _reversed_by(session, ids)
+    corrects, corrected_by = _corrections(session, ids)
     debits = dict(session.execute(
         select(JournalLine.entry_id, figures.DEBITS_USD)
         .where(JournalLine.entry_id.in_(ids)).group_by(JournalLine.entry_id)
     ).all()) if ids else {}
     return [
         EntryView(r.id, r.kind, r.event_date, r.reference, r.memo, r.user_name, r.posted_at, r.hash, r.prev_hash,
-                  r.reverses_id, by.get(r.id), usd(debits.get(r.id)))
+                  r.reverses_id, by.get(r.id), usd(debits.get(r.id)), corrects.get(r.id), corrected_by.get(r.id))
         for r in rows
     ]
 
@@ -645,19 +667,21 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
         )
         entries = _entry_views(session, select(*_ENTRY_COLUMNS).where(JournalEntry.id.in_(touching)).order_by(JournalEntry.id))
         by = {e.id: e.reversed_by for e in entries}
+        corrects, corrected_by = _corrections(session, [head.entry_id, *(e.id for e in entries)])
+        links = lambda e: (by.get(e), corrects.get(e), corrected_by.get(e))  # noqa: E731
         return PledgeDetail(
             head.reference, head.code, head.name, head.pledged_on, cur, Decimal(head.psc_rate_bp).scaleb(-2).normalize(),
             head.due_on, head.notes, head.entry_id, by.get(head.entry_id), head[-1], allocations,
-            [ReceiptView(r, on, money(a, cur), usd(u), b, e, by.get(e)) for r, on, a, u, b, e in receipt_rows],
-            [CancellationView(on, money(a, cur), usd(u), why, e, by.get(e)) for on, a, u, why, e in cancellation_rows],
+            [ReceiptView(r, on, money(a, cur), usd(u), b, e, *links(e)) for r, on, a, u, b, e in receipt_rows],
+            [CancellationView(on, money(a, cur), usd(u), why, e, *links(e)) for on, a, u, why, e in cancellation_rows],
             [SpendingView(r, on, act, para, usd(s), usd(p)) for r, on, act, para, s, p in spending_rows if s or p],
-            entries,
+            entries, corrects.get(head.entry_id), corrected_by.get(head.entry_id),
         )
 
 
 # -- disbursements ----------------------------------------------------------------------
 @dataclass(frozen=True)
-class DisbursementRow:
+class DisbursementRow(Linked):
     reference: str
     disbursed_on: dt.date
     activity: str
@@ -670,6 +694,8 @@ class DisbursementRow:
     funded_by: str  # pledge references
     entry_id: int
     reversed_by: int | None
+    corrects: int | None = None
+    corrected_by: int | None = None
 
 
 def disbursement_entry(ledger: Ledger, reference: str) -> int | None:
@@ -726,10 +752,11 @@ def disbursements_page(ledger: Ledger, text: str | None = None, offset: int = 0,
             ):
                 funders[did].append(ref)
         by = _reversed_by(session, [r.entry_id for r in rows])
+        corrects, corrected_by = _corrections(session, [r.entry_id for r in rows])
         return [
             DisbursementRow(r.reference, r.disbursed_on, r.code, r.number, r.currency, money(r.amount_minor, r.currency),
                             usd(r.usd_cents), usd(psc.get(r.id)), r.payee, ", ".join(funders[r.id]), r.entry_id,
-                            by.get(r.entry_id))
+                            by.get(r.entry_id), corrects.get(r.entry_id), corrected_by.get(r.entry_id))
             for r in rows
         ]
 

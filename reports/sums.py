@@ -67,6 +67,16 @@ def reversed_as_of(session: Session, as_of: dt.date) -> dict[int, tuple[int, dt.
     return {original: (rid, day) for original, rid, day in rows}
 
 
+def corrections_as_of(session: Session, as_of: dt.date) -> tuple[dict[int, int], dict[int, int]]:
+    """({correction: the reversed entry it corrects}, {reversed entry: its correction}) for the
+    corrections dated on or before as_of (docs/rules.md#corrections)."""
+    rows = session.execute(
+        select(JournalEntry.id, JournalEntry.corrects_id)
+        .where(JournalEntry.corrects_id.is_not(None), JournalEntry.event_date <= as_of)
+    ).all()
+    return {entry: corrected for entry, corrected in rows}, {corrected: entry for entry, corrected in rows}
+
+
 def use_snapshot(session: Session) -> None:
     """Read every query of this session from one snapshot of the database.
 

@@ -209,14 +209,18 @@ def _paragraph_label(number: int | None) -> str | int:
     return "unearmarked" if number is None else number
 
 
-def _reversal_cells(book: BookWriter, ws, undone: dict, entry_id: int) -> list:
-    if entry_id in undone:
-        rid, day = undone[entry_id]
-        return [rid, book.date(ws, day)]
-    return [None, None]
+UNDONE_COLUMNS = (Column("Reversed by entry", 9, "int"), Column("Reversed on", 11, "date"),
+                  Column("Corrects entry", 9, "int"), Column("Corrected by entry", 9, "int"))
 
 
-def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates: RateBook, undone: dict) -> None:
+def _reversal_cells(book: BookWriter, ws, undone: tuple, entry_id: int) -> list:
+    """The cells of UNDONE_COLUMNS; ``undone``: (``sums.reversed_as_of``, ``sums.corrections_as_of``)."""
+    reversed_, (corrects, corrected_by) = undone
+    rid, day = reversed_.get(entry_id, (None, None))
+    return [rid, book.date(ws, day), corrects.get(entry_id), corrected_by.get(entry_id)]
+
+
+def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates: RateBook, undone: tuple) -> None:
     sums = {s.allocation_id: s for s in allocation_sums(session, as_of, book_rates)}
     sheet = book.sheet("Pledges", (
         Column("Pledge", 14), Column("Donor", 10), Column("Donor name", 24), Column("Pledged on", 11, "date"),
@@ -224,8 +228,7 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
         Column("Allocated", 16, "money"), Column("Units per USD", 12, "rate"), Column("Pledged USD (pledge date)", 15, "usd"),
         Column("Cancelled", 15, "money"), Column("Received", 15, "money"), Column("Outstanding", 15, "money"),
         Column("Net pledged USD", 15, "usd"), Column("Received USD", 15, "usd"), Column("Outstanding USD (as-of rate)", 15, "usd"),
-        Column("Entry", 8, "int"), Column("Reversed by entry", 9, "int"), Column("Reversed on", 11, "date"),
-        Column("Notes", 30),
+        Column("Entry", 8, "int"), *UNDONE_COLUMNS, Column("Notes", 30),
     ), f"Pledges and their allocations, as of {as_of.isoformat()}")
     ws = sheet.ws
     statement = (
@@ -259,12 +262,11 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
     sheet.close()
 
 
-def receipt_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: dict) -> None:
+def receipt_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: tuple) -> None:
     sheet = book.sheet("Receipts", (
         Column("Receipt", 14), Column("Pledge", 14), Column("Donor", 10), Column("Received on", 11, "date"),
         Column("Currency", 9), Column("Amount", 16, "money"), Column("USD", 15, "usd"), Column("USD as credited", 9),
-        Column("Bank reference", 20), Column("Entry", 8, "int"), Column("Reversed by entry", 9, "int"),
-        Column("Reversed on", 11, "date"),
+        Column("Bank reference", 20), Column("Entry", 8, "int"), *UNDONE_COLUMNS,
     ), f"Receipts, as of {as_of.isoformat()}")
     ws = sheet.ws
     statement = (
@@ -286,12 +288,12 @@ def receipt_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: di
     sheet.close()
 
 
-def disbursement_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: dict) -> None:
+def disbursement_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: tuple) -> None:
     sheet = book.sheet("Disbursements", (
         Column("Disbursement", 14), Column("Activity", 12), Column("Paragraph", 10, "int"),
         Column("Disbursed on", 11, "date"), Column("Currency", 9), Column("Amount", 16, "money"), Column("USD", 15, "usd"),
         Column("PSC USD", 13, "usd"), Column("Funding pledge", 14), Column("Payee", 24), Column("Description", 36),
-        Column("Entry", 8, "int"), Column("Reversed by entry", 9, "int"), Column("Reversed on", 11, "date"),
+        Column("Entry", 8, "int"), *UNDONE_COLUMNS,
     ), f"Disbursements, as of {as_of.isoformat()}")
     ws = sheet.ws
     psc = (

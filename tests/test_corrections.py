@@ -200,36 +200,58 @@ def test_correcting_an_event_to_its_own_content_leaves_every_figure_unchanged(us
 
 
 def test_importing_again_rows_of_reversed_and_corrected_events_case_by_case(db_url, tmp_path):
-    from tests.test_imports import RECEIPTS, WORKED_EXAMPLE, load, ok, refused, run, write
+    from tests.test_imports import ok, refused, run, write
 
-    load(db_url, tmp_path, *WORKED_EXAMPLE)  # entries: P1 1, P2 2, R1 3, R2 4, D1 5
+    receipts = "reference,pledge,received_on,amount,usd_amount,bank_reference\nR1,P1,2011-08-01,750,,NB-1\nR2,P1,2011-08-15,100,,\n"
+    for kind, text in (("donors", "code,name\nUSA,United States\n"),
+                       ("pledges", "reference,donor,pledged_on,currency,amount,paragraph\nP1,USA,2011-06-01,USD,1000,1\n"),
+                       ("receipts", receipts)):
+        ok(db_url, kind, write(tmp_path, f"{kind}.csv", text))  # entries: P1 1, R1 2, R2 3
     ledger = services.open_ledger(db_url, "officer")
     try:
-        fixed = correct(ledger, 3, bank_reference="NB-2")  # R1: reversed by 6, corrected by 7
-        back = reverse(ledger, 4, "2011-08-20")  # R2: reversed by 8, nothing live
+        fixed = correct(ledger, 2, bank_reference="NB-2")  # R1: reversed by 4, corrected by 5
+        back = reverse(ledger, 3, "2011-08-20")  # R2: reversed by 6, nothing live
     finally:
         ledger.close()
-    assert (fixed.reversal_id, fixed.posted.entry_id, back.entry_id) == (6, 7, 8)
-    path = write(tmp_path, "again.csv", RECEIPTS)
+    assert (fixed.reversal_id, fixed.posted.entry_id, back.entry_id) == (4, 5, 6)
+    path = write(tmp_path, "again.csv", receipts)
     assert ok(db_url, "receipts", path).splitlines() == [
-        f"{path}:2: receipt R1: corrected by entry 7; not posted",
-        f"{path}:3: receipt R2: reversed by entry 8 on 2011-08-20; not posted again "
-        "(use donor-ledger correct 4 to post it again)",
+        f"{path}:2: receipt R1: corrected by entry 5; not posted",
+        f"{path}:3: receipt R2: reversed by entry 6 on 2011-08-20; not posted again "
+        "(use donor-ledger correct 3 to post it again)",
         f"{path}: 2 rows: 0 added, 0 skipped (identical), 1 corrected later, not posted, 1 reversed, not posted again",
     ]
-    # R2 with another amount: posted as the correction of entry 4; R1 as corrected: skipped
-    changed = write(tmp_path, "changed.csv", RECEIPTS.replace('"100,000"', "90000").replace("NB-1", "NB-2"))
+    # R2 with another amount: posted as the correction of entry 3; R1 as corrected: skipped
+    changed = write(tmp_path, "changed.csv", receipts.replace("100,,", "90,,").replace("NB-1", "NB-2"))
     assert ok(db_url, "receipts", changed) == (
         f"{changed}: 2 rows: 0 added, 1 skipped (identical), 1 posted as corrections")
     result = run(db_url, "verify")
-    assert result.exit_code == 0 and "9 entries" in result.stdout
+    assert result.exit_code == 0 and "7 entries" in result.stdout
     ledger = services.open_ledger(db_url, "officer")
     try:
-        assert entry(ledger, 9) == {"kind": "receipt", "event_date": __import__("datetime").date(2011, 8, 15),
-                                    "reference": "R2", "reverses_id": None, "corrects_id": 4}
+        assert entry(ledger, 7) == {"kind": "receipt", "event_date": __import__("datetime").date(2011, 8, 15),
+                                    "reference": "R2", "reverses_id": None, "corrects_id": 3}
     finally:
         ledger.close()
     # anything else that differs: an error naming the reference and the entry to correct
-    other = write(tmp_path, "other.csv", RECEIPTS.replace("R1,P1,2011-08-01,750000.00", "R1,P1,2011-08-01,740000.00"))
-    assert refused(db_url, "receipts", other)[0].startswith(f"{other}:2: amount: receipt R1 is already in the ledger")
-    assert refused(db_url, "receipts", other)[0].endswith("correct it (donor-ledger correct 7)")
+    other = write(tmp_path, "other.csv", receipts.replace("R1,P1,2011-08-01,750", "R1,P1,2011-08-01,740"))
+    problem = refused(db_url, "receipts", other)[0]
+    assert problem.startswith(f"{other}:2: amount: receipt R1 is already in the ledger")
+    assert problem.endswith("correct it (donor-ledger correct 5)")
+
+
+def test_the_workbook_links_a_correction_and_what_it_corrects(usd_pledge, tmp_path):
+    import openpyxl
+
+    from reports.workbook import export_workbook
+
+    ledger = usd_pledge
+    r1 = receipt(ledger, "R1", "P", "2020-02-01", "400")
+    done = correct(ledger, r1.entry_id, amount="500")
+    path = tmp_path / "audit.xlsx"
+    export_workbook(ledger, path, __import__("datetime").date(2020, 12, 31))
+    ws = openpyxl.load_workbook(path)["Receipts"]
+    header = [cell.value for cell in ws[1]]
+    rows = [dict(zip(header, row, strict=True)) for row in ws.iter_rows(min_row=2, values_only=True) if row[0] == "R1"]
+    assert [(r["Entry"], r["Reversed by entry"], r["Corrects entry"], r["Corrected by entry"]) for r in rows] == [
+        (r1.entry_id, done.reversal_id, None, done.posted.entry_id), (done.posted.entry_id, None, r1.entry_id, None)]

@@ -77,8 +77,8 @@ def test_allocations_are_stored_in_paragraph_order_unearmarked_last(ledger):
 
 
 def test_receipts_at_a_later_rate_clear_the_carrying_value_and_post_the_difference(ledger):
-    rate(ledger, "EUR", "2020-01-01", "0.80")
-    rate(ledger, "EUR", "2020-06-01", "0.75")
+    rate(ledger, "EUR", "2020-01-01", "0.80", through="2020-05")
+    rate(ledger, "EUR", "2020-06-01", "0.75", through="2020-07")
     donor(ledger, "DEU")
     # EUR 1,000.00 / 0.80 = USD 1,250.00: the receivable is carried at 1,250.00
     pledge(ledger, "P", "DEU", "2020-02-01", "EUR", {1: "1000.00"})
@@ -100,7 +100,7 @@ def test_receipts_at_a_later_rate_clear_the_carrying_value_and_post_the_differen
 
 
 def test_a_receipt_given_in_usd_is_split_like_its_amount_and_fixes_no_rate(ledger):
-    rate(ledger, "NOK", "2011-01-01", "5.80")
+    rate(ledger, "NOK", "2011-06-01", "5.80", through="2011-08")
     donor(ledger, "NOR")
     pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "1000000.00", None: "500000.00"})
     # NOK 750,000.00 with USD 130,000.00 credited by the bank (converted it would be 129,310.34)
@@ -113,8 +113,8 @@ def test_a_receipt_given_in_usd_is_split_like_its_amount_and_fixes_no_rate(ledge
     assert [(line["account"], line["amount_minor"], line["usd_cents"]) for line in lines_of(ledger, posted.entry_id)] == [
         ("1000", 50_000_000, 8_666_667), ("1100", -50_000_000, -8_620_689), ("7900", 0, -45_978),
         ("1000", 25_000_000, 4_333_333), ("1100", -25_000_000, -4_310_345), ("7900", 0, -22_988)]
-    # its USD was given, not converted: a rate recorded later under its date changes nothing posted
-    assert services.add_rate(ledger, RateIn(currency="NOK", effective_from="2011-07-15", units_per_usd="5.90")) == "added"
+    # its USD was given, not converted: a rate recorded later changes nothing posted
+    assert services.add_rate(ledger, RateIn(currency="NOK", effective_from="2011-12-01", units_per_usd="5.90")) == "added"
     rows = funding_rows(ledger, "2011-12-31")  # outstanding now valued at 5.90
     # outstanding NOK 500,000.00 / 5.90 = 84,745.76 ; NOK 250,000.00 / 5.90 = 42,372.88
     assert (rows[1].received, rows[1].outstanding) == (8_666_667, 8_474_576)
@@ -145,8 +145,8 @@ def test_a_cancellation_naming_no_allocation_is_split_like_a_receipt(ledger):
 
 
 def test_a_disbursement_in_another_currency_splits_its_amount_pro_rata_to_the_usd(ledger):
-    rate(ledger, "EUR", "2020-01-01", "0.80")
-    rate(ledger, "VND", "2020-01-01", "23000")
+    rate(ledger, "EUR", "2020-01-01", "0.80", through="2020-02")
+    rate(ledger, "VND", "2020-01-01", "23000", through="2020-02")
     donor(ledger, "AAA")
     donor(ledger, "BBB")
     activity(ledger, "A3", 3, "1000")

@@ -573,3 +573,70 @@ async def test_command_palette_finds_screens_and_actions(ledger):
         await pilot.press("f1")
         await pilot.pause(0.2)
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+async def select_entry(pilot, app, entry_id: int) -> None:
+    table = app.screen.query_one(LazyTable)
+    await settle(pilot, app, lambda: table.loaded)
+    for index in range(table.row_count):
+        if int(str(table.row_key(index)).strip()) == entry_id:
+            table.move_cursor(row=index)
+            await pilot.pause()
+            return
+    raise AssertionError(f"entry {entry_id} is not in the table")
+
+
+@run_async
+async def test_correct_a_receipt_from_the_journal(ledger):
+    """e on a receipt's entry opens the receipt form filled in with it; saving with a reason
+    reverses it and posts the corrected receipt under its reference, linked both ways."""
+    r2 = queries.pledge_detail(ledger, "P2").receipts[0]
+    app = app_on(ledger, "journal")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await select_entry(pilot, app, r2.entry_id)
+        await pilot.press("e")
+        await settle(pilot, app, lambda: isinstance(app.screen, ReceiptForm))
+        form = app.screen
+        await settle(pilot, app, lambda: form.text("amount") == "100000.00")
+        assert (form.text("reference"), form.text("received_on")) == ("R2", r2.received_on.isoformat())
+        assert form.query_one(f"#{field_id('reference')}").disabled
+        await pilot.press("ctrl+s")  # no reason yet: refused at its field
+        await settle(pilot, app)
+        assert isinstance(app.screen, ReceiptForm)
+        assert "give the reason" in text_of(form.query_one("#p-correction-reason"))
+        await fill(pilot, form, amount="120,000.00", correction_reason="the bank statement says 120,000")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+    detail = queries.pledge_detail(ledger, "P2")
+    original, corrected = detail.receipts
+    assert (original.entry_id, original.amount, original.links) == (
+        r2.entry_id, Decimal("100000.00"), f"reversed by entry {r2.entry_id + 2} · corrected by entry {r2.entry_id + 3}")
+    assert (corrected.reference, corrected.amount, corrected.links) == ("R2", Decimal("120000.00"),
+                                                                        f"corrects entry {r2.entry_id}")
+    assert services.verify_chain(ledger).ok
+
+
+@run_async
+async def test_correct_a_pledge_from_the_pledges_screen(ledger):
+    from ledger.inputs import PledgeIn
+
+    services.record_pledge(ledger, PledgeIn(reference="P3", donor="USA", pledged_on="2016-03-01", currency="USD",
+                                            allocations=[{"paragraph": 4, "amount": "1000"}]))
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await select_pledge(pilot, app, "P3")
+        await pilot.press("e")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeForm))
+        form = app.screen
+        await settle(pilot, app, lambda: bool(form.query(f"#{field_id('alloc.4')}")) and form.text("alloc.4") == "1000.00")
+        assert (form.text("reference"), form.text("donor"), form.text("pledged_on")) == ("P3", "USA", "2016-03-01")
+        await fill(pilot, form, donor="NOR", correction_reason="the Norwegian agreement")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+    detail = queries.pledge_detail(ledger, "P3")
+    assert (detail.donor, detail.amount, detail.links) == ("NOR", Decimal("1000.00"), f"corrects entry {detail.corrects}")
+    assert detail.corrects is not None

@@ -22,7 +22,7 @@ from ledger.roles import Act
 
 from .base import LedgerScreen
 from .common import date, describe, money_cell, usd_cents
-from .forms import CodePicker, FormScreen, field_id, picker_items
+from .forms import CodePicker, FormScreen, field_id, open_correction, picker_items
 from .reversal import ReverseForm
 from .tables import Column, LazyTable
 
@@ -39,8 +39,9 @@ def disbursement_cells(row: queries.DisbursementRow) -> tuple:
     cells = (row.reference, date(row.disbursed_on), row.activity, str(row.paragraph), row.currency,
              money_cell(row.amount, 13), money_cell(row.usd, 13), money_cell(row.psc_usd, 10))
     if not row.reversed_by:
-        return (*cells, "posted", row.funded_by, row.payee)
-    return (*map(_struck, cells), Text(f"reversed #{row.reversed_by}", style="bold red"), row.funded_by, row.payee)
+        return (*cells, f"corrects #{row.corrects}" if row.corrects else "posted", row.funded_by, row.payee)
+    status = f"reversed #{row.reversed_by}" + (f" corrected #{row.corrected_by}" if row.corrected_by else "")
+    return (*map(_struck, cells), Text(status, style="bold red"), row.funded_by, row.payee)
 
 
 def _struck(cell: str) -> Text:
@@ -63,10 +64,12 @@ class DisbursementsScreen(LedgerScreen):
         "unearmarked, oldest pledge first, only cash received). Before you save, the form shows which "
         "pledges will pay and the PSC, or why the disbursement would be refused."
     )
-    WRITE_ACTIONS: ClassVar = {"new_disbursement": Act.RECORD_MONEY, "reverse": Act.RECORD_MONEY}
+    WRITE_ACTIONS: ClassVar = {"new_disbursement": Act.RECORD_MONEY, "reverse": Act.RECORD_MONEY,
+                               "correct": Act.RECORD_MONEY}
     BINDINGS: ClassVar = [
         Binding("n", "new_disbursement", "New disbursement"),
         Binding("x", "reverse", "Reverse"),
+        Binding("e", "correct", "Correct"),
         Binding("slash", "filter", "Search"),
     ]
 
@@ -127,13 +130,25 @@ class DisbursementsScreen(LedgerScreen):
             return
         self._entry_of(reference)
 
+    def action_correct(self) -> None:
+        if self.refused(Act.RECORD_MONEY):
+            return
+        reference = self.query_one(LazyTable).row_key()
+        if reference is None:
+            self.notify("Select a disbursement first.", severity="warning")
+            return
+        self._entry_of(reference, "correct")
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="entry")
-    def _entry_of(self, reference: str) -> None:
+    def _entry_of(self, reference: str, purpose: str = "reverse") -> None:
         entry_id = queries.disbursement_entry(self.ledger, reference)
         entries = queries.journal_page(self.ledger, entry_id - 1, 1) if entry_id else []
-        self.post_message(EntryFound(reference, entries))
+        self.post_message(EntryFound(reference, entries, purpose))
 
     def on_entry_found(self, message: EntryFound) -> None:
+        if message.purpose == "correct" and message.entries:
+            open_correction(self, message.entries[0].id, lambda _content, _detail: DisbursementForm(), self._written)
+            return
         self.app.push_screen(ReverseForm(entries=message.entries, title=f"Disbursement {message.reference}"),
                              self._written)
 
@@ -150,9 +165,9 @@ NAMED_PLEDGE = ("Name a pledge allocated to the activity's paragraph or unearmar
 
 
 class EntryFound(Message):
-    def __init__(self, reference: str, entries: list):
+    def __init__(self, reference: str, entries: list, purpose: str):
         super().__init__()
-        self.reference, self.entries = reference, entries
+        self.reference, self.entries, self.purpose = reference, entries, purpose
 
 
 class PlanReady(Message):
@@ -276,7 +291,8 @@ class DisbursementForm(FormScreen):
         widget.update(Group(*lines))
 
     def action_save(self) -> None:
-        if self.plan is not None and self.plan.shortfall_cents > 0:
+        # a correction's plan counts the cash the original still holds: the ledger checks both halves
+        if not self.correcting and self.plan is not None and self.plan.shortfall_cents > 0:
             self.notify(f"{self.plan.refusal().problems[0].message}.\n{WHAT_TO_DO}", title="Refused, nothing was written",
                         severity="error")
             return

@@ -156,13 +156,35 @@ class FormScreen(ModalScreen[Any]):
         self.touched: set[str] = set()
         self.valid: BaseModel | None = None
         self.saving = False
+        self.correcting: tuple[int, BaseModel] | None = None  # (entry, its content): saving corrects it
+
+    def correct(self, entry_id: int, content: BaseModel) -> FormScreen:
+        """This form, opened to correct entry ``entry_id``: filled in with the event's ``content``, its
+        reference fixed, a reason asked; saving reverses the entry and posts the form's content
+        (docs/rules.md#corrections)."""
+        self.correcting = (entry_id, content)
+        return self
+
+    def fill(self, content: BaseModel) -> None:
+        """Put ``content`` into the fields named as its model's (a subclass fills the others)."""
+        for name, value in content.model_dump().items():
+            found = self.query(f"#{field_id(name)}")
+            if found and isinstance(found.first(), Input):
+                found.first(Input).value = "" if value is None else str(value)
+        for kept in ("reference", "pledge"):  # the reference a correction keeps
+            if self.query(f"#{field_id(kept)}"):
+                self.query_one(f"#{field_id(kept)}").disabled = True
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
-            yield Label(self.TITLE, id="form-title")
+            title = f"Correct entry {self.correcting[0]} · {self.TITLE}" if self.correcting else self.TITLE
+            yield Label(title, id="form-title")
             with VerticalScroll(id="form-body"):
                 yield from self.compose_fields()
+                if self.correcting:
+                    yield self.field("correction_reason", "Reason for the correction",
+                                     placeholder="kept in the journal with the reversal")
             yield Static("", id="form-problems")
             yield from self.compose_extra()
             with Horizontal(id="form-buttons"):
@@ -213,6 +235,8 @@ class FormScreen(ModalScreen[Any]):
             problems = problems_of(exc)
         else:
             problems = self.extra_problems(model)
+            if self.correcting and not self.text("correction_reason").strip():
+                problems.append(Problem("correction_reason", "give the reason for the correction"))
             if not problems:
                 self.valid = model
         self.show_problems(problems, show_all)
@@ -295,7 +319,13 @@ class FormScreen(ModalScreen[Any]):
         # ``saving`` is cleared by the handlers of these messages, on the event loop: cleared here,
         # a ctrl+s before the form closes would save a second time
         try:
-            result = self.save(model)
+            if self.correcting:
+                from ledger import services
+
+                result = services.correct(self.app.ledger, self.correcting[0], self.text("correction_reason"),
+                                          model.model_dump())
+            else:
+                result = self.save(model)
         except LedgerError as exc:
             self.post_message(self.Refused(exc.problems))
         except Exception as exc:  # noqa: BLE001 - shown at the form, which stays usable
@@ -319,6 +349,8 @@ class FormScreen(ModalScreen[Any]):
         self.call_after_refresh(self._remember_initial)  # after the subclass has filled its fields
 
     def _remember_initial(self) -> None:
+        if self.correcting:
+            self.fill(self.correcting[1])
         self._initial = self.values()
 
     def action_cancel(self) -> None:
@@ -347,3 +379,25 @@ class FormScreen(ModalScreen[Any]):
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
         self.action_cancel()
+
+
+def open_correction(screen, entry_id: int, form_of, callback) -> None:
+    """Read the event of entry ``entry_id`` (in a worker, with its pledge's detail for a receipt or a
+    cancellation), then open ``form_of(content, detail)`` filled in with it, to correct it."""
+    from ledger import queries, services
+    from ledger.inputs import CancellationIn, ReceiptIn
+
+    app = screen.app
+
+    def load() -> None:
+        try:
+            content = services.correction_content(app.ledger, entry_id)
+        except LedgerError as exc:
+            app.call_from_thread(app.notify, "\n".join(map(str, exc.problems)), title="Cannot correct", severity="error")
+            return
+        on_pledge = isinstance(content, ReceiptIn | CancellationIn)
+        detail = queries.pledge_detail(app.ledger, content.pledge) if on_pledge else None
+        app.call_from_thread(lambda: app.push_screen(form_of(content, detail).correct(entry_id, content), callback))
+
+    screen.run_worker(load, thread=True, exit_on_error=False, group="correct")
+

@@ -15,10 +15,14 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ledger import queries
+from ledger.inputs import CancellationIn, DisbursementIn, ReceiptIn
 from ledger.roles import Act
 
 from .base import LedgerScreen
 from .common import amount, date, describe, money_cell
+from .disbursements import DisbursementForm
+from .forms import open_correction
+from .pledges import CancelForm, PledgeForm, ReceiptForm
 from .reversal import ReverseForm
 from .tables import Column, LazyTable
 from .verification import ChainCheck, VerificationStopped, verify_in_child
@@ -30,8 +34,19 @@ COLUMNS = [Column("Entry", 8), Column("Date", 10), Column("Kind", 12), Column("R
 def entry_cells(e: queries.EntryView) -> tuple:
     kind = e.kind if e.reversed_by is None else f"{e.kind}*"
     return (str(e.id).rjust(8), date(e.event_date), kind, e.reference, e.user, money_cell(e.debits_usd), e.hash,
-            e.memo + (f" (reversed by {e.reversed_by})" if e.reversed_by else ""))
+            e.memo + (f" ({e.links})" if e.links else ""))
 
+
+
+def correction_form(content: Any, detail: queries.PledgeDetail | None):
+    """The form of an event's kind, for its correction."""
+    if isinstance(content, DisbursementIn):
+        return DisbursementForm()
+    if isinstance(content, ReceiptIn):
+        return ReceiptForm(detail)
+    if isinstance(content, CancellationIn):
+        return CancelForm(detail)
+    return PledgeForm()
 
 class LinesLoaded(Message):
     def __init__(self, entry: queries.EntryView | None, lines: list[queries.LineView]):
@@ -53,10 +68,11 @@ class JournalScreen(LedgerScreen):
         "recomputed and every entry checked to balance; the result shows at the top, in green or red. "
         "**x** reverses the selected entry (finance)."
     )
-    WRITE_ACTIONS: ClassVar = {"reverse": Act.RECORD_MONEY}
+    WRITE_ACTIONS: ClassVar = {"reverse": Act.RECORD_MONEY, "correct": Act.RECORD_MONEY}
     BINDINGS: ClassVar = [
         Binding("v", "verify", "Verify chain"),
         Binding("x", "reverse", "Reverse"),
+        Binding("e", "correct", "Correct"),
         Binding("enter", "lines", "Lines"),
     ]
 
@@ -118,6 +134,13 @@ class JournalScreen(LedgerScreen):
             table.add_row(str(line.line_no), f"{line.account} {line.account_name}", line.flow, line.currency,
                           amount(line.amount), amount(line.usd))
         self.query_one("#lines", Static).update(table)
+
+    def action_correct(self) -> None:
+        """The selected entry's event in its form, filled in: saving reverses it and posts the form."""
+        key = self.query_one(LazyTable).row_key()
+        if self.refused(Act.RECORD_MONEY) or key is None:
+            return
+        open_correction(self, int(str(key).strip()), correction_form, self._written)
 
     def action_verify(self) -> None:
         self.query_one("#verify-result", Static).update(Text("Verifying the chain…", style="bold"))

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets.select import InvalidSelectValueError
 
 from ledger import queries, services
 from ledger.errors import Problem
@@ -25,7 +26,7 @@ from ledger.roles import Act
 
 from .base import LedgerScreen
 from .common import HelpScreen, amount, date, describe, keys_help, money_cell
-from .forms import CodePicker, FormField, FormScreen, field_id, picker_items
+from .forms import CodePicker, FormField, FormScreen, field_id, open_correction, picker_items
 from .reversal import ReverseForm
 from .tables import Column, LazyTable
 
@@ -82,12 +83,14 @@ class PledgesScreen(LedgerScreen):
         "part or all of what is outstanding; **x** reverses one of its entries."
     )
     WRITE_ACTIONS: ClassVar = {"new_pledge": Act.RECORD_MONEY, "receipt": Act.RECORD_MONEY,
-                               "cancel_pledge": Act.RECORD_MONEY, "reverse": Act.RECORD_MONEY}
+                               "cancel_pledge": Act.RECORD_MONEY, "reverse": Act.RECORD_MONEY,
+                               "correct": Act.RECORD_MONEY}
     BINDINGS: ClassVar = [
         Binding("n", "new_pledge", "New pledge"),
         Binding("r", "receipt", "Receipt"),
         Binding("c", "cancel_pledge", "Cancel"),
         Binding("x", "reverse", "Reverse"),
+        Binding("e", "correct", "Correct"),
         Binding("enter", "detail", "Detail", show=True),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
@@ -243,6 +246,10 @@ class PledgesScreen(LedgerScreen):
         if not self.refused(Act.RECORD_MONEY) and (reference := self.selected()):
             self._load_detail(reference, "reverse")
 
+    def action_correct(self) -> None:
+        if not self.refused(Act.RECORD_MONEY) and (reference := self.selected()):
+            self._load_detail(reference, "correct")
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _load_detail(self, reference: str, purpose: str) -> None:
         self.post_message(DetailLoaded(queries.pledge_detail(self.ledger, reference, self.ledger_app.as_of), purpose, reference))
@@ -291,6 +298,8 @@ def open_pledge_form(screen, purpose: str, detail: queries.PledgeDetail, callbac
         screen.app.push_screen(CancelForm(detail), callback)
     elif purpose == "reverse":
         screen.app.push_screen(ReverseForm(detail), callback)
+    elif purpose == "correct":  # the pledge itself (its receipts and cancellations: from the journal)
+        open_correction(screen, detail.entry_id, lambda _content, _detail: PledgeForm(), callback)
 
 
 # -- detail --------------------------------------------------------------------------------
@@ -303,6 +312,7 @@ class PledgeDetailScreen(ModalScreen[Any]):
         Binding("r", "act('receipt')", "Receipt"),
         Binding("c", "act('cancel')", "Cancel"),
         Binding("x", "act('reverse')", "Reverse"),
+        Binding("e", "act('correct')", "Correct"),
         Binding("question_mark", "help", "Help"),
     ]
 
@@ -322,7 +332,7 @@ class PledgeDetailScreen(ModalScreen[Any]):
             with VerticalScroll():
                 yield Static(Text(
                     f"Pledged on {d.pledged_on} in {d.currency} · PSC {d.psc_rate}% · due {d.due_on or '—'} · "
-                    f"journal entry {d.entry_id}" + (f" · reversed by entry {d.reversed_by}" if d.reversed_by else "")
+                    f"journal entry {d.entry_id}" + (f" · {d.links}" if d.links else "")
                     + (f"\nNotes: {d.notes}" if d.notes else "")))
                 yield Static(self._allocations(), classes="detail-block")
                 yield Static(self._receipts(), classes="detail-block")
@@ -358,10 +368,10 @@ class PledgeDetailScreen(ModalScreen[Any]):
             table.add_column(name, justify=justify)
         for r in d.receipts:
             table.add_row(str(r.received_on), f"receipt {r.reference}", amount(r.amount), amount(r.usd), str(r.entry_id),
-                          (f"reversed by {r.reversed_by} " if r.reversed_by else "") + r.bank_reference)
+                          (f"{r.links} " if r.links else "") + r.bank_reference)
         for c in d.cancellations:
             table.add_row(str(c.cancelled_on), "cancellation", amount(c.amount), amount(c.usd), str(c.entry_id),
-                          (f"reversed by {c.reversed_by} " if c.reversed_by else "") + c.reason)
+                          (f"{c.links} " if c.links else "") + c.reason)
         if not d.receipts and not d.cancellations:
             table.add_row("", "none yet", "", "", "", "")
         return table
@@ -389,7 +399,7 @@ class PledgeDetailScreen(ModalScreen[Any]):
             table.add_column(name, justify=justify, no_wrap=True, min_width=width,
                              overflow="fold" if name == "Hash" else "ellipsis")
         for e in self.detail.entries:
-            kind = e.kind + (f" (reversed by {e.reversed_by})" if e.reversed_by else "")
+            kind = e.kind + (f" ({e.links})" if e.links else "")
             table.add_row(str(e.id), str(e.event_date), kind, e.reference, amount(e.debits_usd), e.hash)
         return table
 
@@ -482,6 +492,9 @@ class PledgeForm(FormScreen):
         fields.append(self.field("alloc.U", "Unearmarked", classes="allocation"))
         rows = [Horizontal(*fields[start:start + 4], classes="row") for start in range(0, len(fields), 4)]
         await box.mount_all(rows)  # one layout pass for every allocation field
+        if self.correcting:  # the allocations of the pledge corrected
+            for allocation in self.correcting[1].allocations:
+                self.set_text(f"alloc.{allocation.paragraph or 'U'}", str(allocation.amount))
         donor = self.query_one(f"#{field_id('donor')}", Input)
         await self.mount(CodePicker(donor, picker_items((d.code, d.name) for d in message.donors)))
         currency = self.query_one(f"#{field_id('currency')}", Input)
@@ -630,6 +643,14 @@ class CancelForm(FormScreen):
 
     def on_mount(self) -> None:
         self.query_one(f"#{field_id('amount')}").focus()
+
+    def fill(self, content: CancellationIn) -> None:
+        super().fill(content)
+        target = "U" if content.unearmarked else content.paragraph or "all"
+        try:
+            self.query_one(f"#{field_id('paragraph')}", Select).value = target
+        except InvalidSelectValueError:  # nothing left outstanding there: the whole pledge is offered
+            pass
 
     def values(self) -> dict:
         target = self.selected("paragraph")
