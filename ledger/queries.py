@@ -15,14 +15,13 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
-from . import figures, journal
+from . import figures, journal, versions
 from .database import Ledger
 from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
 from .schema import (
     Activity,
     Allocation,
-    AuditRecord,
     Cancellation,
     Disbursement,
     Donor,
@@ -113,24 +112,11 @@ def donors(ledger: Ledger) -> list[DonorView]:
         ]
 
 
-@dataclass(frozen=True)
-class AuditView:
-    at: dt.datetime
-    user: str
-    field: str
-    old: str | None
-    new: str | None
-
-
-def audit_trail(ledger: Ledger, table: str, key: str) -> list[AuditView]:
-    """Changes of one record of reference data ('donors', 'activities', 'users'), oldest first."""
+def history(ledger: Ledger, table: str, key: str) -> list[versions.VersionView]:
+    """The versions of one record of reference data ('donors', 'activities', 'users'), oldest
+    first: who, when, why and the fields each changed (the audit trail)."""
     with ledger.reading() as session:
-        rows = session.execute(
-            select(AuditRecord.at, AuditRecord.user_name, AuditRecord.field, AuditRecord.old_value, AuditRecord.new_value)
-            .where(AuditRecord.table_name == table, AuditRecord.record_key == key)
-            .order_by(AuditRecord.id)
-        )
-        return [AuditView(*row) for row in rows]
+        return versions.history(session, table, key)
 
 
 @dataclass(frozen=True)

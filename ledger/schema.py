@@ -217,3 +217,52 @@ class AuditRecord(Base):
     field: Mapped[str] = mapped_column(String(32))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+
+
+# -- versions of reference data (docs/rules.md#reference-data-versions) -------------------------
+# Every change of an activity, donor or user is a new version row: its values from then on, who
+# recorded them, when (the ledger's stamp) and why. The rows of activities, donors and users
+# hold the current state (the latest version); the versions are the history, append-only.
+class ActivityVersion(Base):
+    __tablename__ = "activity_versions"
+    __table_args__ = (UniqueConstraint("activity_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    paragraph_id: Mapped[int] = mapped_column(ForeignKey("paragraphs.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    budget_cents: Mapped[int] = mapped_column(BigInteger)
+    planned_start: Mapped[dt.date | None] = mapped_column(Date)
+    planned_end: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    progress_pct: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    user_name: Mapped[str] = mapped_column(Key)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class DonorVersion(Base):
+    __tablename__ = "donor_versions"
+    __table_args__ = (UniqueConstraint("donor_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(Code3)
+    currency: Mapped[str | None] = mapped_column(Code3)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_name: Mapped[str] = mapped_column(Key)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class UserVersion(Base):
+    __tablename__ = "user_versions"
+    __table_args__ = (UniqueConstraint("user_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_name: Mapped[str] = mapped_column(Key)
+    reason: Mapped[str] = mapped_column(Text)

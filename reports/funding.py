@@ -20,6 +20,7 @@ from ledger.money import percent_1dp
 from ledger.paragraphs import paragraphs
 from ledger.rates import RateBook, StaleRate
 from ledger.schema import Activity, Allocation, Pledge
+from ledger.versions import activities_as_recorded
 
 MONEY_KEYS = (
     "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
@@ -107,21 +108,24 @@ def _spent_by_paragraph(session: Session, as_of: dt.date) -> dict[int, int]:
     return spent
 
 
-def _activities_by_paragraph(session: Session):
+def _activities_by_paragraph(session: Session, recorded_at: dt.datetime | None):
+    """Requirement, weighted progress and counts from the activities as recorded at ``recorded_at``."""
+    activity = activities_as_recorded(recorded_at).c
     return session.execute(
         select(
-            Activity.paragraph_id,
-            func.sum(Activity.budget_cents),
-            func.sum(Activity.budget_cents * Activity.progress_pct),
+            activity.paragraph_id,
+            func.sum(activity.budget_cents),
+            func.sum(activity.budget_cents * activity.progress_pct),
             func.count(),
-            func.sum(case((Activity.status == "completed", 1), else_=0)),
+            func.sum(case((activity.status == "completed", 1), else_=0)),
         )
-        .where(Activity.status != "cancelled")
-        .group_by(Activity.paragraph_id)
+        .where(activity.status != "cancelled")
+        .group_by(activity.paragraph_id)
     )
 
 
-def funding_report(session: Session, as_of: dt.date | None = None) -> FundingReport:
+def funding_report(session: Session, as_of: dt.date | None = None,
+                   recorded_at: dt.datetime | None = None) -> FundingReport:
     as_of = as_of or dt.date.today()
     count, head = journal.head(session)
     report = FundingReport(as_of=as_of, generated_at=utcnow(), chain_head=head, entries=count)
@@ -144,7 +148,7 @@ def funding_report(session: Session, as_of: dt.date | None = None) -> FundingRep
         row.psc += int(psc)
     for pid, spent in _spent_by_paragraph(session, as_of).items():
         by_id[pid].spent_on_activities = spent
-    for pid, budget, weighted, total, completed in _activities_by_paragraph(session):
+    for pid, budget, weighted, total, completed in _activities_by_paragraph(session, recorded_at):
         row = by_id[pid]
         row.requirement, row.weighted_progress = int(budget), int(weighted)
         row.activities_total, row.activities_completed = int(total), int(completed or 0)
@@ -164,7 +168,7 @@ def funding_report(session: Session, as_of: dt.date | None = None) -> FundingRep
     return report
 
 
-def funding_report_for(ledger, as_of: dt.date | None = None) -> FundingReport:
+def funding_report_for(ledger, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> FundingReport:
     """The funding report of an open ledger (for callers that hold no session, like the TUI)."""
     with ledger.reading() as session:
-        return funding_report(session, as_of)
+        return funding_report(session, as_of, recorded_at)

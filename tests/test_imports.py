@@ -17,8 +17,10 @@ from sqlalchemy import func, select
 
 import cli.commands  # noqa: F401  (registers the sub-commands)
 from cli.main import cli
+from ledger import queries
 from ledger.database import Ledger
-from ledger.schema import Activity, AuditRecord, Base, Donor, JournalEntry, Pledge, Receipt
+from ledger.schema import Activity, Base, Donor, DonorVersion, JournalEntry, Pledge, Receipt
+from ledger.versions import Change
 
 DONORS = """code,name,kind,country,currency
 NOR,Norway,member-state,NOR,NOK
@@ -191,50 +193,50 @@ def test_a_changed_money_event_is_an_error_naming_the_reference(db_url, tmp_path
 
 
 def test_reference_data_is_updated_with_an_audit_trail(db_url, tmp_path):
+    """Each row that changes a donor or an activity records a new version, reason "import of FILE"."""
     load(db_url, tmp_path, "donors", "rates", "activities")
-    audit_before = count(db_url, AuditRecord)
     donors = write(tmp_path, "d2.csv", DONORS.replace("United States,", "United States of America,")
                    + "CAN,Canada,member-state,CAN,CAD\n")
     activities = write(tmp_path, "a2.csv", ACTIVITIES.replace(",ongoing,40", ",ongoing,55"))
     assert ok(db_url, "donors", donors) == f"{donors}: 3 rows: 1 added, 1 updated, 1 unchanged"
     assert ok(db_url, "activities", activities) == f"{activities}: 2 rows: 0 added, 1 updated, 1 unchanged"
     ledger = Ledger(db_url, user="officer")
-    with ledger.reading() as session:
-        changes = session.execute(
-            select(AuditRecord.table_name, AuditRecord.record_key, AuditRecord.field, AuditRecord.old_value,
-                   AuditRecord.new_value, AuditRecord.user_name).order_by(AuditRecord.id).offset(audit_before)
-        ).all()
+    usa, can, nor = (queries.history(ledger, "donors", code) for code in ("USA", "CAN", "NOR"))
+    a1 = queries.history(ledger, "activities", "A1")
     ledger.close()
-    login = changes[0][-1]  # "officer" on SQLite, the database login on PostgreSQL
-    assert [tuple(c) for c in changes] == [
-        ("donors", "USA", "name", "United States", "United States of America", login),
-        ("donors", "CAN", "*", None, "created", login),
-        ("activities", "A1", "progress_pct", "40", "55", login),
+    login = usa[-1].user  # "officer" on SQLite, the database login on PostgreSQL
+    assert [(v.version, v.reason, v.changes) for v in usa] == [
+        (1, f"import of {tmp_path / 'donors.csv'}", (
+            Change("name", None, "United States"), Change("kind", None, "member-state"),
+            Change("country", None, "USA"), Change("currency", None, "USD"))),
+        (2, f"import of {donors}", (Change("name", "United States", "United States of America"),)),
+    ]
+    assert [(v.version, v.user, v.reason) for v in can] == [(1, login, f"import of {donors}")]
+    assert len(nor) == 1  # unchanged: no new version
+    assert [(v.version, v.reason, v.changes) for v in a1[1:]] == [
+        (2, f"import of {activities}", (Change("progress_pct", "40", "55"),)),
     ]
 
 
 def test_reimport_changes_only_what_the_file_gives(db_url, tmp_path):
     """A column left out, or an empty cell, keeps what is stored: it is not a change to the default."""
     load(db_url, tmp_path, "donors", "rates", "activities")
-    audit_before = count(db_url, AuditRecord)
     donors = write(tmp_path, "d2.csv", "code,name\nUSA,United States of America\n")
     activities = write(tmp_path, "a2.csv", "code,paragraph,title,budget_usd,status,progress_pct\n"
                                            "A1,1,Training of practitioners,600000,,\n")
     assert ok(db_url, "donors", donors) == f"{donors}: 1 row: 0 added, 1 updated"
     assert ok(db_url, "activities", activities) == f"{activities}: 1 row: 0 added, 1 updated"
     ledger = Ledger(db_url, user="officer")
+    changes = [v.changes for v in queries.history(ledger, "donors", "USA")[1:]
+               + queries.history(ledger, "activities", "A1")[1:]]
     with ledger.reading() as session:
-        changes = session.execute(
-            select(AuditRecord.record_key, AuditRecord.field, AuditRecord.old_value, AuditRecord.new_value)
-            .order_by(AuditRecord.id).offset(audit_before)
-        ).all()
         usa = session.execute(select(Donor.kind, Donor.country, Donor.currency).where(Donor.code == "USA")).one()
         a1 = session.execute(select(Activity.status, Activity.progress_pct, Activity.planned_start,
                                     Activity.planned_end).where(Activity.code == "A1")).one()
     ledger.close()
-    assert [tuple(c) for c in changes] == [
-        ("USA", "name", "United States", "United States of America"),
-        ("A1", "budget_cents", "500000.00", "600000.00"),
+    assert changes == [
+        (Change("name", "United States", "United States of America"),),
+        (Change("budget_usd", "500000.00", "600000.00"),),
     ]
     assert tuple(usa) == ("member-state", "USA", "USD")
     assert tuple(a1) == ("ongoing", 40, dt.date(2011, 9, 1), dt.date(2013, 12, 31))
@@ -597,7 +599,7 @@ def test_csv_with_bom_imports(sqlite_url, tmp_path):
 def test_files_refused_as_a_whole(sqlite_url, tmp_path, name, content, message):
     path = write(tmp_path, name, content)
     assert refused(sqlite_url, "donors", path) == [f"{path}{message}"]
-    assert count(sqlite_url, AuditRecord) == 0
+    assert count(sqlite_url, DonorVersion) == 0
 
 
 def test_header_only_imports_nothing(sqlite_url, tmp_path):

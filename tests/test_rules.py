@@ -11,10 +11,11 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from ledger import services
+from ledger import queries, services
 from ledger.errors import LedgerError, Problem, problems_of
 from ledger.inputs import ActivityIn, ActivityUpdate, DonorIn, PledgeIn, RateIn
-from ledger.schema import AuditRecord, JournalEntry, Rate
+from ledger.schema import JournalEntry, Rate
+from ledger.versions import Change
 from tests.builders import (
     activity,
     cancel,
@@ -474,7 +475,7 @@ def test_a_cancelled_activity_takes_no_new_disbursement(usd_pledge):
     disburse(ledger, "D1", "A1", "2020-02-02", "100")
     services.update_activity(ledger, ActivityUpdate(code="A1", status="cancelled"))
     assert refused(disburse, ledger, "D2", "A1", "2020-02-03", "1") == (
-        "activity: activity A1 is cancelled: it takes no new disbursement")
+        "activity: activity A1 is cancelled: it takes no new disbursement (reopen it as ongoing first)")
     rows = funding_rows(ledger, "2020-12-31")
     assert rows[1].spent_on_activities == 10_000  # what it spent stays spent
     assert rows[1].requirement == 0 and rows[1].activities_total == 0  # cancelled ones excluded
@@ -488,7 +489,8 @@ def test_an_activitys_paragraph_cannot_change_once_it_has_disbursements(usd_pled
     disburse(ledger, "D1", "A1", "2020-02-02", "100")
     assert refused(services.save_activity, ledger, ActivityIn(code="A1", paragraph=2, title="x", budget_usd="5000")) == (
         "paragraph: activity A1 has disbursements: its paragraph cannot change from 1 to 2")
-    assert services.save_activity(ledger, ActivityIn(code="A1", paragraph=1, title="x", budget_usd="6000")) == "updated"
+    assert services.save_activity(ledger, ActivityIn(code="A1", paragraph=1, title="x", budget_usd="6000"),
+                                  reason="more training") == "updated"
 
 
 # -- exchange rates ---------------------------------------------------------------------------
@@ -627,28 +629,33 @@ def test_a_disbursement_in_another_currency_keeps_its_rate_when_a_rate_is_record
 
 
 def test_audit_trail_records_who_when_field_old_and_new(usd_pledge):
+    """The audit trail is the versions: each change a new version with who, when, why and the
+    fields it changed, old and new value; the first version holds every field."""
     ledger = usd_pledge
     start = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=5)
-    services.save_donor(ledger, DonorIn(code="AAA", name="Alpha", kind="foundation"))
+    services.save_donor(ledger, DonorIn(code="AAA", name="Alpha", kind="foundation"), reason="the donor's own name")
     services.update_activity(ledger, ActivityUpdate(code="A1", progress_pct=30, status="ongoing"))
     services.save_activity(ledger, ActivityIn(code="A1", paragraph=2, title="Activity A1", budget_usd="7500.5",
-                                              status="ongoing", progress_pct=30))
-    with ledger.reading() as session:
-        records = session.execute(select(AuditRecord).where(AuditRecord.field != "*").order_by(AuditRecord.id)).scalars().all()
-        changes = [(r.table_name, r.record_key, r.field, r.old_value, r.new_value) for r in records]
-        users = {r.user_name for r in records}
-        times = [r.at for r in records]
-    assert changes == [
-        ("donors", "AAA", "name", "AAA", "Alpha"),
-        ("donors", "AAA", "kind", "member-state", "foundation"),
-        ("activities", "A1", "status", "planned", "ongoing"),
-        ("activities", "A1", "progress_pct", "0", "30"),
-        ("activities", "A1", "paragraph_id", changes[4][3], changes[4][4]),
-        ("activities", "A1", "budget_cents", "5000.00", "7500.50"),
+                                              status="ongoing", progress_pct=30), reason="moved to paragraph 2")
+    donor_versions = queries.history(ledger, "donors", "AAA")
+    activity_versions = queries.history(ledger, "activities", "A1")
+    assert [(v.version, v.reason, v.changes) for v in donor_versions] == [
+        (1, "", (Change("name", None, "AAA"), Change("kind", None, "member-state"), Change("country", None, None),
+                 Change("currency", None, None))),
+        (2, "the donor's own name", (Change("name", "AAA", "Alpha"), Change("kind", "member-state", "foundation"))),
     ]
-    assert users == {ledger.actor.name}
-    assert all(start <= t <= dt.datetime.now(dt.UTC).replace(tzinfo=None) for t in times)
+    assert [(v.version, v.reason, v.changes) for v in activity_versions] == [
+        (1, "", (Change("paragraph", None, "1"), Change("title", None, "Activity A1"),
+                 Change("budget_usd", None, "5000.00"), Change("planned_start", None, None),
+                 Change("planned_end", None, None), Change("status", None, "planned"), Change("progress_pct", None, "0"))),
+        (2, "", (Change("status", "planned", "ongoing"), Change("progress_pct", "0", "30"))),
+        (3, "moved to paragraph 2", (Change("paragraph", "1", "2"), Change("budget_usd", "5000.00", "7500.50"))),
+    ]
+    versions = donor_versions + activity_versions
+    assert {v.user for v in versions} == {ledger.actor.name}
+    assert all(start <= v.at <= dt.datetime.now(dt.UTC).replace(tzinfo=None) for v in versions)
     assert services.save_donor(ledger, DonorIn(code="AAA", name="Alpha", kind="foundation")) == "unchanged"
+    assert len(queries.history(ledger, "donors", "AAA")) == 2  # no change, no version
 
 
 def test_every_entry_names_its_poster(usd_pledge):
