@@ -575,6 +575,21 @@ def test_a_correction_needs_a_reason_naming_the_stored_value_on_import(ledger, t
     assert [row[2:] for row in rate_rows(ledger)] == [(5_800_000, None), (5_900_000, "circular 2011/6 corrected")]
 
 
+def test_a_usd_amount_out_of_tolerance_is_refused_naming_both_values(ledger):
+    rate(ledger, "CHF", "2020-03-01", "0.90")
+    donor(ledger, "CHE")
+    pledge(ledger, "PC", "CHE", "2020-03-05", "CHF", {1: "25000.00"})  # 25,000 / 0.90 = USD 27,777.78
+    before = table_counts(ledger)
+    assert refused(receipt, ledger, "R1", "PC", "2020-03-10", "25000.00", usd_amount="1") == (
+        "usd_amount: USD 1.00 credited is more than 10% away from USD 27,777.78, the CHF 25,000.00 converted at "
+        "the rate of 2020-03-10 (0.90); check the USD credited")
+    # 10% of 27,777.78 is 2,777.778: 30,555.56 is 2,777.78 away (refused), 30,555.55 is 2,777.77 away
+    assert "more than 10% away" in refused(receipt, ledger, "R1", "PC", "2020-03-10", "25000.00", usd_amount="30555.56")
+    assert "more than 10% away" in refused(receipt, ledger, "R1", "PC", "2020-03-10", "25000.00", usd_amount="25000.00")
+    assert table_counts(ledger) == before
+    assert receipt(ledger, "R1", "PC", "2020-03-10", "25000.00", usd_amount="30555.55").usd_cents == 3_055_555
+
+
 def test_a_rate_recorded_under_a_posted_receipt_applies_only_after_it(ledger):
     rate(ledger, "EUR", "2020-01-01", "0.80", through="2020-02")
     donor(ledger, "DEU")

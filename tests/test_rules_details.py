@@ -24,6 +24,7 @@ from tests.builders import (
     pledge,
     rate,
     receipt,
+    reverse,
     table_counts,
 )
 
@@ -199,3 +200,22 @@ def test_the_last_admin_cannot_give_up_the_admin_role(ledger):
         "role: the last admin cannot give up the admin role")
     assert services.add_user(ledger, UserIn(name="boss", role="admin")) == "added"
     assert services.add_user(ledger, UserIn(name=me, role="finance")) == "updated"
+
+
+def test_a_reversed_cancellation_leaves_no_cent_on_the_allocation(ledger):
+    """Every act moves the carrying value to round(outstanding after / pledge's rate) and a
+    cancellation's USD is exactly that move, so whatever is reversed in between the allocation
+    ends with pledged = received and no exchange difference."""
+    rate(ledger, "BRL", "2020-02-01", "3", through="2020-04")
+    donor(ledger, "BRA")
+    pledge(ledger, "P", "BRA", "2020-02-01", "BRL", {6: "1000.00"})  # carries round(1,000.00 / 3) = 333.33
+    first = cancel(ledger, "P", "2020-02-10", "500.00")  # to round(500.00 / 3) = 166.67: USD 166.66
+    assert first.usd_cents == 16_666
+    # BRL 250.00 at the pledge's rate clears 166.67 - round(250.00 / 3 = 83.333) 83.33 = USD 83.34
+    assert receipt(ledger, "R1", "P", "2020-03-01", "250.00").usd_cents == 8_334
+    reverse(ledger, first.entry_id, on="2020-03-05")  # the receivable holds 83.33 + 166.66 = 249.99 again
+    # cancelling the BRL 750.00 left moves 249.99 to 0: USD 249.99, not round(750.00 / 3) = 250.00
+    assert cancel(ledger, "P", "2020-04-01", "750.00").usd_cents == 24_999
+    row = funding_rows(ledger, "2020-04-30")[6]
+    assert (row.pledged, row.received, row.outstanding, row.fx_difference) == (8_334, 8_334, 0, 0)
+    assert not [line for entry in range(1, 6) for line in lines_of(ledger, entry) if line["account"] == "7900"]
