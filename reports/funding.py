@@ -133,7 +133,7 @@ def funding_report(session: Session, as_of: dt.date | None = None,
     for p in paragraphs(session):
         by_id[p.id] = FundingRow(p.number, p.short_title)
     unearmarked = by_id[None] = FundingRow(None, "Unearmarked")
-    book = RateBook.load(session)
+    book = RateBook.load(session, recorded_at)
     valued: set[str] = set()  # the currencies whose outstanding was valued at the as-of rate
     for _aid, para, currency, psc_bp, pledged, outstanding, received, disbursed, psc in _allocation_sums(session, as_of):
         row = by_id[para]

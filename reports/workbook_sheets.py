@@ -401,22 +401,27 @@ def activity_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
 
 
 def rate_sheet(book: BookWriter, session: Session, as_of: dt.date, rates: RateBook) -> None:
+    """Every value ever recorded for a rate, in the order recorded; a correction gives its reason."""
     sheet = book.sheet("Rates", (
         Column("Currency", 9), Column("Effective from", 12, "date"), Column("Units per USD", 14, "rate"),
         Column("In force on as-of date", 12), Column("Entered by", 14), Column("Entered at", 19, "datetime"),
+        Column("Correction reason", 30),
     ), f"UN operational rates of exchange (the one in force on {as_of.isoformat()} is marked)", print_scale=75)
     ws = sheet.ws
     # Printed compactly: a ledger holds hundreds of monthly rates (the demo's 432 took 16 landscape
-    # pages). Its six narrow columns fit a portrait page; at 75 % with smaller top and bottom
+    # pages). Its narrow columns fit a portrait page; at 75 % with smaller top and bottom
     # margins a page holds about 65 rates (the demo: 7 pages).
     ws.page_margins.top = ws.page_margins.bottom = 0.6
     rate_format = "0." + "0" * RATE_DECIMALS
-    statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at) \
-        .order_by(Rate.currency, Rate.effective_from)
-    for currency, start, micros, by, at in session.execute(statement):
-        in_force = rates.in_force_from(currency, as_of)[0] == start
+    statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at,
+                       Rate.reason).order_by(Rate.currency, Rate.effective_from, Rate.entered_at, Rate.id)
+    rows = session.execute(statement).all()
+    for n, (currency, start, micros, by, at, reason) in enumerate(rows):
+        superseded = n + 1 < len(rows) and rows[n + 1][:2] == (currency, start)
+        in_force = not superseded and rates.in_force(currency, as_of) == (start, micros)
         sheet.append([currency, book.date(ws, start), book.decimal(ws, Decimal(micros).scaleb(-RATE_DECIMALS), rate_format),
-                      "yes" if in_force else None, book.text(ws, by), book.datetime(ws, at)])
+                      "yes" if in_force else None, book.text(ws, by), book.datetime(ws, at),
+                      book.text(ws, reason)])
     sheet.end_data()
     sheet.close()
 
