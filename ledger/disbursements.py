@@ -39,6 +39,7 @@ class FundingPlan:
     amount_minor: int
     usd_cents: int
     splits: list[FundingSplit]
+    rate_micros: int  # the rate converted at (of the disbursement's month; 1 for USD)
 
     @property
     def funded_cents(self) -> int:
@@ -161,7 +162,8 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
                 "pledge", f"pledge {data.pledge} funds neither paragraph {paragraph} nor unearmarked work"
             ))
     minor = to_minor(data.amount, data.currency)
-    usd = to_usd_cents(minor, data.currency, rate_book(uow).on(data.currency, data.disbursed_on, "disbursed_on"))
+    rate = rate_book(uow).of_month(data.currency, data.disbursed_on, "disbursed_on")
+    usd = to_usd_cents(minor, data.currency, rate)
     if usd <= 0:
         raise LedgerError(Problem("amount", f"{data.currency} {data.amount} is worth less than one US cent"))
     check_budget(uow, activity, usd)
@@ -186,7 +188,7 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
         FundingSplit(aid, ref, donor, None if para is None else paragraph, x, psc_of(x, bp), bp, amount)
         for (aid, para, ref, bp, donor, x), amount in zip(picked, original, strict=True)
     ]
-    return FundingPlan(activity.code, paragraph, data.currency, minor, usd, splits)
+    return FundingPlan(activity.code, paragraph, data.currency, minor, usd, splits, rate)
 
 
 def disburse(uow, data: DisbursementIn) -> Posted:
@@ -223,7 +225,7 @@ def disburse(uow, data: DisbursementIn) -> Posted:
         "id": disbursement_id, "reference": data.reference, "activity_id": activity.id,
         "disbursed_on": data.disbursed_on, "currency": data.currency, "amount_minor": plan.amount_minor,
         "usd_cents": plan.usd_cents, "payee": data.payee, "description": data.description, "pledge_id": pledge_id,
-        "entry_id": entry_id,
+        "rate_micros": plan.rate_micros, "entry_id": entry_id,
     })
     return Posted(entry_id, data.reference, plan.usd_cents, f"PSC USD {format_amount(plan.psc_cents, 'USD')}")
 

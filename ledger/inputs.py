@@ -162,6 +162,8 @@ class RateIn(Model):
     currency: CurrencyCode
     effective_from: IsoDate
     units_per_usd: Amount
+    # needed to correct a stored rate (a different value for the same currency and date)
+    reason: Annotated[str | None, Field(max_length=500), BeforeValidator(_blank_to_none)] = None
 
     @field_validator("units_per_usd")
     @classmethod

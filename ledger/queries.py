@@ -122,20 +122,29 @@ def history(ledger: Ledger, table: str, key: str) -> list[VersionView]:
 
 @dataclass(frozen=True)
 class RateView:
+    """The value in force of a rate (currency, effective_from): its latest version."""
+
     currency: str
     effective_from: dt.date
     units_per_usd: Decimal
     entered_by: str
     entered_at: dt.datetime
+    reason: str | None = None  # why it was last corrected (None: never corrected)
+    versions: int = 1  # how many values were recorded (every one is kept)
 
 
 def rates(ledger: Ledger) -> list[RateView]:
     with ledger.reading() as session:
         rows = session.execute(
-            select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at)
-            .order_by(Rate.currency, Rate.effective_from)
+            select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at,
+                   Rate.reason)
+            .order_by(Rate.currency, Rate.effective_from, Rate.entered_at, Rate.id)
         )
-        return [RateView(c, d, rate_decimal(m), by, at) for c, d, m, by, at in rows]
+        latest: dict[tuple, RateView] = {}
+        for c, d, m, by, at, reason in rows:
+            earlier = latest.get((c, d))
+            latest[(c, d)] = RateView(c, d, rate_decimal(m), by, at, reason, earlier.versions + 1 if earlier else 1)
+        return list(latest.values())
 
 
 @dataclass(frozen=True)

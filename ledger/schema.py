@@ -69,13 +69,14 @@ class Donor(Base):
 
 class Rate(Base):
     __tablename__ = "rates"
-    __table_args__ = (UniqueConstraint("currency", "effective_from"),)
+    __table_args__ = (Index("ix_rates_currency_effective_from", "currency", "effective_from"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     currency: Mapped[str] = mapped_column(Code3)
     effective_from: Mapped[dt.date] = mapped_column(Date)
     units_per_usd_micros: Mapped[int] = mapped_column(BigInteger)
     entered_by: Mapped[str] = mapped_column(Key)
-    entered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime)  # the moment this version was recorded
+    reason: Mapped[str | None] = mapped_column(Text)  # why a stored rate was corrected
 
 
 class Activity(Base):
@@ -184,6 +185,7 @@ class Receipt(Base):
     usd_cents: Mapped[int] = mapped_column(BigInteger)
     usd_given: Mapped[bool]
     bank_reference: Mapped[str] = mapped_column(String(200))
+    rate_micros: Mapped[int | None] = mapped_column(BigInteger)  # the rate of the receipt date (NULL: before 0007)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
 
@@ -199,6 +201,7 @@ class Disbursement(Base):
     payee: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"))
+    rate_micros: Mapped[int | None] = mapped_column(BigInteger)  # the rate converted at (NULL: before 0007)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
 

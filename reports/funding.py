@@ -18,7 +18,7 @@ from ledger import figures, journal
 from ledger.clock import utcnow
 from ledger.money import percent_1dp
 from ledger.paragraphs import paragraphs
-from ledger.rates import RateBook
+from ledger.rates import RateBook, StaleRate
 from ledger.schema import Activity, Allocation, Pledge
 from ledger.versions import activities_as_recorded
 
@@ -80,6 +80,7 @@ class FundingReport:
     entries: int
     rows: list[FundingRow] = field(default_factory=list)
     totals: FundingRow | None = None
+    stale_rates: list[StaleRate] = field(default_factory=list)  # rates used not of the as-of month
 
     @property
     def gap_covered_by_unearmarked(self) -> int:
@@ -133,12 +134,15 @@ def funding_report(session: Session, as_of: dt.date | None = None,
         by_id[p.id] = FundingRow(p.number, p.short_title)
     unearmarked = by_id[None] = FundingRow(None, "Unearmarked")
     book = RateBook.load(session)
+    valued: set[str] = set()  # the currencies whose outstanding was valued at the as-of rate
     for _aid, para, currency, psc_bp, pledged, outstanding, received, disbursed, psc in _allocation_sums(session, as_of):
         row = by_id[para]
         pledged, outstanding = int(pledged), int(outstanding)
         row.pledged += pledged
         row.programmable += figures.programmable_of(pledged, psc_bp)
         row.outstanding += figures.outstanding_usd(outstanding, currency, book.on(currency, as_of))
+        if outstanding:
+            valued.add(currency)
         row.received += int(received)
         row.disbursed += int(disbursed)
         row.psc += int(psc)
@@ -160,6 +164,7 @@ def funding_report(session: Session, as_of: dt.date | None = None,
     totals.gap = max(sum(r.gap for r in report.rows if r.paragraph is not None) - unearmarked.programmable, 0)
     totals.finish()
     report.totals = totals
+    report.stale_rates = book.stale(valued, as_of)
     return report
 
 

@@ -26,10 +26,10 @@ DONORS = """code,name,kind,country,currency
 NOR,Norway,member-state,NOR,NOK
 USA,United States,member-state,USA,USD
 """
-RATES = """currency,effective_from,units_per_usd
-NOK,2011-01-01,5.80
-NOK,2012-01-01,6.00
-"""
+# the worked example's NOK rates: one on the 1st of every month, 5.80 in 2011, 6.00 from 2012 through 2016
+RATES = "currency,effective_from,units_per_usd\n" + "".join(
+    f"NOK,{year}-{month:02d}-01,{'5.80' if year == 2011 else '6.00'}\n" for year in range(2011, 2017) for month in range(1, 13))
+RATE_ROWS = 72
 ACTIVITIES = """code,paragraph,title,budget_usd,planned_start,planned_end,status,progress_pct
 A1,1,Training of practitioners,500000,2011-09-01,2013-12-31,ongoing,40
 A4,4,Cooperation with the private sector,200000,,,planned,0
@@ -131,7 +131,7 @@ def test_worked_example_imports_and_matches_the_report(db_url, tmp_path):
     summaries = [ok(db_url, kind, write(tmp_path, f"{kind}.csv", text)) for kind, text in WORKED_EXAMPLE.items()]
     assert summaries == [
         f"{tmp_path}/donors.csv: 2 rows: 2 added, 0 updated",
-        f"{tmp_path}/rates.csv: 2 rows: 2 added, 0 skipped (identical)",
+        f"{tmp_path}/rates.csv: 72 rows: 72 added, 0 skipped (identical)",
         f"{tmp_path}/activities.csv: 2 rows: 2 added, 0 updated",
         f"{tmp_path}/pledges.csv: 3 rows: 2 pledges added (3 allocation rows), 0 pledges skipped (identical)",
         f"{tmp_path}/receipts.csv: 2 rows: 2 added, 0 skipped (identical)",
@@ -158,7 +158,7 @@ def test_reimport_skips_identical_money_events_and_leaves_the_journal_alone(db_u
     ]
     assert [s.split(": ", 1)[1] for s in summaries] == [
         "2 rows: 0 added, 0 updated, 2 unchanged",
-        "2 rows: 0 added, 2 skipped (identical)",
+        "72 rows: 0 added, 72 skipped (identical)",
         "2 rows: 0 added, 0 updated, 2 unchanged",
         "3 rows: 0 pledges added, 2 pledges skipped (identical) (3 allocation rows)",
         "2 rows: 0 added, 2 skipped (identical)",
@@ -348,17 +348,19 @@ def test_activity_paragraph_cannot_change_after_disbursements(db_url, tmp_path):
     ]
 
 
-def test_rates_same_row_skipped_different_value_refused(db_url, tmp_path):
+def test_rates_same_row_skipped_different_value_needs_a_reason(db_url, tmp_path):
     load(db_url, tmp_path, *WORKED_EXAMPLE)
-    rates = write(tmp_path, "r.csv", RATES.replace("6.00", "6.1") + "NOK,2011-07-01,5.9\nUSD,2011-01-01,1\n")
+    # a different value without a reason is refused naming the stored one; a mid-month rate under the
+    # posted receipt R1 (2011-08-01) is accepted: it applies only to what is posted after it
+    rates = write(tmp_path, "r.csv", "currency,effective_from,units_per_usd\nNOK,2011-01-01,5.8\nNOK,2012-01-01,6.1\n"
+                                     "NOK,2011-07-15,5.9\nUSD,2011-01-01,1\n")
     assert refused(db_url, "rates", rates) == [
-        f"{rates}:3: units_per_usd: NOK from 2012-01-01: 6.1 differs from the stored rate 6; a rate in use is "
-        "never changed",
-        f"{rates}:4: effective_from: NOK 5.9 from 2011-07-01 would change the rate of receipt R1 dated "
-        "2011-08-01 (posted at 5.8); posted events are never revalued",
+        f"{rates}:3: reason: NOK from 2012-01-01: 6.10 differs from the stored rate 6.00; a correction of a rate "
+        "needs a reason",
     ]
-    more = write(tmp_path, "more.csv", RATES + "NOK,2013-01-01,6.2\n")
-    assert ok(db_url, "rates", more) == f"{more}: 3 rows: 1 added, 2 skipped (identical)"
+    more = write(tmp_path, "more.csv", "currency,effective_from,units_per_usd,reason\nNOK,2011-01-01,5.8,\n"
+                                       "NOK,2012-01-01,6.1,UN circular revised\nNOK,2011-07-15,5.9,\n")
+    assert ok(db_url, "rates", more) == f"{more}: 3 rows: 1 added, 1 updated, 1 skipped (identical)"
 
 
 # --- all or nothing -----------------------------------------------------------------------------
@@ -451,8 +453,8 @@ def test_the_same_key_twice_names_both_lines(db_url, tmp_path):
     }
     expected = {
         "donors": "4: code: donor code NOR appears twice in the file (lines 2 and 4); this row is not applied",
-        "rates": "4: currency: the NOK rate from 2011-01-01 appears twice in the file (lines 2 and 4); this row "
-                 "is not applied",
+        "rates": f"{RATE_ROWS + 2}: currency: the NOK rate from 2011-01-01 appears twice in the file (lines 2 and "
+                 f"{RATE_ROWS + 2}); this row is not applied",
         "activities": "4: code: activity code A1 appears twice in the file (lines 2 and 4); this row is not "
                       "applied",
         "pledges": "5: reference: pledge P1, paragraph 1, appears twice in the file (lines 2 and 5); this row is "
