@@ -21,7 +21,7 @@ from .balances import note_posted
 from .clock import utcnow
 from .lookups import Lookups
 from .roles import Actor
-from .schema import AuditRecord, Base, JournalEntry, JournalLine
+from .schema import Base, JournalEntry, JournalLine
 
 
 def fast_bind_processor(column_type, dialect):
@@ -232,12 +232,3 @@ class UnitOfWork(Reader):
                 for table, found in attached.items()}
         entry["hash"] = journal.entry_hash(entry, lines, rows)
         self._head = (entry["id"], entry["hash"])
-
-    # -- audit trail ---------------------------------------------------------------------
-    def audit(self, table: str, key: str, field: str, old: object, new: object) -> None:
-        self.session.add(
-            AuditRecord(
-                at=utcnow(), user_name=self.actor.name, table_name=table, record_key=key, field=field,
-                old_value=None if old is None else str(old), new_value=None if new is None else str(new),
-            )
-        )

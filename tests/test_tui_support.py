@@ -23,9 +23,11 @@ def freeze_clock(monkeypatch) -> None:
     import ledger.rates
     import ledger.reference_data
     import ledger.unit_of_work
+    import ledger.versions
     import reports.funding
 
-    for module in (ledger.database, ledger.rates, ledger.reference_data, ledger.unit_of_work, reports.funding):
+    for module in (ledger.database, ledger.rates, ledger.reference_data, ledger.unit_of_work, ledger.versions,
+                   reports.funding):
         monkeypatch.setattr(module, "utcnow", lambda: FIXED_NOW)
 
 
