@@ -18,7 +18,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .clock import utcnow
 from .errors import LedgerError, PermissionDenied
 from .roles import Act, Actor, Role, may
 from .schema import User
@@ -133,7 +132,7 @@ class Ledger:
         with self._writer_sessions.begin() as session:
             self._lock(session)
             if session.execute(select(User.id).limit(1)).first() is None:
-                now = utcnow()
+                now = UnitOfWork(session, Actor(self.user_name, Role.ADMIN)).stamp()
                 session.add(User(name=self.user_name, role=Role.ADMIN, created_at=now, created_by=self.user_name))
 
     @property

@@ -17,9 +17,9 @@ GROUP = {role: f"donor_ledger_{role.value}" for role in Role}
 
 MONEY_TABLES = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements")
 ALL_TABLES = (
-    *MONEY_TABLES, "users", "mandates", "paragraphs", "donors", "rates", "activities", "audit_trail", "alembic_version",
+    *MONEY_TABLES, "users", "mandates", "paragraphs", "donors", "rates", "activities", "audit_trail", "settings", "alembic_version",
 )
-SEQUENCES = ("users_id_seq", "donors_id_seq", "rates_id_seq", "activities_id_seq", "audit_trail_id_seq")
+SEQUENCES = ("users_id_seq", "donors_id_seq", "rates_id_seq", "activities_id_seq", "audit_trail_id_seq", "settings_id_seq")
 
 WRITES: dict[Role, dict[str, str]] = {
     Role.AUDITOR: {},
@@ -31,7 +31,7 @@ WRITES: dict[Role, dict[str, str]] = {
     Role.ADMIN: {
         **{t: "INSERT" for t in MONEY_TABLES},
         "donors": "INSERT, UPDATE", "rates": "INSERT", "activities": "INSERT, UPDATE", "audit_trail": "INSERT",
-        "users": "INSERT, UPDATE",
+        "users": "INSERT, UPDATE", "settings": "INSERT",
     },
 }
 

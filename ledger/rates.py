@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .clock import utcnow
 from .errors import LedgerError, Problem
 from .inputs import RateIn
 from .money import RATE_SCALE, REPORTING_CURRENCY, rate_decimal
+from .periods import check_open
 from .schema import Disbursement, Pledge, Rate, Receipt
 
 
@@ -24,11 +24,13 @@ class RateBook:
     values: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session) -> RateBook:
+    def load(cls, session: Session, recorded_at: dt.datetime | None = None) -> RateBook:
+        """Every rate recorded at or before ``recorded_at`` (None: every rate)."""
         book = cls()
-        rows = session.execute(
-            select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros).order_by(Rate.currency, Rate.effective_from)
-        )
+        statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros)
+        if recorded_at is not None:
+            statement = statement.where(Rate.entered_at <= recorded_at)
+        rows = session.execute(statement.order_by(Rate.currency, Rate.effective_from))
         for currency, day, micros in rows:
             book.dates.setdefault(currency, []).append(day)
             book.values.setdefault(currency, []).append(micros)
@@ -77,10 +79,11 @@ def add_rate(uow, data: RateIn) -> str:
             f"{data.currency} from {data.effective_from}: {data.units_per_usd} differs from the stored rate "
             f"{rate_decimal(stored)}; a rate in use is never changed",
         ))
+    check_open(uow, "effective_from", data.effective_from, "rates effective")
     _refuse_if_posted_events_change(uow, book, data, micros)
     uow.session.add(Rate(
         currency=data.currency, effective_from=data.effective_from, units_per_usd_micros=micros,
-        entered_by=uow.actor.name, entered_at=utcnow(),
+        entered_by=uow.actor.name, entered_at=uow.stamp(),
     ))
     dates = book.dates.setdefault(data.currency, [])
     i = bisect.bisect_right(dates, data.effective_from)

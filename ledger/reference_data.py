@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from .clock import utcnow
 from .errors import LedgerError, NotFound, Problem
 from .inputs import ActivityIn, ActivityUpdate, DonorIn, UserIn
 from .money import from_minor, to_minor
@@ -118,7 +117,7 @@ def update_activity(uow, data: ActivityUpdate) -> str:
 def add_user(uow, data: UserIn) -> str:
     user = uow.session.execute(select(User).where(User.name == data.name)).scalar_one_or_none()
     if user is None:
-        uow.session.add(User(name=data.name, role=data.role, created_at=utcnow(), created_by=uow.actor.name))
+        uow.session.add(User(name=data.name, role=data.role, created_at=uow.stamp(), created_by=uow.actor.name))
         uow.audit("users", data.name, "role", None, data.role.value)
         return "added"
     if user.role != data.role:

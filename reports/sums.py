@@ -62,7 +62,8 @@ def reversed_as_of(session: Session, as_of: dt.date) -> dict[int, tuple[int, dt.
     """entry id -> (id, date) of the reversal that undoes it, for reversals dated on or before as_of."""
     rows = session.execute(
         select(JournalEntry.reverses_id, JournalEntry.id, JournalEntry.event_date)
-        .where(JournalEntry.reverses_id.is_not(None), JournalEntry.event_date <= as_of)
+        .where(JournalEntry.reverses_id.is_not(None), JournalEntry.event_date <= as_of,
+               *figures.recorded(session, JournalEntry.id))
     )
     return {original: (rid, day) for original, rid, day in rows}
 
