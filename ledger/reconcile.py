@@ -27,10 +27,12 @@ protected by the append-only triggers only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from . import journal
@@ -60,14 +62,46 @@ def pledge_memo(donor: str, psc_rate_bp: int, due_on) -> str:
 
 
 def verify_ledger(session: Session, checkpoint: str | None = None) -> journal.Verification:
-    """The hash chain and the balance of every entry (``journal.verify``), then the rows posted beside it."""
-    result = journal.verify(session, checkpoint)
-    if not result.ok:
-        return result
-    problem = first_disagreement(session)
+    """The hash chain and the balance of every entry (``journal.verify``), then the rows posted beside it.
+
+    On PostgreSQL the row checks run at the same time, in a second transaction on the very
+    snapshot of ``session`` (``pg_export_snapshot``): the server works on their set-based queries
+    while this process hashes. A broken chain is reported first either way."""
+    with _beside(session, first_disagreement) as disagreement:
+        result = journal.verify(session, checkpoint)
+        problem = disagreement() if result.ok else None
     if problem:
         return replace(result, ok=False, problem=problem, stored=journal.head(session))
     return result
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+@contextmanager
+def _beside(session: Session, check: Callable[[Session], str | None]) -> Iterator[Callable[[], str | None]]:
+    """``check`` of the ledger as ``session`` sees it, run in a thread on PostgreSQL (on the same
+    snapshot), or when asked elsewhere; yields the function that gives its answer."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield lambda: check(session)
+        return
+    snapshot = session.execute(text("select pg_export_snapshot()")).scalar_one()
+    if not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise AssertionError(f"unexpected snapshot id {snapshot!r}")
+
+    def run() -> str | None:
+        with Session(bind) as other:
+            other.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            other.execute(text(f"set transaction snapshot '{snapshot}'"))
+            try:
+                return check(other)
+            finally:
+                other.rollback()
+
+    with ThreadPoolExecutor(1) as pool:  # the snapshot is importable while session's transaction lasts
+        answer = pool.submit(run)
+        yield answer.result
 
 
 def first_disagreement(session: Session) -> str | None:
