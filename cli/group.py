@@ -93,7 +93,7 @@ class Moment(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, dt.datetime):
             return value
-        from ledger.recorded import parse_moment
+        from ledger.clock import parse_moment
 
         try:
             return parse_moment(value)

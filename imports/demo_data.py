@@ -1,7 +1,7 @@
 """The demo ledger: CSV files shipped in ``imports/demo/``, loaded through the importers.
 
 Donors, monthly rates 2011-2016, activities, pledges, receipts and disbursements are import
-files; the cancellation and the reversal are not import kinds and go through the same rule
+files; the cancellation, the reversal and the close of 2011-2015 are not import kinds and go through the same rule
 functions the service layer calls. Everything is one transaction: the demo is loaded whole
 or not at all.
 """
@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from ledger.database import Ledger
 from ledger.errors import LedgerError, PermissionDenied
 from ledger.inputs import CancellationIn, ReversalIn
+from ledger.periods import close_period
 from ledger.pledges import cancel_pledge
 from ledger.reversals import reverse
 from ledger.roles import Act
@@ -33,6 +34,8 @@ CANCELLATION = CancellationIn(
 )
 REVERSED_DISBURSEMENT = "D-2013-004"
 REVERSAL_DATE = dt.date(2013, 8, 1)
+CLOSED_THROUGH = dt.date(2015, 12, 31)  # the demo's closed period: 2011-2015 reported to donors
+CLOSE_REASON = "financial statements 2011-2015 issued to donors"
 REVERSAL_REASON = "posted to A4-01 by mistake; the consultants worked for A5-01 and were paid from its budget line"
 
 
@@ -79,4 +82,5 @@ def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportRe
         if entry is None:  # the shipped data set is broken: say so rather than half-load it
             raise LedgerError(f"demo: disbursement {REVERSED_DISBURSEMENT} is missing from the demo data")
         reverse(uow, ReversalIn(entry_id=entry, reason=REVERSAL_REASON, reversed_on=REVERSAL_DATE))
+        close_period(uow, CLOSED_THROUGH, CLOSE_REASON)
     return results

@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import figures
+from . import figures, recorded
 from .money import from_minor
 from .paragraphs import paragraphs
 from .rates import RateBook
@@ -69,7 +69,7 @@ def alerts(session: Session, as_of: dt.date, *, limit: int = 50, check_chain: bo
 
 def overdue_pledges(session: Session, as_of: dt.date, limit: int | None = None) -> tuple[int, list[OverdueAlert]]:
     """How many pledges are overdue as of the date (figures.is_overdue), and the oldest ``limit``."""
-    book = RateBook.load(session)
+    book = RateBook.load(session, recorded.recorded_at(session))
     outstanding: dict[int, list[int]] = {}  # pledge id -> [minor, cents at the as-of rate]
     for _aid, pledge_id, currency, minor in figures.per_allocation(
         session, as_of, (figures.OUTSTANDING,), Allocation.pledge_id, Pledge.currency

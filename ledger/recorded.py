@@ -18,34 +18,14 @@ from .clock import utcnow
 from .journal import GENESIS
 from .schema import JournalEntry, stamp_columns
 
-END_OF_DAY = dt.time(23, 59, 59, 999999)
 _ENTRY_LIMIT = "donor_ledger_entry_limit"  # session.info key: count only entries 1..N
+_RECORDED_AT = "donor_ledger_recorded_at"  # session.info key: the moment T itself
 
 
 def latest_stamp(session: Session) -> dt.datetime | None:
     """The latest stamp stored in any stamped column (``schema.stamp_columns``), or None."""
     latest = [session.execute(select(func.max(column))).scalar() for column in stamp_columns()]
     return max((value for value in latest if value is not None), default=None)
-
-
-def parse_moment(text: str) -> dt.datetime:
-    """``2026-12-04T10:15:00Z`` (UTC; fractions of a second allowed) or a bare date (the end of that
-    day), as a naive-UTC datetime; ValueError with what is expected."""
-    text = text.strip()
-    try:
-        if len(text) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text), END_OF_DAY)
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a UTC moment like 2026-12-04T10:15:00Z or a date like 2026-12-04") from None
-    if moment.tzinfo is None or moment.utcoffset() != dt.timedelta(0):
-        raise ValueError(f"{text!r} is not in UTC: end it with Z, like 2026-12-04T10:15:00Z")
-    return moment.replace(tzinfo=None)
-
-
-def format_moment(moment: dt.datetime) -> str:
-    """A moment in full, as ``--as-recorded-at`` takes it back: ``2026-12-04T10:15:00.123456Z``."""
-    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True)
@@ -72,6 +52,12 @@ def read_as_recorded_at(session: Session, at: Moment) -> None:
     """Make every journal sum of this session count only the entries posted at or before ``at``."""
     stored = session.execute(select(JournalEntry.id).order_by(JournalEntry.id.desc()).limit(1)).scalar() or 0
     session.info[_ENTRY_LIMIT] = at.entries if at.entries < stored else None
+    session.info[_RECORDED_AT] = at.recorded_at
+
+
+def recorded_at(session: Session) -> dt.datetime | None:
+    """The moment this session reads as recorded at (None: the latest)."""
+    return session.info.get(_RECORDED_AT)
 
 
 def entry_limit(session: Session) -> int | None:

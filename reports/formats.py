@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ledger.clock import format_moment
 from ledger.money import format_amount
-from ledger.recorded import format_moment
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 

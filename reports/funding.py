@@ -14,14 +14,14 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ledger import figures, periods, recorded
+from ledger import figures
 from ledger.clock import utcnow
 from ledger.money import percent_1dp
 from ledger.paragraphs import paragraphs
 from ledger.rates import RateBook
-from ledger.roles import Actor
 from ledger.schema import Activity, Allocation, Pledge
-from ledger.unit_of_work import Reader
+
+from .moments import read_at
 
 MONEY_KEYS = (
     "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
@@ -81,13 +81,9 @@ class FundingReport:
     entries: int
     as_recorded_at: dt.datetime | None = None
     closed_through: dt.date | None = None
+    command: str = ""  # the command that makes this report again, figure for figure
     rows: list[FundingRow] = field(default_factory=list)
     totals: FundingRow | None = None
-
-    @property
-    def command(self) -> str:
-        """The command that makes this report again, figure for figure."""
-        return reproduce_command("report funding", self.as_of, self.as_recorded_at)
 
     @property
     def gap_covered_by_unearmarked(self) -> int:
@@ -132,12 +128,11 @@ def _activities_by_paragraph(session: Session):
 def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> FundingReport:
     """The report as of ``as_of`` (default: the date of ``recorded_at``, else today) as recorded at
     ``recorded_at`` (default and latest: the latest stamp; docs/rules.md#as-recorded-at)."""
-    at = recorded.moment(session, recorded_at)
-    as_of = as_of or (at.recorded_at.date() if recorded_at else dt.date.today())
-    recorded.read_as_recorded_at(session, at)
-    closed = closed_through_at(session, at.recorded_at)
+    moments = read_at(session, as_of, recorded_at, "report funding")
+    as_of, at = moments.as_of, moments.at
     report = FundingReport(as_of=as_of, generated_at=utcnow(), chain_head=at.head_hash, entries=at.entries,
-                           as_recorded_at=at.recorded_at, closed_through=closed)
+                           as_recorded_at=at.recorded_at, closed_through=moments.closed_through,
+                           command=moments.command)
     by_id: dict[int | None, FundingRow] = {}
     for p in paragraphs(session):
         by_id[p.id] = FundingRow(p.number, p.short_title)
@@ -178,15 +173,3 @@ def funding_report_for(ledger, as_of: dt.date | None = None, recorded_at: dt.dat
     with ledger.reading() as session:
         return funding_report(session, as_of, recorded_at)
 
-
-def closed_through_at(session: Session, at: dt.datetime) -> dt.date | None:
-    """The closed-through date as recorded at ``at``."""
-    reader = Reader(session, Actor("", None))
-    reader.recorded_at = at
-    closed = periods.closed_through(reader)
-    return closed[0] if closed else None
-
-
-def reproduce_command(what: str, as_of: dt.date, recorded_at: dt.datetime | None) -> str:
-    moment = f" --as-recorded-at {recorded.format_moment(recorded_at)}" if recorded_at else ""
-    return f"donor-ledger {what} --as-of {as_of.isoformat()}{moment}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures
+from ledger import figures, recorded
 from ledger.rates import RateBook
 from ledger.schema import Allocation, JournalEntry, Pledge
 
@@ -47,7 +47,7 @@ FIGURES = (
 
 def allocation_sums(session: Session, as_of: dt.date, book: RateBook | None = None) -> list[AllocationSums]:
     """Every allocation with a line dated on or before ``as_of``, in allocation id order."""
-    book = book or RateBook.load(session)
+    book = book or RateBook.load(session, recorded.recorded_at(session))
     result = []
     for row in figures.per_allocation(session, as_of, FIGURES, Allocation.pledge_id, Pledge.donor_id,
                                       Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp):

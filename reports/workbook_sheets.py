@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger import figures
+from ledger import figures, recorded
 from ledger.alerts import Alerts
 from ledger.money import RATE_DECIMALS, to_minor
 from ledger.rates import RateBook
@@ -235,7 +235,7 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
         .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
-        .where(Pledge.pledged_on <= as_of)
+        .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
         .order_by(Pledge.pledged_on, Pledge.reference, Allocation.position)
         .execution_options(yield_per=BATCH)
     )
@@ -272,7 +272,7 @@ def receipt_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: di
                Receipt.usd_cents, Receipt.usd_given, Receipt.bank_reference, Receipt.entry_id)
         .join(Pledge, Pledge.id == Receipt.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
-        .where(Receipt.received_on <= as_of)
+        .where(Receipt.received_on <= as_of, *figures.recorded(session, Receipt.entry_id))
         .order_by(Receipt.received_on, Receipt.reference)
         .execution_options(yield_per=BATCH)
     )
@@ -309,7 +309,7 @@ def disbursement_sheet(book: BookWriter, session: Session, as_of: dt.date, undon
         .join(Paragraph, Paragraph.id == Activity.paragraph_id)
         .outerjoin(psc, psc.c.entry_id == Disbursement.entry_id)
         .outerjoin(funding_pledge, funding_pledge.id == Disbursement.pledge_id)
-        .where(Disbursement.disbursed_on <= as_of)
+        .where(Disbursement.disbursed_on <= as_of, *figures.recorded(session, Disbursement.entry_id))
         .order_by(Disbursement.disbursed_on, Disbursement.reference)
         .execution_options(yield_per=BATCH)
     )
@@ -350,7 +350,7 @@ def funding_split_sheet(book: BookWriter, session: Session, as_of: dt.date) -> N
         .outerjoin(alloc_paragraph, alloc_paragraph.id == Allocation.paragraph_id)
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
-        .where(JournalEntry.event_date <= as_of, line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
+        .where(JournalEntry.event_date <= as_of, *figures.recorded(session, JournalEntry.id), line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(line.entry_id, JournalEntry.event_date, JournalEntry.kind, Disbursement.reference, Activity.code,
                   Paragraph.number, Donor.code, Pledge.reference, alloc_paragraph.number, Pledge.psc_rate_bp,
                   Disbursement.currency, line.allocation_id)
@@ -380,7 +380,7 @@ def activity_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
         select(JournalLine.activity_id,
                figures.DISBURSED_USD.among().label("spent"), figures.PSC_USD.among().label("psc"))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.event_date <= as_of, JournalLine.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
+        .where(JournalEntry.event_date <= as_of, *figures.recorded(session, JournalEntry.id), JournalLine.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(JournalLine.activity_id)
         .subquery()
     )
@@ -413,6 +413,8 @@ def rate_sheet(book: BookWriter, session: Session, as_of: dt.date, rates: RateBo
     rate_format = "0." + "0" * RATE_DECIMALS
     statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at) \
         .order_by(Rate.currency, Rate.effective_from)
+    if (moment := recorded.recorded_at(session)) is not None:  # the rates recorded by then
+        statement = statement.where(Rate.entered_at <= moment)
     for currency, start, micros, by, at in session.execute(statement):
         in_force = rates.in_force_from(currency, as_of)[0] == start
         sheet.append([currency, book.date(ws, start), book.decimal(ws, Decimal(micros).scaleb(-RATE_DECIMALS), rate_format),
@@ -477,7 +479,7 @@ def journal_sheets(book: BookWriter, session: Session, as_of: dt.date) -> int:
         .outerjoin(Paragraph, Paragraph.id == line.paragraph_id)
         .outerjoin(Activity, Activity.id == line.activity_id)
         .outerjoin(Disbursement, Disbursement.id == line.disbursement_id)
-        .where(entry.event_date <= as_of)
+        .where(entry.event_date <= as_of, *figures.recorded(session, entry.id))
         .order_by(line.entry_id, line.line_no)
         .execution_options(yield_per=BATCH)
     )

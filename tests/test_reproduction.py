@@ -106,6 +106,8 @@ def test_the_command_a_report_prints_makes_it_again_after_later_postings(ledger)
     code, out, _ = invoke_cli(*args, "report", "funding", "--as-of", "2020-12-31", "--format", "json")
     assert code == 0
     issued = json.loads(out)
+    others = {name: json.loads(invoke_cli(*args, "report", name, "--as-of", "2020-12-31", "--format", "json")[1])
+              for name in ("donors", "ageing")}
     assert issued["totals"]["pledged"] == "100000.00" and issued["totals"]["received"] == "50000.00"
     assert issued["totals"]["outstanding"] == "50000.00" and issued["journal_entries"] == 2
     receipt(ledger, "R2", "P1", "2020-06-30", "9000")  # back-dated into the quarter reported
@@ -117,7 +119,54 @@ def test_the_command_a_report_prints_makes_it_again_after_later_postings(ledger)
     assert again["as_recorded_at"] == issued["as_recorded_at"] and again["journal_entries"] == 2
     del again["generated_at"], issued["generated_at"]
     assert again == issued
+    for name, first_one in others.items():  # the donor statements and the ageing as well
+        code, out, _ = invoke_cli(*args, *first_one["command"].split()[1:], "--format", "json")
+        assert code == 0 and first_one["command"].startswith(f"donor-ledger report {name} --as-of 2020-12-31 ")
+        second = json.loads(out)
+        del second["generated_at"], first_one["generated_at"]
+        assert second == first_one
     now = json.loads(invoke_cli(*args, "report", "funding", "--as-of", "2020-12-31", "--format", "json")[1])
     assert now["totals"]["received"] == "60000.00"  # R1 and R2: R1's reversal is dated today, after the as-of date
     assert now["totals"]["outstanding"] == "48000.00"  # EUR 36,000 at 0.75
     assert now["journal_entries"] == 4
+
+
+def workbook_values(path) -> dict[str, list]:
+    """Every sheet's cell values, the About sheet's generation time left out."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    values = {}
+    for sheet in book.worksheets:
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        if sheet.title == "About":
+            rows = [row for row in rows if row[0] not in ("Generated at (UTC)",)]
+        values[sheet.title] = rows
+    return values
+
+
+def test_the_workbook_as_recorded_at_t_is_the_one_made_at_t(ledger, tmp_path):
+    from reports.workbook import export_workbook
+
+    rate(ledger, "EUR", "2020-01-01", "0.90")
+    donor(ledger, "D1")
+    activity(ledger, "A1", 1, "100000", "ongoing", 50)
+    pledge(ledger, "P1", "D1", "2020-02-01", "EUR", {1: "90000", None: "9000"})
+    first = receipt(ledger, "R1", "P1", "2020-03-01", "45000")
+    disburse(ledger, "X1", "A1", "2020-04-01", "1000")
+    issued = export_workbook(ledger, tmp_path / "issued.xlsx", dt.date(2020, 12, 31))
+    before = workbook_values(tmp_path / "issued.xlsx")
+    about = {row[0]: row[1] for row in before["About"]}
+    moment = about["As recorded at (UTC)"]
+    assert about["Chain entries at that moment"] == 3 == issued.entries  # pledge, receipt, disbursement
+    assert about["Command that makes this workbook again"] == (
+        f"donor-ledger export -o FILE.xlsx --as-of 2020-12-31 --as-recorded-at {moment}")
+    receipt(ledger, "R2", "P1", "2020-06-30", "9000")
+    pledge(ledger, "P2", "D1", "2020-05-01", "USD", {1: "5000"})
+    rate(ledger, "EUR", "2020-10-01", "0.75")
+    disburse(ledger, "X2", "A1", "2020-07-01", "2000")
+    reverse(ledger, first.entry_id, on=dt.date.today().isoformat())
+    from ledger.clock import parse_moment
+
+    export_workbook(ledger, tmp_path / "again.xlsx", dt.date(2020, 12, 31), recorded_at=parse_moment(moment))
+    assert workbook_values(tmp_path / "again.xlsx") == before
