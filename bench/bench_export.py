@@ -87,9 +87,10 @@ def build(db: Path, transactions: int, batch: int = 2_000) -> None:
     with ledger.writing(Act.RECORD_MONEY) as uow:
         for currency, base in CURRENCIES.items():
             if base:
-                for year in range(2010, 2026):
-                    add_rate(uow, RateIn(currency=currency, effective_from=f"{year}-01-01",
-                                         units_per_usd=f"{float(base) * (1 + (year % 5) / 50):.4f}"))
+                for year in range(2010, 2026):  # a rate of every month (events need their month's rate)
+                    for month in range(1, 13):
+                        add_rate(uow, RateIn(currency=currency, effective_from=f"{year}-{month:02d}-01",
+                                             units_per_usd=f"{float(base) * (1 + (year % 5) / 50):.4f}"))
         for i in range(60):
             save_donor(uow, DonorIn(code=f"D{i:03}", name=f"Donor {i}", kind="member-state"))
         for p in PARAGRAPHS:

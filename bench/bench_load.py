@@ -57,7 +57,9 @@ def prepare(url: str, writers: int) -> None:
     from ledger.inputs import ActivityIn, DonorIn, PledgeIn, RateIn, ReceiptIn
 
     ledger = Ledger(url, user="bench")
-    services.add_rate(ledger, RateIn(currency="EUR", effective_from="2011-01-01", units_per_usd="0.85"))
+    for year in range(2011, 2017):  # a rate of every month (events need their month's rate)
+        for month in range(1, 13):
+            services.add_rate(ledger, RateIn(currency="EUR", effective_from=f"{year}-{month:02d}-01", units_per_usd="0.85"))
     services.save_donor(ledger, DonorIn(code="POOL", name="Funding pool", kind="member-state", currency="USD"))
     for paragraph in range(1, 8):
         services.save_activity(ledger, ActivityIn(code=f"A{paragraph}", paragraph=paragraph, title=f"Activity {paragraph}",

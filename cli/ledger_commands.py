@@ -58,11 +58,14 @@ def activity() -> None:
 @click.argument("code")
 @click.option("--progress", type=int, help="Progress in whole percent, 0-100.")
 @click.option("--status", type=click.Choice(["planned", "ongoing", "completed", "cancelled"]))
+@click.option("--budget", help="A revised budget in USD (needs --reason; never below what is spent).")
+@click.option("--reason", default="", help="Why: kept with the new version (a budget revision needs one).")
 @pass_settings
 @handles_refusals
-def activity_update(settings: Settings, code: str, progress, status) -> None:
-    """Update an activity's status and progress (kept in the audit trail)."""
-    result = services.update_activity(settings.ledger(), ActivityUpdate(code=code, progress_pct=progress, status=status))
+def activity_update(settings: Settings, code: str, progress, status, budget, reason: str) -> None:
+    """Update an activity's status, progress or budget (each change a new version in its history)."""
+    result = services.update_activity(settings.ledger(), ActivityUpdate(
+        code=code, progress_pct=progress, status=status, budget_usd=budget, reason=reason))
     click.echo(f"activity {code}: {result}")
 
 

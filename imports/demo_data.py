@@ -1,6 +1,6 @@
 """The demo ledger: CSV files shipped in ``imports/demo/``, loaded through the importers.
 
-Donors, monthly rates 2011-2016, activities, pledges, receipts and disbursements are import
+Donors, monthly rates 2011-01 through 2026-12, activities, pledges, receipts and disbursements are import
 files; the cancellation, the reversal and the close of 2011-2015 are not import kinds and go through the same rule
 functions the service layer calls. Everything is one transaction: the demo is loaded whole
 or not at all.

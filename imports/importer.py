@@ -7,7 +7,7 @@ problem makes the import raise :class:`ImportFileError`, which rolls the unit of
 
 Importing again (docs/rules.md#imports): a money event identical to the stored one (compared as parsed
 input models) is skipped; a different one under a stored reference is an error. Donors and
-activities are updated (audited by ``ledger.reference_data``); the same rate is skipped.
+activities are updated (each change a version, reason "import of FILE", by ``ledger.reference_data``); the same rate is skipped.
 """
 
 from __future__ import annotations
@@ -178,6 +178,7 @@ class FileImport:
         self.kind = kind
         self.table = table
         self.path = table.path
+        self.reason = f"import of {table.path}"  # why reference data changed (its versions)
         self.progress = progress
         self.result = ImportResult(table.path, kind.name)
         self.problems: list[FileProblem] = []
@@ -302,7 +303,7 @@ class FileImport:
             return
         model = self._validate(line, data)
         if model is not None:
-            self._apply(line, lambda: upsert_donor(self.uow, model))
+            self._apply(line, lambda: upsert_donor(self.uow, model, self.reason))
 
     def _rates(self, line: int, data: dict) -> None:
         if self._duplicate(line, data):
@@ -316,7 +317,7 @@ class FileImport:
             return
         model = self._validate(line, data)
         if model is not None:
-            self._apply(line, lambda: upsert_activity(self.uow, model))
+            self._apply(line, lambda: upsert_activity(self.uow, model, self.reason))
 
     def _receipts(self, line: int, data: dict) -> None:
         if self._duplicate(line, data):

@@ -33,8 +33,8 @@ KINDS: dict[str, Kind] = {
             key=("code",), text=frozenset({"code", "name", "kind", "country", "currency"}),
         ),
         Kind(
-            "rates", ("currency", "effective_from", "units_per_usd"), (), Act.MANAGE_DONORS_RATES,
-            key=("currency", "effective_from"), text=frozenset({"currency"}),
+            "rates", ("currency", "effective_from", "units_per_usd"), ("reason",), Act.MANAGE_DONORS_RATES,
+            key=("currency", "effective_from"), text=frozenset({"currency", "reason"}),
             dates=frozenset({"effective_from"}), amounts=frozenset({"units_per_usd"}),
         ),
         Kind(

@@ -19,7 +19,8 @@ from . import figures, recorded
 from .money import from_minor
 from .paragraphs import paragraphs
 from .rates import RateBook
-from .schema import Activity, Allocation, Donor, Pledge
+from .schema import Allocation, Donor, Pledge
+from .versions import activities_as_recorded
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,9 @@ def cash_needs(session: Session, as_of: dt.date) -> list[CashNeedAlert]:
     cash = paragraph_cash(session, as_of)
     spent = figures.spent_per_activity(session, as_of)
     need: dict[int, int] = {}
+    version = activities_as_recorded(recorded.recorded_at(session)).c  # the versions in force at the moment read
     for aid, paragraph_id, status, budget in session.execute(
-        select(Activity.id, Activity.paragraph_id, Activity.status, Activity.budget_cents)
+        select(version.activity_id, version.paragraph_id, version.status, version.budget_cents)
     ):
         need[paragraph_id] = need.get(paragraph_id, 0) + figures.still_to_spend(status, int(budget), spent.get(aid, 0))
     return [

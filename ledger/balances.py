@@ -30,7 +30,10 @@ def note_posted(lookups, lines, event_date: dt.date) -> None:
     moves = lookups.cash_moves
     totals = lookups.cash_totals
     balances = lookups.balances
+    spent = lookups.spent
     for line in lines:
+        if spent is not None and line.account == journal.EXPENDITURE:
+            spent[line.activity_id] = spent.get(line.activity_id, 0) + line.usd_cents
         aid = line.allocation_id
         if aid is None:
             continue
@@ -55,6 +58,15 @@ def note_posted(lookups, lines, event_date: dt.date) -> None:
             balances[aid] = AllocationBalance(
                 balance.outstanding_minor, balance.cancelled_minor + line.amount_minor, balance.receivable_cents,
             )
+
+
+def spent_on(uow, activity_id: int) -> int:
+    """What is spent on an activity: every funding split on it, whatever its date, reversals
+    netted (``figures.spent_per_activity``), posted in this unit of work included."""
+    if uow.lookups.spent is None:
+        uow.flush()
+        uow.lookups.spent = figures.spent_per_activity(uow.session)
+    return uow.lookups.spent.get(activity_id, 0)
 
 
 def allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationBalance]:

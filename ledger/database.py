@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import versions
 from .errors import LedgerError, PermissionDenied
 from .roles import Act, Actor, Role, may
 from .schema import User
@@ -133,7 +134,9 @@ class Ledger:
             self._lock(session)
             if session.execute(select(User.id).limit(1)).first() is None:
                 now = UnitOfWork(session, Actor(self.user_name, Role.ADMIN)).stamp()
-                session.add(User(name=self.user_name, role=Role.ADMIN, created_at=now, created_by=self.user_name))
+                user = User(name=self.user_name, role=Role.ADMIN.value, created_at=now, created_by=self.user_name)
+                session.add(user)
+                versions.add(session, user, self.user_name, now)
 
     @property
     def actor(self) -> Actor:

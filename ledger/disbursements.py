@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from . import figures, journal
-from .balances import available_cash, cash_movements, fundable, psc_of
+from .balances import available_cash, cash_movements, fundable, psc_of, spent_on
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date, reference_taken
 from .inputs import DisbursementIn
@@ -39,6 +39,7 @@ class FundingPlan:
     amount_minor: int
     usd_cents: int
     splits: list[FundingSplit]
+    rate_micros: int  # the rate converted at (of the disbursement's month; 1 for USD)
 
     @property
     def funded_cents(self) -> int:
@@ -118,11 +119,28 @@ def _activity(uow, code: str) -> Activity:
     return activity
 
 
+CLOSED_STATUSES = ("completed", "cancelled")  # an activity in these takes no new disbursement
+
+
+def check_budget(uow, activity: Activity, usd_cents: int) -> None:
+    """Budget control: spending on an activity (every funding split on it, whatever its date,
+    reversals netted) never goes above its budget."""
+    spent = spent_on(uow, activity.id)
+    excess = spent + usd_cents - activity.budget_cents
+    if excess > 0:
+        usd = lambda cents: f"USD {format_amount(cents, 'USD')}"  # noqa: E731
+        raise LedgerError(Problem(
+            "amount", f"over the budget of activity {activity.code}: budget {usd(activity.budget_cents)}, spent "
+                      f"{usd(spent)}, this disbursement {usd(usd_cents)}, excess {usd(excess)}",
+        ))
+
+
 def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
     """Validate a disbursement against the ledger and work out which allocations pay it."""
     activity: Activity = _activity(uow, data.activity)
-    if activity.status == "cancelled":
-        raise LedgerError(Problem("activity", f"activity {activity.code} is cancelled: it takes no new disbursement"))
+    if activity.status in CLOSED_STATUSES:
+        raise LedgerError(Problem("activity", f"activity {activity.code} is {activity.status}: it takes no new "
+                                              "disbursement (reopen it as ongoing first)"))
     check_date(uow, "disbursed_on", data.disbursed_on)
     numbers = uow.lookups.paragraph_numbers  # never change
     paragraph = numbers.get(activity.paragraph_id)
@@ -144,9 +162,11 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
                 "pledge", f"pledge {data.pledge} funds neither paragraph {paragraph} nor unearmarked work"
             ))
     minor = to_minor(data.amount, data.currency)
-    usd = to_usd_cents(minor, data.currency, rate_book(uow).on(data.currency, data.disbursed_on, "disbursed_on"))
+    rate = rate_book(uow).of_month(data.currency, data.disbursed_on, "disbursed_on")
+    usd = to_usd_cents(minor, data.currency, rate)
     if usd <= 0:
         raise LedgerError(Problem("amount", f"{data.currency} {data.amount} is worth less than one US cent"))
+    check_budget(uow, activity, usd)
     needed = usd
     picked: list[tuple] = []
     totals = uow.lookups.cash_totals
@@ -168,7 +188,7 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
         FundingSplit(aid, ref, donor, None if para is None else paragraph, x, psc_of(x, bp), bp, amount)
         for (aid, para, ref, bp, donor, x), amount in zip(picked, original, strict=True)
     ]
-    return FundingPlan(activity.code, paragraph, data.currency, minor, usd, splits)
+    return FundingPlan(activity.code, paragraph, data.currency, minor, usd, splits, rate)
 
 
 def disburse(uow, data: DisbursementIn) -> Posted:
@@ -205,7 +225,7 @@ def disburse(uow, data: DisbursementIn) -> Posted:
         "id": disbursement_id, "reference": data.reference, "activity_id": activity.id,
         "disbursed_on": data.disbursed_on, "currency": data.currency, "amount_minor": plan.amount_minor,
         "usd_cents": plan.usd_cents, "payee": data.payee, "description": data.description, "pledge_id": pledge_id,
-        "entry_id": entry_id,
+        "rate_micros": plan.rate_micros, "entry_id": entry_id,
     })
     return Posted(entry_id, data.reference, plan.usd_cents, f"PSC USD {format_amount(plan.psc_cents, 'USD')}")
 

@@ -162,6 +162,8 @@ class RateIn(Model):
     currency: CurrencyCode
     effective_from: IsoDate
     units_per_usd: Amount
+    # needed to correct a stored rate (a different value for the same currency and date)
+    reason: Annotated[str | None, Field(max_length=500), BeforeValidator(_blank_to_none)] = None
 
     @field_validator("units_per_usd")
     @classmethod
@@ -212,6 +214,19 @@ class ActivityUpdate(Model):
     code: str
     progress_pct: Annotated[int | None, Field(ge=0, le=100), BeforeValidator(lambda v: whole_number(_percent(v)))] = None
     status: Literal["planned", "ongoing", "completed", "cancelled"] | None = None
+    budget_usd: Decimal | None = None  # a revision, which needs a reason (docs/rules.md#activities)
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+    @field_validator("budget_usd", mode="before")
+    @classmethod
+    def _budget(cls, value: object) -> object:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        try:
+            return parse_money(value, "USD", "budget_usd", allow_zero=True)
+        except MoneyError as exc:
+            raise ValueError(str(exc).removeprefix("budget_usd: ")) from None
 
 
 class AllocationIn(Model):

@@ -3,7 +3,7 @@
 
 Each field is filled by the function that reads it (named beside the field) and is kept current
 or dropped where the ledger changes under it: ``balances.note_posted`` (called by
-``UnitOfWork.post`` for every entry) updates the balances and cash, and an import forgets the
+``UnitOfWork.post`` for every entry) updates the balances, cash and spending, and an import forgets the
 per-row look-ups of a batch (``forget_batch``).
 """
 
@@ -38,6 +38,7 @@ class Lookups:
     balances: dict[int, AllocationBalance] = field(default_factory=dict)  # allocation id -> balance
     cash_moves: dict[int, list[tuple[dt.date, int]]] = field(default_factory=dict)  # allocation id -> [(date, cents)], date order
     cash_totals: dict[int, int] = field(default_factory=dict)  # allocation id -> cash cents (funding candidates read)
+    spent: dict[int, int] | None = None  # activity id -> cents spent, any date (balances.spent_on; None: not read yet)
 
     # funding candidates (disbursements), dropped when cash comes in: an allocation may then hold cash it did not
     holding_cash: dict[int | None, list[tuple]] = field(default_factory=dict)  # pledge id or None (any) -> candidate rows

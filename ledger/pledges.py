@@ -88,7 +88,7 @@ def record_pledge(uow, data: PledgeIn) -> Posted:
     donor = require_donor(uow, data.donor)
     if reference_taken(uow, "pledges", Pledge.reference, data.reference):
         raise LedgerError(Problem("reference", f"pledge reference {data.reference!r} is already taken"))
-    rate = rate_book(uow).on(data.currency, data.pledged_on)
+    rate = rate_book(uow).of_month(data.currency, data.pledged_on)
     pledge_id = uow.next_id(Pledge)
     lines: list[journal.Line] = []
     allocations = []
@@ -134,6 +134,12 @@ def stored_pledge(uow, reference: str) -> PledgeIn | None:
     )
 
 
+def carrying_move(pledge, balance: AllocationBalance, minor: int) -> int:
+    """The USD by which settling ``minor`` of an allocation moves its carrying value: from what its
+    receivable lines hold to round_half_up(outstanding after / the pledge's rate, 2)."""
+    return balance.receivable_cents - to_usd_cents(balance.outstanding_minor - minor, pledge.currency, pledge.rate_micros)
+
+
 def settlement_lines(
     flow: str, pledge, allocation, balance: AllocationBalance, minor: int, usd: int, account: str,
     tags: dict,
@@ -142,9 +148,7 @@ def settlement_lines(
     revenue for a cancellation) at ``usd``, the receivable at its carrying value, and the
     exchange difference between the two."""
     currency = pledge.currency
-    remaining = balance.outstanding_minor - minor
-    carrying_after = to_usd_cents(remaining, currency, pledge.rate_micros)
-    cleared = balance.receivable_cents - carrying_after
+    cleared = carrying_move(pledge, balance, minor)
     lines = [
         journal.Line(account, flow, currency, minor, usd, **tags),
         journal.Line(journal.RECEIVABLE, flow, currency, -minor, -cleared, **tags),
@@ -183,10 +187,7 @@ def cancel_pledge(uow, data: CancellationIn) -> Posted:
     for (allocation, _), balance, share in zip(allocations, [balances[a.id] for a, _ in allocations], shares, strict=True):
         if share == 0:
             continue
-        before = balance.cancelled_minor
-        usd = to_usd_cents(before + share, pledge.currency, pledge.rate_micros) - to_usd_cents(
-            before, pledge.currency, pledge.rate_micros
-        )
+        usd = carrying_move(pledge, balance, share)  # exactly the move: no exchange difference
         usd_total += usd
         tags = {"donor_id": pledge.donor_id, "pledge_id": pledge.id, "allocation_id": allocation.id,
                 "paragraph_id": allocation.paragraph_id}

@@ -15,14 +15,13 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
-from . import figures, journal
+from . import figures, journal, versions
 from .database import Ledger
 from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
 from .schema import (
     Activity,
     Allocation,
-    AuditRecord,
     Cancellation,
     Disbursement,
     Donor,
@@ -113,42 +112,38 @@ def donors(ledger: Ledger) -> list[DonorView]:
         ]
 
 
-@dataclass(frozen=True)
-class AuditView:
-    at: dt.datetime
-    user: str
-    field: str
-    old: str | None
-    new: str | None
-
-
-def audit_trail(ledger: Ledger, table: str, key: str) -> list[AuditView]:
-    """Changes of one record of reference data ('donors', 'activities', 'users'), oldest first."""
+def history(ledger: Ledger, table: str, key: str) -> list[versions.VersionView]:
+    """The versions of one record of reference data ('donors', 'activities', 'users'), oldest
+    first: who, when, why and the fields each changed (the audit trail)."""
     with ledger.reading() as session:
-        rows = session.execute(
-            select(AuditRecord.at, AuditRecord.user_name, AuditRecord.field, AuditRecord.old_value, AuditRecord.new_value)
-            .where(AuditRecord.table_name == table, AuditRecord.record_key == key)
-            .order_by(AuditRecord.id)
-        )
-        return [AuditView(*row) for row in rows]
+        return versions.history(session, table, key)
 
 
 @dataclass(frozen=True)
 class RateView:
+    """The value in force of a rate (currency, effective_from): its latest version."""
+
     currency: str
     effective_from: dt.date
     units_per_usd: Decimal
     entered_by: str
     entered_at: dt.datetime
+    reason: str | None = None  # why it was last corrected (None: never corrected)
+    versions: int = 1  # how many values were recorded (every one is kept)
 
 
 def rates(ledger: Ledger) -> list[RateView]:
     with ledger.reading() as session:
         rows = session.execute(
-            select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at)
-            .order_by(Rate.currency, Rate.effective_from)
+            select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at,
+                   Rate.reason)
+            .order_by(Rate.currency, Rate.effective_from, Rate.entered_at, Rate.id)
         )
-        return [RateView(c, d, rate_decimal(m), by, at) for c, d, m, by, at in rows]
+        latest: dict[tuple, RateView] = {}
+        for c, d, m, by, at, reason in rows:
+            earlier = latest.get((c, d))
+            latest[(c, d)] = RateView(c, d, rate_decimal(m), by, at, reason, earlier.versions + 1 if earlier else 1)
+        return list(latest.values())
 
 
 @dataclass(frozen=True)

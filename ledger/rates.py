@@ -1,4 +1,9 @@
-"""UN operational rates of exchange: units of a currency per US dollar, by effective date."""
+"""UN operational rates of exchange: units of a currency per US dollar, by effective date.
+
+A rate is identified by (currency, effective_from) and keeps every version ever recorded: the
+same value again is skipped, a different one is a correction (with a reason) that supersedes the
+earlier value from the moment it is recorded (docs/rules.md#exchange-rates).
+"""
 
 from __future__ import annotations
 
@@ -13,44 +18,111 @@ from .errors import LedgerError, Problem
 from .inputs import RateIn
 from .money import RATE_SCALE, REPORTING_CURRENCY, rate_decimal
 from .periods import check_open
-from .schema import Disbursement, Pledge, Rate, Receipt
+from .schema import Rate
+
+
+def rate_text(micros: int) -> str:
+    """A rate as people write it: at least two decimals (6.00, 5.80, 0.9715)."""
+    value = rate_decimal(micros)
+    return f"{value:.2f}" if value.as_tuple().exponent > -2 else str(value)
+
+
+def month_name(day: dt.date) -> str:
+    return day.strftime("%B %Y")
+
+
+@dataclass(frozen=True)
+class StaleRate:
+    """A rate used to value an amount as of a date that is not of that date's month."""
+
+    currency: str
+    effective_from: dt.date
+    age_days: int
 
 
 @dataclass
 class RateBook:
-    """Every rate, by currency, sorted by date; ``on`` finds the rate in force."""
+    """Every version of every rate, by currency and date; ``on`` finds the rate in force.
+
+    ``versions[currency][i]`` lists (recorded at, micros) of the rate from ``dates[currency][i]``
+    in the order recorded; without a moment the latest version counts, with one the latest
+    recorded at or before it."""
 
     dates: dict[str, list[dt.date]] = field(default_factory=dict)
-    values: dict[str, list[int]] = field(default_factory=dict)
+    versions: dict[str, list[list[tuple[dt.datetime, int]]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, recorded_at: dt.datetime | None = None) -> RateBook:
-        """Every rate recorded at or before ``recorded_at`` (None: every rate)."""
+        """The rates as recorded at ``recorded_at`` (None: every version recorded so far)."""
         book = cls()
-        statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros)
+        statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_at)
         if recorded_at is not None:
             statement = statement.where(Rate.entered_at <= recorded_at)
-        rows = session.execute(statement.order_by(Rate.currency, Rate.effective_from))
-        for currency, day, micros in rows:
-            book.dates.setdefault(currency, []).append(day)
-            book.values.setdefault(currency, []).append(micros)
+        rows = session.execute(statement.order_by(Rate.currency, Rate.effective_from, Rate.entered_at, Rate.id))
+        for currency, day, micros, at in rows:
+            book._add(currency, day, micros, at)
         return book
 
-    def on(self, currency: str, day: dt.date, field: str = "currency") -> int:
+    def _add(self, currency: str, day: dt.date, micros: int, at: dt.datetime) -> None:
+        dates = self.dates.setdefault(currency, [])
+        versions = self.versions.setdefault(currency, [])
+        i = bisect.bisect_left(dates, day)
+        if i == len(dates) or dates[i] != day:
+            dates.insert(i, day)
+            versions.insert(i, [])
+        versions[i].append((at, micros))
+
+    def stored(self, currency: str, day: dt.date) -> int | None:
+        """The latest value recorded for (currency, effective_from = day), if any."""
+        dates = self.dates.get(currency, [])
+        i = bisect.bisect_left(dates, day)
+        return self.versions[currency][i][-1][1] if i < len(dates) and dates[i] == day else None
+
+    def in_force(self, currency: str, day: dt.date, recorded_at: dt.datetime | None = None) -> tuple[dt.date, int] | None:
+        """(effective_from, micros) of the rate in force on ``day`` among the versions recorded
+        at or before ``recorded_at`` (all of them when it is None)."""
+        dates = self.dates.get(currency, [])
+        for i in range(bisect.bisect_right(dates, day) - 1, -1, -1):
+            versions = self.versions[currency][i]
+            if recorded_at is None:
+                return dates[i], versions[-1][1]
+            known = [micros for at, micros in versions if at <= recorded_at]
+            if known:
+                return dates[i], known[-1]
+        return None
+
+    def on(self, currency: str, day: dt.date, field: str = "currency", recorded_at: dt.datetime | None = None) -> int:
         """The rate in force on ``day`` (millionths of a unit per USD)."""
         if currency == REPORTING_CURRENCY:
             return RATE_SCALE
-        dates = self.dates.get(currency, [])
-        i = bisect.bisect_right(dates, day)
-        if i == 0:
+        found = self.in_force(currency, day, recorded_at)
+        if found is None:
             raise LedgerError(Problem(field, f"no exchange rate for {currency} in force on {day.isoformat()}; import the UN operational rate first"))
-        return self.values[currency][i - 1]
+        return found[1]
 
-    def in_force_from(self, currency: str, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
-        """(start of the rate in force on day, start of the next rate) for ``currency``."""
-        dates = self.dates.get(currency, [])
-        i = bisect.bisect_right(dates, day)
-        return (dates[i - 1] if i else None, dates[i] if i < len(dates) else None)
+    def of_month(self, currency: str, day: dt.date, field: str = "currency") -> int:
+        """The rate for an event converting at its own date: in force on ``day`` and effective from
+        a day of ``day``'s calendar month (UN operational rates are set every month), else refused."""
+        micros = self.on(currency, day, field)
+        if currency == REPORTING_CURRENCY:
+            return micros
+        start, _ = self.in_force(currency, day)
+        if (start.year, start.month) != (day.year, day.month):
+            month = month_name(day)
+            raise LedgerError(Problem(field, (
+                f"no {currency} rate for {month} (the latest is {rate_text(micros)} from {start.isoformat()}); "
+                f"record the UN operational rate for {month}")))
+        return micros
+
+    def stale(self, currencies, as_of: dt.date) -> list[StaleRate]:
+        """The rates in force on ``as_of`` for ``currencies`` that are not of ``as_of``'s month
+        (the stale rates a valuation as of that date used), by currency."""
+        found = []
+        for currency in sorted(set(currencies) - {REPORTING_CURRENCY}):
+            in_force = self.in_force(currency, as_of)
+            if in_force and (in_force[0].year, in_force[0].month) != (as_of.year, as_of.month):
+                found.append(StaleRate(currency, in_force[0], (as_of - in_force[0]).days))
+        return found
 
 
 def rate_book(uow) -> RateBook:
@@ -61,58 +133,28 @@ def rate_book(uow) -> RateBook:
 
 
 def add_rate(uow, data: RateIn) -> str:
-    """Record a rate: 'added', or 'skipped' when the same row is already stored."""
+    """Record a rate: 'added', 'updated' (a correction: a new value for a stored rate, with a
+    reason), or 'skipped' when the same value is already in force for that currency and date."""
     micros = data.rate_micros
     if data.currency == REPORTING_CURRENCY:
         if micros != RATE_SCALE:
             raise LedgerError(Problem("units_per_usd", f"USD is the reporting currency: its rate is always 1, not {data.units_per_usd}"))
         return "skipped"
     book = rate_book(uow)
-    stored = uow.rows(
-        select(Rate.units_per_usd_micros).where(Rate.currency == data.currency, Rate.effective_from == data.effective_from)
-    ).scalar()
-    if stored is not None:
-        if stored == micros:
-            return "skipped"
+    stored = book.stored(data.currency, data.effective_from)
+    if stored == micros:
+        return "skipped"
+    if stored is not None and not data.reason:
         raise LedgerError(Problem(
-            "units_per_usd",
-            f"{data.currency} from {data.effective_from}: {data.units_per_usd} differs from the stored rate "
-            f"{rate_decimal(stored)}; a rate in use is never changed",
+            "reason",
+            f"{data.currency} from {data.effective_from}: {rate_text(micros)} differs from the stored rate "
+            f"{rate_text(stored)}; a correction of a rate needs a reason",
         ))
     check_open(uow, "effective_from", data.effective_from, "rates effective")
-    _refuse_if_posted_events_change(uow, book, data, micros)
+    at = uow.stamp()
     uow.session.add(Rate(
         currency=data.currency, effective_from=data.effective_from, units_per_usd_micros=micros,
-        entered_by=uow.actor.name, entered_at=uow.stamp(),
+        entered_by=uow.actor.name, entered_at=at, reason=data.reason or None,
     ))
-    dates = book.dates.setdefault(data.currency, [])
-    i = bisect.bisect_right(dates, data.effective_from)
-    dates.insert(i, data.effective_from)
-    book.values.setdefault(data.currency, []).insert(i, micros)
-    return "added"
-
-
-def _refuse_if_posted_events_change(uow, book: RateBook, data: RateIn, micros: int) -> None:
-    _, next_start = book.in_force_from(data.currency, data.effective_from)
-    start = data.effective_from
-
-    def window(column):
-        condition = column >= start
-        return condition & (column < next_start) if next_start else condition
-
-    candidates = [
-        ("pledge", select(Pledge.reference, Pledge.pledged_on).where(Pledge.currency == data.currency, window(Pledge.pledged_on))),
-        ("receipt", select(Receipt.reference, Receipt.received_on).join(Pledge, Pledge.id == Receipt.pledge_id)
-         .where(Pledge.currency == data.currency, Receipt.usd_given.is_(False), window(Receipt.received_on))),
-        ("disbursement", select(Disbursement.reference, Disbursement.disbursed_on)
-         .where(Disbursement.currency == data.currency, window(Disbursement.disbursed_on))),
-    ]
-    for kind, statement in candidates:
-        for reference, day in uow.rows(statement):
-            in_force = book.on(data.currency, day)
-            if in_force != micros:
-                raise LedgerError(Problem(
-                    "effective_from",
-                    f"{data.currency} {data.units_per_usd} from {data.effective_from} would change the rate of "
-                    f"{kind} {reference} dated {day} (posted at {rate_decimal(in_force)}); posted events are never revalued",
-                ))
+    book._add(data.currency, data.effective_from, micros, at)
+    return "added" if stored is None else "updated"

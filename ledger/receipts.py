@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import select
 
 from . import journal
@@ -10,9 +12,10 @@ from .errors import LedgerError, Problem
 from .events import Posted, check_date, minor_amount, reference_taken
 from .inputs import ReceiptIn
 from .money import format_amount, from_minor, largest_remainder, to_minor, to_usd_cents
-from .pledges import allocations_of, pledge_by_reference, settlement_lines
-from .rates import rate_book
+from .pledges import allocations_of, carrying_move, pledge_by_reference, settlement_lines
+from .rates import rate_book, rate_text
 from .schema import Pledge, Receipt
+from .settings import value
 
 
 def record_receipt(uow, data: ReceiptIn) -> Posted:
@@ -31,6 +34,8 @@ def record_receipt(uow, data: ReceiptIn) -> Posted:
             f"receipt of {pledge.currency} {format_amount(minor, pledge.currency)} exceeds the "
             f"{pledge.currency} {format_amount(total, pledge.currency)} outstanding on pledge {pledge.reference}",
         ))
+    rate = rate_book(uow).of_month(pledge.currency, data.received_on, "received_on")
+    shares = largest_remainder(minor, outstanding)
     if data.usd_amount is not None:
         usd = to_minor(data.usd_amount, "USD")
         if pledge.currency == "USD" and usd != minor:
@@ -39,10 +44,15 @@ def record_receipt(uow, data: ReceiptIn) -> Posted:
                 f"pledge {pledge.reference} is in USD: the USD credited is the amount received "
                 f"(USD {format_amount(minor, 'USD')}), not USD {format_amount(usd, 'USD')}; leave usd_amount empty",
             ))
+        _check_tolerance(uow, usd, minor, pledge.currency, rate, data.received_on)
+        usd_shares = largest_remainder(usd, shares)
+    elif rate == pledge.rate_micros:
+        # the pledge's own rate: each share's USD is the carrying value it clears (no exchange difference)
+        usd_shares = [carrying_move(pledge, balances[a.id], share) for a, share in zip(allocations, shares, strict=True)]
+        usd = sum(usd_shares)
     else:
-        usd = to_usd_cents(minor, pledge.currency, rate_book(uow).on(pledge.currency, data.received_on, "received_on"))
-    shares = largest_remainder(minor, outstanding)
-    usd_shares = largest_remainder(usd, shares)
+        usd = to_usd_cents(minor, pledge.currency, rate)
+        usd_shares = largest_remainder(usd, shares)
     lines: list[journal.Line] = []
     for allocation, share, usd_share in zip(allocations, shares, usd_shares, strict=True):
         if share == 0 and usd_share == 0:
@@ -55,9 +65,23 @@ def record_receipt(uow, data: ReceiptIn) -> Posted:
     uow.add(Receipt, {
         "id": uow.next_id(Receipt), "reference": data.reference, "pledge_id": pledge.id, "received_on": data.received_on,
         "amount_minor": minor, "usd_cents": usd, "usd_given": data.usd_amount is not None,
-        "bank_reference": data.bank_reference, "entry_id": entry_id,
+        "bank_reference": data.bank_reference, "rate_micros": rate, "entry_id": entry_id,
     })
     return Posted(entry_id, data.reference, usd)
+
+
+def _check_tolerance(uow, usd: int, minor: int, currency: str, rate: int, day) -> None:
+    """A given usd_amount may be at most usd_tolerance_pct (a ledger setting) away from the amount
+    converted at the receipt date's rate."""
+    converted = to_usd_cents(minor, currency, rate)
+    tolerance = Decimal(value(uow, "usd_tolerance_pct"))
+    if abs(usd - converted) * 100 > tolerance * converted:
+        raise LedgerError(Problem(
+            "usd_amount",
+            f"USD {format_amount(usd, 'USD')} credited is more than {tolerance}% away from USD "
+            f"{format_amount(converted, 'USD')}, the {currency} {format_amount(minor, currency)} converted at the "
+            f"rate of {day.isoformat()} ({rate_text(rate)}); check the USD credited",
+        ))
 
 
 def stored_receipt(uow, reference: str) -> ReceiptIn | None:

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, false, func, null, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from . import journal
@@ -113,10 +113,11 @@ def first_disagreement(session: Session) -> str | None:
     return None
 
 
-def _in_force(rates: RateBook, currency: str, day) -> int | None:
-    """The rate of ``currency`` in force on ``day``, or None when there is none."""
+def _in_force(rates: RateBook, currency: str, day, recorded_at) -> int | None:
+    """The rate of ``currency`` in force on ``day`` as recorded at ``recorded_at`` (when the event
+    was posted: a rate recorded later does not apply to it), or None when there is none."""
     try:
-        return rates.on(currency, day)
+        return rates.on(currency, day, recorded_at=recorded_at)
     except LedgerError:
         return None
 
@@ -236,19 +237,20 @@ def _allocations(session: Session, _rates: RateBook) -> str | None:
 
 
 def _pledge_terms(session: Session, rates: RateBook) -> str | None:
-    """Exchange rate: the rate in force on the pledge date, giving the allocations' pledged USD.
+    """Exchange rate: the rate in force on the pledge date as recorded when the pledge was posted,
+    giving the allocations' pledged USD.
     PSC rate and due date: as the entry's memo records them."""
     rows = session.execute(
         select(Pledge.reference, Pledge.currency, Pledge.pledged_on, Pledge.rate_micros, Pledge.psc_rate_bp,
-               Pledge.due_on, JournalEntry.memo, Allocation.amount_minor, Allocation.pledged_cents)
+               Pledge.due_on, JournalEntry.memo, JournalEntry.posted_at, Allocation.amount_minor, Allocation.pledged_cents)
         .join(JournalEntry, JournalEntry.id == Pledge.entry_id).join(Allocation, Allocation.pledge_id == Pledge.id)
         .order_by(Pledge.id, Allocation.id).execution_options(yield_per=5000)
     )
     seen = None
-    for reference, currency, pledged_on, rate, psc_bp, due_on, memo, amount, pledged_cents in rows:
+    for reference, currency, pledged_on, rate, psc_bp, due_on, memo, posted_at, amount, pledged_cents in rows:
         if reference != seen:
             seen = reference
-            if rate != _in_force(rates, currency, pledged_on):
+            if rate != _in_force(rates, currency, pledged_on, posted_at):
                 return (f"pledge {reference}: its exchange rate is not the {currency} rate in force on {pledged_on}: "
                         f"one of them was {CHANGED}")
             terms = PLEDGE_TERMS.search(memo)
@@ -262,18 +264,30 @@ def _pledge_terms(session: Session, rates: RateBook) -> str | None:
 
 
 def _event_rates(session: Session, rates: RateBook) -> str | None:
-    """A receipt (unless its USD was given) and a disbursement were converted at the rate in force
-    on their date: the rate table must still give their USD (an added or changed rate would not)."""
-    receipts = select(Receipt.reference, Pledge.currency, Receipt.received_on, Receipt.amount_minor,
-                      Receipt.usd_cents).join(Pledge, Pledge.id == Receipt.pledge_id).where(Receipt.usd_given.is_(False))
-    disbursements = select(Disbursement.reference, Disbursement.currency, Disbursement.disbursed_on,
-                           Disbursement.amount_minor, Disbursement.usd_cents)
+    """A receipt and a disbursement were converted at the rate in force on their date as recorded
+    when they were posted, the one they store (rows posted before migration 0007 store none): that
+    rate must give their USD, unless the USD was given or a receipt at its pledge's rate took the
+    carrying values it cleared (its entry's lines hold those)."""
+    receipts = (select(Receipt.reference, Pledge.currency, Receipt.received_on, Receipt.amount_minor,
+                       Receipt.usd_cents, Receipt.rate_micros, JournalEntry.posted_at, Receipt.usd_given,
+                       Pledge.rate_micros)
+                .join(Pledge, Pledge.id == Receipt.pledge_id).join(JournalEntry, JournalEntry.id == Receipt.entry_id))
+    disbursements = (select(Disbursement.reference, Disbursement.currency, Disbursement.disbursed_on,
+                            Disbursement.amount_minor, Disbursement.usd_cents, Disbursement.rate_micros,
+                            JournalEntry.posted_at, false(), null())
+                     .join(JournalEntry, JournalEntry.id == Disbursement.entry_id))
     for what, statement in (("receipt", receipts), ("disbursement", disbursements)):
-        for reference, currency, day, amount, usd in session.execute(statement.execution_options(yield_per=5000)):
-            rate = _in_force(rates, currency, day)
-            if rate is None or to_usd_cents(amount, currency, rate) != usd:
+        rows = session.execute(statement.execution_options(yield_per=5000))
+        for reference, currency, day, amount, usd, stored, posted_at, usd_given, pledge_rate in rows:
+            rate = _in_force(rates, currency, day, posted_at)
+            if rate is None or (stored is not None and stored != rate):
+                return (f"{what} {reference}: its rate is not the {currency} rate in force on {day} when it was "
+                        f"posted: a rate was {CHANGED}")
+            if usd_given or (stored is not None and stored == pledge_rate):
+                continue
+            if to_usd_cents(amount, currency, rate) != usd:
                 return (f"{what} {reference}: the {currency} rate in force on {day} does not give the USD it was "
-                        f"posted at: a rate was added or {CHANGED}")
+                        f"posted at: a rate was {CHANGED}")
     return None
 
 

@@ -1,20 +1,23 @@
-"""Reference data that may change: donors, activities, users. Every change is audited."""
+"""Reference data that may change: donors, activities, users. Every change is a new version
+(``ledger.versions``: who, when, why)."""
 
 from __future__ import annotations
 
 from sqlalchemy import exists, select
 
+from . import versions
+from .balances import spent_on
 from .errors import LedgerError, NotFound, Problem
 from .inputs import ActivityIn, ActivityUpdate, DonorIn, UserIn
-from .money import from_minor, to_minor
+from .money import format_amount, to_minor
 from .paragraphs import paragraph_id
 from .schema import Activity, Disbursement, Donor, Paragraph, User
 
 DONOR_FIELDS = ("name", "kind", "country", "currency")
 
 
-def upsert_donor(uow, data: DonorIn) -> str:
-    """'added', 'updated' or 'unchanged'.
+def upsert_donor(uow, data: DonorIn, reason: str = "") -> str:
+    """'added', 'updated' or 'unchanged'; a change is recorded as a version with ``reason``.
 
     A stored donor changes only in the fields ``data`` was given (``model_fields_set``): a
     column an import file leaves out, or an empty cell, keeps what is stored instead of
@@ -22,19 +25,19 @@ def upsert_donor(uow, data: DonorIn) -> str:
     """
     donor = uow.session.execute(select(Donor).where(Donor.code == data.code)).scalar_one_or_none()
     if donor is None:
-        uow.session.add(Donor(code=data.code, **{f: getattr(data, f) for f in DONOR_FIELDS}))
-        uow.audit("donors", data.code, "*", None, "created")
+        donor = Donor(code=data.code, **{f: getattr(data, f) for f in DONOR_FIELDS})
+        uow.session.add(donor)
+        versions.record(uow, donor, reason)
         return "added"
     changed = False
     for name in DONOR_FIELDS:
-        if name not in data.model_fields_set:
-            continue
-        old, new = getattr(donor, name), getattr(data, name)
-        if old != new:
-            uow.audit("donors", data.code, name, old, new)
-            setattr(donor, name, new)
+        if name in data.model_fields_set and getattr(donor, name) != getattr(data, name):
+            setattr(donor, name, getattr(data, name))
             changed = True
-    return "updated" if changed else "unchanged"
+    if not changed:
+        return "unchanged"
+    versions.record(uow, donor, reason)
+    return "updated"
 
 
 def activity_by_code(uow, code: str, field: str = "activity") -> Activity:
@@ -68,12 +71,14 @@ def has_disbursements(uow, activity_id: int) -> bool:
     return bool(uow.rows(select(exists().where(Disbursement.activity_id == activity_id))).scalar())
 
 
-def upsert_activity(uow, data: ActivityIn) -> str:
-    """'added', 'updated' or 'unchanged'; a stored activity changes only in the fields given (see upsert_donor)."""
+def upsert_activity(uow, data: ActivityIn, reason: str = "") -> str:
+    """'added', 'updated' or 'unchanged'; a stored activity changes only in the fields given (see
+    upsert_donor), recorded as a version with ``reason`` (which a budget revision needs)."""
     activity = uow.session.execute(select(Activity).where(Activity.code == data.code)).scalar_one_or_none()
     if activity is None:
-        uow.session.add(Activity(code=data.code, **_activity_values(uow, data)))
-        uow.audit("activities", data.code, "*", None, "created")
+        activity = Activity(code=data.code, **_activity_values(uow, data))
+        uow.session.add(activity)
+        versions.record(uow, activity, reason)
         return "added"
     values = _activity_values(uow, data, given_only=True)
     start = values.get("planned_start", activity.planned_start)
@@ -85,21 +90,31 @@ def upsert_activity(uow, data: ActivityIn) -> str:
         raise LedgerError(Problem(
             "paragraph", f"activity {data.code} has disbursements: its paragraph cannot change from {old} to {data.paragraph}"
         ))
-    return _apply(uow, activity, values)
+    return _apply(uow, activity, values, reason)
 
 
-def _apply(uow, activity: Activity, values: dict) -> str:
-    changed = False
-    for name, new in values.items():
-        old = getattr(activity, name)
-        if old != new:
-            shown_old, shown_new = old, new
-            if name == "budget_cents":
-                shown_old, shown_new = from_minor(old, "USD"), from_minor(new, "USD")
-            uow.audit("activities", activity.code, name, shown_old, shown_new)
-            setattr(activity, name, new)
-            changed = True
-    return "updated" if changed else "unchanged"
+def _apply(uow, activity: Activity, values: dict, reason: str) -> str:
+    changed = {name: new for name, new in values.items() if getattr(activity, name) != new}
+    if not changed:
+        return "unchanged"
+    if "budget_cents" in changed:
+        check_budget_revision(uow, activity, changed["budget_cents"], reason)
+    for name, new in changed.items():
+        setattr(activity, name, new)
+    versions.record(uow, activity, reason)
+    return "updated"
+
+
+def check_budget_revision(uow, activity: Activity, budget_cents: int, reason: str) -> None:
+    """A budget is revised with a reason, and never below what the activity has spent."""
+    usd = lambda cents: f"USD {format_amount(cents, 'USD')}"  # noqa: E731
+    if not reason.strip():
+        raise LedgerError(Problem("reason", f"a revision of the budget of activity {activity.code} "
+                                            f"(from {usd(activity.budget_cents)} to {usd(budget_cents)}) needs a reason"))
+    spent = spent_on(uow, activity.id)
+    if budget_cents < spent:
+        raise LedgerError(Problem("budget_usd", f"activity {activity.code} has spent {usd(spent)}: its budget cannot "
+                                                f"be revised to {usd(budget_cents)}, below what is spent"))
 
 
 def update_activity(uow, data: ActivityUpdate) -> str:
@@ -109,23 +124,26 @@ def update_activity(uow, data: ActivityUpdate) -> str:
         values["status"] = data.status
     if data.progress_pct is not None:
         values["progress_pct"] = data.progress_pct
+    if data.budget_usd is not None:
+        values["budget_cents"] = to_minor(data.budget_usd, "USD")
     if not values:
-        raise LedgerError(Problem("", "nothing to update: give --progress and/or --status"))
-    return _apply(uow, activity, values)
+        raise LedgerError(Problem("", "nothing to update: give --progress, --status and/or --budget"))
+    return _apply(uow, activity, values, data.reason)
 
 
 def add_user(uow, data: UserIn) -> str:
     user = uow.session.execute(select(User).where(User.name == data.name)).scalar_one_or_none()
     if user is None:
-        uow.session.add(User(name=data.name, role=data.role, created_at=uow.stamp(), created_by=uow.actor.name))
-        uow.audit("users", data.name, "role", None, data.role.value)
+        user = User(name=data.name, role=data.role.value, created_at=uow.stamp(), created_by=uow.actor.name)
+        uow.session.add(user)
+        versions.record(uow, user)
         return "added"
     if user.role != data.role:
         if user.name == uow.actor.name and data.role != "admin":
             admins = uow.session.execute(select(User.id).where(User.role == "admin")).all()
             if len(admins) <= 1:
                 raise LedgerError(Problem("role", "the last admin cannot give up the admin role"))
-        uow.audit("users", data.name, "role", user.role, data.role.value)
-        user.role = data.role
+        user.role = data.role.value
+        versions.record(uow, user)
         return "updated"
     return "unchanged"

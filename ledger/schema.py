@@ -77,13 +77,14 @@ class Donor(Base):
 
 class Rate(Base):
     __tablename__ = "rates"
-    __table_args__ = (UniqueConstraint("currency", "effective_from"),)
+    __table_args__ = (Index("ix_rates_currency_effective_from", "currency", "effective_from"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     currency: Mapped[str] = mapped_column(Code3)
     effective_from: Mapped[dt.date] = mapped_column(Date)
     units_per_usd_micros: Mapped[int] = mapped_column(BigInteger)
     entered_by: Mapped[str] = mapped_column(Key)
-    entered_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)  # the moment this version was recorded
+    reason: Mapped[str | None] = mapped_column(Text)  # why a stored rate was corrected
 
 
 class Activity(Base):
@@ -192,6 +193,7 @@ class Receipt(Base):
     usd_cents: Mapped[int] = mapped_column(BigInteger)
     usd_given: Mapped[bool]
     bank_reference: Mapped[str] = mapped_column(String(200))
+    rate_micros: Mapped[int | None] = mapped_column(BigInteger)  # the rate of the receipt date (NULL: before 0007)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
 
@@ -207,6 +209,7 @@ class Disbursement(Base):
     payee: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"))
+    rate_micros: Mapped[int | None] = mapped_column(BigInteger)  # the rate converted at (NULL: before 0007)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
 
@@ -232,6 +235,55 @@ class Setting(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
+    user_name: Mapped[str] = mapped_column(Key)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+# -- versions of reference data (docs/rules.md#reference-data-versions) -------------------------
+# Every change of an activity, donor or user is a new version row: its values from then on, who
+# recorded them, when (the ledger's stamp) and why. The rows of activities, donors and users
+# hold the current state (the latest version); the versions are the history, append-only.
+class ActivityVersion(Base):
+    __tablename__ = "activity_versions"
+    __table_args__ = (UniqueConstraint("activity_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    paragraph_id: Mapped[int] = mapped_column(ForeignKey("paragraphs.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    budget_cents: Mapped[int] = mapped_column(BigInteger)
+    planned_start: Mapped[dt.date | None] = mapped_column(Date)
+    planned_end: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    progress_pct: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True, info=STAMP)
+    user_name: Mapped[str] = mapped_column(Key)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class DonorVersion(Base):
+    __tablename__ = "donor_versions"
+    __table_args__ = (UniqueConstraint("donor_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(Code3)
+    currency: Mapped[str | None] = mapped_column(Code3)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
+    user_name: Mapped[str] = mapped_column(Key)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class UserVersion(Base):
+    __tablename__ = "user_versions"
+    __table_args__ = (UniqueConstraint("user_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
     user_name: Mapped[str] = mapped_column(Key)
     reason: Mapped[str] = mapped_column(Text)

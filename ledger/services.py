@@ -83,14 +83,14 @@ def add_rate(ledger: Ledger, data: RateIn) -> str:
         return rates.add_rate(uow, data)
 
 
-def save_donor(ledger: Ledger, data: DonorIn) -> str:
+def save_donor(ledger: Ledger, data: DonorIn, reason: str = "") -> str:
     with ledger.writing(Act.MANAGE_DONORS_RATES) as uow:
-        return reference_data.upsert_donor(uow, data)
+        return reference_data.upsert_donor(uow, data, reason)
 
 
-def save_activity(ledger: Ledger, data: ActivityIn) -> str:
+def save_activity(ledger: Ledger, data: ActivityIn, reason: str = "") -> str:
     with ledger.writing(Act.UPDATE_ACTIVITIES) as uow:
-        return reference_data.upsert_activity(uow, data)
+        return reference_data.upsert_activity(uow, data, reason)
 
 
 def update_activity(ledger: Ledger, data: ActivityUpdate) -> str:

@@ -42,6 +42,15 @@ def provenance(report) -> str:
     return text
 
 
+def stale_rates_text(stale) -> str:
+    """The stale rates a valuation used, for people: "NOK from 2016-12-01 (30 days old)", or "none"."""
+    return "; ".join(f"{r.currency} from {r.effective_from.isoformat()} ({r.age_days:,} days old)" for r in stale) or "none"
+
+
+def stale_rates_json(stale) -> list[dict]:
+    return [{"currency": r.currency, "effective_from": r.effective_from.isoformat(), "age_days": r.age_days} for r in stale]
+
+
 def json_header(report) -> dict:
     """The first keys of every report's JSON: as-of date, currency, when made, the chain head (as
     recorded at the report's moment, with that moment, the closed-through date and the command

@@ -18,8 +18,9 @@ from ledger import figures
 from ledger.clock import utcnow
 from ledger.money import percent_1dp
 from ledger.paragraphs import paragraphs
-from ledger.rates import RateBook
+from ledger.rates import RateBook, StaleRate
 from ledger.schema import Activity, Allocation, Pledge
+from ledger.versions import activities_as_recorded
 
 from .moments import read_at
 
@@ -84,6 +85,7 @@ class FundingReport:
     command: str = ""  # the command that makes this report again, figure for figure
     rows: list[FundingRow] = field(default_factory=list)
     totals: FundingRow | None = None
+    stale_rates: list[StaleRate] = field(default_factory=list)  # rates used not of the as-of month
 
     @property
     def gap_covered_by_unearmarked(self) -> int:
@@ -111,17 +113,19 @@ def _spent_by_paragraph(session: Session, as_of: dt.date) -> dict[int, int]:
     return spent
 
 
-def _activities_by_paragraph(session: Session):
+def _activities_by_paragraph(session: Session, recorded_at: dt.datetime | None):
+    """Requirement, weighted progress and counts from the activities as recorded at ``recorded_at``."""
+    activity = activities_as_recorded(recorded_at).c
     return session.execute(
         select(
-            Activity.paragraph_id,
-            func.sum(Activity.budget_cents),
-            func.sum(Activity.budget_cents * Activity.progress_pct),
+            activity.paragraph_id,
+            func.sum(activity.budget_cents),
+            func.sum(activity.budget_cents * activity.progress_pct),
             func.count(),
-            func.sum(case((Activity.status == "completed", 1), else_=0)),
+            func.sum(case((activity.status == "completed", 1), else_=0)),
         )
-        .where(Activity.status != "cancelled")
-        .group_by(Activity.paragraph_id)
+        .where(activity.status != "cancelled")
+        .group_by(activity.paragraph_id)
     )
 
 
@@ -138,18 +142,21 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
         by_id[p.id] = FundingRow(p.number, p.short_title)
     unearmarked = by_id[None] = FundingRow(None, "Unearmarked")
     book = RateBook.load(session, at.recorded_at)
+    valued: set[str] = set()  # the currencies whose outstanding was valued at the as-of rate
     for _aid, para, currency, psc_bp, pledged, outstanding, received, disbursed, psc in _allocation_sums(session, as_of):
         row = by_id[para]
         pledged, outstanding = int(pledged), int(outstanding)
         row.pledged += pledged
         row.programmable += figures.programmable_of(pledged, psc_bp)
         row.outstanding += figures.outstanding_usd(outstanding, currency, book.on(currency, as_of))
+        if outstanding:
+            valued.add(currency)
         row.received += int(received)
         row.disbursed += int(disbursed)
         row.psc += int(psc)
     for pid, spent in _spent_by_paragraph(session, as_of).items():
         by_id[pid].spent_on_activities = spent
-    for pid, budget, weighted, total, completed in _activities_by_paragraph(session):
+    for pid, budget, weighted, total, completed in _activities_by_paragraph(session, at.recorded_at):
         row = by_id[pid]
         row.requirement, row.weighted_progress = int(budget), int(weighted)
         row.activities_total, row.activities_completed = int(total), int(completed or 0)
@@ -165,6 +172,7 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
     totals.gap = max(sum(r.gap for r in report.rows if r.paragraph is not None) - unearmarked.programmable, 0)
     totals.finish()
     report.totals = totals
+    report.stale_rates = book.stale(valued, as_of)
     return report
 
 
@@ -172,4 +180,3 @@ def funding_report_for(ledger, as_of: dt.date | None = None, recorded_at: dt.dat
     """The funding report of an open ledger (for callers that hold no session, like the TUI)."""
     with ledger.reading() as session:
         return funding_report(session, as_of, recorded_at)
-

@@ -6,7 +6,15 @@ import csv
 import io
 import json
 
-from .formats import json_header, money, money_grouped, percent, provenance
+from .formats import (
+    json_header,
+    money,
+    money_grouped,
+    percent,
+    provenance,
+    stale_rates_json,
+    stale_rates_text,
+)
 from .funding import KEYS, MONEY_KEYS, PERCENT_KEYS, FundingReport, FundingRow
 
 
@@ -29,6 +37,7 @@ def funding_json(report: FundingReport) -> str:
         "note": "requirement, progress and activity counts are the values at generation time",
         "rows": [{"paragraph": r.paragraph, "title": r.title, **row_values(r)} for r in report.rows],
         "totals": row_values(report.totals),
+        "stale_rates": stale_rates_json(report.stale_rates),
     }
     return json.dumps(document, indent=2)
 
@@ -71,7 +80,8 @@ def _funding_table(report: FundingReport, columns: tuple, label_width: int):
 
     table = Table(
         title=f"Funding vs implementation, resolution 20/7, USD, as of {report.as_of}",
-        caption=f"{provenance(report)}; requirement and progress as of today",
+        caption=f"{provenance(report)}; requirement and progress as of today"
+                + (f"; stale rates used: {stale_rates_text(report.stale_rates)}" if report.stale_rates else ""),
     )
     body = []
     for row in [*report.rows, report.totals]:

@@ -33,6 +33,7 @@ from ledger.schema import JournalEntry
 from .ageing import ageing_report
 from .donors import donor_report
 from .files import replaced_on_success
+from .formats import stale_rates_text
 from .funding import funding_report
 from .moments import read_at
 from .spreadsheet import MAX_DIGITS, MAX_TEXT, BookWriter, Progress
@@ -138,6 +139,7 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
                  "time; money figures are as of the as-of date."),
         ("Reporting currency", "USD; outstanding pledges are valued at the rate in force on the as-of date, "
                                "rounded per allocation"),
+        ("Stale rates used", stale_rates_text(funding.stale_rates)),
         ("Formulas", "Funding sheet: totals are SUM formulas, the total gap is MAX(sum of paragraph gaps - unearmarked "
                      "programmable, 0), coverage and delivery are ROUND(x / requirement * 100, 1), blank where the "
                      "requirement is 0. Progress is a value."),

@@ -33,6 +33,7 @@ from ledger.schema import (
     Rate,
     Receipt,
 )
+from ledger.versions import activities_as_recorded
 
 from .ageing import BUCKET_LABELS, BUCKETS, AgeingReport
 from .donors import DonorReport
@@ -374,7 +375,7 @@ def activity_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
         Column("Activity", 12), Column("Paragraph", 10, "int"), Column("Title", 40), Column("Budget USD", 15, "usd"),
         Column("Planned start", 11, "date"), Column("Planned end", 11, "date"), Column("Status", 11),
         Column("Progress %", 10, "int"), Column("Spent USD", 15, "usd"), Column("PSC USD", 13, "usd"),
-    ), f"Activities (budget, status and progress at generation time; spending as of {as_of.isoformat()})")
+    ), f"Activities (budget, status and progress as recorded at the workbook's moment; spending as of {as_of.isoformat()})")
     ws = sheet.ws
     spent = (
         select(JournalLine.activity_id,
@@ -384,11 +385,14 @@ def activity_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
         .group_by(JournalLine.activity_id)
         .subquery()
     )
+    then = activities_as_recorded(recorded.recorded_at(session))  # the versions in force at the moment read
+    version = then.c
     statement = (
-        select(Activity.code, Paragraph.number, Activity.title, Activity.budget_cents, Activity.planned_start,
-               Activity.planned_end, Activity.status, Activity.progress_pct, func.coalesce(spent.c.spent, 0),
+        select(Activity.code, Paragraph.number, version.title, version.budget_cents, version.planned_start,
+               version.planned_end, version.status, version.progress_pct, func.coalesce(spent.c.spent, 0),
                func.coalesce(spent.c.psc, 0))
-        .join(Paragraph, Paragraph.id == Activity.paragraph_id)
+        .join(then, version.activity_id == Activity.id)
+        .join(Paragraph, Paragraph.id == version.paragraph_id)
         .outerjoin(spent, spent.c.activity_id == Activity.id)
         .order_by(Paragraph.number, Activity.code)
         .execution_options(yield_per=BATCH)
@@ -416,7 +420,8 @@ def rate_sheet(book: BookWriter, session: Session, as_of: dt.date, rates: RateBo
     if (moment := recorded.recorded_at(session)) is not None:  # the rates recorded by then
         statement = statement.where(Rate.entered_at <= moment)
     for currency, start, micros, by, at in session.execute(statement):
-        in_force = rates.in_force_from(currency, as_of)[0] == start
+        found = rates.in_force(currency, as_of)
+        in_force = found is not None and found == (start, micros)
         sheet.append([currency, book.date(ws, start), book.decimal(ws, Decimal(micros).scaleb(-RATE_DECIMALS), rate_format),
                       "yes" if in_force else None, book.text(ws, by), book.datetime(ws, at)])
     sheet.end_data()

@@ -11,8 +11,21 @@ def donor(ledger: Ledger, code: str, name: str | None = None, kind: str = "membe
     services.save_donor(ledger, DonorIn(code=code, name=name or code, kind=kind, **extra))
 
 
-def rate(ledger: Ledger, currency: str, effective_from: str, units_per_usd: str) -> None:
-    services.add_rate(ledger, RateIn(currency=currency, effective_from=effective_from, units_per_usd=units_per_usd))
+def rate(ledger: Ledger, currency: str, effective_from: str, units_per_usd: str, through: str | None = None) -> None:
+    """One rate; with ``through`` (YYYY-MM), the same rate on the 1st of every month from
+    ``effective_from``'s month through that month, as the UN sets them (one unit of work)."""
+    if through is None:
+        services.add_rate(ledger, RateIn(currency=currency, effective_from=effective_from, units_per_usd=units_per_usd))
+        return
+    from ledger import rates
+    from ledger.roles import Act
+
+    year, month = int(effective_from[:4]), int(effective_from[5:7])
+    with ledger.writing(Act.MANAGE_DONORS_RATES) as uow:
+        while f"{year:04d}-{month:02d}" <= through:
+            day = effective_from if (year, month) == (int(effective_from[:4]), int(effective_from[5:7])) else f"{year:04d}-{month:02d}-01"
+            rates.add_rate(uow, RateIn(currency=currency, effective_from=day, units_per_usd=units_per_usd))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
 def activity(ledger: Ledger, code: str, paragraph: int, budget: str, status: str = "planned", progress: int = 0) -> None:
@@ -36,9 +49,9 @@ def disburse(ledger: Ledger, reference: str, activity: str, on: str, amount: str
 
 
 def worked_example(ledger: Ledger) -> None:
-    """The worked example of docs/worked-example.md."""
-    rate(ledger, "NOK", "2011-01-01", "5.80")
-    rate(ledger, "NOK", "2012-01-01", "6.00")
+    """The worked example of docs/worked-example.md (a NOK rate on the 1st of every month)."""
+    rate(ledger, "NOK", "2011-01-01", "5.80", through="2011-12")
+    rate(ledger, "NOK", "2012-01-01", "6.00", through="2016-12")
     donor(ledger, "NOR", "Norway", country="NOR", currency="NOK")
     donor(ledger, "USA", "United States", country="USA", currency="USD")
     activity(ledger, "A1", 1, "500000", "ongoing", 40)

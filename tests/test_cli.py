@@ -119,7 +119,7 @@ def test_report_csv_never_prints_minus_zero(ledger, db_url):
     """A fully cancelled pledge leaves zeros computed from negative parts."""
     from tests.builders import cancel, donor, pledge, rate
 
-    rate(ledger, "BRL", "2020-01-01", "3")
+    rate(ledger, "BRL", "2020-02-01", "3", through="2020-03")
     donor(ledger, "BRA")
     pledge(ledger, "P", "BRA", "2020-02-01", "BRL", {6: "1000.00"})
     cancel(ledger, "P", "2020-03-01", "500.00")

@@ -1,7 +1,8 @@
 """``donor-ledger demo``: the shipped data set loads through the importers, on both databases,
 and its funding report is the one written out below.
 
-Figures checked by hand (rates from imports/demo/rates.csv):
+Figures checked by hand (rates from imports/demo/rates.csv, one on the 1st of every month
+2011-01 through 2026-12):
 - requirements: paragraph 1 = A1-01 1,200,000 + A1-02 800,000; paragraph 5 = A5-01 600,000 +
   A5-02 900,000 (A5-03, cancelled, does not count); total 4,360,000.
 - paragraph 7 pledged: GBP 20,000 at 0.626 (2012-10-01) = 31,948.88; programmable at PSC 7 %:
@@ -68,7 +69,7 @@ def funding(url: str, *extra: str) -> dict:
 def test_demo_loads_verifies_and_reports_the_figures_written_out(db_url):
     result = run(db_url, "demo", "--no-tui")
     assert result.exit_code == 0, result.output
-    assert result.stderr == ("demo loaded: 498 rows (donors 8, rates 432, activities 8, pledges 18, receipts 14, "
+    assert result.stderr == ("demo loaded: 1218 rows (donors 8, rates 1152, activities 8, pledges 18, receipts 14, "
                              "disbursements 18), one cancellation, one reversal and the periods closed through 2015-12-31\n")
     assert "Funding vs implementation" in result.stdout
     verify = run(db_url, "verify")
@@ -76,8 +77,15 @@ def test_demo_loads_verifies_and_reports_the_figures_written_out(db_url):
     assert verify.stdout.startswith("OK: chain intact: 47 entries")  # 12 pledges, 14 receipts, 18 disbursements, 2, the close
     as_of_2016 = funding(db_url, "--as-of", "2016-12-31")
     assert as_of_2016["rows"] == EXPECTED
-    # no money event and no rate after 2016: today's report is the same
-    assert funding(db_url)["rows"] == EXPECTED
+    # no money event after 2016, monthly rates through 2026-12 (the last, of that month: JPY 148.00,
+    # AUD 1.52, EUR 0.86): today's report differs only in the outstanding valued at them
+    # paragraph 1: JPY 10,000,000 / 148 = 67,567.57; paragraph 5: USD 150,000.00 + AUD 100,000 / 1.52
+    # = 65,789.47; unearmarked: EUR 50,000 / 0.86 = 58,139.53; fx_difference = received + outstanding - pledged
+    today = {key: dict(zip(KEYS, row, strict=True)) for key, row in EXPECTED.items()}
+    for key, outstanding, fx in ((1, "67567.57", "-39624.68"), (5, "215789.47", "-61833.28"), (None, "58139.53", "149.93"),
+                                 ("totals", "341496.57", "-102476.04")):
+        today[key] |= {"outstanding": outstanding, "fx_difference": fx}
+    assert funding(db_url)["rows"] == {key: tuple(row.values()) for key, row in today.items()}
 
 
 def test_demo_twice_just_opens_it(db_url):

@@ -174,8 +174,8 @@ START = dt.date(2020, 1, 1)
 
 
 def build(ledger, plans) -> None:
-    rate(ledger, "EUR", "2019-01-01", "0.90")
-    rate(ledger, "EUR", "2020-06-01", "0.80")
+    rate(ledger, "EUR", "2019-01-01", "0.90", through="2020-05")
+    rate(ledger, "EUR", "2020-06-01", "0.80", through="2021-12")
     donor(ledger, "D1")
     activity(ledger, "A1", 1, "8000", "ongoing")
     activity(ledger, "A2", 2, "5000", "planned")

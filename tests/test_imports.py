@@ -17,17 +17,19 @@ from sqlalchemy import func, select
 
 import cli.commands  # noqa: F401  (registers the sub-commands)
 from cli.main import cli
+from ledger import queries
 from ledger.database import Ledger
-from ledger.schema import Activity, AuditRecord, Base, Donor, JournalEntry, Pledge, Receipt
+from ledger.schema import Activity, Base, Donor, DonorVersion, JournalEntry, Pledge, Receipt
+from ledger.versions import Change
 
 DONORS = """code,name,kind,country,currency
 NOR,Norway,member-state,NOR,NOK
 USA,United States,member-state,USA,USD
 """
-RATES = """currency,effective_from,units_per_usd
-NOK,2011-01-01,5.80
-NOK,2012-01-01,6.00
-"""
+# the worked example's NOK rates: one on the 1st of every month, 5.80 in 2011, 6.00 from 2012 through 2016
+RATES = "currency,effective_from,units_per_usd\n" + "".join(
+    f"NOK,{year}-{month:02d}-01,{'5.80' if year == 2011 else '6.00'}\n" for year in range(2011, 2017) for month in range(1, 13))
+RATE_ROWS = 72
 ACTIVITIES = """code,paragraph,title,budget_usd,planned_start,planned_end,status,progress_pct
 A1,1,Training of practitioners,500000,2011-09-01,2013-12-31,ongoing,40
 A4,4,Cooperation with the private sector,200000,,,planned,0
@@ -129,7 +131,7 @@ def test_worked_example_imports_and_matches_the_report(db_url, tmp_path):
     summaries = [ok(db_url, kind, write(tmp_path, f"{kind}.csv", text)) for kind, text in WORKED_EXAMPLE.items()]
     assert summaries == [
         f"{tmp_path}/donors.csv: 2 rows: 2 added, 0 updated",
-        f"{tmp_path}/rates.csv: 2 rows: 2 added, 0 skipped (identical)",
+        f"{tmp_path}/rates.csv: 72 rows: 72 added, 0 skipped (identical)",
         f"{tmp_path}/activities.csv: 2 rows: 2 added, 0 updated",
         f"{tmp_path}/pledges.csv: 3 rows: 2 pledges added (3 allocation rows), 0 pledges skipped (identical)",
         f"{tmp_path}/receipts.csv: 2 rows: 2 added, 0 skipped (identical)",
@@ -156,7 +158,7 @@ def test_reimport_skips_identical_money_events_and_leaves_the_journal_alone(db_u
     ]
     assert [s.split(": ", 1)[1] for s in summaries] == [
         "2 rows: 0 added, 0 updated, 2 unchanged",
-        "2 rows: 0 added, 2 skipped (identical)",
+        "72 rows: 0 added, 72 skipped (identical)",
         "2 rows: 0 added, 0 updated, 2 unchanged",
         "3 rows: 0 pledges added, 2 pledges skipped (identical) (3 allocation rows)",
         "2 rows: 0 added, 2 skipped (identical)",
@@ -191,50 +193,50 @@ def test_a_changed_money_event_is_an_error_naming_the_reference(db_url, tmp_path
 
 
 def test_reference_data_is_updated_with_an_audit_trail(db_url, tmp_path):
+    """Each row that changes a donor or an activity records a new version, reason "import of FILE"."""
     load(db_url, tmp_path, "donors", "rates", "activities")
-    audit_before = count(db_url, AuditRecord)
     donors = write(tmp_path, "d2.csv", DONORS.replace("United States,", "United States of America,")
                    + "CAN,Canada,member-state,CAN,CAD\n")
     activities = write(tmp_path, "a2.csv", ACTIVITIES.replace(",ongoing,40", ",ongoing,55"))
     assert ok(db_url, "donors", donors) == f"{donors}: 3 rows: 1 added, 1 updated, 1 unchanged"
     assert ok(db_url, "activities", activities) == f"{activities}: 2 rows: 0 added, 1 updated, 1 unchanged"
     ledger = Ledger(db_url, user="officer")
-    with ledger.reading() as session:
-        changes = session.execute(
-            select(AuditRecord.table_name, AuditRecord.record_key, AuditRecord.field, AuditRecord.old_value,
-                   AuditRecord.new_value, AuditRecord.user_name).order_by(AuditRecord.id).offset(audit_before)
-        ).all()
+    usa, can, nor = (queries.history(ledger, "donors", code) for code in ("USA", "CAN", "NOR"))
+    a1 = queries.history(ledger, "activities", "A1")
     ledger.close()
-    login = changes[0][-1]  # "officer" on SQLite, the database login on PostgreSQL
-    assert [tuple(c) for c in changes] == [
-        ("donors", "USA", "name", "United States", "United States of America", login),
-        ("donors", "CAN", "*", None, "created", login),
-        ("activities", "A1", "progress_pct", "40", "55", login),
+    login = usa[-1].user  # "officer" on SQLite, the database login on PostgreSQL
+    assert [(v.version, v.reason, v.changes) for v in usa] == [
+        (1, f"import of {tmp_path / 'donors.csv'}", (
+            Change("name", None, "United States"), Change("kind", None, "member-state"),
+            Change("country", None, "USA"), Change("currency", None, "USD"))),
+        (2, f"import of {donors}", (Change("name", "United States", "United States of America"),)),
+    ]
+    assert [(v.version, v.user, v.reason) for v in can] == [(1, login, f"import of {donors}")]
+    assert len(nor) == 1  # unchanged: no new version
+    assert [(v.version, v.reason, v.changes) for v in a1[1:]] == [
+        (2, f"import of {activities}", (Change("progress_pct", "40", "55"),)),
     ]
 
 
 def test_reimport_changes_only_what_the_file_gives(db_url, tmp_path):
     """A column left out, or an empty cell, keeps what is stored: it is not a change to the default."""
     load(db_url, tmp_path, "donors", "rates", "activities")
-    audit_before = count(db_url, AuditRecord)
     donors = write(tmp_path, "d2.csv", "code,name\nUSA,United States of America\n")
     activities = write(tmp_path, "a2.csv", "code,paragraph,title,budget_usd,status,progress_pct\n"
                                            "A1,1,Training of practitioners,600000,,\n")
     assert ok(db_url, "donors", donors) == f"{donors}: 1 row: 0 added, 1 updated"
     assert ok(db_url, "activities", activities) == f"{activities}: 1 row: 0 added, 1 updated"
     ledger = Ledger(db_url, user="officer")
+    changes = [v.changes for v in queries.history(ledger, "donors", "USA")[1:]
+               + queries.history(ledger, "activities", "A1")[1:]]
     with ledger.reading() as session:
-        changes = session.execute(
-            select(AuditRecord.record_key, AuditRecord.field, AuditRecord.old_value, AuditRecord.new_value)
-            .order_by(AuditRecord.id).offset(audit_before)
-        ).all()
         usa = session.execute(select(Donor.kind, Donor.country, Donor.currency).where(Donor.code == "USA")).one()
         a1 = session.execute(select(Activity.status, Activity.progress_pct, Activity.planned_start,
                                     Activity.planned_end).where(Activity.code == "A1")).one()
     ledger.close()
-    assert [tuple(c) for c in changes] == [
-        ("USA", "name", "United States", "United States of America"),
-        ("A1", "budget_cents", "500000.00", "600000.00"),
+    assert changes == [
+        (Change("name", "United States", "United States of America"),),
+        (Change("budget_usd", "500000.00", "600000.00"),),
     ]
     assert tuple(usa) == ("member-state", "USA", "USD")
     assert tuple(a1) == ("ongoing", 40, dt.date(2011, 9, 1), dt.date(2013, 12, 31))
@@ -346,17 +348,19 @@ def test_activity_paragraph_cannot_change_after_disbursements(db_url, tmp_path):
     ]
 
 
-def test_rates_same_row_skipped_different_value_refused(db_url, tmp_path):
+def test_rates_same_row_skipped_different_value_needs_a_reason(db_url, tmp_path):
     load(db_url, tmp_path, *WORKED_EXAMPLE)
-    rates = write(tmp_path, "r.csv", RATES.replace("6.00", "6.1") + "NOK,2011-07-01,5.9\nUSD,2011-01-01,1\n")
+    # a different value without a reason is refused naming the stored one; a mid-month rate under the
+    # posted receipt R1 (2011-08-01) is accepted: it applies only to what is posted after it
+    rates = write(tmp_path, "r.csv", "currency,effective_from,units_per_usd\nNOK,2011-01-01,5.8\nNOK,2012-01-01,6.1\n"
+                                     "NOK,2011-07-15,5.9\nUSD,2011-01-01,1\n")
     assert refused(db_url, "rates", rates) == [
-        f"{rates}:3: units_per_usd: NOK from 2012-01-01: 6.1 differs from the stored rate 6; a rate in use is "
-        "never changed",
-        f"{rates}:4: effective_from: NOK 5.9 from 2011-07-01 would change the rate of receipt R1 dated "
-        "2011-08-01 (posted at 5.8); posted events are never revalued",
+        f"{rates}:3: reason: NOK from 2012-01-01: 6.10 differs from the stored rate 6.00; a correction of a rate "
+        "needs a reason",
     ]
-    more = write(tmp_path, "more.csv", RATES + "NOK,2013-01-01,6.2\n")
-    assert ok(db_url, "rates", more) == f"{more}: 3 rows: 1 added, 2 skipped (identical)"
+    more = write(tmp_path, "more.csv", "currency,effective_from,units_per_usd,reason\nNOK,2011-01-01,5.8,\n"
+                                       "NOK,2012-01-01,6.1,UN circular revised\nNOK,2011-07-15,5.9,\n")
+    assert ok(db_url, "rates", more) == f"{more}: 3 rows: 1 added, 1 updated, 1 skipped (identical)"
 
 
 # --- all or nothing -----------------------------------------------------------------------------
@@ -449,8 +453,8 @@ def test_the_same_key_twice_names_both_lines(db_url, tmp_path):
     }
     expected = {
         "donors": "4: code: donor code NOR appears twice in the file (lines 2 and 4); this row is not applied",
-        "rates": "4: currency: the NOK rate from 2011-01-01 appears twice in the file (lines 2 and 4); this row "
-                 "is not applied",
+        "rates": f"{RATE_ROWS + 2}: currency: the NOK rate from 2011-01-01 appears twice in the file (lines 2 and "
+                 f"{RATE_ROWS + 2}); this row is not applied",
         "activities": "4: code: activity code A1 appears twice in the file (lines 2 and 4); this row is not "
                       "applied",
         "pledges": "5: reference: pledge P1, paragraph 1, appears twice in the file (lines 2 and 5); this row is "
@@ -595,7 +599,7 @@ def test_csv_with_bom_imports(sqlite_url, tmp_path):
 def test_files_refused_as_a_whole(sqlite_url, tmp_path, name, content, message):
     path = write(tmp_path, name, content)
     assert refused(sqlite_url, "donors", path) == [f"{path}{message}"]
-    assert count(sqlite_url, AuditRecord) == 0
+    assert count(sqlite_url, DonorVersion) == 0
 
 
 def test_header_only_imports_nothing(sqlite_url, tmp_path):

@@ -59,7 +59,7 @@ def prepare(ledger) -> None:
     if ledger.__dict__.get("_prepared"):
         return
     for currency, units in RATES.items():
-        rate(ledger, currency, "2019-01-01", units)
+        rate(ledger, currency, "2019-01-01", units, through="2020-12")  # a rate of every month
     donor(ledger, "D1")
     donor(ledger, "D2")
     for paragraph in (1, 2, 3):
@@ -152,6 +152,44 @@ def test_every_entry_balances_and_splits_add_up(ledger, currency, allocations, s
 
 
 # -- exact storage -----------------------------------------------------------------------------
+
+
+def posted_state(ledger) -> tuple:
+    """Every journal line and posted row's USD, and the funding figures that posted events make."""
+    with ledger.reading() as session:
+        lines = session.execute(select(JournalLine.entry_id, JournalLine.line_no, JournalLine.usd_cents)
+                                .order_by(JournalLine.entry_id, JournalLine.line_no)).all()
+        rows = [session.execute(select(model.id, model.usd_cents, model.rate_micros).order_by(model.id)).all()
+                for model in (Receipt, Disbursement)]
+    figures = {key: (row.pledged, row.received, row.disbursed, row.psc)
+               for key, row in funding_rows(ledger, "2020-12-31").items()}
+    return lines, rows, figures
+
+
+@db_settings(8)
+@given(ops=operations, month=st.integers(1, 12), day=st.integers(2, 28), units=st.integers(50, 150))
+def test_a_rate_recorded_later_changes_no_posted_figure(ledger, ops, month, day, units):
+    """A correction of a month's EUR rate, and a new mid-month rate, recorded after the events:
+    no journal line, no stored USD or rate and no posted figure moves; the chain still verifies."""
+    from ledger.inputs import RateIn
+
+    prepare(ledger)
+    reference = fresh("P")
+    pledged_on = dt.date(2020, 3, 1)
+    data = PledgeIn(reference=reference, donor="D1", pledged_on=pledged_on, currency="EUR",
+                    allocations=[{"paragraph": 1, "amount": "10000.00"}, {"paragraph": None, "amount": "5000.00"}])
+    posted = [services.record_pledge(ledger, data).entry_id]
+    for operation in ops:
+        apply(ledger, operation, reference, "EUR", pledged_on, posted)
+    before = posted_state(ledger)
+    value = str(Decimal(units) / 100)
+    services.add_rate(ledger, RateIn(currency="EUR", effective_from=f"2020-{month:02d}-01", units_per_usd=value,
+                                     reason="corrected after posting"))
+    services.add_rate(ledger, RateIn(currency="EUR", effective_from=f"2020-{month:02d}-{day:02d}", units_per_usd=value,
+                                     reason="corrected after posting"))
+    assert posted_state(ledger) == before
+    assert services.verify_chain(ledger).ok
+
 
 
 @db_settings(20)

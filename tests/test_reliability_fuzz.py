@@ -206,9 +206,9 @@ def small_ledger(tmp_path_factory, sqlite_template) -> Path:
     path = tmp_path_factory.mktemp("fuzz") / "base.db"
     shutil.copy(sqlite_template, path)
     ledger = Ledger(f"sqlite:///{path}", user="officer")
-    b.rate(ledger, "NOK", "2011-01-01", "5.80")
-    b.rate(ledger, "JPY", "2011-01-01", "80")
-    b.rate(ledger, "KWD", "2011-01-01", "0.302")
+    b.rate(ledger, "NOK", "2011-01-01", "5.80", through="2011-12")
+    b.rate(ledger, "JPY", "2011-01-01", "80", through="2011-12")
+    b.rate(ledger, "KWD", "2011-01-01", "0.302", through="2011-12")
     b.donor(ledger, "D1", "Norway", country="NOR", currency="NOK")
     b.donor(ledger, "D2", "United States", country="USA", currency="USD")
     b.activity(ledger, "A1", 1, "500000", "ongoing", 40)

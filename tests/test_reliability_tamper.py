@@ -51,8 +51,8 @@ DONOR_LEDGER = str(Path(sys.executable).with_name("donor-ledger"))
 def varied_ledger(ledger: Ledger) -> None:
     """Every kind of entry and most line shapes: ~15 entries, ~60 lines."""
     b.worked_example(ledger)  # entries 1-5: P1, P2, R1, R2, D1
-    b.rate(ledger, "JPY", "2011-01-01", "80")
-    b.rate(ledger, "KWD", "2011-01-01", "0.275")
+    b.rate(ledger, "JPY", "2011-06-01", "80", through="2011-09")
+    b.rate(ledger, "KWD", "2011-06-01", "0.275", through="2011-09")
     b.donor(ledger, "JPN", "Japan", country="JPN", currency="JPY")
     b.donor(ledger, "KWT", "Kuwait", country="KWT", currency="KWD")
     b.activity(ledger, "A2", 2, "90000", "ongoing", 10)

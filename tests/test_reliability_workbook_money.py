@@ -68,7 +68,7 @@ def test_money_round_trips_exactly_through_the_workbook(drawn, sqlite_template, 
     b.donor(ledger, "D", "Donor")
     for n, (currency, units, amount, received) in enumerate(drawn):
         if currency != "USD" and currency not in units_of:
-            b.rate(ledger, currency, "2011-01-01", units)
+            b.rate(ledger, currency, "2012-01-01", units, through="2012-02")
             units_of[currency] = units
         units = units_of.get(currency, "1")  # the first rate drawn for a currency is the one in force
         try:

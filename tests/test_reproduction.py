@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ledger import services
 from ledger.errors import LedgerError
-from ledger.inputs import PledgeIn
+from ledger.inputs import ActivityUpdate, PledgeIn
 from reports.funding import funding_report_for
 from reports.render import funding_json
 from tests.builders import activity, disburse, donor, invoke_cli, pledge, rate, receipt, reverse
@@ -30,7 +30,7 @@ def prepare(ledger) -> None:
     """Rates, donors and activities, once per ledger (hypothesis reuses the fixture)."""
     if ledger.__dict__.get("_prepared"):
         return
-    rate(ledger, "EUR", "2019-01-01", "0.91")
+    rate(ledger, "EUR", "2019-01-01", "0.91", through="2024-12")  # a rate for every month the events use
     donor(ledger, "D1")
     for paragraph in (1, 2):
         activity(ledger, f"A{paragraph}", paragraph, "1000000", "ongoing", 10)
@@ -47,7 +47,8 @@ def as_issued(report) -> dict:
 amounts = st.integers(1, 2_000_000)
 days = st.integers(0, 700)
 events = st.lists(st.tuples(st.sampled_from(["pledge", "receipt", "disburse", "reverse"]), amounts, days), max_size=6)
-later = st.lists(st.tuples(st.sampled_from(["pledge", "receipt", "disburse", "reverse", "rate", "psc"]), amounts, days),
+later = st.lists(st.tuples(st.sampled_from(["pledge", "receipt", "disburse", "reverse", "rate", "psc", "budget", "status"]),
+                           amounts, days),
                  min_size=1, max_size=6)
 
 
@@ -72,6 +73,13 @@ def post(ledger, kind: str, amount: int, day: int, made: dict) -> None:
         elif kind == "rate":  # a rate recorded later, in force on the as-of date: valuations as of today move
             effective = dt.date.today() - dt.timedelta(days=next(_rate_days))
             rate(ledger, "EUR", effective.isoformat(), f"0.{80 + amount % 19}")
+        elif kind == "budget":  # a budget revision by the programme role
+            services.update_activity(ledger, ActivityUpdate(code=f"A{1 + amount % 2}", budget_usd=str(1_000_000 + amount),
+                                                            reason="revised work plan"))
+        elif kind == "status":  # progress and status change: requirement, progress and counts move
+            status = ("ongoing", "completed", "cancelled")[amount % 3]
+            services.update_activity(ledger, ActivityUpdate(code=f"A{1 + amount % 2}", status=status,
+                                                            progress_pct=amount % 101))
         elif kind == "psc":  # a new default PSC rate, then a pledge that takes it
             services.set_setting(ledger, "default_psc_rate", str(amount % 20))
             services.record_pledge(ledger, PledgeIn(reference=fresh("P"), donor="D1", pledged_on=on, currency="USD",
@@ -80,7 +88,7 @@ def post(ledger, kind: str, amount: int, day: int, made: dict) -> None:
         pass
 
 
-@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=8)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=10)
 @given(before=events, after=later)
 def test_the_funding_report_as_recorded_at_t_is_the_one_made_at_t(ledger, before, after):
     prepare(ledger)
@@ -98,7 +106,7 @@ def test_the_command_a_report_prints_makes_it_again_after_later_postings(ledger)
     """The worked case: a report of last quarter, then a back-dated receipt, a new rate and a
     reversal; the printed command gives the first report's figures, and the chain head then."""
     args = ("--db", ledger.url, "--user", "officer")
-    rate(ledger, "EUR", "2020-01-01", "0.90")
+    rate(ledger, "EUR", "2020-01-01", "0.90", through="2020-09")
     donor(ledger, "D1")
     activity(ledger, "A1", 1, "100000", "ongoing", 50)
     pledge(ledger, "P1", "D1", "2020-02-01", "EUR", {1: "90000"})
@@ -111,7 +119,7 @@ def test_the_command_a_report_prints_makes_it_again_after_later_postings(ledger)
     assert issued["totals"]["pledged"] == "100000.00" and issued["totals"]["received"] == "50000.00"
     assert issued["totals"]["outstanding"] == "50000.00" and issued["journal_entries"] == 2
     receipt(ledger, "R2", "P1", "2020-06-30", "9000")  # back-dated into the quarter reported
-    rate(ledger, "EUR", "2020-10-01", "0.75")  # a rate in force on the as-of date, recorded later
+    rate(ledger, "EUR", "2020-10-01", "0.75", through="2020-12")  # rates in force on the as-of date, recorded later
     reverse(ledger, first.entry_id)
     code, out, _ = invoke_cli(*args, *issued["command"].split()[1:], "--format", "json")
     assert code == 0
@@ -148,7 +156,7 @@ def workbook_values(path) -> dict[str, list]:
 def test_the_workbook_as_recorded_at_t_is_the_one_made_at_t(ledger, tmp_path):
     from reports.workbook import export_workbook
 
-    rate(ledger, "EUR", "2020-01-01", "0.90")
+    rate(ledger, "EUR", "2020-01-01", "0.90", through="2020-09")
     donor(ledger, "D1")
     activity(ledger, "A1", 1, "100000", "ongoing", 50)
     pledge(ledger, "P1", "D1", "2020-02-01", "EUR", {1: "90000", None: "9000"})
@@ -163,8 +171,10 @@ def test_the_workbook_as_recorded_at_t_is_the_one_made_at_t(ledger, tmp_path):
         f"donor-ledger export -o FILE.xlsx --as-of 2020-12-31 --as-recorded-at {moment}")
     receipt(ledger, "R2", "P1", "2020-06-30", "9000")
     pledge(ledger, "P2", "D1", "2020-05-01", "USD", {1: "5000"})
-    rate(ledger, "EUR", "2020-10-01", "0.75")
+    rate(ledger, "EUR", "2020-10-01", "0.75", through="2020-12")
+    activity(ledger, "A2", 2, "5000", "planned", 0)
     disburse(ledger, "X2", "A1", "2020-07-01", "2000")
+    services.update_activity(ledger, ActivityUpdate(code="A1", status="completed", progress_pct=100))
     reverse(ledger, first.entry_id, on=dt.date.today().isoformat())
     from ledger.clock import parse_moment
 

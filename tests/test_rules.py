@@ -11,10 +11,11 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from ledger import services
+from ledger import queries, services
 from ledger.errors import LedgerError, Problem, problems_of
 from ledger.inputs import ActivityIn, ActivityUpdate, DonorIn, PledgeIn, RateIn
-from ledger.schema import AuditRecord, JournalEntry, Rate
+from ledger.schema import JournalEntry, Rate
+from ledger.versions import Change
 from tests.builders import (
     activity,
     cancel,
@@ -63,14 +64,15 @@ def test_each_problem_of_a_pledge_is_located_at_its_field():
 
 @pytest.fixture
 def eur_ledger(ledger):
-    rate(ledger, "EUR", "2020-01-01", "0.80")
-    rate(ledger, "EUR", "2020-06-01", "0.75")
-    rate(ledger, "EUR", "2021-01-01", "0.90")
+    rate(ledger, "EUR", "2020-01-01", "0.80", through="2020-05")
+    rate(ledger, "EUR", "2020-06-01", "0.75", through="2020-12")
+    rate(ledger, "EUR", "2021-01-01", "0.90", through="2021-06")
     donor(ledger, "DEU", "Germany")
     # 60/40: paragraph 1 EUR 60,000.00 -> 60,000 / 0.80 = USD 75,000.00;
     #        paragraph 4 EUR 40,000.00 -> 40,000 / 0.80 = USD 50,000.00
     pledge(ledger, "PE", "DEU", "2020-02-01", "EUR", {1: "60000.00", 4: "40000.00"})
-    # E1, 2020-03-01, EUR 33,333.33 at 0.80 = 41,666.6625 -> USD 41,666.66
+    # E1, 2020-03-01, EUR 33,333.33 at 0.80 (the pledge's rate: the carrying values it clears,
+    # 75,000.00 - 50,000.00 and 50,000.00 - 33,333.34, in all USD 41,666.66)
     receipt(ledger, "E1", "PE", "2020-03-01", "33333.33")
     # E2, 2020-07-01, EUR 50,000.00 at 0.75 = 66,666.666... -> USD 66,666.67
     receipt(ledger, "E2", "PE", "2020-07-01", "50000.00")
@@ -135,17 +137,20 @@ def test_as_of_excludes_later_receipts_and_disbursements_of_the_worked_example(l
 
 
 def test_jpy_pledge_has_no_decimals(ledger):
-    rate(ledger, "JPY", "2020-01-01", "110.5")
+    rate(ledger, "JPY", "2020-01-01", "110.5", through="2020-03")
     donor(ledger, "JPN", "Japan")
     # paragraph 2 JPY 700,001 / 110.5 = 6,334.850... -> USD 6,334.85 ; unearmarked 300,000 / 110.5 = 2,714.932 -> 2,714.93
     pledge(ledger, "PJ", "JPN", "2020-02-01", "JPY", {2: "700001", None: "300000"})
     assert "more decimals than JPY allows" in refused(receipt, ledger, "J0", "PJ", "2020-03-01", "1.5")
-    # receipt JPY 500,001 / 110.5 = 4,524.895 -> USD 4,524.90
+    # receipt JPY 500,001 at the pledge's rate 110.5: no exchange difference
     # yen split 700,001 : 300,000 (W 1,000,001): 350,000.85 -> 350,000 ; 150,000.15 -> 150,000; one yen to .85
-    # cents 452,490 pro rata 350,001 : 150,000: 316,743.27 -> 316,743 ; 135,746.73 -> 135,746; one cent to .73
+    # each share's USD is the carrying value it clears: 6,334.85 - round(350,000 / 110.5 = 3,167.420) 3,167.42
+    # = 3,167.43 ; 2,714.93 - round(150,000 / 110.5 = 1,357.466) 1,357.47 = 1,357.46: USD 4,524.89 in all
+    # (converting the whole, 500,001 / 110.5 = 4,524.895 -> 4,524.90, would book a cent of exchange difference)
     receipt(ledger, "J1", "PJ", "2020-03-01", "500001")
     cash = [line for line in lines_of(ledger, 2) if line["account"] == "1000"]
-    assert [(line["amount_minor"], line["usd_cents"]) for line in cash] == [(350_001, 316_743), (150_000, 135_747)]
+    assert [(line["amount_minor"], line["usd_cents"]) for line in cash] == [(350_001, 316_743), (150_000, 135_746)]
+    assert not [line for line in lines_of(ledger, 2) if line["account"] == "7900"]
     rows = funding_rows(ledger, "2020-12-31")
     assert rows[2].pledged == 633_485 and rows[None].pledged == 271_493
     # outstanding JPY 700,001 - 350,001 = 350,000 / 110.5 = 3,167.42 ; 150,000 / 110.5 = 1,357.466 -> 1,357.47
@@ -159,7 +164,7 @@ def test_jpy_pledge_has_no_decimals(ledger):
 
 
 def test_kwd_pledge_has_three_decimals(ledger):
-    rate(ledger, "KWD", "2020-01-01", "0.302")
+    rate(ledger, "KWD", "2020-01-01", "0.302", through="2020-03")
     donor(ledger, "KWT", "Kuwait")
     with pytest.raises(ValidationError, match="more decimals than KWD allows"):
         pledge(ledger, "PK0", "KWT", "2020-02-01", "KWD", {5: "1000.1255"})
@@ -315,7 +320,7 @@ def test_money_events_dated_after_today_are_refused(usd_pledge):
 
 
 def test_receipt_clearing_the_pledge_clears_every_allocation(ledger):
-    rate(ledger, "NOK", "2011-01-01", "5.80")
+    rate(ledger, "NOK", "2011-06-01", "5.80")
     donor(ledger, "NOR")
     pledge(ledger, "P", "NOR", "2011-06-01", "NOK", {1: "0.01", 2: "0.01", None: "0.01"})
     receipt(ledger, "R1", "P", "2011-06-02", "0.02")  # 1:1:1 -> 0.67 each; the first two get the cents
@@ -329,17 +334,17 @@ def test_receipt_clearing_the_pledge_clears_every_allocation(ledger):
 
 
 def test_cancellation_in_two_halves_nets_to_exactly_zero_in_usd(ledger):
-    rate(ledger, "BRL", "2020-01-01", "3")
+    rate(ledger, "BRL", "2020-02-01", "3")
     donor(ledger, "BRA")
     # BRL 1,000.00 / 3 = 333.333 -> USD 333.33
     pledge(ledger, "P", "BRA", "2020-02-01", "BRL", {6: "1000.00"})
-    # first half: round(500.00 / 3) = round(166.667) = 166.67
+    # first half: the carrying value moves from 333.33 to round(500.00 / 3) = round(166.667) = 166.67
     first = cancel(ledger, "P", "2020-03-01", "500.00")
-    assert first.usd_cents == 16_667
-    # second half, cumulative: round(1,000.00/3) - round(500.00/3) = 333.33 - 166.67 = 166.66
-    # (rounding each half alone would give 166.67 + 166.67 = 333.34, one cent more than pledged)
+    assert first.usd_cents == 16_666
+    # second half: from 166.67 to 0 (rounding each half alone would give 166.67 + 166.67 = 333.34,
+    # one cent more than pledged)
     second = cancel(ledger, "P", "2020-04-01", "500.00")
-    assert second.usd_cents == 16_666
+    assert second.usd_cents == 16_667
     row = funding_rows(ledger, "2020-12-31")[6]
     assert (row.pledged, row.programmable, row.outstanding, row.fx_difference) == (0, 0, 0, 0)
     assert "only BRL 0.00 is outstanding" in refused(cancel, ledger, "P", "2020-04-01", "0.01")
@@ -470,7 +475,7 @@ def test_a_cancelled_activity_takes_no_new_disbursement(usd_pledge):
     disburse(ledger, "D1", "A1", "2020-02-02", "100")
     services.update_activity(ledger, ActivityUpdate(code="A1", status="cancelled"))
     assert refused(disburse, ledger, "D2", "A1", "2020-02-03", "1") == (
-        "activity: activity A1 is cancelled: it takes no new disbursement")
+        "activity: activity A1 is cancelled: it takes no new disbursement (reopen it as ongoing first)")
     rows = funding_rows(ledger, "2020-12-31")
     assert rows[1].spent_on_activities == 10_000  # what it spent stays spent
     assert rows[1].requirement == 0 and rows[1].activities_total == 0  # cancelled ones excluded
@@ -484,7 +489,8 @@ def test_an_activitys_paragraph_cannot_change_once_it_has_disbursements(usd_pled
     disburse(ledger, "D1", "A1", "2020-02-02", "100")
     assert refused(services.save_activity, ledger, ActivityIn(code="A1", paragraph=2, title="x", budget_usd="5000")) == (
         "paragraph: activity A1 has disbursements: its paragraph cannot change from 1 to 2")
-    assert services.save_activity(ledger, ActivityIn(code="A1", paragraph=1, title="x", budget_usd="6000")) == "updated"
+    assert services.save_activity(ledger, ActivityIn(code="A1", paragraph=1, title="x", budget_usd="6000"),
+                                  reason="more training") == "updated"
 
 
 # -- exchange rates ---------------------------------------------------------------------------
@@ -492,31 +498,32 @@ def test_an_activitys_paragraph_cannot_change_once_it_has_disbursements(usd_pled
 
 def rate_rows(ledger) -> list[tuple]:
     with ledger.reading() as session:
-        return session.execute(select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros)
-                               .order_by(Rate.currency, Rate.effective_from)).all()
+        return session.execute(select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.reason)
+                               .order_by(Rate.currency, Rate.effective_from, Rate.id)).all()
 
 
 def test_rate_rules(ledger):
-    add = lambda c, d, v: services.add_rate(ledger, RateIn(currency=c, effective_from=d, units_per_usd=v))  # noqa: E731
+    def add(currency, day, value, reason=None):
+        return services.add_rate(ledger, RateIn(currency=currency, effective_from=day, units_per_usd=value, reason=reason))
+
     assert refused(add, "USD", "2020-01-01", "1.1") == (
         "units_per_usd: USD is the reporting currency: its rate is always 1, not 1.1")
     assert add("USD", "2020-01-01", "1") == "skipped"
-    assert add("NOK", "2011-01-01", "5.80") == "added"
-    assert add("NOK", "2011-01-01", "5.8") == "skipped"  # the same row again
-    assert refused(add, "NOK", "2011-01-01", "5.81") == (
-        "units_per_usd: NOK from 2011-01-01: 5.81 differs from the stored rate 5.8; a rate in use is never changed")
+    assert add("NOK", "2011-06-01", "5.80") == "added"
+    assert add("NOK", "2011-06-01", "5.8") == "skipped"  # the same row again
+    assert refused(add, "NOK", "2011-06-01", "5.81") == (
+        "reason: NOK from 2011-06-01: 5.81 differs from the stored rate 5.80; a correction of a rate needs a reason")
     donor(ledger, "NOR")
-    pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "100"})
-    # a rate from 2011-05-01 would put P1 (2011-06-01) at 5.90 instead of 5.80
-    assert refused(add, "NOK", "2011-05-01", "5.90") == (
-        "effective_from: NOK 5.9 from 2011-05-01 would change the rate of pledge P1 dated 2011-06-01 (posted at 5.8); "
-        "posted events are never revalued")
-    assert add("NOK", "2011-05-01", "5.80") == "added"  # same rate in force: nothing changes
-    assert add("NOK", "2011-07-01", "6.00") == "added"  # after every posted event
-    receipt(ledger, "R1", "P1", "2011-08-01", "10")
-    assert "would change the rate of receipt R1 dated 2011-08-01" in refused(add, "NOK", "2011-07-15", "6.1")
-    assert rate_rows(ledger) == [("NOK", dt.date(2011, 1, 1), 5_800_000), ("NOK", dt.date(2011, 5, 1), 5_800_000),
-                                 ("NOK", dt.date(2011, 7, 1), 6_000_000)]
+    pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "100"})  # 100 / 5.80 = 17.241 -> USD 17.24
+    # a correction with its reason is recorded beside the first value; P1 keeps the rate it was posted at
+    assert add("NOK", "2011-06-01", "5.90", "the UN circular was misread") == "updated"
+    assert add("NOK", "2011-06-01", "5.9") == "skipped"  # the value now in force
+    pledge(ledger, "P2", "NOR", "2011-06-15", "NOK", {2: "100"})  # 100 / 5.90 = 16.949 -> USD 16.95
+    rows = funding_rows(ledger, "2011-06-30")
+    assert (rows[1].pledged, rows[2].pledged) == (1_724, 1_695)
+    assert rate_rows(ledger) == [("NOK", dt.date(2011, 6, 1), 5_800_000, None),
+                                 ("NOK", dt.date(2011, 6, 1), 5_900_000, "the UN circular was misread")]
+    assert services.verify_chain(ledger).ok
     # no rate for a date: the currency and the date are named
     donor(ledger, "CHE")
     assert refused(pledge, ledger, "PC", "CHE", "2020-01-01", "CHF", {1: "1"}) == (
@@ -525,42 +532,130 @@ def test_rate_rules(ledger):
         pledge, ledger, "PN", "NOR", "2010-12-31", "NOK", {1: "1"})
 
 
-def test_a_disbursement_in_another_currency_blocks_a_rate_that_would_revalue_it(usd_pledge):
+def test_a_stale_rate_is_refused_naming_the_latest_and_the_month(ledger):
+    rate(ledger, "NOK", "2016-12-01", "6.00")
+    donor(ledger, "NOR")
+    before = table_counts(ledger)
+    assert refused(pledge, ledger, "P1", "NOR", "2017-01-10", "NOK", {1: "100"}) == (
+        "currency: no NOK rate for January 2017 (the latest is 6.00 from 2016-12-01); "
+        "record the UN operational rate for January 2017")
+    assert table_counts(ledger) == before
+    pledge(ledger, "P1", "NOR", "2016-12-31", "NOK", {1: "100"})
+    for usd in ({}, {"usd_amount": "16.67"}):  # a given usd_amount still needs the month's rate
+        assert refused(receipt, ledger, "R1", "P1", "2017-02-01", "10", **usd) == (
+            "received_on: no NOK rate for February 2017 (the latest is 6.00 from 2016-12-01); "
+            "record the UN operational rate for February 2017")
+    activity(ledger, "A1", 1, "1000")
+    assert refused(disburse, ledger, "D1", "A1", "2017-03-01", "10", currency="NOK") == (
+        "disbursed_on: no NOK rate for March 2017 (the latest is 6.00 from 2016-12-01); "
+        "record the UN operational rate for March 2017")
+    assert table_counts(ledger) == before | {"pledges": 1, "allocations": 1, "journal_entries": 1,
+                                             "journal_lines": 2, "activities": 1, "audit_trail": before["audit_trail"] + 1}
+    # events that reuse the pledge's stored rate need none: a cancellation in 2017
+    assert cancel(ledger, "P1", "2017-04-01", "10").usd_cents == 167  # 16.67 - round(90 / 6 = 15.00)
+
+
+def test_a_correction_needs_a_reason_naming_the_stored_value_on_import(ledger, tmp_path):
+    from imports.importer import import_file
+    from imports.readers import ImportFileError
+
+    path = tmp_path / "rates.csv"
+    path.write_text("currency,effective_from,units_per_usd\nNOK,2011-06-01,5.80\n")
+    assert import_file(ledger, "rates", path).added == 1
+    path.write_text("currency,effective_from,units_per_usd,reason\nNOK,2011-07-01,5.85,\nNOK,2011-06-01,5.90,\n")
+    with pytest.raises(ImportFileError) as error:
+        import_file(ledger, "rates", path)
+    assert str(error.value).endswith("rates.csv:3: reason: NOK from 2011-06-01: 5.90 differs from the stored rate 5.80; "
+                                     "a correction of a rate needs a reason")
+    path.write_text("currency,effective_from,units_per_usd,reason\nNOK,2011-06-01,5.90,circular 2011/6 corrected\n")
+    assert import_file(ledger, "rates", path).updated == 1
+    assert [row[2:] for row in rate_rows(ledger)] == [(5_800_000, None), (5_900_000, "circular 2011/6 corrected")]
+
+
+def test_a_usd_amount_out_of_tolerance_is_refused_naming_both_values(ledger):
+    rate(ledger, "CHF", "2020-03-01", "0.90")
+    donor(ledger, "CHE")
+    pledge(ledger, "PC", "CHE", "2020-03-05", "CHF", {1: "25000.00"})  # 25,000 / 0.90 = USD 27,777.78
+    before = table_counts(ledger)
+    assert refused(receipt, ledger, "R1", "PC", "2020-03-10", "25000.00", usd_amount="1") == (
+        "usd_amount: USD 1.00 credited is more than 10% away from USD 27,777.78, the CHF 25,000.00 converted at "
+        "the rate of 2020-03-10 (0.90); check the USD credited")
+    # 10% of 27,777.78 is 2,777.778: 30,555.56 is 2,777.78 away (refused), 30,555.55 is 2,777.77 away
+    assert "more than 10% away" in refused(receipt, ledger, "R1", "PC", "2020-03-10", "25000.00", usd_amount="30555.56")
+    assert "more than 10% away" in refused(receipt, ledger, "R1", "PC", "2020-03-10", "25000.00", usd_amount="25000.00")
+    assert table_counts(ledger) == before
+    assert receipt(ledger, "R1", "PC", "2020-03-10", "25000.00", usd_amount="30555.55").usd_cents == 3_055_555
+
+
+def test_a_rate_recorded_under_a_posted_receipt_applies_only_after_it(ledger):
+    rate(ledger, "EUR", "2020-01-01", "0.80", through="2020-02")
+    donor(ledger, "DEU")
+    pledge(ledger, "PE", "DEU", "2020-01-15", "EUR", {1: "1000.00"})  # USD 1,250.00
+    r1 = receipt(ledger, "R1", "PE", "2020-02-10", "400.00")  # the pledge's rate: 1,250.00 - 750.00 = USD 500.00
+    assert r1.usd_cents == 50_000
+    # the right February rate is recorded afterwards (a correction) and a mid-month one too: accepted
+    services.add_rate(ledger, RateIn(currency="EUR", effective_from="2020-02-01", units_per_usd="0.78", reason="UN revision"))
+    services.add_rate(ledger, RateIn(currency="EUR", effective_from="2020-02-05", units_per_usd="0.79"))
+    assert services.verify_chain(ledger).ok
+    with ledger.reading() as session:
+        from ledger.schema import Receipt
+
+        assert session.execute(select(Receipt.usd_cents, Receipt.rate_micros).where(Receipt.reference == "R1")).one() == (
+            50_000, 800_000)
+    # a new receipt uses the rate in force now: EUR 300.00 / 0.79 = 379.746 -> USD 379.75; it clears
+    # 750.00 - round(300.00 / 0.80 = 375.00) = 375.00 of carrying value: exchange gain 4.75
+    r2 = receipt(ledger, "R2", "PE", "2020-02-20", "300.00")
+    assert r2.usd_cents == 37_975
+    fx = [line["usd_cents"] for line in lines_of(ledger, r2.entry_id) if line["account"] == "7900"]
+    assert fx == [-475]
+    assert funding_rows(ledger, "2020-02-29")[1].received == 87_975
+    assert services.verify_chain(ledger).ok
+
+
+def test_a_disbursement_in_another_currency_keeps_its_rate_when_a_rate_is_recorded_later(usd_pledge):
     ledger = usd_pledge
-    rate(ledger, "EUR", "2020-01-01", "0.8")
+    rate(ledger, "EUR", "2020-02-01", "0.8")
     receipt(ledger, "R1", "P", "2020-02-01", "1000")
     disburse(ledger, "D1", "A1", "2020-02-10", "80", currency="EUR")  # EUR 80 / 0.8 = USD 100.00
     assert lines_of(ledger, 3)[0]["usd_cents"] == 10_000
-    assert "would change the rate of disbursement D1 dated 2020-02-10" in refused(
-        services.add_rate, ledger, RateIn(currency="EUR", effective_from="2020-02-01", units_per_usd="0.9"))
+    services.add_rate(ledger, RateIn(currency="EUR", effective_from="2020-02-05", units_per_usd="0.9"))
+    assert lines_of(ledger, 3)[0]["usd_cents"] == 10_000
+    assert services.verify_chain(ledger).ok
+    d2 = disburse(ledger, "D2", "A1", "2020-02-10", "90", currency="EUR")  # EUR 90 / 0.9 = USD 100.00
+    assert d2.usd_cents == 10_000
 
 
 # -- the audit trail --------------------------------------------------------------------------
 
 
 def test_audit_trail_records_who_when_field_old_and_new(usd_pledge):
+    """The audit trail is the versions: each change a new version with who, when, why and the
+    fields it changed, old and new value; the first version holds every field."""
     ledger = usd_pledge
     start = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=5)
-    services.save_donor(ledger, DonorIn(code="AAA", name="Alpha", kind="foundation"))
+    services.save_donor(ledger, DonorIn(code="AAA", name="Alpha", kind="foundation"), reason="the donor's own name")
     services.update_activity(ledger, ActivityUpdate(code="A1", progress_pct=30, status="ongoing"))
     services.save_activity(ledger, ActivityIn(code="A1", paragraph=2, title="Activity A1", budget_usd="7500.5",
-                                              status="ongoing", progress_pct=30))
-    with ledger.reading() as session:
-        records = session.execute(select(AuditRecord).where(AuditRecord.field != "*").order_by(AuditRecord.id)).scalars().all()
-        changes = [(r.table_name, r.record_key, r.field, r.old_value, r.new_value) for r in records]
-        users = {r.user_name for r in records}
-        times = [r.at for r in records]
-    assert changes == [
-        ("donors", "AAA", "name", "AAA", "Alpha"),
-        ("donors", "AAA", "kind", "member-state", "foundation"),
-        ("activities", "A1", "status", "planned", "ongoing"),
-        ("activities", "A1", "progress_pct", "0", "30"),
-        ("activities", "A1", "paragraph_id", changes[4][3], changes[4][4]),
-        ("activities", "A1", "budget_cents", "5000.00", "7500.50"),
+                                              status="ongoing", progress_pct=30), reason="moved to paragraph 2")
+    donor_versions = queries.history(ledger, "donors", "AAA")
+    activity_versions = queries.history(ledger, "activities", "A1")
+    assert [(v.version, v.reason, v.changes) for v in donor_versions] == [
+        (1, "", (Change("name", None, "AAA"), Change("kind", None, "member-state"), Change("country", None, None),
+                 Change("currency", None, None))),
+        (2, "the donor's own name", (Change("name", "AAA", "Alpha"), Change("kind", "member-state", "foundation"))),
     ]
-    assert users == {ledger.actor.name}
-    assert all(start <= t <= dt.datetime.now(dt.UTC).replace(tzinfo=None) for t in times)
+    assert [(v.version, v.reason, v.changes) for v in activity_versions] == [
+        (1, "", (Change("paragraph", None, "1"), Change("title", None, "Activity A1"),
+                 Change("budget_usd", None, "5000.00"), Change("planned_start", None, None),
+                 Change("planned_end", None, None), Change("status", None, "planned"), Change("progress_pct", None, "0"))),
+        (2, "", (Change("status", "planned", "ongoing"), Change("progress_pct", "0", "30"))),
+        (3, "moved to paragraph 2", (Change("paragraph", "1", "2"), Change("budget_usd", "5000.00", "7500.50"))),
+    ]
+    versions = donor_versions + activity_versions
+    assert {v.user for v in versions} == {ledger.actor.name}
+    assert all(start <= v.at <= dt.datetime.now(dt.UTC).replace(tzinfo=None) for v in versions)
     assert services.save_donor(ledger, DonorIn(code="AAA", name="Alpha", kind="foundation")) == "unchanged"
+    assert len(queries.history(ledger, "donors", "AAA")) == 2  # no change, no version
 
 
 def test_every_entry_names_its_poster(usd_pledge):

@@ -24,6 +24,7 @@ from tests.builders import (
     pledge,
     rate,
     receipt,
+    reverse,
     table_counts,
 )
 
@@ -77,8 +78,8 @@ def test_allocations_are_stored_in_paragraph_order_unearmarked_last(ledger):
 
 
 def test_receipts_at_a_later_rate_clear_the_carrying_value_and_post_the_difference(ledger):
-    rate(ledger, "EUR", "2020-01-01", "0.80")
-    rate(ledger, "EUR", "2020-06-01", "0.75")
+    rate(ledger, "EUR", "2020-01-01", "0.80", through="2020-05")
+    rate(ledger, "EUR", "2020-06-01", "0.75", through="2020-07")
     donor(ledger, "DEU")
     # EUR 1,000.00 / 0.80 = USD 1,250.00: the receivable is carried at 1,250.00
     pledge(ledger, "P", "DEU", "2020-02-01", "EUR", {1: "1000.00"})
@@ -100,7 +101,7 @@ def test_receipts_at_a_later_rate_clear_the_carrying_value_and_post_the_differen
 
 
 def test_a_receipt_given_in_usd_is_split_like_its_amount_and_fixes_no_rate(ledger):
-    rate(ledger, "NOK", "2011-01-01", "5.80")
+    rate(ledger, "NOK", "2011-06-01", "5.80", through="2011-08")
     donor(ledger, "NOR")
     pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "1000000.00", None: "500000.00"})
     # NOK 750,000.00 with USD 130,000.00 credited by the bank (converted it would be 129,310.34)
@@ -113,8 +114,8 @@ def test_a_receipt_given_in_usd_is_split_like_its_amount_and_fixes_no_rate(ledge
     assert [(line["account"], line["amount_minor"], line["usd_cents"]) for line in lines_of(ledger, posted.entry_id)] == [
         ("1000", 50_000_000, 8_666_667), ("1100", -50_000_000, -8_620_689), ("7900", 0, -45_978),
         ("1000", 25_000_000, 4_333_333), ("1100", -25_000_000, -4_310_345), ("7900", 0, -22_988)]
-    # its USD was given, not converted: a rate recorded later under its date changes nothing posted
-    assert services.add_rate(ledger, RateIn(currency="NOK", effective_from="2011-07-15", units_per_usd="5.90")) == "added"
+    # its USD was given, not converted: a rate recorded later changes nothing posted
+    assert services.add_rate(ledger, RateIn(currency="NOK", effective_from="2011-12-01", units_per_usd="5.90")) == "added"
     rows = funding_rows(ledger, "2011-12-31")  # outstanding now valued at 5.90
     # outstanding NOK 500,000.00 / 5.90 = 84,745.76 ; NOK 250,000.00 / 5.90 = 42,372.88
     assert (rows[1].received, rows[1].outstanding) == (8_666_667, 8_474_576)
@@ -145,8 +146,8 @@ def test_a_cancellation_naming_no_allocation_is_split_like_a_receipt(ledger):
 
 
 def test_a_disbursement_in_another_currency_splits_its_amount_pro_rata_to_the_usd(ledger):
-    rate(ledger, "EUR", "2020-01-01", "0.80")
-    rate(ledger, "VND", "2020-01-01", "23000")
+    rate(ledger, "EUR", "2020-01-01", "0.80", through="2020-02")
+    rate(ledger, "VND", "2020-01-01", "23000", through="2020-02")
     donor(ledger, "AAA")
     donor(ledger, "BBB")
     activity(ledger, "A3", 3, "1000")
@@ -199,3 +200,22 @@ def test_the_last_admin_cannot_give_up_the_admin_role(ledger):
         "role: the last admin cannot give up the admin role")
     assert services.add_user(ledger, UserIn(name="boss", role="admin")) == "added"
     assert services.add_user(ledger, UserIn(name=me, role="finance")) == "updated"
+
+
+def test_a_reversed_cancellation_leaves_no_cent_on_the_allocation(ledger):
+    """Every act moves the carrying value to round(outstanding after / pledge's rate) and a
+    cancellation's USD is exactly that move, so whatever is reversed in between the allocation
+    ends with pledged = received and no exchange difference."""
+    rate(ledger, "BRL", "2020-02-01", "3", through="2020-04")
+    donor(ledger, "BRA")
+    pledge(ledger, "P", "BRA", "2020-02-01", "BRL", {6: "1000.00"})  # carries round(1,000.00 / 3) = 333.33
+    first = cancel(ledger, "P", "2020-02-10", "500.00")  # to round(500.00 / 3) = 166.67: USD 166.66
+    assert first.usd_cents == 16_666
+    # BRL 250.00 at the pledge's rate clears 166.67 - round(250.00 / 3 = 83.333) 83.33 = USD 83.34
+    assert receipt(ledger, "R1", "P", "2020-03-01", "250.00").usd_cents == 8_334
+    reverse(ledger, first.entry_id, on="2020-03-05")  # the receivable holds 83.33 + 166.66 = 249.99 again
+    # cancelling the BRL 750.00 left moves 249.99 to 0: USD 249.99, not round(750.00 / 3) = 250.00
+    assert cancel(ledger, "P", "2020-04-01", "750.00").usd_cents == 24_999
+    row = funding_rows(ledger, "2020-04-30")[6]
+    assert (row.pledged, row.received, row.outstanding, row.fx_difference) == (8_334, 8_334, 0, 0)
+    assert not [line for entry in range(1, 6) for line in lines_of(ledger, entry) if line["account"] == "7900"]

@@ -163,7 +163,7 @@ def test_closing_refuses_postings_and_rates_in_the_closed_period_naming_the_clos
     today = dt.date.today()
     last_month_end = today.replace(day=1) - dt.timedelta(days=1)
     donor(ledger, "D")
-    rate(ledger, "EUR", "2020-01-01", "0.9")
+    rate(ledger, "EUR", "2020-01-01", "0.9", through=today.strftime("%Y-%m"))
     pledge(ledger, "P1", "D", "2020-01-01", "EUR", {None: "1000"})
     fin, _, name = acting("finance")
     entry = services.close_period(fin, last_month_end, "accounts of last month reported")

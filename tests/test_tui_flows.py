@@ -439,23 +439,42 @@ async def test_escape_leaves_a_filter_field_and_keys_are_commands_again(ledger):
 
 
 @run_async
+async def test_a_rate_correction_needs_a_reason_at_its_field_and_keeps_both_values(ledger):
+    app = app_on(ledger, "rates")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None and app.screen.rates)
+        table = app.screen.query_one("#rates")
+        form = await open_new_form(pilot, app, RateForm)
+        await fill(pilot, form, currency="NOK", effective_from="2011-06-01", units_per_usd="5.9")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: "needs a reason" in str(form.query_one("#p-reason").render()))
+        assert "differs from the stored rate 5.80" in str(form.query_one("#p-reason").render())
+        await fill(pilot, form, reason="UN circular misread")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen)
+                     and str(table.get_row_at(5)[2]) == "5.900000")
+        no_errors(app)
+        assert table.row_count == 72 and table.get_row_at(5)[5] == "UN circular misread (2 values)"
+
+
+@run_async
 async def test_a_new_rate_is_selected_and_the_rates_filter_by_currency(ledger):
     app = app_on(ledger, "rates")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app, lambda: app.actor is not None and app.screen.rates)
         table = app.screen.query_one("#rates")
-        assert table.row_count == 2  # NOK 5.80 from 2011-01-01 and 6.00 from 2012-01-01
+        assert table.row_count == 72  # NOK 5.80 on the 1st of every month of 2011, 6.00 from 2012 through 2016
         assert str(table.get_row_at(0)[2]) == "5.800000"  # six decimals: the column's points line up
         await open_new_form(pilot, app, RateForm)
         await fill(pilot, app.screen, currency="SEK", effective_from="2011-01-01", units_per_usd="6.5")  # after NOK
         await pilot.press("ctrl+s")
-        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen) and table.row_count == 3)
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen) and table.row_count == 73)
         no_errors(app)
-        assert table.cursor_row == 2 and table.get_row_at(2)[:2] == ["SEK", "2011-01-01"]  # the rate just added
+        assert table.cursor_row == 72 and table.get_row_at(72)[:2] == ["SEK", "2011-01-01"]  # the rate just added
         await pilot.press("slash", "n", "o")
-        await settle(pilot, app, lambda: table.row_count == 2)
-        assert {table.get_row_at(i)[0] for i in range(2)} == {"NOK"}
-        assert "(filter 'NO'; 3 in all)" in str(app.screen.query_one("#rates-status").render())
+        await settle(pilot, app, lambda: table.row_count == 72)
+        assert {table.get_row_at(i)[0] for i in range(72)} == {"NOK"}
+        assert "(filter 'NO'; 73 in all)" in str(app.screen.query_one("#rates-status").render())
 
 
 @run_async

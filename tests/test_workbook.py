@@ -101,8 +101,8 @@ def test_sheets_values_to_the_cent_and_formulas(ledger, tmp_path):
 
 def test_money_formats_follow_the_currency(ledger, tmp_path):
     worked_example(ledger)
-    rate(ledger, "JPY", "2011-01-01", "80")
-    rate(ledger, "KWD", "2011-01-01", "0.28")
+    rate(ledger, "JPY", "2012-01-01", "80")
+    rate(ledger, "KWD", "2012-01-01", "0.28")
     donor(ledger, "JPN", "Japan", currency="JPY")
     donor(ledger, "KWT", "Kuwait", currency="KWD")
     pledge(ledger, "PJ", "JPN", "2012-01-01", "JPY", {3: "1000000"})

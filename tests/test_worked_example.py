@@ -89,3 +89,24 @@ def test_the_journal_entries_of_the_worked_example(ledger):
     # D1: USD 50,000.00 from P1's paragraph-1 allocation, PSC 13 % = 6,500.00
     assert lines(5) == [("5000", "spend", "USD", 5_000_000, 5_000_000), ("1000", "spend", "USD", -5_000_000, -5_000_000),
                         ("5100", "psc", "USD", 650_000, 650_000), ("1000", "psc", "USD", -650_000, -650_000)]
+
+
+def test_the_worked_example_stores_the_rates_it_used_and_names_stale_ones(ledger):
+    """R1 converted at the pledge's own 5.80 (the August 2011 row): USD 129,310.34, the sum of the
+    carrying values it cleared; a report as of a date after the last NOK rate lists that rate."""
+    import json
+
+    from sqlalchemy import select
+
+    from ledger.schema import Disbursement, Receipt
+    from reports.render import funding_json
+
+    worked_example(ledger)
+    with ledger.reading() as session:
+        stored = session.execute(select(Receipt.reference, Receipt.usd_cents, Receipt.rate_micros).order_by(Receipt.id)).all()
+        assert stored == [("R1", 12_931_034, 5_800_000), ("R2", 10_000_000, 1_000_000)]
+        assert session.execute(select(Disbursement.rate_micros)).scalar_one() == 1_000_000
+        assert funding_report(session, dt.date(2016, 12, 31)).stale_rates == []  # 6.00 from 2016-12-01
+        later = funding_report(session, dt.date(2017, 1, 31))
+    assert json.loads(funding_json(later))["stale_rates"] == [
+        {"currency": "NOK", "effective_from": "2016-12-01", "age_days": 61}]

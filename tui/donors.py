@@ -1,11 +1,10 @@
-"""Donors: the list with what each pledged and paid, add and edit (every change is kept in
-the audit trail by the service), and the audit trail of the selected donor."""
+"""Donors: the list with what each pledged and paid, add and edit (every change is a new version,
+recorded by the service), and the history of the selected donor (its versions)."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -17,10 +16,12 @@ from textual.widgets import DataTable, Static
 from ledger import queries, services
 from ledger.inputs import DONOR_KINDS, DonorIn
 from ledger.roles import Act
+from ledger.versions import VersionView
 
 from .base import LedgerScreen
 from .common import amount
 from .forms import FormScreen, SavedRecord, field_id
+from .history import history_table
 
 COLUMNS = (('Code', 8), ('Name', 30), ('Kind', 18), ('Country', 7), ('Currency', 8), ('Pledges', 7), ('Pledged USD', 16), ('Received USD', 16))
 
@@ -31,7 +32,7 @@ class DonorsLoaded(Message):
 
 
 class TrailLoaded(Message):
-    def __init__(self, code: str, trail: list[queries.AuditView]):
+    def __init__(self, code: str, trail: list[VersionView]):
         super().__init__()
         self.code, self.trail = code, trail
 
@@ -43,8 +44,8 @@ class DonorsScreen(LedgerScreen):
     CSS_PATH = "donors.tcss"
     HELP = (
         "Every donor with its code, name, kind, country, usual currency, number of pledges and what "
-        "it pledged and paid in USD. Below the table: the audit trail of the selected donor (who "
-        "changed which field when, old and new value).\n\n**n** adds a donor, **e** edits the selected "
+        "it pledged and paid in USD. Below the table: the history of the selected donor, one line per "
+        "version (who recorded it, when, why, and the fields it changed, old and new value).\n\n**n** adds a donor, **e** edits the selected "
         "one (finance)."
     )
     WRITE_ACTIONS: ClassVar = {"new_donor": Act.MANAGE_DONORS_RATES, "edit_donor": Act.MANAGE_DONORS_RATES}
@@ -61,7 +62,7 @@ class DonorsScreen(LedgerScreen):
     def on_mount(self) -> None:
         self.donors: list[queries.DonorView] = []
         self.select_key: str | None = None
-        self.query_one("#trail-box").border_title = "Audit trail of the selected donor"
+        self.query_one("#trail-box").border_title = "History of the selected donor (its versions)"
         self.query_one("#donors").focus()
         self.reload()
 
@@ -103,17 +104,13 @@ class DonorsScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="trail")
     def _load_trail(self, code: str) -> None:
-        self.post_message(TrailLoaded(code, queries.audit_trail(self.ledger, "donors", code)))
+        self.post_message(TrailLoaded(code, queries.history(self.ledger, "donors", code)))
 
     def on_trail_loaded(self, message: TrailLoaded) -> None:
         selected = self.selected()
         if selected is None or selected.code != message.code:
             return  # the cursor has moved on: that donor's trail would be shown under another
-        table = Table(expand=True, box=None, title=f"Donor {message.code}", title_justify="left")
-        for name in ("When (UTC)", "Who", "Field", "Old", "New"):
-            table.add_column(name)
-        for t in message.trail:
-            table.add_row(f"{t.at:%Y-%m-%d %H:%M:%S}", t.user, t.field, t.old or "", t.new or "")
+        table = history_table(f"Donor {message.code}", message.trail)
         self.query_one("#trail", Static).update(table)
 
     def action_new_donor(self) -> None:
@@ -140,7 +137,7 @@ class DonorForm(FormScreen):
     MODEL = DonorIn
     TITLE = "Donor"
     HELP = ("A donor has a unique short code, a name, a kind, optionally an ISO 3166-1 alpha-3 country "
-            "(NOR, USA, JPN) and a usual currency. Changes are kept in the audit trail.")
+            "(NOR, USA, JPN) and a usual currency. Each change is kept as a new version (its history).")
 
     def __init__(self, donor: queries.DonorView | None = None):
         super().__init__()

@@ -27,7 +27,8 @@ def rate_key(currency: str, effective_from: dt.date) -> str:
     return f"{currency} {effective_from.isoformat()}"
 
 
-COLUMNS = (('Currency', 8), ('Effective from', 14), ('Units per USD', 16), ('Entered by', 16), ('Entered at (UTC)', 16))
+COLUMNS = (('Currency', 8), ('Effective from', 14), ('Units per USD', 16), ('Entered by', 16), ('Entered at (UTC)', 16),
+           ('Correction', 30))
 
 class RatesLoaded(Message):
     def __init__(self, rates: list[queries.RateView]):
@@ -42,8 +43,9 @@ class RatesScreen(LedgerScreen):
     CSS_PATH = "rates.tcss"
     HELP = (
         "UN operational rates of exchange: units of a currency per US dollar, in force from a date until "
-        "the next rate of that currency. USD is always 1. **n** adds a rate (finance); a rate that would "
-        "change the value of an event already posted is refused, naming the event. **/** filters by "
+        "the next rate of that currency. USD is always 1. **n** adds a rate (finance); a different value for a "
+        "stored currency and date is a correction and needs a reason (every value is kept). A rate recorded "
+        "later never changes an event already posted: it applies to what is posted after it. **/** filters by "
         "currency (the first letters are enough); Esc goes back to the table."
     )
     WRITE_ACTIONS: ClassVar = {"new_rate": Act.MANAGE_DONORS_RATES}
@@ -85,7 +87,9 @@ class RatesScreen(LedgerScreen):
             table.add_column(label, width=width)
         for r in shown:
             table.add_row(r.currency, r.effective_from.isoformat(), Text(f"{r.units_per_usd:.6f}", justify="right"),
-                          r.entered_by, f"{r.entered_at:%Y-%m-%d %H:%M}", key=rate_key(r.currency, r.effective_from))
+                          r.entered_by, f"{r.entered_at:%Y-%m-%d %H:%M}",
+                          f"{r.reason} ({r.versions} values)" if r.versions > 1 else "",
+                          key=rate_key(r.currency, r.effective_from))
         if self.select_key is not None:
             with suppress(RowDoesNotExist):  # unless the filter hides it
                 table.move_cursor(row=table.get_row_index(self.select_key))
@@ -125,6 +129,7 @@ class RateForm(FormScreen):
         yield self.field("currency", "Currency", placeholder="e.g. NOK")
         yield self.field("effective_from", "Effective from", dt.date.today().replace(day=1).isoformat(), "YYYY-MM-DD")
         yield self.field("units_per_usd", "Units per USD", placeholder="e.g. 5.8 (at most 6 decimals)")
+        yield self.field("reason", "Reason", placeholder="only to correct a stored rate")
 
     async def on_mount(self) -> None:
         currency = self.query_one(f"#{field_id('currency')}")
@@ -133,7 +138,7 @@ class RateForm(FormScreen):
 
     def values(self) -> dict:
         return {"currency": self.text("currency"), "effective_from": self.text("effective_from"),
-                "units_per_usd": self.text("units_per_usd")}
+                "units_per_usd": self.text("units_per_usd"), "reason": self.text("reason")}
 
     def save(self, model: RateIn) -> Any:
         outcome = services.add_rate(self.app.ledger, model)
