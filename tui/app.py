@@ -109,6 +109,7 @@ class DonorLedgerApp(App):
             self._opened.set()
         self.actor = None
         self.as_of = as_of or dt.date.today()
+        self.recorded_at: dt.datetime | None = None  # the dashboard's "as recorded at" moment (None: now)
         self.start = start
         self.chain: ChainCheck | None = None  # the latest chain check of this session (dashboard and journal)
 
