@@ -330,7 +330,7 @@ def test_donor_codes_are_kept_in_capitals_and_found_in_any_case(sqlite_url, tmp_
     assert ok(sqlite_url, "donors", donors) == f"{donors}: 1 row: 1 added, 0 updated"
     twice = write(tmp_path, "d2.csv", "code,name\nSWE,Sweden\nSwe,Sweden (again)\n")
     assert refused(sqlite_url, "donors", twice)[0].startswith(f"{twice}:3: code: ")
-    rates = write(tmp_path, "r.csv", "currency,effective_from,units_per_usd\nSEK,2011-01-01,6.5\n")
+    rates = write(tmp_path, "r.csv", "currency,effective_from,units_per_usd\nSEK,2011-06-01,6.5\n")
     ok(sqlite_url, "rates", rates)
     pledges = write(tmp_path, "p.csv", "reference,donor,pledged_on,currency,amount\nS1,Swe,2011-06-01,SEK,100\n")
     assert ok(sqlite_url, "pledges", pledges) == f"{pledges}: 1 row: 1 pledge added (1 allocation row), 0 pledges skipped (identical)"

@@ -102,10 +102,10 @@ ATTACKS = {
         f"cancellation 1 does not match journal entry 6 (its kind, reference, date, amount or what it concerns): "
         f"{CHANGED}"),
     "a rate added under a posted receipt (no trigger in the way)": (
+        # a second value of the August rate, as if recorded at the very moment R1 was posted
         ["insert into rates (currency, effective_from, units_per_usd_micros, entered_by, entered_at) "
-         "values ('NOK', '2011-07-15', 3000000, 'x', '2026-11-29 00:00:00.000000')"],
-        f"receipt R1: the NOK rate in force on 2011-08-01 does not give the USD it was posted at: a rate was added "
-        f"or {CHANGED}"),
+         "values ('NOK', '2011-08-01', 3000000, 'x', (select posted_at from journal_entries where reference = 'R1'))"],
+        f"receipt R1: its rate is not the NOK rate in force on 2011-08-01 when it was posted: a rate was {CHANGED}"),
     "activity moved to another paragraph (no trigger in the way)": (
         ["update activities set paragraph_id = (select id from paragraphs where number = 4) where code = 'A1'"],
         f"activity A1: its paragraph is not the one journal entry 5 spent on: {CHANGED}"),

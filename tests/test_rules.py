@@ -538,22 +538,22 @@ def test_rate_rules(ledger):
 def test_a_stale_rate_is_refused_naming_the_latest_and_the_month(ledger):
     rate(ledger, "NOK", "2016-12-01", "6.00")
     donor(ledger, "NOR")
+    activity(ledger, "A1", 1, "1000")
     before = table_counts(ledger)
     assert refused(pledge, ledger, "P1", "NOR", "2017-01-10", "NOK", {1: "100"}) == (
         "currency: no NOK rate for January 2017 (the latest is 6.00 from 2016-12-01); "
         "record the UN operational rate for January 2017")
     assert table_counts(ledger) == before
     pledge(ledger, "P1", "NOR", "2016-12-31", "NOK", {1: "100"})
+    before = table_counts(ledger)
     for usd in ({}, {"usd_amount": "16.67"}):  # a given usd_amount still needs the month's rate
         assert refused(receipt, ledger, "R1", "P1", "2017-02-01", "10", **usd) == (
             "received_on: no NOK rate for February 2017 (the latest is 6.00 from 2016-12-01); "
             "record the UN operational rate for February 2017")
-    activity(ledger, "A1", 1, "1000")
     assert refused(disburse, ledger, "D1", "A1", "2017-03-01", "10", currency="NOK") == (
         "disbursed_on: no NOK rate for March 2017 (the latest is 6.00 from 2016-12-01); "
         "record the UN operational rate for March 2017")
-    assert table_counts(ledger) == before | {"pledges": 1, "allocations": 1, "journal_entries": 1,
-                                             "journal_lines": 2, "activities": 1, "audit_trail": before["audit_trail"] + 1}
+    assert table_counts(ledger) == before
     # events that reuse the pledge's stored rate need none: a cancellation in 2017
     assert cancel(ledger, "P1", "2017-04-01", "10").usd_cents == 167  # 16.67 - round(90 / 6 = 15.00)
 
