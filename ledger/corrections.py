@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from . import journal
+from . import journal, periods
 from .balances import allocation_balances
 from .disbursements import disburse, stored_disbursement
 from .errors import LedgerError, NotFound, Problem
@@ -91,17 +91,8 @@ def corrected_content(uow, entry_id: int, changes: dict) -> BaseModel:
 
 def _reversal_date(uow, day: dt.date) -> dt.date:
     """The original's date, or the first day after the closed period if it lies in it."""
-    closed = closed_through(uow)
+    closed = periods.closed_through(uow)
     return closed[0] + dt.timedelta(days=1) if closed is not None and day <= closed[0] else day
-
-
-def closed_through(uow):
-    """``ledger.periods.closed_through`` once closed periods exist (the time workstream), else None."""
-    try:
-        from .periods import closed_through as closed
-    except ImportError:
-        return None
-    return closed(uow)
 
 
 def correct(uow, entry_id: int, reason: str, changes: dict) -> Correction:

@@ -252,6 +252,7 @@ def test_the_workbook_links_a_correction_and_what_it_corrects(usd_pledge, tmp_pa
     export_workbook(ledger, path, __import__("datetime").date(2020, 12, 31))
     ws = openpyxl.load_workbook(path)["Receipts"]
     header = [cell.value for cell in ws[1]]
-    rows = [dict(zip(header, row, strict=True)) for row in ws.iter_rows(min_row=2, values_only=True) if row[0] == "R1"]
+    rows = sorted((dict(zip(header, row, strict=True)) for row in ws.iter_rows(min_row=2, values_only=True)
+                   if row[0] == "R1"), key=lambda r: r["Entry"])
     assert [(r["Entry"], r["Reversed by entry"], r["Corrects entry"], r["Corrected by entry"]) for r in rows] == [
         (r1.entry_id, done.reversal_id, None, done.posted.entry_id), (done.posted.entry_id, None, r1.entry_id, None)]
