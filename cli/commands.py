@@ -1,3 +1,10 @@
 """Registers every command module on the ``cli`` group of cli/group.py (one module per area)."""
 
-from cli import demo_commands, export_commands, import_commands, ledger_commands, report_commands  # noqa: F401
+from cli import (  # noqa: F401
+    demo_commands,
+    export_commands,
+    import_commands,
+    ledger_commands,
+    report_commands,
+    time_commands,
+)

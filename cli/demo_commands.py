@@ -14,7 +14,7 @@ from cli.import_commands import progress_on_terminal
 @handles_refusals
 def demo(settings: Settings, no_tui: bool) -> None:
     """Load the demo data set (2011-2016, eight donors, seven currencies) and open it."""
-    from imports.demo_data import demo_state, load_demo
+    from imports.demo_data import CLOSED_THROUGH, demo_state, load_demo
     from imports.readers import ImportFileError
 
     ledger = settings.ledger()
@@ -29,8 +29,8 @@ def demo(settings: Settings, no_tui: bool) -> None:
         except ImportFileError as exc:  # only if the shipped files were damaged
             fail(*(str(p) for p in exc.problems))
         loaded = ", ".join(f"{r.kind} {r.rows}" for r in results)
-        click.echo(f"demo loaded: {sum(r.rows for r in results)} rows ({loaded}), one cancellation and one "
-                   "reversal", err=True)
+        click.echo(f"demo loaded: {sum(r.rows for r in results)} rows ({loaded}), one cancellation, one "
+                   f"reversal and the periods closed through {CLOSED_THROUGH}", err=True)
     else:
         click.echo("the demo is already loaded; opening it", err=True)
     if not no_tui:

@@ -7,34 +7,36 @@ from pathlib import Path
 
 import click
 
-from cli.group import Settings, cli, fail, handles_refusals, pass_settings
+from cli.group import AS_RECORDED_AT, Settings, cli, fail, handles_refusals, pass_settings
 from cli.report_commands import AS_OF, FORMAT, emit, report, width
 
 
 @report.command("donors")
 @AS_OF
+@AS_RECORDED_AT
 @FORMAT
 @pass_settings
 @handles_refusals
-def report_donors(settings: Settings, as_of, fmt: str) -> None:
+def report_donors(settings: Settings, as_of, recorded_at, fmt: str) -> None:
     """Donor statements: pledged, received, outstanding, spending paid with each donor's money."""
     from reports.donors import donor_report_for, donors_csv, donors_json, donors_table
 
-    result = donor_report_for(settings.ledger(), as_of)
+    result = donor_report_for(settings.ledger(), as_of, recorded_at)
     emit(fmt, donors_table(result, width()) if fmt == "table" else None,
          donors_json(result) if fmt == "json" else "", donors_csv(result) if fmt == "csv" else "")
 
 
 @report.command("ageing")
 @AS_OF
+@AS_RECORDED_AT
 @FORMAT
 @pass_settings
 @handles_refusals
-def report_ageing(settings: Settings, as_of, fmt: str) -> None:
+def report_ageing(settings: Settings, as_of, recorded_at, fmt: str) -> None:
     """Pledge ageing: what is outstanding, by days past the due date (or the pledge date)."""
     from reports.ageing import ageing_csv, ageing_json, ageing_report_for, ageing_table
 
-    result = ageing_report_for(settings.ledger(), as_of)
+    result = ageing_report_for(settings.ledger(), as_of, recorded_at)
     emit(fmt, ageing_table(result, width()) if fmt == "table" else None,
          ageing_json(result) if fmt == "json" else "", ageing_csv(result) if fmt == "csv" else "")
 
@@ -64,15 +66,16 @@ def _progress():
 @cli.command("export")
 @click.option("-o", "--output", "output", required=True, help="The workbook to write (.xlsx).")
 @AS_OF
+@AS_RECORDED_AT
 @pass_settings
 @handles_refusals
-def export(settings: Settings, output: str, as_of) -> None:
+def export(settings: Settings, output: str, as_of, recorded_at) -> None:
     """Write the audit workbook (.xlsx) as of a date."""
     from reports.workbook import export_workbook
 
     target = _output(output, ".xlsx")
     progress = _progress()
-    result = export_workbook(settings.ledger(), target, as_of, progress=progress)
+    result = export_workbook(settings.ledger(), target, as_of, progress=progress, recorded_at=recorded_at)
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     verified = "chain verified" if result.verified else "CHAIN VERIFICATION FAILED (see the About sheet)"
@@ -89,17 +92,18 @@ def export(settings: Settings, output: str, as_of) -> None:
 @cli.command("iati")
 @click.option("-o", "--output", "output", required=True, help="The IATI activity file to write (.xml).")
 @AS_OF
+@AS_RECORDED_AT
 @click.option("--org-ref", envvar="DONOR_LEDGER_IATI_ORG", default="XI-IATI-DONOR-LEDGER", show_default=True,
               help="IATI organisation identifier of the reporting organisation.")
 @click.option("--org-name", envvar="DONOR_LEDGER_IATI_ORG_NAME", default="Trust fund secretariat", show_default=True,
               help="Name of the reporting organisation.")
 @pass_settings
 @handles_refusals
-def iati(settings: Settings, output: str, as_of, org_ref: str, org_name: str) -> None:
+def iati(settings: Settings, output: str, as_of, recorded_at, org_ref: str, org_name: str) -> None:
     """Write the ledger as one IATI 2.03 activity (pledges, receipts, disbursements, budgets)."""
     from reports.iati import export_iati
 
     target = _output(output, ".xml")
-    result = export_iati(settings.ledger(), target, as_of, org_ref=org_ref, org_name=org_name)
+    result = export_iati(settings.ledger(), target, as_of, org_ref=org_ref, org_name=org_name, recorded_at=recorded_at)
     click.echo(f"wrote {target} as of {result.as_of}: activity {result.identifier}, {result.transactions} transactions, "
                f"{result.budgets} budgets")

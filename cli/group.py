@@ -87,6 +87,27 @@ class IsoDate(click.ParamType):
 ISO_DATE = IsoDate()
 
 
+class Moment(click.ParamType):
+    name = "YYYY-MM-DDTHH:MM:SSZ"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.datetime):
+            return value
+        from ledger.clock import parse_moment
+
+        try:
+            return parse_moment(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+MOMENT = Moment()
+AS_RECORDED_AT = click.option(
+    "--as-recorded-at", "recorded_at", type=MOMENT,
+    help="Only what was recorded at or before this UTC moment (a date: the end of that day); the report prints "
+         "the moment it used. Without --as-of, the as-of date is this moment's date.")
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="DONOR_LEDGER_DB", help="SQLAlchemy URL or SQLite file path (default: your data folder).")
 @click.option("--user", envvar="DONOR_LEDGER_USER", help="Acting user (default: your OS login; PostgreSQL: the login).")

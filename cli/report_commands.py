@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.group import ISO_DATE, Settings, cli, handles_refusals, pass_settings
+from cli.group import AS_RECORDED_AT, ISO_DATE, Settings, cli, handles_refusals, pass_settings
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 AS_OF = click.option("--as-of", "as_of", type=ISO_DATE, help="Only money events dated on or before (default today).")
@@ -35,15 +35,16 @@ def emit(fmt: str, table, json_text: str, csv_text: str) -> None:
 
 @report.command("funding")
 @AS_OF
+@AS_RECORDED_AT
 @FORMAT
 @pass_settings
 @handles_refusals
-def report_funding(settings: Settings, as_of, fmt: str) -> None:
+def report_funding(settings: Settings, as_of, recorded_at, fmt: str) -> None:
     """Funding versus implementation per operative paragraph."""
     from reports.funding import funding_report_for
     from reports.render import funding_csv, funding_json, funding_table
 
-    result = funding_report_for(settings.ledger(), as_of)
+    result = funding_report_for(settings.ledger(), as_of, recorded_at)
     emit(fmt, funding_table(result, width()) if fmt == "table" else None,
          funding_json(result) if fmt == "json" else "", funding_csv(result) if fmt == "csv" else "")
 

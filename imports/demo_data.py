@@ -1,8 +1,9 @@
 """The demo ledger: CSV files shipped in ``imports/demo/``, loaded through the importers.
 
 Donors, monthly rates 2011-01 through 2026-12, activities, pledges, receipts and disbursements are import
-files; the cancellation and the reversal are not import kinds and go through the same rule
-functions the service layer calls. Everything is one transaction: the demo is loaded whole
+files; the cancellation, the reversal, the completion of three activities once paid and the close of
+2011-2015 are not import kinds and go through the same rule functions the service layer calls.
+Everything is one transaction: the demo is loaded whole
 or not at all.
 """
 
@@ -17,8 +18,10 @@ from sqlalchemy import func, select
 
 from ledger.database import Ledger
 from ledger.errors import LedgerError, PermissionDenied
-from ledger.inputs import CancellationIn, ReversalIn
+from ledger.inputs import ActivityUpdate, CancellationIn, ReversalIn
+from ledger.periods import close_period
 from ledger.pledges import cancel_pledge
+from ledger.reference_data import update_activity
 from ledger.reversals import reverse
 from ledger.roles import Act
 from ledger.schema import JournalEntry, Pledge
@@ -33,7 +36,12 @@ CANCELLATION = CancellationIn(
 )
 REVERSED_DISBURSEMENT = "D-2013-004"
 REVERSAL_DATE = dt.date(2013, 8, 1)
+CLOSED_THROUGH = dt.date(2015, 12, 31)  # the demo's closed period: 2011-2015 reported to donors
+CLOSE_REASON = "financial statements 2011-2015 issued to donors"
 REVERSAL_REASON = "posted to A4-01 by mistake; the consultants worked for A5-01 and were paid from its budget line"
+# imported as ongoing (a completed activity takes no disbursement), completed once paid
+COMPLETED = ("A1-01", "A3-01", "A7-01")
+COMPLETION_REASON = "all planned work delivered and paid"
 
 
 def demo_file(kind: str) -> Path:
@@ -79,4 +87,7 @@ def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportRe
         if entry is None:  # the shipped data set is broken: say so rather than half-load it
             raise LedgerError(f"demo: disbursement {REVERSED_DISBURSEMENT} is missing from the demo data")
         reverse(uow, ReversalIn(entry_id=entry, reason=REVERSAL_REASON, reversed_on=REVERSAL_DATE))
+        for code in COMPLETED:
+            update_activity(uow, ActivityUpdate(code=code, status="completed", progress_pct=100, reason=COMPLETION_REASON))
+        close_period(uow, CLOSED_THROUGH, CLOSE_REASON)
     return results

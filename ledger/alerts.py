@@ -15,11 +15,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import figures
+from . import figures, recorded
 from .money import from_minor
 from .paragraphs import paragraphs
 from .rates import RateBook
-from .schema import Activity, Allocation, Donor, Pledge
+from .schema import Allocation, Donor, Pledge
+from .versions import activities_as_recorded
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def alerts(session: Session, as_of: dt.date, *, limit: int = 50, check_chain: bo
 
 def overdue_pledges(session: Session, as_of: dt.date, limit: int | None = None) -> tuple[int, list[OverdueAlert]]:
     """How many pledges are overdue as of the date (figures.is_overdue), and the oldest ``limit``."""
-    book = RateBook.load(session)
+    book = RateBook.load(session, recorded.recorded_at(session))
     outstanding: dict[int, list[int]] = {}  # pledge id -> [minor, cents at the as-of rate]
     for _aid, pledge_id, currency, minor in figures.per_allocation(
         session, as_of, (figures.OUTSTANDING,), Allocation.pledge_id, Pledge.currency
@@ -112,8 +113,9 @@ def cash_needs(session: Session, as_of: dt.date) -> list[CashNeedAlert]:
     cash = paragraph_cash(session, as_of)
     spent = figures.spent_per_activity(session, as_of)
     need: dict[int, int] = {}
+    version = activities_as_recorded(recorded.recorded_at(session)).c  # the versions in force at the moment read
     for aid, paragraph_id, status, budget in session.execute(
-        select(Activity.id, Activity.paragraph_id, Activity.status, Activity.budget_cents)
+        select(version.activity_id, version.paragraph_id, version.status, version.budget_cents)
     ):
         need[paragraph_id] = need.get(paragraph_id, 0) + figures.still_to_spend(status, int(budget), spent.get(aid, 0))
     return [

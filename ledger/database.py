@@ -19,7 +19,6 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import versions
-from .clock import utcnow
 from .errors import LedgerError, PermissionDenied
 from .roles import Act, Actor, Role, may
 from .schema import User
@@ -134,7 +133,7 @@ class Ledger:
         with self._writer_sessions.begin() as session:
             self._lock(session)
             if session.execute(select(User.id).limit(1)).first() is None:
-                now = utcnow()
+                now = UnitOfWork(session, Actor(self.user_name, Role.ADMIN)).stamp()
                 user = User(name=self.user_name, role=Role.ADMIN.value, created_at=now, created_by=self.user_name)
                 session.add(user)
                 versions.add(session, user, self.user_name, now)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from .errors import LedgerError, Problem
 from .money import MoneyError, to_minor
+from .periods import check_open
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Posted:
 def check_date(uow, field: str, day, not_before=None, what: str = "") -> None:
     if day > uow.today:
         raise LedgerError(Problem(field, f"{day.isoformat()} is in the future; money events may not be dated after today ({uow.today})"))
+    check_open(uow, field, day)
     if not_before is not None and day < not_before:
         raise LedgerError(Problem(field, f"{day.isoformat()} is before {what} ({not_before.isoformat()})"))
 

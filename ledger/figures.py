@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import journal
 from .money import round_half_up_div, to_usd_cents
+from .recorded import entry_limit
 from .schema import Allocation, JournalEntry, JournalLine, Pledge
 
 
@@ -98,9 +99,17 @@ def dated_after(session: Session, as_of: dt.date) -> bool:
     return latest is not None and latest > as_of
 
 
+def recorded(session: Session, entry_id) -> list:
+    """The condition that keeps, of the entries named by ``entry_id``, those a reader as recorded at
+    a moment counts (ledger/recorded.py): none, or ``entry_id <= N``."""
+    limit = entry_limit(session)
+    return [] if limit is None else [entry_id <= limit]
+
+
 def per_allocation(session: Session, as_of: dt.date, figures: Sequence[LineSum], *columns):
-    """One row per allocation with a line dated on or before ``as_of``: the allocation id, then
-    ``columns`` (of Allocation and Pledge), then the figures in order, by allocation id."""
+    """One row per allocation with a line dated on or before ``as_of`` (and recorded at the
+    session's moment): the allocation id, then ``columns`` (of Allocation and Pledge), then the
+    figures in order, by allocation id."""
     line = JournalLine
     sums = [f.among() for f in figures]
     if dated_after(session, as_of):  # the entries of those dates (date index), then their lines
@@ -109,14 +118,14 @@ def per_allocation(session: Session, as_of: dt.date, figures: Sequence[LineSum],
             .join(JournalEntry, JournalEntry.id == line.entry_id)
             .join(Allocation, Allocation.id == line.allocation_id)
             .join(Pledge, Pledge.id == Allocation.pledge_id)
-            .where(JournalEntry.event_date <= as_of)
+            .where(JournalEntry.event_date <= as_of, *recorded(session, line.entry_id))
             .group_by(line.allocation_id, *columns)
             .order_by(line.allocation_id)
         )
     # every line counts: sum them per allocation from the allocation index, then join the few allocations
     summed = (
         select(line.allocation_id.label("allocation_id"), *sums)
-        .where(line.allocation_id.is_not(None))
+        .where(line.allocation_id.is_not(None), *recorded(session, line.entry_id))
         .group_by(line.allocation_id)
         .subquery()
     )
@@ -129,17 +138,18 @@ def per_allocation(session: Session, as_of: dt.date, figures: Sequence[LineSum],
 
 
 def spent_per_activity(session: Session, as_of: dt.date | None = None) -> dict[int, int]:
-    """activity id -> cents spent on it (disbursed, lines dated on or before ``as_of``; None: all)."""
+    """activity id -> cents spent on it (disbursed, lines dated on or before ``as_of``; None: all;
+    recorded at the session's moment)."""
     if as_of is not None and dated_after(session, as_of):  # the entries of those dates, then their lines
         statement = (
             select(JournalLine.activity_id, DISBURSED_USD.alone())
             .select_from(JournalEntry)
             .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
-            .where(JournalEntry.event_date <= as_of, DISBURSED_USD.condition())
+            .where(JournalEntry.event_date <= as_of, DISBURSED_USD.condition(), *recorded(session, JournalLine.entry_id))
         )
     else:  # the activity index alone
         statement = select(JournalLine.activity_id, DISBURSED_USD.alone()).where(
-            DISBURSED_USD.condition(), JournalLine.activity_id.is_not(None))
+            DISBURSED_USD.condition(), JournalLine.activity_id.is_not(None), *recorded(session, JournalLine.entry_id))
     rows = session.execute(statement.group_by(JournalLine.activity_id))
     return {aid: int(total) for aid, total in rows if aid is not None}
 

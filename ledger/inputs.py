@@ -319,6 +319,11 @@ class PledgeIn(Model):
     def psc_rate_bp(self) -> int:
         return int(self.psc_rate * 100)
 
+    @property
+    def psc_rate_given(self) -> bool:
+        """False where the pledge gives no PSC rate: the ledger's ``default_psc_rate`` applies."""
+        return self.psc_rate is not DEFAULT_PSC_RATE
+
 
 class ReceiptIn(Model):
     """Amount in the pledge's currency: its decimals are checked once the pledge is known."""

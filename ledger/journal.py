@@ -49,6 +49,10 @@ LINE_COLUMNS = (
     "line_no", "account", "flow", "currency", "amount_minor", "usd_cents", "donor_id", "pledge_id",
     "allocation_id", "paragraph_id", "activity_id", "disbursement_id",
 )
+# Entries without money lines: a period closed or reopened (ledger/periods.py)
+PERIOD_CLOSE, PERIOD_REOPEN = "period-close", "period-reopen"
+WITHOUT_MONEY = frozenset({PERIOD_CLOSE, PERIOD_REOPEN})
+
 ENTRY_COLUMNS = ("id", "kind", "event_date", "posted_at", "user_name", "reference", "memo", "reverses_id", "prev_hash")
 FORMAT = 2  # the format version of the entries posted now (``format_version``; 1 = written before it existed)
 
@@ -189,16 +193,17 @@ def entry_hash(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] |
     return hashlib.sha256(canonical(entry, lines, rows)).hexdigest()
 
 
-def imbalance(lines: Iterable[dict]) -> str | None:
-    """Why an entry's lines do not balance, or None: debits = credits in USD and per currency."""
-    return _imbalance(map(_money_of_line, lines))
+def imbalance(lines: Iterable[dict], kind: str = "") -> str | None:
+    """Why an entry's lines do not balance, or None: debits = credits in USD and per currency.
+    Only entries of the kinds ``WITHOUT_MONEY`` may have no line."""
+    return _imbalance(map(_money_of_line, lines), kind in WITHOUT_MONEY)
 
 
 _money_of_line = itemgetter("currency", "amount_minor", "usd_cents")
 _money_of_values = itemgetter(*(LINE_COLUMNS.index(c) for c in ("currency", "amount_minor", "usd_cents")))
 
 
-def _imbalance(money: Iterable[tuple]) -> str | None:
+def _imbalance(money: Iterable[tuple], may_be_empty: bool = False) -> str | None:
     """``imbalance`` of the lines' (currency, amount_minor, usd_cents)."""
     usd = 0
     per_currency: dict[str, int] = defaultdict(int)
@@ -207,7 +212,7 @@ def _imbalance(money: Iterable[tuple]) -> str | None:
         count += 1
         usd += cents
         per_currency[currency] += amount
-    if count == 0:
+    if count == 0 and not may_be_empty:
         return "has no lines"
     if usd != 0:
         return f"USD debits and credits differ by {usd} cents"
@@ -419,7 +424,7 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
         elif hashlib.sha256(_canonical(entry, lines, rows)).hexdigest() != entry["hash"]:
             problem = "its content does not match its hash (changed after posting)"
         else:
-            problem = _imbalance(map(_money_of_values, lines))
+            problem = _imbalance(map(_money_of_values, lines), entry["kind"] in WITHOUT_MONEY)
             if problem:
                 problem = f"does not balance: {problem}"
             elif [line[0] for line in lines] != list(range(1, len(lines) + 1)):  # line_no

@@ -17,10 +17,10 @@ GROUP = {role: f"donor_ledger_{role.value}" for role in Role}
 
 MONEY_TABLES = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements")
 ALL_TABLES = (
-    *MONEY_TABLES, "users", "mandates", "paragraphs", "donors", "rates", "activities", "audit_trail", "alembic_version",
-    "activity_versions", "donor_versions", "user_versions",
+    *MONEY_TABLES, "users", "mandates", "paragraphs", "donors", "rates", "activities", "audit_trail", "settings",
+    "alembic_version", "activity_versions", "donor_versions", "user_versions",
 )
-SEQUENCES = ("users_id_seq", "donors_id_seq", "rates_id_seq", "activities_id_seq", "audit_trail_id_seq",
+SEQUENCES = ("users_id_seq", "donors_id_seq", "rates_id_seq", "activities_id_seq", "audit_trail_id_seq", "settings_id_seq",
              "activity_versions_id_seq", "donor_versions_id_seq", "user_versions_id_seq")
 
 WRITES: dict[Role, dict[str, str]] = {
@@ -34,6 +34,7 @@ WRITES: dict[Role, dict[str, str]] = {
         **{t: "INSERT" for t in MONEY_TABLES},
         "donors": "INSERT, UPDATE", "rates": "INSERT", "activities": "INSERT, UPDATE", "audit_trail": "INSERT",
         "users": "INSERT, UPDATE", "donor_versions": "INSERT", "activity_versions": "INSERT", "user_versions": "INSERT",
+        "settings": "INSERT",
     },
 }
 

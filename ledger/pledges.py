@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import journal
+from . import journal, settings
 from .balances import AllocationBalance, allocation_balances
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date, minor_amount, reference_taken
@@ -104,10 +104,11 @@ def record_pledge(uow, data: PledgeIn) -> Posted:
         tags = {"donor_id": donor, "pledge_id": pledge_id, "allocation_id": allocation_id, "paragraph_id": para}
         lines.append(journal.Line(journal.RECEIVABLE, journal.PLEDGE, data.currency, minor, usd, **tags))
         lines.append(journal.Line(journal.REVENUE, journal.PLEDGE, data.currency, -minor, -usd, **tags))
-    entry_id = uow.post(journal.EntryDraft("pledge", data.pledged_on, data.reference, pledge_memo(data.donor, data.psc_rate_bp, data.due_on), lines))
+    psc_bp = settings.psc_rate_bp(uow, data)
+    entry_id = uow.post(journal.EntryDraft("pledge", data.pledged_on, data.reference, pledge_memo(data.donor, psc_bp, data.due_on), lines))
     uow.add(Pledge, {
         "id": pledge_id, "reference": data.reference, "donor_id": donor, "pledged_on": data.pledged_on,
-        "currency": data.currency, "rate_micros": rate, "psc_rate_bp": data.psc_rate_bp, "due_on": data.due_on,
+        "currency": data.currency, "rate_micros": rate, "psc_rate_bp": psc_bp, "due_on": data.due_on,
         "notes": data.notes, "entry_id": entry_id,
     })
     for row in allocations:

@@ -33,6 +33,7 @@ from .schema import (
     Receipt,
     User,
 )
+from .versions import VersionView  # the read models of an item's history (see history)
 
 PLEDGE_STATUSES = ("open", "partly received", "overdue", "received", "closed (part cancelled)", "cancelled", "reversed")
 
@@ -112,7 +113,7 @@ def donors(ledger: Ledger) -> list[DonorView]:
         ]
 
 
-def history(ledger: Ledger, table: str, key: str) -> list[versions.VersionView]:
+def history(ledger: Ledger, table: str, key: str) -> list[VersionView]:
     """The versions of one record of reference data ('donors', 'activities', 'users'), oldest
     first: who, when, why and the fields each changed (the audit trail)."""
     with ledger.reading() as session:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .clock import utcnow
 from .errors import LedgerError, Problem
 from .inputs import RateIn
 from .money import RATE_SCALE, REPORTING_CURRENCY, rate_decimal
+from .periods import check_open
 from .schema import Rate
 
 
@@ -150,7 +150,8 @@ def add_rate(uow, data: RateIn) -> str:
             f"{data.currency} from {data.effective_from}: {rate_text(micros)} differs from the stored rate "
             f"{rate_text(stored)}; a correction of a rate needs a reason",
         ))
-    at = utcnow()
+    check_open(uow, "effective_from", data.effective_from, "rates effective")
+    at = uow.stamp()
     uow.session.add(Rate(
         currency=data.currency, effective_from=data.effective_from, units_per_usd_micros=micros,
         entered_by=uow.actor.name, entered_at=at, reason=data.reason or None,

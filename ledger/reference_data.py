@@ -7,7 +7,6 @@ from sqlalchemy import exists, select
 
 from . import versions
 from .balances import spent_on
-from .clock import utcnow
 from .errors import LedgerError, NotFound, Problem
 from .inputs import ActivityIn, ActivityUpdate, DonorIn, UserIn
 from .money import format_amount, to_minor
@@ -135,7 +134,7 @@ def update_activity(uow, data: ActivityUpdate) -> str:
 def add_user(uow, data: UserIn) -> str:
     user = uow.session.execute(select(User).where(User.name == data.name)).scalar_one_or_none()
     if user is None:
-        user = User(name=data.name, role=data.role.value, created_at=utcnow(), created_by=uow.actor.name)
+        user = User(name=data.name, role=data.role.value, created_at=uow.stamp(), created_by=uow.actor.name)
         uow.session.add(user)
         versions.record(uow, user)
         return "added"

@@ -18,6 +18,9 @@ class Act(StrEnum):
     MANAGE_DONORS_RATES = "manage donors and exchange rates"
     UPDATE_ACTIVITIES = "update activities"
     MANAGE_USERS = "manage users"
+    MANAGE_SETTINGS = "change ledger settings"
+    CLOSE_PERIOD = "close periods"
+    REOPEN_PERIOD = "reopen periods"
 
 
 ALLOWED: dict[Act, frozenset[Role]] = {
@@ -25,6 +28,9 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.MANAGE_DONORS_RATES: frozenset({Role.FINANCE, Role.ADMIN}),
     Act.UPDATE_ACTIVITIES: frozenset({Role.PROGRAMME, Role.ADMIN}),
     Act.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Act.MANAGE_SETTINGS: frozenset({Role.ADMIN}),
+    Act.CLOSE_PERIOD: frozenset({Role.FINANCE, Role.ADMIN}),
+    Act.REOPEN_PERIOD: frozenset({Role.ADMIN}),
 }
 
 

@@ -31,12 +31,20 @@ class Base(DeclarativeBase):
     pass
 
 
+STAMP = {"stamp": True}  # the ``info`` of a column holding a stamp (``UnitOfWork.stamp``)
+
+
+def stamp_columns() -> list:
+    """Every column holding a stamp: the latest of them all bounds the next stamp."""
+    return [column for table in Base.metadata.sorted_tables for column in table.columns if column.info.get("stamp")]
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(Key, unique=True)
     role: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
     created_by: Mapped[str] = mapped_column(Key)
 
 
@@ -75,7 +83,7 @@ class Rate(Base):
     effective_from: Mapped[dt.date] = mapped_column(Date)
     units_per_usd_micros: Mapped[int] = mapped_column(BigInteger)
     entered_by: Mapped[str] = mapped_column(Key)
-    entered_at: Mapped[dt.datetime] = mapped_column(DateTime)  # the moment this version was recorded
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)  # the moment this version was recorded
     reason: Mapped[str | None] = mapped_column(Text)  # why a stored rate was corrected
 
 
@@ -99,7 +107,7 @@ class JournalEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(16))
     event_date: Mapped[dt.date] = mapped_column(Date, index=True)
-    posted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    posted_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True, info=STAMP)
     user_name: Mapped[str] = mapped_column(Key)
     reference: Mapped[str] = mapped_column(Key)
     memo: Mapped[str] = mapped_column(Text)
@@ -210,13 +218,26 @@ class AuditRecord(Base):
 
     __tablename__ = "audit_trail"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
     user_name: Mapped[str] = mapped_column(Key)
     table_name: Mapped[str] = mapped_column(String(32))
     record_key: Mapped[str] = mapped_column(Key)
     field: Mapped[str] = mapped_column(String(32))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class Setting(Base):
+    """One version of a ledger setting: its value from ``recorded_at`` on (docs/rules.md#ledger-settings)."""
+
+    __tablename__ = "settings"
+    __table_args__ = (Index("ix_settings_name_recorded_at", "name", "recorded_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
+    user_name: Mapped[str] = mapped_column(Key)
+    reason: Mapped[str] = mapped_column(Text)
 
 
 # -- versions of reference data (docs/rules.md#reference-data-versions) -------------------------
@@ -236,7 +257,7 @@ class ActivityVersion(Base):
     planned_end: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
     progress_pct: Mapped[int] = mapped_column(Integer)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True, info=STAMP)
     user_name: Mapped[str] = mapped_column(Key)
     reason: Mapped[str] = mapped_column(Text)
 
@@ -251,7 +272,7 @@ class DonorVersion(Base):
     kind: Mapped[str] = mapped_column(String(32))
     country: Mapped[str | None] = mapped_column(Code3)
     currency: Mapped[str | None] = mapped_column(Code3)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
     user_name: Mapped[str] = mapped_column(Key)
     reason: Mapped[str] = mapped_column(Text)
 
@@ -263,6 +284,6 @@ class UserVersion(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(16))
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
     user_name: Mapped[str] = mapped_column(Key)
     reason: Mapped[str] = mapped_column(Text)

@@ -8,7 +8,9 @@ read models.
 
 from __future__ import annotations
 
-from . import disbursements, pledges, rates, receipts, reference_data, reversals
+import datetime as dt
+
+from . import disbursements, periods, pledges, rates, receipts, reference_data, reversals, settings
 from .database import Ledger, resolve_url
 from .disbursements import FundingPlan
 from .errors import PermissionDenied
@@ -99,6 +101,41 @@ def update_activity(ledger: Ledger, data: ActivityUpdate) -> str:
 def add_user(ledger: Ledger, data: UserIn) -> str:
     with ledger.writing(Act.MANAGE_USERS) as uow:
         return reference_data.add_user(uow, data)
+
+
+def set_setting(ledger: Ledger, name: str, value: str, reason: str = "") -> str:
+    """A new version of a ledger setting (admin): "set", or "unchanged" when it has that value."""
+    with ledger.writing(Act.MANAGE_SETTINGS) as uow:
+        return settings.set_value(uow, name, value, reason)
+
+
+def settings_in_force(ledger: Ledger) -> list[tuple[str, str, tuple[str, dt.datetime, str] | None]]:
+    """Every setting: (name, value in force, (who, when, why) it was set, or None while it has its default)."""
+    with ledger.reading() as session:
+        reader = Reader(session, ledger.actor)
+        found = []
+        for name in settings.NAMES:
+            version = settings.version(reader, name)
+            origin = None if version is None else (version.user_name, version.recorded_at, version.reason)
+            found.append((name, settings.value(reader, name), origin))
+        return found
+
+
+def close_period(ledger: Ledger, through: dt.date, reason: str) -> int:
+    """Close the periods through a month end; returns the closing entry's id."""
+    with ledger.writing(Act.CLOSE_PERIOD) as uow:
+        return periods.close_period(uow, through, reason)
+
+
+def reopen_period(ledger: Ledger, reason: str) -> tuple[int, tuple[dt.date, str] | None]:
+    """Reopen the latest closed period; returns the entry's id and the close in force again."""
+    with ledger.writing(Act.REOPEN_PERIOD) as uow:
+        return periods.reopen_period(uow, reason)
+
+
+def closed_through(ledger: Ledger) -> tuple[dt.date, str] | None:
+    with ledger.reading() as session:
+        return periods.closed_through(Reader(session, ledger.actor))
 
 
 def verify_chain(ledger: Ledger, checkpoint: str | None = None) -> Verification:

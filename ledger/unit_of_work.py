@@ -20,8 +20,11 @@ from . import journal
 from .balances import note_posted
 from .clock import utcnow
 from .lookups import Lookups
+from .recorded import latest_stamp
 from .roles import Actor
-from .schema import AuditRecord, Base, JournalEntry, JournalLine
+from .schema import Base, JournalEntry, JournalLine
+
+ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def fast_bind_processor(column_type, dialect):
@@ -58,6 +61,7 @@ class Reader:
         self.session = session
         self.actor = actor
         self.today = dt.date.today()
+        self.recorded_at: dt.datetime | None = None  # as recorded at this moment (None: now)
         self.lookups = Lookups()
 
     def flush(self) -> None:
@@ -79,6 +83,18 @@ class UnitOfWork(Reader):
         self._next_ids: dict[type[Base], int] = {}
         self._head: tuple[int, str] | None = None
         self._open: tuple[dict, list[dict], dict[str, list[dict]]] | None = None  # the entry not hashed yet
+        self._last_stamp: dt.datetime | None = None
+
+    # -- stamps ----------------------------------------------------------------------------
+    def stamp(self) -> dt.datetime:
+        """A naive-UTC time later than every stamp stored or taken before (docs/rules.md#stamps):
+        max(now, latest stamp + 1 µs). Units of work hold the writer lock, so stamps increase in
+        commit order and nothing committed later can carry an earlier stamp."""
+        if self._last_stamp is None:
+            self._last_stamp = latest_stamp(self.session)
+        now = utcnow()
+        self._last_stamp = now if self._last_stamp is None or now > self._last_stamp else self._last_stamp + ONE_MICROSECOND
+        return self._last_stamp
 
     # -- buffered writes -----------------------------------------------------------------
     def next_id(self, model: type[Base]) -> int:
@@ -187,14 +203,14 @@ class UnitOfWork(Reader):
         count, prev = self.head()
         entry_id = count + 1
         lines = [{"entry_id": entry_id, "line_no": i, **line.__dict__} for i, line in enumerate(draft.lines, start=1)]
-        problem = journal.imbalance(lines)
+        problem = journal.imbalance(lines, draft.kind)
         if problem:  # a programming error, never user input
             raise AssertionError(f"unbalanced entry {draft.kind} {draft.reference}: {problem}")
         entry = {
             "id": entry_id,
             "kind": draft.kind,
             "event_date": draft.event_date,
-            "posted_at": utcnow(),
+            "posted_at": self.stamp(),
             "user_name": self.actor.name,
             "reference": draft.reference,
             "memo": draft.memo,
@@ -232,12 +248,3 @@ class UnitOfWork(Reader):
                 for table, found in attached.items()}
         entry["hash"] = journal.entry_hash(entry, lines, rows)
         self._head = (entry["id"], entry["hash"])
-
-    # -- audit trail ---------------------------------------------------------------------
-    def audit(self, table: str, key: str, field: str, old: object, new: object) -> None:
-        self.session.add(
-            AuditRecord(
-                at=utcnow(), user_name=self.actor.name, table_name=table, record_key=key, field=field,
-                old_value=None if old is None else str(old), new_value=None if new is None else str(new),
-            )
-        )

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from .clock import utcnow
 from .money import from_minor
 from .schema import (
     Activity,
@@ -49,8 +48,8 @@ SHOWN_AS = {"paragraph_id": "paragraph", "budget_cents": "budget_usd"}  # stored
 
 def record(uow, item: Base, reason: str = "") -> int:
     """Record ``item`` (added or changed in the unit of work) as its next version, by the acting
-    user, stamped now; returns its number."""
-    return add(uow.session, item, uow.actor.name, utcnow(), reason)
+    user, with the unit of work's next stamp; returns its number."""
+    return add(uow.session, item, uow.actor.name, uow.stamp(), reason)
 
 
 def add(session: Session, item: Base, user_name: str, recorded_at: dt.datetime, reason: str = "") -> int:

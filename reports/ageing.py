@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures, journal
+from ledger import figures
 from ledger.clock import utcnow
 from ledger.money import format_amount
 from ledger.rates import RateBook
 from ledger.schema import Donor, Pledge
 
 from .formats import json_header, money, money_grouped, provenance, safe_text
+from .moments import read_at
 from .sums import allocation_sums
 
 BUCKETS = (("not_due", "Not due"), ("1_90", "1-90 days"), ("91_180", "91-180 days"),
@@ -73,6 +74,9 @@ class AgeingReport:
     chain_head: str
     entries: int
     rows: list[AgeingRow]
+    as_recorded_at: dt.datetime | None = None
+    closed_through: dt.date | None = None
+    command: str = ""
 
     def bucket_total(self, bucket: str) -> int:
         return sum(r.outstanding_usd for r in self.rows if r.bucket == bucket)
@@ -86,9 +90,11 @@ class AgeingReport:
         return [r for r in self.rows if r.overdue]
 
 
-def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook | None = None) -> AgeingReport:
-    as_of = as_of or dt.date.today()
-    count, head = journal.head(session)
+def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook | None = None,
+                  recorded_at: dt.datetime | None = None) -> AgeingReport:
+    """As of ``as_of`` and as recorded at ``recorded_at`` (docs/rules.md#as-recorded-at)."""
+    moments = read_at(session, as_of, recorded_at, "report ageing")
+    as_of, count, head = moments.as_of, moments.at.entries, moments.at.head_hash
     per_pledge: dict[int, list[int]] = {}
     for s in allocation_sums(session, as_of, book):
         if s.outstanding_minor:
@@ -100,7 +106,7 @@ def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook
         details = session.execute(
             select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.currency, Pledge.pledged_on, Pledge.due_on)
             .join(Donor, Donor.id == Pledge.donor_id)
-            .where(Pledge.pledged_on <= as_of)
+            .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
         )
         for pid, reference, code, name, currency, pledged_on, due_on in details:
             if pid not in per_pledge:
@@ -110,12 +116,13 @@ def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook
             rows.append(AgeingRow(reference, code, name, currency, pledged_on, due_on, days, bucket_of(days), minor, cents,
                                   figures.is_overdue(due_on, minor, as_of)))
     rows.sort(key=lambda r: (-r.days, r.pledge))
-    return AgeingReport(as_of, utcnow(), head, count, rows)
+    return AgeingReport(as_of, utcnow(), head, count, rows, moments.at.recorded_at, moments.closed_through,
+                        moments.command)
 
 
-def ageing_report_for(ledger, as_of: dt.date | None = None) -> AgeingReport:
+def ageing_report_for(ledger, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> AgeingReport:
     with ledger.reading() as session:
-        return ageing_report(session, as_of)
+        return ageing_report(session, as_of, recorded_at=recorded_at)
 
 
 # -- rendering -------------------------------------------------------------------------------

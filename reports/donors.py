@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures, journal
+from ledger import figures
 from ledger.clock import utcnow
 from ledger.rates import RateBook
 from ledger.schema import Activity, Donor, JournalEntry, JournalLine, Paragraph, Pledge
 
 from .formats import json_header, money, money_grouped, provenance, safe_text
+from .moments import read_at
 from .sums import allocation_sums, reversed_as_of
 
 MONEY_KEYS = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
@@ -73,13 +74,16 @@ class DonorReport:
     entries: int
     rows: list[DonorStatement]
     totals: DonorStatement
+    as_recorded_at: dt.datetime | None = None
+    closed_through: dt.date | None = None
+    command: str = ""
 
 
 def _live_pledges(session: Session, as_of: dt.date) -> dict[int, int]:
     """donor id -> pledges dated on or before as_of and not reversed by then."""
     undone = reversed_as_of(session, as_of)
     counts: dict[int, int] = {}
-    rows = session.execute(select(Pledge.donor_id, Pledge.entry_id).where(Pledge.pledged_on <= as_of))
+    rows = session.execute(select(Pledge.donor_id, Pledge.entry_id).where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id)))
     for donor_id, entry_id in rows:
         if entry_id not in undone:
             counts[donor_id] = counts.get(donor_id, 0) + 1
@@ -96,15 +100,17 @@ def _spending(session: Session, as_of: dt.date):
         .join(JournalEntry, JournalEntry.id == line.entry_id)
         .join(Activity, Activity.id == line.activity_id)
         .join(Paragraph, Paragraph.id == Activity.paragraph_id)
-        .where(JournalEntry.event_date <= as_of, line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
+        .where(JournalEntry.event_date <= as_of, *figures.recorded(session, JournalEntry.id), line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(line.donor_id, Paragraph.number, Activity.code, Activity.title)
         .order_by(line.donor_id, Paragraph.number, Activity.code)
     )
 
 
-def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook | None = None) -> DonorReport:
-    as_of = as_of or dt.date.today()
-    count, head = journal.head(session)
+def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook | None = None,
+                 recorded_at: dt.datetime | None = None) -> DonorReport:
+    """As of ``as_of`` and as recorded at ``recorded_at`` (docs/rules.md#as-recorded-at)."""
+    moments = read_at(session, as_of, recorded_at, "report donors")
+    as_of, count, head = moments.as_of, moments.at.entries, moments.at.head_hash
     statements: dict[int, DonorStatement] = {}
     for did, code, name, kind, country, currency in session.execute(
         select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency).order_by(Donor.code)
@@ -128,12 +134,13 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
     totals = DonorStatement("", "Total")
     for key in ("pledges", "pledged", "cancelled", "received", "outstanding", "spent", "psc"):
         setattr(totals, key, sum(getattr(r, key) for r in rows))
-    return DonorReport(as_of, utcnow(), head, count, rows, totals)
+    return DonorReport(as_of, utcnow(), head, count, rows, totals, moments.at.recorded_at, moments.closed_through,
+                       moments.command)
 
 
-def donor_report_for(ledger, as_of: dt.date | None = None) -> DonorReport:
+def donor_report_for(ledger, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> DonorReport:
     with ledger.reading() as session:
-        return donor_report(session, as_of)
+        return donor_report(session, as_of, recorded_at=recorded_at)
 
 
 # -- rendering -------------------------------------------------------------------------------

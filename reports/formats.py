@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ledger.clock import format_moment
 from ledger.money import format_amount
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -30,9 +31,15 @@ def safe_text(text: str | None) -> str:
 
 
 def provenance(report) -> str:
-    """The caption line of every report table: when it was made, from which chain head."""
-    return (f"made {report.generated_at:%Y-%m-%d %H:%M:%S} UTC from {report.entries} journal entries, "
+    """The caption line of every report table: when it was made, from which chain head; for a
+    report made as recorded at a moment, that moment, the closed-through date and its command."""
+    text = (f"made {report.generated_at:%Y-%m-%d %H:%M:%S} UTC from {report.entries} journal entries, "
             f"chain head {report.chain_head[:16]}…")
+    at = getattr(report, "as_recorded_at", None)
+    if at is not None:
+        closed = report.closed_through.isoformat() if report.closed_through else "none"
+        text += f"; as recorded at {format_moment(at)}; closed through {closed}; again: {report.command}"
+    return text
 
 
 def stale_rates_text(stale) -> str:
@@ -45,11 +52,19 @@ def stale_rates_json(stale) -> list[dict]:
 
 
 def json_header(report) -> dict:
-    """The first keys of every report's JSON: as-of date, currency, when made, the chain head."""
-    return {
+    """The first keys of every report's JSON: as-of date, currency, when made, the chain head (as
+    recorded at the report's moment, with that moment, the closed-through date and the command
+    that makes the report again, where the report has them)."""
+    header = {
         "as_of": report.as_of.isoformat(),
         "currency": "USD",
         "generated_at": report.generated_at.isoformat(timespec="seconds") + "Z",
         "chain_head": report.chain_head,
         "journal_entries": report.entries,
     }
+    at = getattr(report, "as_recorded_at", None)
+    if at is not None:
+        header["as_recorded_at"] = format_moment(at)
+        header["closed_through"] = report.closed_through.isoformat() if report.closed_through else None
+        header["command"] = report.command
+    return header

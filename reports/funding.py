@@ -14,13 +14,15 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ledger import figures, journal
+from ledger import figures
 from ledger.clock import utcnow
 from ledger.money import percent_1dp
 from ledger.paragraphs import paragraphs
 from ledger.rates import RateBook, StaleRate
 from ledger.schema import Activity, Allocation, Pledge
 from ledger.versions import activities_as_recorded
+
+from .moments import read_at
 
 MONEY_KEYS = (
     "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
@@ -76,8 +78,11 @@ class FundingRow:
 class FundingReport:
     as_of: dt.date
     generated_at: dt.datetime
-    chain_head: str
+    chain_head: str  # the chain head as recorded at as_recorded_at
     entries: int
+    as_recorded_at: dt.datetime | None = None
+    closed_through: dt.date | None = None
+    command: str = ""  # the command that makes this report again, figure for figure
     rows: list[FundingRow] = field(default_factory=list)
     totals: FundingRow | None = None
     stale_rates: list[StaleRate] = field(default_factory=list)  # rates used not of the as-of month
@@ -124,16 +129,19 @@ def _activities_by_paragraph(session: Session, recorded_at: dt.datetime | None):
     )
 
 
-def funding_report(session: Session, as_of: dt.date | None = None,
-                   recorded_at: dt.datetime | None = None) -> FundingReport:
-    as_of = as_of or dt.date.today()
-    count, head = journal.head(session)
-    report = FundingReport(as_of=as_of, generated_at=utcnow(), chain_head=head, entries=count)
+def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> FundingReport:
+    """The report as of ``as_of`` (default: the date of ``recorded_at``, else today) as recorded at
+    ``recorded_at`` (default and latest: the latest stamp; docs/rules.md#as-recorded-at)."""
+    moments = read_at(session, as_of, recorded_at, "report funding")
+    as_of, at = moments.as_of, moments.at
+    report = FundingReport(as_of=as_of, generated_at=utcnow(), chain_head=at.head_hash, entries=at.entries,
+                           as_recorded_at=at.recorded_at, closed_through=moments.closed_through,
+                           command=moments.command)
     by_id: dict[int | None, FundingRow] = {}
     for p in paragraphs(session):
         by_id[p.id] = FundingRow(p.number, p.short_title)
     unearmarked = by_id[None] = FundingRow(None, "Unearmarked")
-    book = RateBook.load(session, recorded_at)
+    book = RateBook.load(session, at.recorded_at)
     valued: set[str] = set()  # the currencies whose outstanding was valued at the as-of rate
     for _aid, para, currency, psc_bp, pledged, outstanding, received, disbursed, psc in _allocation_sums(session, as_of):
         row = by_id[para]
@@ -148,7 +156,7 @@ def funding_report(session: Session, as_of: dt.date | None = None,
         row.psc += int(psc)
     for pid, spent in _spent_by_paragraph(session, as_of).items():
         by_id[pid].spent_on_activities = spent
-    for pid, budget, weighted, total, completed in _activities_by_paragraph(session, recorded_at):
+    for pid, budget, weighted, total, completed in _activities_by_paragraph(session, at.recorded_at):
         row = by_id[pid]
         row.requirement, row.weighted_progress = int(budget), int(weighted)
         row.activities_total, row.activities_completed = int(total), int(completed or 0)

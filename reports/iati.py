@@ -41,6 +41,7 @@ from ledger.schema import (
 )
 
 from .files import replaced_on_success
+from .moments import read_at
 from .sums import use_snapshot
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -114,7 +115,7 @@ def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
                Donor.name, Donor.kind)
         .join(Allocation, Allocation.pledge_id == Pledge.id)
         .join(Donor, Donor.id == Pledge.donor_id)
-        .where(Pledge.pledged_on <= as_of)
+        .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
         .group_by(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, Pledge.reference, Donor.name, Donor.kind)
     )
     for entry_id, day, currency, minor, reference, donor, kind in pledges:
@@ -125,7 +126,7 @@ def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
                Pledge.reference, Cancellation.reason, Donor.name, Donor.kind)
         .join(Pledge, Pledge.id == Cancellation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
-        .where(Cancellation.cancelled_on <= as_of)
+        .where(Cancellation.cancelled_on <= as_of, *figures.recorded(session, Cancellation.entry_id))
     )
     for entry_id, day, currency, minor, reference, reason, donor, kind in cancellations:
         by_entry[entry_id] = Transaction(INCOMING_PLEDGE, day, currency, -minor, reference,
@@ -136,7 +137,7 @@ def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
                Pledge.reference, Donor.name, Donor.kind)
         .join(Pledge, Pledge.id == Receipt.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
-        .where(Receipt.received_on <= as_of)
+        .where(Receipt.received_on <= as_of, *figures.recorded(session, Receipt.entry_id))
     )
     for entry_id, day, currency, minor, reference, pledge, donor, kind in receipts:
         by_entry[entry_id] = Transaction(INCOMING_FUNDS, day, currency, minor, reference,
@@ -145,7 +146,7 @@ def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
         select(Disbursement.entry_id, Disbursement.disbursed_on, Disbursement.currency, Disbursement.amount_minor,
                Disbursement.reference, Activity.code, Disbursement.payee, Disbursement.description)
         .join(Activity, Activity.id == Disbursement.activity_id)
-        .where(Disbursement.disbursed_on <= as_of)
+        .where(Disbursement.disbursed_on <= as_of, *figures.recorded(session, Disbursement.entry_id))
     )
     for entry_id, day, currency, minor, reference, activity, payee, description in disbursements:
         text = f"disbursement {reference} for activity {activity}" + (f": {description}" if description else "")
@@ -196,7 +197,7 @@ def iati_document(session: Session, as_of: dt.date | None = None, *, org_ref: st
     donors = session.execute(
         select(Donor.code, Donor.name, Donor.kind).distinct()
         .join(Pledge, Pledge.donor_id == Donor.id)
-        .where(Pledge.pledged_on <= as_of)
+        .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
         .order_by(Donor.code)
     ).all()
     for _code, name, kind in donors:
@@ -241,8 +242,10 @@ def iati_document(session: Session, as_of: dt.date | None = None, *, org_ref: st
     return etree.ElementTree(root)
 
 
-def write_iati(session: Session, path: Path, as_of: dt.date | None = None, *, org_ref: str, org_name: str) -> IatiResult:
-    as_of = as_of or dt.date.today()
+def write_iati(session: Session, path: Path, as_of: dt.date | None = None, *, org_ref: str, org_name: str,
+               recorded_at: dt.datetime | None = None) -> IatiResult:
+    """The IATI file as of ``as_of`` and as recorded at ``recorded_at`` (docs/rules.md#as-recorded-at)."""
+    as_of = read_at(session, as_of, recorded_at, "iati -o FILE.xml").as_of
     tree = iati_document(session, as_of, org_ref=org_ref, org_name=org_name)
     activity = tree.getroot()[0]
     path = Path(path)
@@ -252,6 +255,7 @@ def write_iati(session: Session, path: Path, as_of: dt.date | None = None, *, or
                       len(activity.findall("budget")))
 
 
-def export_iati(ledger, path: Path, as_of: dt.date | None = None, *, org_ref: str, org_name: str) -> IatiResult:
+def export_iati(ledger, path: Path, as_of: dt.date | None = None, *, org_ref: str, org_name: str,
+                recorded_at: dt.datetime | None = None) -> IatiResult:
     with ledger.reading() as session:
-        return write_iati(session, path, as_of, org_ref=org_ref, org_name=org_name)
+        return write_iati(session, path, as_of, org_ref=org_ref, org_name=org_name, recorded_at=recorded_at)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures
+from ledger import figures, recorded
 from ledger.rates import RateBook
 from ledger.schema import Allocation, JournalEntry, Pledge
 
@@ -47,7 +47,7 @@ FIGURES = (
 
 def allocation_sums(session: Session, as_of: dt.date, book: RateBook | None = None) -> list[AllocationSums]:
     """Every allocation with a line dated on or before ``as_of``, in allocation id order."""
-    book = book or RateBook.load(session)
+    book = book or RateBook.load(session, recorded.recorded_at(session))
     result = []
     for row in figures.per_allocation(session, as_of, FIGURES, Allocation.pledge_id, Pledge.donor_id,
                                       Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp):
@@ -62,7 +62,8 @@ def reversed_as_of(session: Session, as_of: dt.date) -> dict[int, tuple[int, dt.
     """entry id -> (id, date) of the reversal that undoes it, for reversals dated on or before as_of."""
     rows = session.execute(
         select(JournalEntry.reverses_id, JournalEntry.id, JournalEntry.event_date)
-        .where(JournalEntry.reverses_id.is_not(None), JournalEntry.event_date <= as_of)
+        .where(JournalEntry.reverses_id.is_not(None), JournalEntry.event_date <= as_of,
+               *figures.recorded(session, JournalEntry.id))
     )
     return {original: (rid, day) for original, rid, day in rows}
 

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger import figures
+from ledger import figures, recorded
 from ledger.alerts import Alerts
 from ledger.money import RATE_DECIMALS, to_minor
 from ledger.rates import RateBook
@@ -33,6 +33,7 @@ from ledger.schema import (
     Rate,
     Receipt,
 )
+from ledger.versions import activities_as_recorded
 
 from .ageing import BUCKET_LABELS, BUCKETS, AgeingReport
 from .donors import DonorReport
@@ -235,7 +236,7 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
         .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
-        .where(Pledge.pledged_on <= as_of)
+        .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
         .order_by(Pledge.pledged_on, Pledge.reference, Allocation.position)
         .execution_options(yield_per=BATCH)
     )
@@ -272,7 +273,7 @@ def receipt_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: di
                Receipt.usd_cents, Receipt.usd_given, Receipt.bank_reference, Receipt.entry_id)
         .join(Pledge, Pledge.id == Receipt.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
-        .where(Receipt.received_on <= as_of)
+        .where(Receipt.received_on <= as_of, *figures.recorded(session, Receipt.entry_id))
         .order_by(Receipt.received_on, Receipt.reference)
         .execution_options(yield_per=BATCH)
     )
@@ -309,7 +310,7 @@ def disbursement_sheet(book: BookWriter, session: Session, as_of: dt.date, undon
         .join(Paragraph, Paragraph.id == Activity.paragraph_id)
         .outerjoin(psc, psc.c.entry_id == Disbursement.entry_id)
         .outerjoin(funding_pledge, funding_pledge.id == Disbursement.pledge_id)
-        .where(Disbursement.disbursed_on <= as_of)
+        .where(Disbursement.disbursed_on <= as_of, *figures.recorded(session, Disbursement.entry_id))
         .order_by(Disbursement.disbursed_on, Disbursement.reference)
         .execution_options(yield_per=BATCH)
     )
@@ -350,7 +351,7 @@ def funding_split_sheet(book: BookWriter, session: Session, as_of: dt.date) -> N
         .outerjoin(alloc_paragraph, alloc_paragraph.id == Allocation.paragraph_id)
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
-        .where(JournalEntry.event_date <= as_of, line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
+        .where(JournalEntry.event_date <= as_of, *figures.recorded(session, JournalEntry.id), line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(line.entry_id, JournalEntry.event_date, JournalEntry.kind, Disbursement.reference, Activity.code,
                   Paragraph.number, Donor.code, Pledge.reference, alloc_paragraph.number, Pledge.psc_rate_bp,
                   Disbursement.currency, line.allocation_id)
@@ -374,21 +375,24 @@ def activity_sheet(book: BookWriter, session: Session, as_of: dt.date) -> None:
         Column("Activity", 12), Column("Paragraph", 10, "int"), Column("Title", 40), Column("Budget USD", 15, "usd"),
         Column("Planned start", 11, "date"), Column("Planned end", 11, "date"), Column("Status", 11),
         Column("Progress %", 10, "int"), Column("Spent USD", 15, "usd"), Column("PSC USD", 13, "usd"),
-    ), f"Activities (budget, status and progress at generation time; spending as of {as_of.isoformat()})")
+    ), f"Activities (budget, status and progress as recorded at the workbook's moment; spending as of {as_of.isoformat()})")
     ws = sheet.ws
     spent = (
         select(JournalLine.activity_id,
                figures.DISBURSED_USD.among().label("spent"), figures.PSC_USD.among().label("psc"))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.event_date <= as_of, JournalLine.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
+        .where(JournalEntry.event_date <= as_of, *figures.recorded(session, JournalEntry.id), JournalLine.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
         .group_by(JournalLine.activity_id)
         .subquery()
     )
+    then = activities_as_recorded(recorded.recorded_at(session))  # the versions in force at the moment read
+    version = then.c
     statement = (
-        select(Activity.code, Paragraph.number, Activity.title, Activity.budget_cents, Activity.planned_start,
-               Activity.planned_end, Activity.status, Activity.progress_pct, func.coalesce(spent.c.spent, 0),
+        select(Activity.code, Paragraph.number, version.title, version.budget_cents, version.planned_start,
+               version.planned_end, version.status, version.progress_pct, func.coalesce(spent.c.spent, 0),
                func.coalesce(spent.c.psc, 0))
-        .join(Paragraph, Paragraph.id == Activity.paragraph_id)
+        .join(then, version.activity_id == Activity.id)
+        .join(Paragraph, Paragraph.id == version.paragraph_id)
         .outerjoin(spent, spent.c.activity_id == Activity.id)
         .order_by(Paragraph.number, Activity.code)
         .execution_options(yield_per=BATCH)
@@ -415,6 +419,8 @@ def rate_sheet(book: BookWriter, session: Session, as_of: dt.date, rates: RateBo
     rate_format = "0." + "0" * RATE_DECIMALS
     statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_by, Rate.entered_at,
                        Rate.reason).order_by(Rate.currency, Rate.effective_from, Rate.entered_at, Rate.id)
+    if (moment := recorded.recorded_at(session)) is not None:  # the rates recorded by then
+        statement = statement.where(Rate.entered_at <= moment)
     rows = session.execute(statement).all()
     for n, (currency, start, micros, by, at, reason) in enumerate(rows):
         superseded = n + 1 < len(rows) and rows[n + 1][:2] == (currency, start)
@@ -482,7 +488,7 @@ def journal_sheets(book: BookWriter, session: Session, as_of: dt.date) -> int:
         .outerjoin(Paragraph, Paragraph.id == line.paragraph_id)
         .outerjoin(Activity, Activity.id == line.activity_id)
         .outerjoin(Disbursement, Disbursement.id == line.disbursement_id)
-        .where(entry.event_date <= as_of)
+        .where(entry.event_date <= as_of, *figures.recorded(session, entry.id))
         .order_by(line.entry_id, line.line_no)
         .execution_options(yield_per=BATCH)
     )

@@ -1,5 +1,5 @@
 """Paragraphs and activities: the paragraph's text, its activities (programme leads update
-status and progress here), every pledge whose money paid for them (unearmarked ones included)
+status, progress and budget here; each activity's history of versions on **h**), every pledge whose money paid for them (unearmarked ones included)
 and the pledges earmarked to it."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ledger.roles import Act
 from .base import LedgerScreen
 from .common import amount, date
 from .forms import FormScreen, field_id
+from .history import HistoryDialog
 
 # Code to spending fit beside the paragraph list at 120 columns (the title takes what is left);
 # the planned dates follow (→ scrolls).
@@ -108,14 +109,16 @@ class ActivitiesScreen(LedgerScreen):
         "earmarked to this paragraph, to another or unearmarked, with the USD spent and the PSC charged "
         "(they add up to the paragraph's *spent* on the dashboard's implementation view); then the pledges "
         "**earmarked** to it with what they received, spent (on any paragraph) and hold in cash.\n\n"
-        "**Tab** moves from the paragraphs to their activities. Programme leads: **u** (or **Enter** on "
-        "an activity) updates its status and progress; **n** adds an activity to the paragraph. Finance "
-        "and auditors see the same, read only."
+        "**Tab** moves from the paragraphs to their activities; **h** shows the selected activity's history "
+        "(every version: who, when, why and what changed). Programme leads: **u** (or **Enter** on "
+        "an activity) updates its status, progress or budget (a budget revision needs a reason); **n** adds "
+        "an activity to the paragraph. Finance and auditors see the same, read only."
     )
     WRITE_ACTIONS: ClassVar = {"update_activity": Act.UPDATE_ACTIVITIES, "new_activity": Act.UPDATE_ACTIVITIES}
     BINDINGS: ClassVar = [
         Binding("u", "update_activity", "Update activity"),
         Binding("n", "new_activity", "New activity"),
+        Binding("h", "activity_history", "History"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -197,6 +200,7 @@ class ActivitiesScreen(LedgerScreen):
 
     def show_activities(self, number: int | None) -> None:
         table = self.query_one("#activities", DataTable)
+        selected = self.selected_activity()  # stays selected when the list is shown again (after a save)
         table.clear(columns=True)
         shown = [(i, label, width) for i, (label, width) in enumerate(COLUMNS)
                  if not (self.has_class("narrow") and label in NARROW_HIDDEN)]
@@ -213,6 +217,8 @@ class ActivitiesScreen(LedgerScreen):
                          "Spent USD": Text(amount(a.spent_usd), justify="right"),
                          "Start": date(a.planned_start), "End": date(a.planned_end)}
                 table.add_row(*(cells[label] for _i, label, _w in shown), key=a.code)
+        if selected is not None and selected.code in table.rows:
+            table.move_cursor(row=table.get_row_index(selected.code))
 
     @on(DataTable.RowSelected, "#activities")
     def _activity_chosen(self) -> None:
@@ -236,6 +242,19 @@ class ActivitiesScreen(LedgerScreen):
             return
         self.app.push_screen(ActivityUpdateForm(activity), self._written)
 
+    def action_activity_history(self) -> None:
+        activity = self.selected_activity()
+        if activity is None:
+            self.notify("Choose a paragraph with activities, then an activity (Tab moves between panes).",
+                        severity="warning")
+            return
+        self._load_history(activity.code)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
+    def _load_history(self, code: str) -> None:
+        versions = queries.history(self.ledger, "activities", code)
+        self.app.call_from_thread(self.app.push_screen, HistoryDialog(f"History of activity {code}", versions))
+
     def action_new_activity(self) -> None:
         if self.refused(Act.UPDATE_ACTIVITIES):
             return
@@ -250,7 +269,9 @@ class ActivitiesScreen(LedgerScreen):
 class ActivityUpdateForm(FormScreen):
     MODEL = ActivityUpdate
     TITLE = "Update an activity"
-    HELP = "Status (planned, ongoing, completed, cancelled) and progress in whole percent, 0-100."
+    HELP = ("Status (planned, ongoing, completed, cancelled), progress in whole percent, 0-100, and the budget "
+            "in USD. A budget revision needs a reason and cannot go below what is spent; the reason is kept "
+            "with the new version in the activity's history.")
 
     def __init__(self, activity: queries.ActivityView):
         super().__init__()
@@ -258,15 +279,19 @@ class ActivityUpdateForm(FormScreen):
 
     def compose_fields(self) -> ComposeResult:
         a = self.activity
-        yield Static(f"{a.code} · ¶{a.paragraph} · {a.title} · budget USD {amount(a.budget_usd)}", classes="hint")
+        yield Static(f"{a.code} · ¶{a.paragraph} · {a.title} · spent USD {amount(a.spent_usd)}", classes="hint")
         yield self.choice("status", "Status", [(s, s) for s in ACTIVITY_STATUSES], a.status)
-        yield self.field("progress_pct", "Progress %", str(a.progress_pct))
+        with Horizontal(classes="row"):
+            yield self.field("progress_pct", "Progress %", str(a.progress_pct))
+            yield self.field("budget_usd", "Budget USD", str(a.budget_usd))
+        yield self.field("reason", "Reason", placeholder="why (a budget revision needs one)")
 
     def on_mount(self) -> None:
         self.query_one(f"#{field_id('progress_pct')}").focus()
 
     def values(self) -> dict:
-        return {"code": self.activity.code, "status": self.selected("status"), "progress_pct": self.text("progress_pct")}
+        return {"code": self.activity.code, "status": self.selected("status"), "progress_pct": self.text("progress_pct"),
+                "budget_usd": self.text("budget_usd"), "reason": self.text("reason")}
 
     def save(self, model: ActivityUpdate) -> Any:
         return f"{model.code} {services.update_activity(self.app.ledger, model)}"

@@ -64,7 +64,7 @@ ACTIONS: tuple[tuple[str, str, str, str, Act | None], ...] = (
     ("pledges", "filter", "Filter pledges", "By donor, paragraph, status or text", None),
     ("disbursements", "new_disbursement", "New disbursement", "Pay for an activity; shows who funds it before saving", Act.RECORD_MONEY),
     ("disbursements", "reverse", "Reverse a disbursement", "A mirror entry for the selected disbursement", Act.RECORD_MONEY),
-    ("activities", "update_activity", "Update an activity", "Status and progress of the selected activity", Act.UPDATE_ACTIVITIES),
+    ("activities", "update_activity", "Update an activity", "Status, progress or budget (with a reason) of the selected activity", Act.UPDATE_ACTIVITIES),
     ("activities", "new_activity", "New activity", "An activity of the selected paragraph", Act.UPDATE_ACTIVITIES),
     ("donors", "new_donor", "Add a donor", "Code, name, kind, country, currency", Act.MANAGE_DONORS_RATES),
     ("donors", "edit_donor", "Edit a donor", "Changes are kept in the audit trail", Act.MANAGE_DONORS_RATES),
@@ -109,6 +109,7 @@ class DonorLedgerApp(App):
             self._opened.set()
         self.actor = None
         self.as_of = as_of or dt.date.today()
+        self.recorded_at: dt.datetime | None = None  # the dashboard's "as recorded at" moment (None: now)
         self.start = start
         self.chain: ChainCheck | None = None  # the latest chain check of this session (dashboard and journal)
 

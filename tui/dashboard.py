@@ -225,6 +225,8 @@ class DashboardScreen(LedgerScreen):
         with Horizontal(id="dash-top", classes="toolbar"):
             yield Label("Paragraphs, USD, as of", id="as-of-label")
             yield Input(self.ledger_app.as_of.isoformat(), id="as-of", placeholder="YYYY-MM-DD", max_length=10)
+            yield Label("recorded at", id="recorded-at-label")
+            yield Input(self._recorded_at_text(), id="recorded-at", placeholder="now", max_length=30)
             yield Static("loading…", id="dash-meta", classes="status-line")
         yield Static(view_title(FUNDING, self.app.size.width), id="view-title")
         yield FundingView("", id="funding")
@@ -253,13 +255,13 @@ class DashboardScreen(LedgerScreen):
     def reload(self) -> None:
         self.query_one("#dash-meta", Static).update("loading…")
         self.alerts: Alerts | None = None
-        self._load(self.ledger_app.as_of)  # the alerts follow the figures (they would compete for the CPU)
+        self._load(self.ledger_app.as_of, self.ledger_app.recorded_at)  # the alerts follow the figures
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
-    def _load(self, as_of: dt.date) -> None:
+    def _load(self, as_of: dt.date, recorded_at: dt.datetime | None) -> None:
         from reports.funding import funding_report_for
 
-        self.post_message(DashboardLoaded(DashboardData(funding_report_for(self.ledger, as_of))))
+        self.post_message(DashboardLoaded(DashboardData(funding_report_for(self.ledger, as_of, recorded_at))))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="alerts")
     def _load_alerts(self, as_of: dt.date) -> None:
@@ -272,9 +274,10 @@ class DashboardScreen(LedgerScreen):
         report = data.report
         self.show_figures()
         today = "" if report.as_of == dt.date.today() else " · requirement and progress: today's"
+        closed = f" · closed through {report.closed_through}" if report.closed_through else ""
         self.query_one("#dash-meta", Static).update(Text(
             f"{report.entries:,} entries · chain head {report.chain_head[:8]}… · "
-            f"{report.generated_at:%Y-%m-%d %H:%M} UTC{today}", style="dim"))
+            f"{report.generated_at:%Y-%m-%d %H:%M} UTC{closed}{today}", style="dim"))
         self.show_alerts()
         self.post_message(self.Ready())
         if self.alerts is None:
@@ -378,6 +381,26 @@ class DashboardScreen(LedgerScreen):
             event.input.value = shown  # the field says what the figures are as of
             return
         self.ledger_app.as_of = day
+        self.query_one("#funding").focus()
+        self.reload()
+
+    def _recorded_at_text(self) -> str:
+        from ledger.clock import format_moment
+
+        return "" if self.ledger_app.recorded_at is None else format_moment(self.ledger_app.recorded_at)
+
+    @on(Input.Submitted, "#recorded-at")
+    def _recorded_at_submitted(self, event: Input.Submitted) -> None:
+        """A moment (UTC, or a date: the end of that day), or nothing for now."""
+        from ledger.clock import parse_moment
+
+        text = event.value.strip()
+        try:
+            self.ledger_app.recorded_at = parse_moment(text) if text else None
+        except ValueError as exc:
+            self.notify(f"{exc}; the figures stay as recorded at {self._recorded_at_text() or 'now'}", severity="error")
+            event.input.value = self._recorded_at_text()
+            return
         self.query_one("#funding").focus()
         self.reload()
 

@@ -16,7 +16,6 @@ from textual.widgets import DataTable, Static
 from ledger import queries, services
 from ledger.inputs import DONOR_KINDS, DonorIn
 from ledger.roles import Act
-from ledger.versions import VersionView
 
 from .base import LedgerScreen
 from .common import amount
@@ -32,7 +31,7 @@ class DonorsLoaded(Message):
 
 
 class TrailLoaded(Message):
-    def __init__(self, code: str, trail: list[VersionView]):
+    def __init__(self, code: str, trail: list[queries.VersionView]):
         super().__init__()
         self.code, self.trail = code, trail
 

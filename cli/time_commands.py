@@ -1,0 +1,61 @@
+"""Commands of time: closing and reopening periods, and the ledger settings."""
+
+from __future__ import annotations
+
+import click
+
+from cli.group import ISO_DATE, Settings, cli, handles_refusals, pass_settings
+from ledger import services
+
+
+@cli.command("close-period")
+@click.option("--through", "through", type=ISO_DATE, required=True, help="The last day of the month closed.")
+@click.option("--reason", required=True)
+@pass_settings
+@handles_refusals
+def close_period(settings: Settings, through, reason: str) -> None:
+    """Close every period through a month end: nothing dated on or before it is posted any more."""
+    entry_id = services.close_period(settings.ledger(), through, reason)
+    click.echo(f"closed through {through.isoformat()}: entry {entry_id}")
+
+
+@cli.command("reopen-period")
+@click.option("--reason", required=True)
+@pass_settings
+@handles_refusals
+def reopen_period(settings: Settings, reason: str) -> None:
+    """Reopen the latest closed period (admin): back to the close before it."""
+    entry_id, previous = services.reopen_period(settings.ledger(), reason)
+    now = f"closed through {previous[0].isoformat()}" if previous else "no period is closed"
+    click.echo(f"reopened: entry {entry_id}; {now}")
+
+
+@cli.group("settings")
+def settings_group() -> None:
+    """Ledger settings (admin), each change kept as a version."""
+
+
+@settings_group.command("list")
+@pass_settings
+@handles_refusals
+def settings_list(settings: Settings) -> None:
+    """Every setting with its value in force and who set it, when and why."""
+    for name, value, version in services.settings_in_force(settings.ledger()):
+        if version is None:
+            origin = "(default)" if value else "(not set)"
+        else:
+            who, when, why = version
+            origin = f"set by {who} at {when.isoformat(timespec='microseconds')}Z" + (f": {why}" if why else "")
+        click.echo(f"{name}\t{value}\t{origin}")
+
+
+@settings_group.command("set")
+@click.argument("name")
+@click.argument("value")
+@click.option("--reason", default="", help="Why the setting changes (kept with the version).")
+@pass_settings
+@handles_refusals
+def settings_set(settings: Settings, name: str, value: str, reason: str) -> None:
+    """Set a ledger setting (admin)."""
+    result = services.set_setting(settings.ledger(), name, value, reason)
+    click.echo(f"{name} = {value.strip()}: {result}")
