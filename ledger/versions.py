@@ -1,8 +1,9 @@
 """Versions of reference data (docs/rules.md#reference-data-versions): every change of an
 activity, donor or user is a new version row with who, when and why, the first one included.
 The activities, donors and users tables hold the current state (the latest version); the
-versions are the history, shown as the audit trail, and give the activities as recorded at a
-moment (the funding report's requirement, progress and counts)."""
+versions are the history, shown as the audit trail, and give the activities and donors as
+recorded at a moment (``activities_as_recorded``, ``donors_as_recorded``: what every report as
+recorded at T shows of them)."""
 
 from __future__ import annotations
 
@@ -71,14 +72,28 @@ def add(session: Session, item: Base, user_name: str, recorded_at: dt.datetime, 
 def activities_as_recorded(recorded_at: dt.datetime | None = None):
     """Each activity's version in force at ``recorded_at`` (None: now), as a subquery with the
     columns of ``ActivityVersion``; an activity first recorded after that moment is absent."""
-    v = ActivityVersion
-    latest = select(v.activity_id, func.max(v.version).label("version"))
+    return _as_recorded(KINDS[Activity], recorded_at)
+
+
+def donors_as_recorded(recorded_at: dt.datetime | None = None):
+    """Each donor's version in force at ``recorded_at`` (None: now), as a subquery with the columns
+    of ``DonorVersion`` (name, kind, country, currency) and ``code`` (a donor's code never changes);
+    a donor first recorded after that moment is absent."""
+    v = _as_recorded(KINDS[Donor], recorded_at)
+    return select(v, Donor.code).join(Donor, Donor.id == v.c.donor_id).subquery()
+
+
+def _as_recorded(kind: Kind, recorded_at: dt.datetime | None):
+    """The latest version of each item of ``kind`` recorded at or before ``recorded_at``."""
+    v = kind.versions
+    owner = getattr(v, kind.owner)
+    latest = select(owner, func.max(v.version).label("version"))
     if recorded_at is not None:
         latest = latest.where(v.recorded_at <= recorded_at)
-    latest = latest.group_by(v.activity_id).subquery()
+    latest = latest.group_by(owner).subquery()
     return (
         select(v)
-        .join(latest, and_(latest.c.activity_id == v.activity_id, latest.c.version == v.version))
+        .join(latest, and_(latest.c[kind.owner] == owner, latest.c.version == v.version))
         .subquery()
     )
 

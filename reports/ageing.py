@@ -25,7 +25,8 @@ from ledger import figures
 from ledger.clock import utcnow
 from ledger.money import format_amount
 from ledger.rates import RateBook
-from ledger.schema import Donor, Pledge
+from ledger.schema import Pledge
+from ledger.versions import donors_as_recorded
 
 from .formats import json_header, money, money_grouped, provenance, safe_text
 from .moments import read_at
@@ -103,9 +104,11 @@ def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook
             totals[1] += s.outstanding_cents
     rows: list[AgeingRow] = []
     if per_pledge:
+        donor = donors_as_recorded(moments.at.recorded_at)  # the names as recorded at T
         details = session.execute(
-            select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.currency, Pledge.pledged_on, Pledge.due_on)
-            .join(Donor, Donor.id == Pledge.donor_id)
+            select(Pledge.id, Pledge.reference, donor.c.code, donor.c.name, Pledge.currency, Pledge.pledged_on,
+                   Pledge.due_on)
+            .join(donor, donor.c.donor_id == Pledge.donor_id)
             .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
         )
         for pid, reference, code, name, currency, pledged_on, due_on in details:

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures
+from ledger import figures, recorded
 from ledger.clock import utcnow
 from ledger.rates import RateBook
-from ledger.schema import Activity, Donor, JournalEntry, JournalLine, Paragraph, Pledge
+from ledger.schema import Activity, JournalEntry, JournalLine, Paragraph, Pledge
+from ledger.versions import activities_as_recorded, donors_as_recorded
 
 from .formats import json_header, money, money_grouped, provenance, safe_text
 from .moments import read_at
@@ -92,16 +93,18 @@ def _live_pledges(session: Session, as_of: dt.date) -> dict[int, int]:
 
 def _spending(session: Session, as_of: dt.date):
     line = JournalLine
+    then = activities_as_recorded(recorded.recorded_at(session))  # titles and paragraphs as recorded at T
     return session.execute(
         select(
-            line.donor_id, Paragraph.number, Activity.code, Activity.title,
+            line.donor_id, Paragraph.number, Activity.code, then.c.title,
             figures.DISBURSED_USD.among(), figures.PSC_USD.among(),
         )
         .join(JournalEntry, JournalEntry.id == line.entry_id)
         .join(Activity, Activity.id == line.activity_id)
-        .join(Paragraph, Paragraph.id == Activity.paragraph_id)
+        .join(then, then.c.activity_id == Activity.id)
+        .join(Paragraph, Paragraph.id == then.c.paragraph_id)
         .where(JournalEntry.event_date <= as_of, *figures.recorded(session, JournalEntry.id), line.account.in_(figures.accounts((figures.DISBURSED_USD, figures.PSC_USD))))
-        .group_by(line.donor_id, Paragraph.number, Activity.code, Activity.title)
+        .group_by(line.donor_id, Paragraph.number, Activity.code, then.c.title)
         .order_by(line.donor_id, Paragraph.number, Activity.code)
     )
 
@@ -112,8 +115,9 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
     moments = read_at(session, as_of, recorded_at, "report donors")
     as_of, count, head = moments.as_of, moments.at.entries, moments.at.head_hash
     statements: dict[int, DonorStatement] = {}
+    donor = donors_as_recorded(moments.at.recorded_at).c  # the donors and their names as recorded at T
     for did, code, name, kind, country, currency in session.execute(
-        select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency).order_by(Donor.code)
+        select(donor.donor_id, donor.code, donor.name, donor.kind, donor.country, donor.currency).order_by(donor.code)
     ):
         statements[did] = DonorStatement(code, name, kind, country, currency)
     for did, n in _live_pledges(session, as_of).items():

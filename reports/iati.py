@@ -6,7 +6,8 @@
   type 13 (incoming pledge) per pledge (negative per cancellation), type 1 (incoming funds)
   per receipt, type 4 (expenditure) per disbursement; a reversal is the same type with the
   amount negated, dated on the reversal date;
-- one budget per calendar year: the USD budgets of the activities that are not cancelled, each
+- one budget per calendar year: the USD budgets of the activities that are not cancelled (as
+  recorded at the file's moment T, like the donors' names and kinds), each
   spread over the years of its planned period pro rata to its days (IATI budgets are at most a
   year long and do not overlap).
 Only money events dated on or before the as-of date are included, as in every report.
@@ -25,7 +26,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures
+from ledger import figures, recorded
 from ledger.clock import utcnow
 from ledger.money import format_amount, largest_remainder
 from ledger.paragraphs import mandate_title
@@ -34,11 +35,11 @@ from ledger.schema import (
     Allocation,
     Cancellation,
     Disbursement,
-    Donor,
     JournalEntry,
     Pledge,
     Receipt,
 )
+from ledger.versions import activities_as_recorded, donors_as_recorded
 
 from .files import replaced_on_success
 from .moments import read_at
@@ -110,22 +111,23 @@ def _adopted(code: str) -> dt.date | None:
 
 def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
     by_entry: dict[int, Transaction] = {}
+    funder = donors_as_recorded(recorded.recorded_at(session))  # names and kinds as recorded at T
     pledges = session.execute(
         select(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, figures.promised(), Pledge.reference,
-               Donor.name, Donor.kind)
+               funder.c.name, funder.c.kind)
         .join(Allocation, Allocation.pledge_id == Pledge.id)
-        .join(Donor, Donor.id == Pledge.donor_id)
+        .join(funder, funder.c.donor_id == Pledge.donor_id)
         .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
-        .group_by(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, Pledge.reference, Donor.name, Donor.kind)
+        .group_by(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, Pledge.reference, funder.c.name, funder.c.kind)
     )
     for entry_id, day, currency, minor, reference, donor, kind in pledges:
         by_entry[entry_id] = Transaction(INCOMING_PLEDGE, day, currency, int(minor), reference, f"pledge {reference}",
                                          donor, ORG_TYPE.get(kind), None, entry_id)
     cancellations = session.execute(
         select(Cancellation.entry_id, Cancellation.cancelled_on, Pledge.currency, Cancellation.amount_minor,
-               Pledge.reference, Cancellation.reason, Donor.name, Donor.kind)
+               Pledge.reference, Cancellation.reason, funder.c.name, funder.c.kind)
         .join(Pledge, Pledge.id == Cancellation.pledge_id)
-        .join(Donor, Donor.id == Pledge.donor_id)
+        .join(funder, funder.c.donor_id == Pledge.donor_id)
         .where(Cancellation.cancelled_on <= as_of, *figures.recorded(session, Cancellation.entry_id))
     )
     for entry_id, day, currency, minor, reference, reason, donor, kind in cancellations:
@@ -134,9 +136,9 @@ def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
                                          None, entry_id)
     receipts = session.execute(
         select(Receipt.entry_id, Receipt.received_on, Pledge.currency, Receipt.amount_minor, Receipt.reference,
-               Pledge.reference, Donor.name, Donor.kind)
+               Pledge.reference, funder.c.name, funder.c.kind)
         .join(Pledge, Pledge.id == Receipt.pledge_id)
-        .join(Donor, Donor.id == Pledge.donor_id)
+        .join(funder, funder.c.donor_id == Pledge.donor_id)
         .where(Receipt.received_on <= as_of, *figures.recorded(session, Receipt.entry_id))
     )
     for entry_id, day, currency, minor, reference, pledge, donor, kind in receipts:
@@ -155,7 +157,8 @@ def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
     result = list(by_entry.values())
     reversals = session.execute(
         select(JournalEntry.id, JournalEntry.event_date, JournalEntry.reverses_id, JournalEntry.memo)
-        .where(JournalEntry.reverses_id.is_not(None), JournalEntry.event_date <= as_of)
+        .where(JournalEntry.reverses_id.is_not(None), JournalEntry.event_date <= as_of,
+               *figures.recorded(session, JournalEntry.id))
     )
     for entry_id, day, original, memo in reversals:
         if original in by_entry:
@@ -194,11 +197,13 @@ def iati_document(session: Session, as_of: dt.date | None = None, *, org_ref: st
     _narrative(activity, "description", (
         f"Extrabudgetary funding and implementation of {code} ({title}), as recorded in the donor ledger; "
         f"money events dated on or before {as_of.isoformat()}."), type="1")
+    moment = recorded.recorded_at(session)  # donors and activities as recorded at T
+    donor = donors_as_recorded(moment).c
     donors = session.execute(
-        select(Donor.code, Donor.name, Donor.kind).distinct()
-        .join(Pledge, Pledge.donor_id == Donor.id)
+        select(donor.code, donor.name, donor.kind).distinct()
+        .join(Pledge, Pledge.donor_id == donor.donor_id)
         .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
-        .order_by(Donor.code)
+        .order_by(donor.code)
     ).all()
     for _code, name, kind in donors:
         _narrative(activity, "participating-org", name, role="1", type=ORG_TYPE.get(kind))
@@ -212,9 +217,11 @@ def iati_document(session: Session, as_of: dt.date | None = None, *, org_ref: st
         etree.SubElement(activity, "activity-date", {"iso-date": transactions[0].day.isoformat(), "type": "2"})
     if not adopted and not transactions:
         etree.SubElement(activity, "activity-date", {"iso-date": as_of.isoformat(), "type": "1"})
+    then = activities_as_recorded(moment).c
     budgets = session.execute(
-        select(Activity.code, Activity.budget_cents, Activity.planned_start, Activity.planned_end)
-        .where(Activity.status != "cancelled")
+        select(Activity.code, then.budget_cents, then.planned_start, then.planned_end)
+        .join(Activity, Activity.id == then.activity_id)
+        .where(then.status != "cancelled")
         .order_by(Activity.code)
     ).all()
     spans = []

@@ -33,7 +33,7 @@ from ledger.schema import (
     Rate,
     Receipt,
 )
-from ledger.versions import activities_as_recorded
+from ledger.versions import activities_as_recorded, donors_as_recorded
 
 from .ageing import BUCKET_LABELS, BUCKETS, AgeingReport
 from .donors import DonorReport
@@ -232,12 +232,13 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
         Column("Entry", 8, "int"), *UNDONE_COLUMNS, Column("Notes", 30),
     ), f"Pledges and their allocations, as of {as_of.isoformat()}")
     ws = sheet.ws
+    donor = donors_as_recorded(recorded.recorded_at(session))  # the names as recorded at the workbook's moment
     statement = (
-        select(Allocation.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.due_on, Pledge.currency,
+        select(Allocation.id, Pledge.reference, donor.c.code, donor.c.name, Pledge.pledged_on, Pledge.due_on, Pledge.currency,
                Pledge.psc_rate_bp, Paragraph.number, Allocation.amount_minor, Pledge.rate_micros, Allocation.pledged_cents,
                Pledge.entry_id, Pledge.notes)
         .join(Pledge, Pledge.id == Allocation.pledge_id)
-        .join(Donor, Donor.id == Pledge.donor_id)
+        .join(donor, donor.c.donor_id == Pledge.donor_id)
         .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
         .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
         .order_by(Pledge.pledged_on, Pledge.reference, Allocation.position)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -153,11 +154,26 @@ def workbook_values(path) -> dict[str, list]:
     return values
 
 
+def iati_text(path) -> str:
+    """The IATI file without its generation times (the one thing that differs)."""
+    import re
+
+    return re.sub(r'(generated|last-updated)-datetime="[^"]*"', "", path.read_text(encoding="utf-8"))
+
+
+def budget_total(text: str) -> Decimal:
+    """The sum of the IATI file's yearly budgets."""
+    import re
+
+    return sum((Decimal(v) for v in re.findall(r'<budget .*?<value [^>]*>([^<]*)</value>', text, re.S)), Decimal(0))
+
+
 def test_the_workbook_as_recorded_at_t_is_the_one_made_at_t(ledger, tmp_path):
+    from reports.iati import export_iati
     from reports.workbook import export_workbook
 
     rate(ledger, "EUR", "2020-01-01", "0.90", through="2020-09")
-    donor(ledger, "D1")
+    donor(ledger, "D1", "Donor One")
     activity(ledger, "A1", 1, "100000", "ongoing", 50)
     pledge(ledger, "P1", "D1", "2020-02-01", "EUR", {1: "90000", None: "9000"})
     first = receipt(ledger, "R1", "P1", "2020-03-01", "45000")
@@ -169,14 +185,30 @@ def test_the_workbook_as_recorded_at_t_is_the_one_made_at_t(ledger, tmp_path):
     assert about["Chain entries at that moment"] == 3 == issued.entries  # pledge, receipt, disbursement
     assert about["Command that makes this workbook again"] == (
         f"donor-ledger export -o FILE.xlsx --as-of 2020-12-31 --as-recorded-at {moment}")
+    assert before["Donors"][1][:3] == ["D1", "Donor One", "member-state"] and len(before["Donors"]) == 3  # and the total
+    assert [row[:3] for row in before["Pledges"][1:]] == [["P1", "D1", "Donor One"]] * 2
+    iati = {"org_ref": "XM-DAC-41119", "org_name": "UNODC"}
+    export_iati(ledger, tmp_path / "issued.xml", dt.date(2020, 12, 31), **iati)
+    issued_iati = iati_text(tmp_path / "issued.xml")
+    assert "Donor One" in issued_iati and budget_total(issued_iati) == Decimal("100000.00")
     receipt(ledger, "R2", "P1", "2020-06-30", "9000")
     pledge(ledger, "P2", "D1", "2020-05-01", "USD", {1: "5000"})
     rate(ledger, "EUR", "2020-10-01", "0.75", through="2020-12")
     activity(ledger, "A2", 2, "5000", "planned", 0)
     disburse(ledger, "X2", "A1", "2020-07-01", "2000")
     services.update_activity(ledger, ActivityUpdate(code="A1", status="completed", progress_pct=100))
+    services.update_activity(ledger, ActivityUpdate(code="A1", budget_usd="250000", reason="revised work plan"))
+    donor(ledger, "D1", "Donor One renamed", kind="foundation")  # a donor renamed after T
+    donor(ledger, "D2", "Donor Two")  # and one created after T, with a pledge back-dated into the year
+    pledge(ledger, "P3", "D2", "2020-08-01", "USD", {1: "7000"})
     reverse(ledger, first.entry_id, on=dt.date.today().isoformat())
     from ledger.clock import parse_moment
 
     export_workbook(ledger, tmp_path / "again.xlsx", dt.date(2020, 12, 31), recorded_at=parse_moment(moment))
     assert workbook_values(tmp_path / "again.xlsx") == before
+    export_iati(ledger, tmp_path / "again.xml", dt.date(2020, 12, 31), recorded_at=parse_moment(moment), **iati)
+    assert iati_text(tmp_path / "again.xml") == issued_iati
+    export_iati(ledger, tmp_path / "now.xml", dt.date(2020, 12, 31), **iati)  # today: the rename, D2, the budget
+    now = iati_text(tmp_path / "now.xml")
+    assert "Donor One renamed" in now and "Donor Two" in now and "Donor One<" not in now
+    assert budget_total(now) == Decimal("255000.00")  # A1 revised to 250,000 and A2's 5,000
