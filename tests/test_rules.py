@@ -613,6 +613,18 @@ def test_a_rate_recorded_under_a_posted_receipt_applies_only_after_it(ledger):
     assert fx == [-475]
     assert funding_rows(ledger, "2020-02-29")[1].received == 87_975
     assert services.verify_chain(ledger).ok
+    # a correction of R1 posts it again, and a receipt posted now converts at the rate in force on its
+    # date: EUR 400.00 / 0.79 = 506.329 -> USD 506.33; it clears the same 500.00 of carrying value
+    # (EUR 400.00 at the pledge's 0.80): exchange gain 6.33
+    fixed = services.correct(ledger, r1.entry_id, "bank reference mistyped", {"bank_reference": "BR-1"})
+    assert fixed.reference == "R1" and fixed.usd_cents == 50_633
+    fx = [line["usd_cents"] for line in lines_of(ledger, fixed.entry_id) if line["account"] == "7900"]
+    assert fx == [-633]
+    with ledger.reading() as session:
+        assert session.execute(select(Receipt.usd_cents, Receipt.rate_micros).where(
+            Receipt.entry_id == fixed.entry_id)).one() == (50_633, 790_000)
+    assert funding_rows(ledger, "2020-02-29")[1].received == 88_608  # 506.33 + 379.75
+    assert services.verify_chain(ledger).ok
 
 
 def test_a_disbursement_in_another_currency_keeps_its_rate_when_a_rate_is_recorded_later(usd_pledge):
