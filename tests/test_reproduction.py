@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from ledger import services
 from ledger.errors import LedgerError
-from ledger.inputs import ActivityUpdate, PledgeIn
+from ledger.inputs import ActivityUpdate, PledgeIn, RateIn
+from reports.donors import donor_report_for, donors_json
 from reports.funding import funding_report_for
 from reports.render import funding_json
 from tests.builders import activity, disburse, donor, invoke_cli, pledge, rate, receipt, reverse
@@ -38,17 +39,24 @@ def prepare(ledger) -> None:
     ledger.__dict__["_prepared"] = True
 
 
-def as_issued(report) -> dict:
+def as_issued(report, render=funding_json) -> dict:
     """The report's JSON without the moment it was generated (the one thing that differs)."""
-    document = json.loads(funding_json(report))
+    document = json.loads(render(report))
     del document["generated_at"]
     return document
+
+
+def reopen_all(ledger) -> None:
+    """Reopen every closed period (hypothesis reuses the ledger: the next example starts open)."""
+    while services.closed_through(ledger):
+        services.reopen_period(ledger, "next example")
 
 
 amounts = st.integers(1, 2_000_000)
 days = st.integers(0, 700)
 events = st.lists(st.tuples(st.sampled_from(["pledge", "receipt", "disburse", "reverse"]), amounts, days), max_size=6)
-later = st.lists(st.tuples(st.sampled_from(["pledge", "receipt", "disburse", "reverse", "rate", "psc", "budget", "status"]),
+later = st.lists(st.tuples(st.sampled_from(["pledge", "receipt", "disburse", "reverse", "rate", "psc", "budget", "status",
+                                            "donor", "rate correction", "correct", "close"]),
                            amounts, days),
                  min_size=1, max_size=6)
 
@@ -85,22 +93,53 @@ def post(ledger, kind: str, amount: int, day: int, made: dict) -> None:
             services.set_setting(ledger, "default_psc_rate", str(amount % 20))
             services.record_pledge(ledger, PledgeIn(reference=fresh("P"), donor="D1", pledged_on=on, currency="USD",
                                                     allocations=[{"paragraph": 2, "amount": str(amount)}]))
+        elif kind == "donor" and amount % 2:  # a donor renamed: its name and kind as recorded move
+            donor(ledger, "D1", fresh("Donor "), kind=("foundation", "member-state")[amount % 4 // 2])
+        elif kind == "donor":  # a new donor, with a pledge back-dated among the earlier ones
+            code = fresh("N")
+            donor(ledger, code, f"New donor {code}")
+            pledge(ledger, fresh("P"), code, on, "USD", {1: str(amount)})
+        elif kind == "rate correction":  # another value for a rate already recorded, with a reason
+            effective = dt.date(2019 + amount % 6, 1 + amount % 12, 1)
+            services.add_rate(ledger, RateIn(currency="EUR", effective_from=effective.isoformat(),
+                                             units_per_usd=f"0.{80 + amount % 19}", reason="UN revision"))
+        elif kind == "correct" and made["receipts"]:  # a receipt reversed and posted again, corrected
+            entry_id = made["receipts"].pop(amount % len(made["receipts"]))
+            changes = {"amount": str(amount // 5 + 1)} if amount % 2 else {"bank_reference": fresh("B")}
+            made["receipts"].append(services.correct(ledger, entry_id, "entered in error", changes).entry_id)
+        elif kind == "close":  # a period closed, then a receipt back-dated into the open period after it
+            through = START + dt.timedelta(days=day + 700)
+            through = dt.date(through.year + through.month // 12, through.month % 12 + 1, 1) - dt.timedelta(days=1)
+            services.close_period(ledger, through, "year-end")
+            if made["pledges"]:
+                posted = receipt(ledger, fresh("R"), made["pledges"][amount % len(made["pledges"])],
+                                 (through + dt.timedelta(days=1 + amount % 28)).isoformat(), str(amount // 7 + 1))
+                made["receipts"].append(posted.entry_id)
     except LedgerError:
         pass
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=10)
 @given(before=events, after=later)
-def test_the_funding_report_as_recorded_at_t_is_the_one_made_at_t(ledger, before, after):
+def test_the_funding_and_donor_reports_as_recorded_at_t_are_the_ones_made_at_t(ledger, before, after):
+    """Later postings of every kind (back-dated events, rates and rate corrections, corrections,
+    reversals, budget, status, donor and PSC changes, a close with a receipt after it) leave both
+    reports as recorded at T as they were made at T."""
     prepare(ledger)
     made = {"pledges": [], "receipts": []}
-    for kind, amount, day in before:
-        post(ledger, kind, amount, day, made)
-    issued = funding_report_for(ledger)
-    for kind, amount, day in after:
-        post(ledger, kind, amount, day, made)
-    again = funding_report_for(ledger, issued.as_of, issued.as_recorded_at)
-    assert as_issued(again) == as_issued(issued)
+    try:
+        for kind, amount, day in before:
+            post(ledger, kind, amount, day, made)
+        issued = funding_report_for(ledger)
+        donors = donor_report_for(ledger)
+        for kind, amount, day in after:
+            post(ledger, kind, amount, day, made)
+        again = funding_report_for(ledger, issued.as_of, issued.as_recorded_at)
+        assert as_issued(again) == as_issued(issued)
+        again_donors = donor_report_for(ledger, donors.as_of, donors.as_recorded_at)
+        assert as_issued(again_donors, donors_json) == as_issued(donors, donors_json)
+    finally:
+        reopen_all(ledger)
 
 
 def test_the_command_a_report_prints_makes_it_again_after_later_postings(ledger):
