@@ -127,7 +127,7 @@ def test_user_text_is_written_as_literal_text(ledger, tmp_path):
     assert [names[f"H{i}"].value for i in range(len(HOSTILE))] == HOSTILE
     assert all(cell.data_type == "s" for cell in names.values())
     assert all(cell.quotePrefix for cell in names.values())
-    notes = [row[20] for row in wb["Pledges"].iter_rows(min_row=2) if str(row[0].value).startswith("HP")]
+    notes = [row[-1] for row in wb["Pledges"].iter_rows(min_row=2) if str(row[0].value).startswith("HP")]  # Notes: the last column
     assert [(c.value, c.data_type) for c in notes] == [("=cmd|' /C calc'!A0", "s")] * len(HOSTILE)
     # formulas only where the workbook puts them: the totals rows and the funding percentages
     for ws in wb:
@@ -264,7 +264,7 @@ def test_libreoffice_recalculates_the_totals_to_the_cent(ledger, tmp_path):
         assert names[f"H{i}"].value == text and names[f"H{i}"].data_type == "s", text
     shown = {row[0]: row[1] for row in values["Donors"].iter_rows(min_row=2, values_only=True) if row[0]}
     assert [shown[f"H{i}"] for i in range(len(HOSTILE))] == HOSTILE
-    notes = [row[20] for row in values["Pledges"].iter_rows(min_row=2, values_only=True) if str(row[0]).startswith("HP")]
+    notes = [row[-1] for row in values["Pledges"].iter_rows(min_row=2, values_only=True) if str(row[0]).startswith("HP")]
     assert notes == ["=cmd|' /C calc'!A0"] * len(HOSTILE)
 
 
