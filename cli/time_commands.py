@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.group import ISO_DATE, Settings, cli, handles_refusals, pass_settings
-from ledger import services
+from ledger import queries, services
 
 
 @cli.command("close-period")
@@ -36,17 +36,25 @@ def settings_group() -> None:
 
 
 @settings_group.command("list")
+@click.option("--history", "with_history", is_flag=True,
+              help="Also every version of every setting: name, value, who, when (UTC), why.")
 @pass_settings
 @handles_refusals
-def settings_list(settings: Settings) -> None:
-    """Every setting with its value in force and who set it, when and why."""
-    for name, value, version in services.settings_in_force(settings.ledger()):
+def settings_list(settings: Settings, with_history: bool) -> None:
+    """Every setting with its value in force and who set it, when and why; --history: every version."""
+    ledger = settings.ledger()
+    for name, value, version in services.settings_in_force(ledger):
         if version is None:
             origin = "(default)" if value else "(not set)"
         else:
             who, when, why = version
             origin = f"set by {who} at {when.isoformat(timespec='microseconds')}Z" + (f": {why}" if why else "")
         click.echo(f"{name}\t{value}\t{origin}")
+    if with_history:
+        versions = queries.settings_history(ledger)
+        click.echo(f"\nhistory ({len(versions)} versions, oldest first): name, value, who, when (UTC), why")
+        for v in versions:
+            click.echo(f"{v.name}\t{v.value}\t{v.user}\t{v.at.isoformat(timespec='microseconds')}Z\t{v.reason}")
 
 
 @settings_group.command("set")

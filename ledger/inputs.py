@@ -390,3 +390,11 @@ class ReversalIn(Model):
 class UserIn(Model):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+$")]
     role: Role
+
+
+class SettingIn(Model):
+    """A new version of a ledger setting (the TUI's form; what each name accepts: ledger/settings.py)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    value: str = ""
+    reason: str = ""

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
-from . import figures, journal, versions
+from . import figures, journal, settings, versions
 from .database import Ledger
 from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
@@ -33,6 +33,7 @@ from .schema import (
     Receipt,
     User,
 )
+from .unit_of_work import Reader
 from .versions import VersionView  # the read models of an item's history (see history)
 
 PLEDGE_STATUSES = ("open", "partly received", "overdue", "received", "closed (part cancelled)", "cancelled", "reversed")
@@ -118,6 +119,24 @@ def history(ledger: Ledger, table: str, key: str) -> list[VersionView]:
     first: who, when, why and the fields each changed (the audit trail)."""
     with ledger.reading() as session:
         return versions.history(session, table, key)
+
+
+@dataclass(frozen=True)
+class SettingVersionView:
+    """One version of a ledger setting: the value recorded, who, when (UTC) and why."""
+
+    name: str
+    value: str
+    user: str
+    at: dt.datetime
+    reason: str
+
+
+def settings_history(ledger: Ledger) -> list[SettingVersionView]:
+    """Every version of every ledger setting, oldest first (ledger/settings.py::history)."""
+    with ledger.reading() as session:
+        return [SettingVersionView(v.name, v.value, v.user_name, v.recorded_at, v.reason or "")
+                for v in settings.history(Reader(session, ledger.actor))]
 
 
 @dataclass(frozen=True)

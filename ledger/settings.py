@@ -74,6 +74,10 @@ CHECKS: dict[str, Callable[[str], str | None]] = {
 }
 
 
+# the IATI recipient is a region OR a country: each refuses a value while the other is set
+RECIPIENT = {"iati_recipient_region": "iati_recipient_country", "iati_recipient_country": "iati_recipient_region"}
+
+
 def version(reader, name: str) -> Setting | None:
     """The version of setting ``name`` in force for ``reader`` (a unit of work or a reader): the
     latest recorded at or before ``reader.recorded_at`` (None: the latest), or None if never set."""
@@ -107,6 +111,12 @@ def problem(reader, name: str, text: str) -> Problem | None:
     """Why ``text`` cannot be the value of setting ``name``, or None."""
     if name not in DEFAULTS:
         return Problem("name", f"{name!r} is not a setting; the settings are {', '.join(NAMES)}")
+    if name in RECIPIENT and text == "":
+        return None  # clearing the recipient lets the other one be set
+    other = RECIPIENT.get(name)
+    if other is not None and value(reader, other):
+        return Problem("value", f"{other} is set ({value(reader, other)}): the recipient is a region or a country, "
+                                f"not both; clear it first (settings set {other} \"\")")
     expected = CHECKS[name](text)
     if expected is None and name == "iati_activity_identifier":
         org = value(reader, "iati_reporting_org_ref")

@@ -215,3 +215,43 @@ def test_close_and_reopen_from_the_command_line(ledger):
     code, _, err = invoke_cli(*args, "close-period", "--through", "2020-01-30", "--reason", "x")
     assert (code, err) == (1, "error: through: 2020-01-30 is not the last day of a month\n")
     assert invoke_cli(*args, "reopen-period", "--reason", "late invoice")[:2] == (0, "reopened: entry 2; no period is closed\n")
+
+
+def test_settings_list_shows_the_values_in_force_and_with_history_every_version(ledger):
+    services.set_setting(ledger, "reminder_days", "14", "monthly calls")
+    services.set_setting(ledger, "iati_recipient_country", "KE")
+    services.set_setting(ledger, "reminder_days", "21", "fortnight was short")
+    with ledger.reading() as session:
+        at = [f"{s:%Y-%m-%dT%H:%M:%S.%f}Z" for s in session.execute(select(Setting.recorded_at).order_by(Setting.id)).scalars()]
+    code, out, err = invoke_cli("--db", ledger.url, "--user", "officer", "settings", "list")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert len(lines) == 10 and "history" not in out
+    assert lines[0] == "usd_tolerance_pct\t10\t(default)"
+    assert lines[1] == f"reminder_days\t21\tset by {ledger.user_name} at {at[2]}: fortnight was short"
+    assert lines[3] == "iati_reporting_org_ref\t\t(not set)"
+    assert lines[9] == f"iati_recipient_country\tKE\tset by {ledger.user_name} at {at[1]}"
+    code, out, err = invoke_cli("--db", ledger.url, "--user", "officer", "settings", "list", "--history")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[:10] == lines
+    assert out.splitlines()[10:] == [
+        "", "history (3 versions, oldest first): name, value, who, when (UTC), why",
+        f"reminder_days\t14\t{ledger.user_name}\t{at[0]}\tmonthly calls",
+        f"iati_recipient_country\tKE\t{ledger.user_name}\t{at[1]}\t",
+        f"reminder_days\t21\t{ledger.user_name}\t{at[2]}\tfortnight was short"]
+
+
+def test_the_recipient_is_a_region_or_a_country_never_both(ledger):
+    services.set_setting(ledger, "iati_recipient_country", "KE")
+    with pytest.raises(LedgerError) as refused:
+        services.set_setting(ledger, "iati_recipient_region", "998")
+    assert str(refused.value) == ('value: iati_recipient_country is set (KE): the recipient is a region or a country, '
+                                  'not both; clear it first (settings set iati_recipient_country "")')
+    assert services.set_setting(ledger, "iati_recipient_country", "", "a region instead") == "set"
+    assert services.set_setting(ledger, "iati_recipient_region", "998") == "set"
+    code, _, err = invoke_cli("--db", ledger.url, "--user", "officer", "settings", "set", "iati_recipient_country", "UG")
+    assert code == 1
+    assert err.strip() == ('error: value: iati_recipient_region is set (998): the recipient is a region or a country, '
+                           'not both; clear it first (settings set iati_recipient_region "")')
+    values = {name: value for name, value, _ in services.settings_in_force(ledger)}
+    assert (values["iati_recipient_region"], values["iati_recipient_country"]) == ("998", "")

@@ -310,12 +310,13 @@ async def test_an_auditor_finds_no_write_action(ledger, tmp_path):
     auditor = Ledger(ledger.url, user="audra")
     app = app_on(auditor, "dashboard")
     write_keys = {"pledges": "nrcx", "disbursements": "nx", "activities": "un", "donors": "ne", "rates": "n",
-                  "users": "n", "journal": "x", "transfer": "di"}
+                  "users": "n", "settings": "s", "journal": "x", "transfer": "di"}
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app, lambda: app.actor is not None)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Export the audit workbook" in titles and "Verify the journal" in titles
-        for forbidden in ("New pledge", "Record a receipt", "New disbursement", "Add a donor", "Import a file"):
+        for forbidden in ("New pledge", "Record a receipt", "New disbursement", "Add a donor", "Import a file",
+                          "Set a ledger setting"):
             assert forbidden not in titles
         for mode, keys in write_keys.items():
             await app.switch_mode(mode)
@@ -581,7 +582,8 @@ async def test_command_palette_finds_screens_and_actions(ledger):
         await settle(pilot, app, lambda: app.actor is not None)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for title in ("Go to Pledges", "Go to Journal", "New pledge", "New disbursement", "Verify the journal",
-                      "Export the audit workbook", "Update an activity", "Add a donor", "Add an exchange rate"):
+                      "Export the audit workbook", "Update an activity", "Add a donor", "Add an exchange rate",
+                      "Go to Ledger settings", "Set a ledger setting"):
             assert title in titles
         await pilot.press("ctrl+p")
         await pilot.pause(0.3)

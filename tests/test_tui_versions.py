@@ -70,3 +70,70 @@ async def test_the_donor_screen_shows_the_selected_donors_versions(ledger):
         await settle(pilot, app, lambda: "official name" in text_of(app.screen.query_one("#trail")))
         shown = text_of(app.screen.query_one("#trail"))
         assert "name: Norway → Kingdom of Norway" in shown and "name = Norway" in shown
+
+
+@run_async
+async def test_the_users_screen_shows_the_selected_users_versions(ledger):
+    services.add_user(ledger, UserIn(name="kim", role="programme"))
+    services.add_user(ledger, UserIn(name="kim", role="finance"))
+    app = DonorLedgerApp(ledger, as_of=AS_OF, start="users")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: bool(getattr(app.screen, "users", None)))
+        names = [u.name for u in app.screen.users]
+        assert names == ["kim", "officer", "prog"]
+        await settle(pilot, app, lambda: "User kim" in text_of(app.screen.query_one("#trail")))
+        shown = text_of(app.screen.query_one("#trail"))
+        assert "role = programme" in shown and "role: programme → finance" in shown and "officer" in shown
+        await pilot.press("down", "down")  # prog, added by the fixture
+        await settle(pilot, app, lambda: "User prog" in text_of(app.screen.query_one("#trail")))
+        assert "role = programme" in text_of(app.screen.query_one("#trail"))
+        assert "finance" not in text_of(app.screen.query_one("#trail"))
+
+
+@run_async
+async def test_the_settings_screen_lists_settings_and_their_history_read_only_but_for_an_admin(ledger):
+    from tui.settings import SettingForm, SettingsScreen
+
+    services.set_setting(ledger, "reminder_days", "14", "monthly calls")
+    services.set_setting(ledger, "reminder_days", "21", "fortnight was short")
+    lead = Ledger(ledger.url, user="prog")
+    app = DonorLedgerApp(lead, as_of=AS_OF, start="users")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None and bool(getattr(app.screen, "users", None)))
+        await pilot.press("s")  # from Users to the settings
+        await settle(pilot, app, lambda: isinstance(app.screen, SettingsScreen) and bool(app.screen.in_force))
+        assert [(n, v) for n, v, _ in app.screen.in_force][:3] == [
+            ("usd_tolerance_pct", "10"), ("reminder_days", "21"), ("default_psc_rate", "13")]
+        assert "never set: its default holds" in text_of(app.screen.query_one("#setting-history"))
+        await pilot.press("down")
+        await settle(pilot, app, lambda: "Setting reminder_days" in text_of(app.screen.query_one("#setting-history")))
+        shown = [line.split() for line in text_of(app.screen.query_one("#setting-history")).splitlines()[2:] if line.strip()]
+        assert [(row[0], row[3], row[4], " ".join(row[5:])) for row in shown] == [
+            ("1", "officer", "14", "monthly calls"), ("2", "officer", "21", "fortnight was short")]
+        await pilot.press("s")  # a programme lead may not change a setting: told so, no form
+        await settle(pilot, app)
+        assert isinstance(app.screen, SettingsScreen)
+        assert "prog (programme) may not change ledger settings." in [n.message for n in app._notifications]
+    lead.close()
+    app = DonorLedgerApp(ledger, as_of=AS_OF, start="settings")  # officer, an admin
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None and bool(app.screen.in_force))
+        await pilot.press("down", "s")
+        await settle(pilot, app, lambda: isinstance(app.screen, SettingForm))
+        await fill(pilot, app.screen, value="30", reason="back to the default")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: isinstance(app.screen, SettingsScreen)
+                     and "back to the default" in text_of(app.screen.query_one("#setting-history")))
+        services.set_setting(ledger, "iati_recipient_region", "998")
+        await pilot.press("f5", *["down"] * 8, "s")  # iati_recipient_country, the last
+        await settle(pilot, app, lambda: isinstance(app.screen, SettingForm))
+        assert app.screen.setting == "iati_recipient_country"
+        await fill(pilot, app.screen, value="KE")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: "iati_recipient_region is set" in text_of(app.screen.query_one("#p-value")))
+        assert text_of(app.screen.query_one("#p-value")).strip() == (
+            "iati_recipient_region is set (998): the recipient is a region or a country, not both; clear it first "
+            '(settings set iati_recipient_region "")')
+    assert [(v.name, v.value, v.reason) for v in queries.settings_history(ledger)] == [
+        ("reminder_days", "14", "monthly calls"), ("reminder_days", "21", "fortnight was short"),
+        ("reminder_days", "30", "back to the default"), ("iati_recipient_region", "998", "")]

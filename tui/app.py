@@ -49,6 +49,7 @@ def _modes() -> dict:
         "disbursements": _screen("disbursements", "DisbursementsScreen"),
         "activities": _screen("activities", "ActivitiesScreen"), "donors": _screen("donors", "DonorsScreen"),
         "rates": _screen("rates", "RatesScreen"), "users": _screen("users", "UsersScreen"),
+        "settings": _screen("settings", "SettingsScreen"),
         "transfer": _screen("transfer", "TransferScreen"), "journal": _screen("journal", "JournalScreen"),
     }
 
@@ -70,6 +71,7 @@ ACTIONS: tuple[tuple[str, str, str, str, Act | None], ...] = (
     ("donors", "edit_donor", "Edit a donor", "Changes are kept in the audit trail", Act.MANAGE_DONORS_RATES),
     ("rates", "new_rate", "Add an exchange rate", "UN operational rate of a currency from a date", Act.MANAGE_DONORS_RATES),
     ("users", "new_user", "Add a user or change a role", "finance, programme, auditor or admin", Act.MANAGE_USERS),
+    ("settings", "set_setting", "Set a ledger setting", "A new version of the selected setting, with a reason", Act.MANAGE_SETTINGS),
     ("transfer", "dry_run", "Import: dry run", "Check a file, every problem with its line; nothing is written", None),
     ("transfer", "import_file", "Import a file", "All of the file or none of it", None),
     ("transfer", "prepare_export", "Export the audit workbook", "An .xlsx of every sheet as of a date", None),
@@ -191,6 +193,8 @@ class DonorLedgerApp(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for key, mode, title in SCREENS:
             yield SystemCommand(f"Go to {title}", f"screen {key}", lambda m=mode: self.switch_mode(m))
+        yield SystemCommand("Go to Ledger settings", "Each setting's value in force and its history (s on Users)",
+                            lambda: self.switch_mode("settings"))
         for mode, action, title, help_text, act in ACTIONS:
             if (act is None and action not in ("dry_run", "import_file")) or (act is not None and self.may(act)) or (
                     act is None and any(self.may(a) for a in IMPORT_ACTS)):

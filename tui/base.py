@@ -91,6 +91,7 @@ class LedgerScreen(Screen):
     a key press says why instead of acting."""
 
     MODE: ClassVar[str] = ""
+    NAV: ClassVar[str] = ""  # the mode the navigation line highlights, when not MODE (a screen reached from another)
     TITLE: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
     WRITE_ACTIONS: ClassVar[dict[str, Act]] = {}
@@ -113,7 +114,7 @@ class LedgerScreen(Screen):
         return self.ledger_app.ledger
 
     def compose(self) -> ComposeResult:
-        yield NavBar(self.MODE)
+        yield NavBar(self.NAV or self.MODE)
         yield from self.compose_body()
         yield Footer()
 
