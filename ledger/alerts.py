@@ -146,7 +146,11 @@ def chain_of(verification) -> ChainAlert:
     return ChainAlert(verification.ok, verification.entries, verification.head_hash, verification.message)
 
 
-def alerts_for(ledger, as_of: dt.date, *, limit: int = 50, check_chain: bool = False) -> Alerts:
-    """The alerts of an open ledger (for callers that hold no session, like the TUI)."""
+def alerts_for(ledger, as_of: dt.date, *, limit: int = 50, check_chain: bool = False,
+               recorded_at: dt.datetime | None = None) -> Alerts:
+    """The alerts of an open ledger (for callers that hold no session, like the TUI), as recorded at
+    ``recorded_at`` when given (docs/rules.md#as-recorded-at)."""
     with ledger.reading() as session:
+        if recorded_at is not None:
+            recorded.read_as_recorded_at(session, recorded.moment(session, recorded_at))
         return alerts(session, as_of, limit=limit, check_chain=check_chain)
