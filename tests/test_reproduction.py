@@ -219,6 +219,12 @@ def test_report_alerts_as_recorded_at_t_is_the_one_made_at_t(ledger):
     again = json.loads(out)
     del again["generated_at"], issued["generated_at"]
     assert again == issued
+    from ledger.alerts import alerts_for
+    from ledger.clock import parse_moment
+
+    dashboard = alerts_for(ledger, dt.date(2020, 12, 31), limit=5, recorded_at=parse_moment(issued["as_recorded_at"]))
+    assert [(a.reference, str(a.outstanding_usd)) for a in dashboard.overdue] == [("P1", "50000.00")]  # what the dashboard shows at T
+    assert [(c.paragraph, str(c.need_usd)) for c in dashboard.cash_needs] == [(1, "90000.00"), (2, "30000.00")]
     code, out, _ = invoke_cli(*args, "report", "alerts", "--as-of", "2020-12-31", "--format", "json")
     now = json.loads(out)
     assert now["journal_entries"] == 5 and now["chain"]["entries"] == 5
