@@ -51,13 +51,14 @@ def report_funding(settings: Settings, as_of, recorded_at, fmt: str) -> None:
 
 @report.command("alerts")
 @AS_OF
+@AS_RECORDED_AT
 @FORMAT
 @pass_settings
 @handles_refusals
-def report_alerts(settings: Settings, as_of, fmt: str) -> None:
+def report_alerts(settings: Settings, as_of, recorded_at, fmt: str) -> None:
     """The dashboard's alerts: overdue pledges, paragraphs short of cash, the journal chain check."""
     from reports.alerts import alerts_csv, alerts_json, alerts_report_for, alerts_table
 
-    result = alerts_report_for(settings.ledger(), as_of)
+    result = alerts_report_for(settings.ledger(), as_of, recorded_at)
     emit(fmt, alerts_table(result, width()) if fmt == "table" else None,
          alerts_json(result) if fmt == "json" else "", alerts_csv(result) if fmt == "csv" else "")

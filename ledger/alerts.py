@@ -3,13 +3,14 @@ cash, and (on request) the journal's chain check. The dashboard, ``report alerts
 workbook's first sheet all read :func:`alerts`; its rules are those of :mod:`ledger.figures`.
 
 Dated as of D: outstanding amounts, spending and cash count the entries dated on or before D.
-Activities' budgets and status are today's (activities are reference data, not versioned).
+As recorded at the session's moment T (``ledger.recorded``): the entries, rates and activity
+versions recorded by T; the chain check verifies the whole chain and states it up to T's head.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import figures, recorded
 from .money import from_minor
 from .paragraphs import paragraphs
-from .rates import RateBook
+from .rates import RateBook, StaleRate
 from .schema import Allocation, Donor, Pledge
 from .versions import activities_as_recorded
 
@@ -57,6 +58,7 @@ class Alerts:
     overdue: list[OverdueAlert]  # oldest due date first (then reference), at most `limit`
     cash_needs: list[CashNeedAlert]  # paragraph order
     chain: ChainAlert | None  # None unless check_chain=True
+    stale_rates: list[StaleRate] = field(default_factory=list)  # rates that valued the overdue amounts, not of D's month
 
 
 def _usd(cents: int) -> Decimal:
@@ -64,13 +66,21 @@ def _usd(cents: int) -> Decimal:
 
 
 def alerts(session: Session, as_of: dt.date, *, limit: int = 50, check_chain: bool = False) -> Alerts:
-    count, overdue = overdue_pledges(session, as_of, limit)
-    return Alerts(as_of, count, overdue, cash_needs(session, as_of), chain_alert(session) if check_chain else None)
+    book = RateBook.load(session, recorded.recorded_at(session))
+    overdue = _overdue(session, as_of, book)
+    stale = book.stale({a.currency for a in overdue}, as_of)  # the rates that valued them (ledger.rates)
+    return Alerts(as_of, len(overdue), overdue[:limit], cash_needs(session, as_of),
+                  chain_alert(session) if check_chain else None, stale)
 
 
 def overdue_pledges(session: Session, as_of: dt.date, limit: int | None = None) -> tuple[int, list[OverdueAlert]]:
     """How many pledges are overdue as of the date (figures.is_overdue), and the oldest ``limit``."""
-    book = RateBook.load(session, recorded.recorded_at(session))
+    overdue = _overdue(session, as_of, RateBook.load(session, recorded.recorded_at(session)))
+    return len(overdue), overdue[:limit]
+
+
+def _overdue(session: Session, as_of: dt.date, book: RateBook) -> list[OverdueAlert]:
+    """Every pledge overdue as of the date, oldest due date first (then reference), valued at ``book``'s as-of rate."""
     outstanding: dict[int, list[int]] = {}  # pledge id -> [minor, cents at the as-of rate]
     for _aid, pledge_id, currency, minor in figures.per_allocation(
         session, as_of, (figures.OUTSTANDING,), Allocation.pledge_id, Pledge.currency
@@ -92,7 +102,7 @@ def overdue_pledges(session: Session, as_of: dt.date, limit: int | None = None) 
                 overdue.append(OverdueAlert(reference, donor, due_on, currency, from_minor(minor, currency), _usd(cents),
                                             figures.days_late(due_on, as_of)))
     overdue.sort(key=lambda a: (a.due_on, a.reference))
-    return len(overdue), overdue[:limit]
+    return overdue
 
 
 def paragraph_cash(session: Session, as_of: dt.date) -> dict[int, int]:
@@ -126,9 +136,9 @@ def cash_needs(session: Session, as_of: dt.date) -> list[CashNeedAlert]:
 
 
 def chain_alert(session: Session) -> ChainAlert:
-    from .reconcile import verify_ledger
+    from .reconcile import verified_up_to, verify_ledger
 
-    return chain_of(verify_ledger(session))
+    return chain_of(verified_up_to(verify_ledger(session), recorded.read_moment(session)))
 
 
 def chain_of(verification) -> ChainAlert:
@@ -136,7 +146,11 @@ def chain_of(verification) -> ChainAlert:
     return ChainAlert(verification.ok, verification.entries, verification.head_hash, verification.message)
 
 
-def alerts_for(ledger, as_of: dt.date, *, limit: int = 50, check_chain: bool = False) -> Alerts:
-    """The alerts of an open ledger (for callers that hold no session, like the TUI)."""
+def alerts_for(ledger, as_of: dt.date, *, limit: int = 50, check_chain: bool = False,
+               recorded_at: dt.datetime | None = None) -> Alerts:
+    """The alerts of an open ledger (for callers that hold no session, like the TUI), as recorded at
+    ``recorded_at`` when given (docs/rules.md#as-recorded-at)."""
     with ledger.reading() as session:
+        if recorded_at is not None:
+            recorded.read_as_recorded_at(session, recorded.moment(session, recorded_at))
         return alerts(session, as_of, limit=limit, check_chain=check_chain)

@@ -35,7 +35,7 @@ from dataclasses import replace
 from sqlalchemy import and_, false, func, null, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
-from . import journal
+from . import journal, recorded
 from .balances import psc_of
 from .errors import LedgerError
 from .money import to_usd_cents
@@ -73,6 +73,15 @@ def verify_ledger(session: Session, checkpoint: str | None = None) -> journal.Ve
     if problem:
         return replace(result, ok=False, problem=problem, stored=journal.head(session))
     return result
+
+
+def verified_up_to(verification: journal.Verification, at: recorded.Moment | None) -> journal.Verification:
+    """A verification of the whole chain as a report recorded at T states it: an intact chain
+    verifies its first entries too, so it is the chain up to T's head (what a report made at T
+    said); a broken chain is reported as found."""
+    if at is not None and verification.ok and at.entries < verification.entries:
+        return journal.Verification(True, at.entries, at.head_hash)
+    return verification
 
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")

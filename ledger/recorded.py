@@ -20,6 +20,7 @@ from .schema import JournalEntry, stamp_columns
 
 _ENTRY_LIMIT = "donor_ledger_entry_limit"  # session.info key: count only entries 1..N
 _RECORDED_AT = "donor_ledger_recorded_at"  # session.info key: the moment T itself
+_MOMENT = "donor_ledger_moment"  # session.info key: T with the chain head then
 
 
 def latest_stamp(session: Session) -> dt.datetime | None:
@@ -53,11 +54,17 @@ def read_as_recorded_at(session: Session, at: Moment) -> None:
     stored = session.execute(select(JournalEntry.id).order_by(JournalEntry.id.desc()).limit(1)).scalar() or 0
     session.info[_ENTRY_LIMIT] = at.entries if at.entries < stored else None
     session.info[_RECORDED_AT] = at.recorded_at
+    session.info[_MOMENT] = at
 
 
 def recorded_at(session: Session) -> dt.datetime | None:
     """The moment this session reads as recorded at (None: the latest)."""
     return session.info.get(_RECORDED_AT)
+
+
+def read_moment(session: Session) -> Moment | None:
+    """The moment this session reads as recorded at, with the chain head then (None: the latest)."""
+    return session.info.get(_MOMENT)
 
 
 def entry_limit(session: Session) -> int | None:

@@ -16,7 +16,7 @@ import csv
 import datetime as dt
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,13 +24,21 @@ from sqlalchemy.orm import Session
 from ledger import figures
 from ledger.clock import utcnow
 from ledger.money import format_amount
-from ledger.rates import RateBook
+from ledger.rates import RateBook, StaleRate
 from ledger.schema import Pledge
 from ledger.versions import donors_as_recorded
 
-from .formats import json_header, money, money_grouped, provenance, safe_text
+from .formats import (
+    json_header,
+    money,
+    money_grouped,
+    provenance,
+    safe_text,
+    stale_rates_caption,
+    stale_rates_json,
+)
 from .moments import read_at
-from .sums import allocation_sums
+from .sums import allocation_sums, stale_rates_of
 
 BUCKETS = (("not_due", "Not due"), ("1_90", "1-90 days"), ("91_180", "91-180 days"),
            ("181_365", "181-365 days"), ("over_365", "Over 365 days"))
@@ -78,6 +86,7 @@ class AgeingReport:
     as_recorded_at: dt.datetime | None = None
     closed_through: dt.date | None = None
     command: str = ""
+    stale_rates: list[StaleRate] = field(default_factory=list)  # rates that valued outstanding amounts, not of the as-of month
 
     def bucket_total(self, bucket: str) -> int:
         return sum(r.outstanding_usd for r in self.rows if r.bucket == bucket)
@@ -97,7 +106,9 @@ def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook
     moments = read_at(session, as_of, recorded_at, "report ageing")
     as_of, count, head = moments.as_of, moments.at.entries, moments.at.head_hash
     per_pledge: dict[int, list[int]] = {}
-    for s in allocation_sums(session, as_of, book):
+    book = book or RateBook.load(session, moments.at.recorded_at)
+    sums = allocation_sums(session, as_of, book)
+    for s in sums:
         if s.outstanding_minor:
             totals = per_pledge.setdefault(s.pledge_id, [0, 0])
             totals[0] += s.outstanding_minor
@@ -120,7 +131,7 @@ def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook
                                   figures.is_overdue(due_on, minor, as_of)))
     rows.sort(key=lambda r: (-r.days, r.pledge))
     return AgeingReport(as_of, utcnow(), head, count, rows, moments.at.recorded_at, moments.closed_through,
-                        moments.command)
+                        moments.command, stale_rates_of(sums, book, as_of))
 
 
 def ageing_report_for(ledger, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> AgeingReport:
@@ -154,6 +165,7 @@ def ageing_json(report: AgeingReport) -> str:
         **json_header(report),
         "rows": [row_values(r) for r in report.rows],
         "totals": summary_values(report),
+        "stale_rates": stale_rates_json(report.stale_rates),
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 
@@ -187,7 +199,7 @@ def ageing_table(report: AgeingReport, width: int = 200):
     table = Table(
         title=f"Pledge ageing, as of {report.as_of}",
         caption=(f"{len(overdue)} overdue pledge(s), USD {money_grouped(sum(r.outstanding_usd for r in overdue))}; "
-                 f"{provenance(report)}"),
+                 f"{provenance(report)}{stale_rates_caption(report.stale_rates)}"),
     )
     for label, justify in (("Pledge", "left"), ("Donor", "left"), ("Pledged on", "left"), ("Due on", "left"),
                            ("Days", "right"), ("Bucket", "left"), ("Outstanding", "right"), ("USD", "right"),

@@ -15,32 +15,46 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from ledger import journal
 from ledger.alerts import Alerts, alerts
 from ledger.clock import utcnow
 from ledger.money import format_amount, to_minor
 
-from .formats import json_header, money, money_grouped, provenance, safe_text
+from .formats import (
+    json_header,
+    money,
+    money_grouped,
+    provenance,
+    safe_text,
+    stale_rates_caption,
+    stale_rates_json,
+)
+from .moments import read_at
 
 
 @dataclass
 class AlertsReport:
     as_of: dt.date
     generated_at: dt.datetime
-    chain_head: str
+    chain_head: str  # the chain head as recorded at as_recorded_at
     entries: int
     alerts: Alerts
+    as_recorded_at: dt.datetime | None = None
+    closed_through: dt.date | None = None
+    command: str = ""  # the command that makes this report again
 
 
-def alerts_report(session: Session, as_of: dt.date | None = None) -> AlertsReport:
-    as_of = as_of or dt.date.today()
-    count, head = journal.head(session)
-    return AlertsReport(as_of, utcnow(), head, count, alerts(session, as_of, limit=None, check_chain=True))
+def alerts_report(session: Session, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> AlertsReport:
+    """As of ``as_of`` and as recorded at ``recorded_at`` (docs/rules.md#as-recorded-at)."""
+    moments = read_at(session, as_of, recorded_at, "report alerts")
+    at = moments.at
+    return AlertsReport(moments.as_of, utcnow(), at.head_hash, at.entries,
+                        alerts(session, moments.as_of, limit=None, check_chain=True),
+                        at.recorded_at, moments.closed_through, moments.command)
 
 
-def alerts_report_for(ledger, as_of: dt.date | None = None) -> AlertsReport:
+def alerts_report_for(ledger, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> AlertsReport:
     with ledger.reading() as session:
-        return alerts_report(session, as_of)
+        return alerts_report(session, as_of, recorded_at)
 
 
 def _usd(value: Decimal) -> str:
@@ -82,6 +96,7 @@ def alerts_json(report: AlertsReport) -> str:
         "overdue": overdue_values(report),
         "cash_needs": cash_need_values(report),
         "chain": chain_values(report),
+        "stale_rates": stale_rates_json(report.alerts.stale_rates),
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 
@@ -113,7 +128,7 @@ def alerts_table(report: AlertsReport, width: int = 200):
 
     found = report.alerts
     overdue = Table(title=f"Overdue pledges, as of {report.as_of}",
-                    caption=f"{found.overdue_count} overdue pledge(s)")
+                    caption=f"{found.overdue_count} overdue pledge(s){stale_rates_caption(found.stale_rates)}")
     for label, justify in (("Pledge", "left"), ("Donor", "left"), ("Due on", "left"), ("Days late", "right"),
                            ("Outstanding", "right"), ("USD (as-of rate)", "right")):
         overdue.add_column(label, justify=justify, no_wrap=True)

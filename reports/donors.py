@@ -20,13 +20,21 @@ from sqlalchemy.orm import Session
 
 from ledger import figures, recorded
 from ledger.clock import utcnow
-from ledger.rates import RateBook
+from ledger.rates import RateBook, StaleRate
 from ledger.schema import Activity, JournalEntry, JournalLine, Paragraph, Pledge
 from ledger.versions import activities_as_recorded, donors_as_recorded
 
-from .formats import json_header, money, money_grouped, provenance, safe_text
+from .formats import (
+    json_header,
+    money,
+    money_grouped,
+    provenance,
+    safe_text,
+    stale_rates_caption,
+    stale_rates_json,
+)
 from .moments import read_at
-from .sums import allocation_sums, reversed_as_of
+from .sums import allocation_sums, reversed_as_of, stale_rates_of
 
 MONEY_KEYS = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
 
@@ -78,6 +86,7 @@ class DonorReport:
     as_recorded_at: dt.datetime | None = None
     closed_through: dt.date | None = None
     command: str = ""
+    stale_rates: list[StaleRate] = field(default_factory=list)  # rates that valued outstanding amounts, not of the as-of month
 
 
 def _live_pledges(session: Session, as_of: dt.date) -> dict[int, int]:
@@ -122,7 +131,9 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
         statements[did] = DonorStatement(code, name, kind, country, currency)
     for did, n in _live_pledges(session, as_of).items():
         statements[did].pledges = n
-    for s in allocation_sums(session, as_of, book):
+    book = book or RateBook.load(session, moments.at.recorded_at)
+    sums = allocation_sums(session, as_of, book)
+    for s in sums:
         row = statements[s.donor_id]
         row.pledged += s.pledged_cents
         row.cancelled += s.cancelled_cents
@@ -139,7 +150,7 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
     for key in ("pledges", "pledged", "cancelled", "received", "outstanding", "spent", "psc"):
         setattr(totals, key, sum(getattr(r, key) for r in rows))
     return DonorReport(as_of, utcnow(), head, count, rows, totals, moments.at.recorded_at, moments.closed_through,
-                       moments.command)
+                       moments.command, stale_rates_of(sums, book, as_of))
 
 
 def donor_report_for(ledger, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> DonorReport:
@@ -173,6 +184,7 @@ def donors_json(report: DonorReport) -> str:
             for r in report.rows
         ],
         "totals": row_values(report.totals),
+        "stale_rates": stale_rates_json(report.stale_rates),
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 
@@ -206,7 +218,7 @@ def donors_table(report: DonorReport, width: int = 200):
 
     table = Table(
         title=f"Donor statements, USD, as of {report.as_of}",
-        caption=provenance(report),
+        caption=provenance(report) + stale_rates_caption(report.stale_rates),
     )
     table.add_column("Donor", no_wrap=width >= 120, max_width=40)
     for _key, label in TABLE_COLUMNS:

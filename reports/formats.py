@@ -47,6 +47,11 @@ def stale_rates_text(stale) -> str:
     return "; ".join(f"{r.currency} from {r.effective_from.isoformat()} ({r.age_days:,} days old)" for r in stale) or "none"
 
 
+def stale_rates_caption(stale) -> str:
+    """What a table caption adds for the stale rates its valuation used: "; stale rates used: …", or nothing."""
+    return f"; stale rates used: {stale_rates_text(stale)}" if stale else ""
+
+
 def stale_rates_json(stale) -> list[dict]:
     return [{"currency": r.currency, "effective_from": r.effective_from.isoformat(), "age_days": r.age_days} for r in stale]
 

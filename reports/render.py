@@ -12,8 +12,8 @@ from .formats import (
     money_grouped,
     percent,
     provenance,
+    stale_rates_caption,
     stale_rates_json,
-    stale_rates_text,
 )
 from .funding import KEYS, MONEY_KEYS, PERCENT_KEYS, FundingReport, FundingRow
 
@@ -34,7 +34,7 @@ def row_values(row: FundingRow) -> dict:
 def funding_json(report: FundingReport) -> str:
     document = {
         **json_header(report),
-        "note": "requirement, progress and activity counts are the values at generation time",
+        "note": "requirement, progress and activity counts are the values as recorded at as_recorded_at",
         "rows": [{"paragraph": r.paragraph, "title": r.title, **row_values(r)} for r in report.rows],
         "totals": row_values(report.totals),
         "stale_rates": stale_rates_json(report.stale_rates),
@@ -80,8 +80,7 @@ def _funding_table(report: FundingReport, columns: tuple, label_width: int):
 
     table = Table(
         title=f"Funding vs implementation, resolution 20/7, USD, as of {report.as_of}",
-        caption=f"{provenance(report)}; requirement and progress as of today"
-                + (f"; stale rates used: {stale_rates_text(report.stale_rates)}" if report.stale_rates else ""),
+        caption=f"{provenance(report)}; requirement and progress as recorded then{stale_rates_caption(report.stale_rates)}",
     )
     body = []
     for row in [*report.rows, report.totals]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import figures, recorded
-from ledger.rates import RateBook
+from ledger.rates import RateBook, StaleRate
 from ledger.schema import Allocation, JournalEntry, Pledge
 
 
@@ -56,6 +56,11 @@ def allocation_sums(session: Session, as_of: dt.date, book: RateBook | None = No
         outstanding_cents = figures.outstanding_usd(outstanding, currency, book.on(currency, as_of))
         result.append(AllocationSums(aid, pid, did, para, currency, psc_bp, *sums, outstanding, outstanding_cents))
     return result
+
+
+def stale_rates_of(sums: list[AllocationSums], book: RateBook, as_of: dt.date) -> list[StaleRate]:
+    """The stale rates (``RateBook.stale``) that valued the outstanding amounts of ``sums`` as of the date."""
+    return book.stale({s.currency for s in sums if s.outstanding_minor}, as_of)
 
 
 def reversed_as_of(session: Session, as_of: dt.date) -> dict[int, tuple[int, dt.date]]:

@@ -24,10 +24,9 @@ from ledger import figures, journal
 from ledger.alerts import alerts as ledger_alerts
 from ledger.alerts import chain_of
 from ledger.clock import format_moment, utcnow
-from ledger.journal import Verification
 from ledger.paragraphs import mandate_title
 from ledger.rates import RateBook
-from ledger.reconcile import verify_ledger
+from ledger.reconcile import verified_up_to, verify_ledger
 from ledger.schema import JournalEntry
 
 from .ageing import ageing_report
@@ -90,9 +89,7 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
     generated_at = utcnow()
     moments = read_at(session, as_of, recorded_at, "export -o FILE.xlsx")
     as_of, at = moments.as_of, moments.at
-    verification = verify_ledger(session)
-    if verification.ok and at.entries < verification.entries:  # the chain verifies: so do its first entries, up to T
-        verification = Verification(True, at.entries, at.head_hash)
+    verification = verified_up_to(verify_ledger(session), at)
     entries, head_hash = (verification.entries, verification.head_hash) if verification.ok else verification.stored
     rates = RateBook.load(session, at.recorded_at)
     funding = funding_report(session, as_of, at.recorded_at)
@@ -135,8 +132,8 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
         ("Journal lines on the Journal sheet(s)", journal_lines),
         ("Verification", "passed: " + verification.message if verification.ok
          else f"FAILED: {verification.message}; {verification.intact}"),
-        ("Note", "Requirement (activity budgets), status, progress and activity counts are the values at generation "
-                 "time; money figures are as of the as-of date."),
+        ("Note", "Requirement (activity budgets), status, progress and activity counts are the values as recorded at "
+                 "the moment above; money figures are as of the as-of date."),
         ("Reporting currency", "USD; outstanding pledges are valued at the rate in force on the as-of date, "
                                "rounded per allocation"),
         ("Stale rates used", stale_rates_text(funding.stale_rates)),

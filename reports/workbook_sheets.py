@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ledger import figures, recorded
 from ledger.alerts import Alerts
+from ledger.clock import format_moment
 from ledger.money import RATE_DECIMALS, to_minor
 from ledger.rates import RateBook
 from ledger.schema import (
@@ -107,8 +108,8 @@ def funding_sheet(book: BookWriter, report: FundingReport, alerts: Alerts) -> No
     sheet.append(cells)
     sheet.append([])
     for note in (
-        f"Money is as of {report.as_of.isoformat()}; requirement, progress and activity counts are the values at "
-        "generation time.",
+        f"Money is as of {report.as_of.isoformat()}; requirement, progress and activity counts are the values as "
+        f"recorded at {format_moment(report.as_recorded_at)}.",
         "Coverage = programmable / requirement; delivery = spent on activities / requirement (blank where the "
         "requirement is 0).",
         "Total gap = the paragraphs' gaps less unearmarked programmable money, not below 0.",

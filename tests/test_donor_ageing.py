@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 from click.testing import CliRunner
+from rich.console import Console
 
 from ledger import services
 from ledger.inputs import CancellationIn, ReversalIn
@@ -172,3 +173,39 @@ def test_csv_escapes_donor_names_that_look_like_formulas(ledger, db_url):
     assert "EVIL,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" in result.output
     result = run(db_url, "report", "ageing", "--as-of", "2016-12-31", "--format", "csv")
     assert "'-P,EVIL," in result.output
+
+
+def test_donors_ageing_and_alerts_name_the_stale_rates_they_valued_with(ledger):
+    """Outstanding EUR valued as of 2020-12-31 at September's rate: every report that values it says
+    so (JSON and table caption); NOK, received in full, values nothing and is not named."""
+    from reports.ageing import ageing_json, ageing_table
+    from reports.alerts import alerts_json, alerts_report, alerts_table
+    from reports.donors import donors_json, donors_table
+    from tests.builders import donor, rate
+
+    rate(ledger, "EUR", "2020-01-01", "0.90", through="2020-09")
+    rate(ledger, "NOK", "2020-01-01", "10.00")
+    donor(ledger, "D1")
+    pledge(ledger, "P1", "D1", "2020-02-01", "EUR", {1: "90000"}, due_on="2020-06-30")
+    receipt(ledger, "R1", "P1", "2020-03-01", "45000")
+    pledge(ledger, "P2", "D1", "2020-01-10", "NOK", {2: "1000"})
+    receipt(ledger, "R2", "P2", "2020-01-15", "1000")
+    stale = [{"currency": "EUR", "effective_from": "2020-09-01", "age_days": 121}]
+    caption = "stale rates used: EUR from 2020-09-01 (121 days old)"
+    with ledger.reading() as session:
+        donors = donor_report(session, dt.date(2020, 12, 31))
+        ageing = ageing_report(session, dt.date(2020, 12, 31))
+        alerts = alerts_report(session, dt.date(2020, 12, 31))
+        in_september = (donor_report(session, dt.date(2020, 9, 30)), ageing_report(session, dt.date(2020, 9, 30)),
+                        alerts_report(session, dt.date(2020, 9, 30)))
+    assert donors.totals.outstanding == ageing.total_usd == 5_000_000  # EUR 45,000 at 0.90, in cents
+    assert json.loads(donors_json(donors))["stale_rates"] == stale
+    assert json.loads(ageing_json(ageing))["stale_rates"] == stale
+    assert json.loads(alerts_json(alerts))["stale_rates"] == stale
+    for table in (donors_table(donors), ageing_table(ageing), alerts_table(alerts)):
+        console = Console(width=400, record=True)
+        console.print(table)
+        assert caption in " ".join(console.export_text().split())
+    donors_then, ageing_then, alerts_then = in_september  # September's rate is of September's month
+    assert donors_then.stale_rates == ageing_then.stale_rates == alerts_then.alerts.stale_rates == []
+    assert json.loads(donors_json(donors_then))["stale_rates"] == []

@@ -251,3 +251,56 @@ def test_the_workbook_as_recorded_at_t_is_the_one_made_at_t(ledger, tmp_path):
     now = iati_text(tmp_path / "now.xml")
     assert "Donor One renamed" in now and "Donor Two" in now and "Donor One<" not in now
     assert budget_total(now) == Decimal("255000.00")  # A1 revised to 250,000 and A2's 5,000
+
+
+def test_report_alerts_as_recorded_at_t_is_the_one_made_at_t(ledger):
+    """``report alerts`` made at T, then a back-dated receipt, a new rate, spending and activity
+    changes: the command it printed (``--as-recorded-at T``) gives it again, figure for figure."""
+    args = ("--db", ledger.url, "--user", "officer")
+    rate(ledger, "EUR", "2020-01-01", "0.90", through="2020-09")
+    donor(ledger, "D1")
+    activity(ledger, "A1", 1, "100000", "ongoing", 50)
+    activity(ledger, "A2", 2, "30000", "planned", 0)
+    pledge(ledger, "P1", "D1", "2020-02-01", "EUR", {1: "90000"}, due_on="2020-06-30")
+    receipt(ledger, "R1", "P1", "2020-03-01", "45000")  # USD 50,000.00
+    disburse(ledger, "X1", "A1", "2020-04-01", "10000")  # and PSC 1,300.00: 38,700.00 left
+    code, out, _ = invoke_cli(*args, "report", "alerts", "--as-of", "2020-12-31", "--format", "json")
+    assert code == 0
+    issued = json.loads(out)
+    assert issued["command"] == f"donor-ledger report alerts --as-of 2020-12-31 --as-recorded-at {issued['as_recorded_at']}"
+    assert issued["closed_through"] is None and issued["journal_entries"] == 3
+    assert (issued["overdue_pledges"], issued["overdue_usd"]) == (1, "50000.00")  # EUR 45,000 at 0.90
+    assert issued["overdue"] == [{"pledge": "P1", "donor": "D1", "due_on": "2020-06-30", "days_late": 184,
+                                  "currency": "EUR", "outstanding": "45000.00", "outstanding_usd": "50000.00"}]
+    assert issued["cash_needs"] == [
+        {"paragraph": 1, "title": issued["cash_needs"][0]["title"], "need_usd": "90000.00", "cash_usd": "38700.00",
+         "shortfall_usd": "51300.00"},
+        {"paragraph": 2, "title": issued["cash_needs"][1]["title"], "need_usd": "30000.00", "cash_usd": "0.00",
+         "shortfall_usd": "30000.00"},
+    ]
+    assert issued["chain"]["ok"] and issued["chain"]["entries"] == 3 and issued["chain"]["head"] == issued["chain_head"]
+    assert issued["stale_rates"] == [{"currency": "EUR", "effective_from": "2020-09-01", "age_days": 121}]
+    receipt(ledger, "R2", "P1", "2020-07-15", "9000")  # back-dated into the period reported
+    rate(ledger, "EUR", "2020-10-01", "0.75", through="2020-12")  # in force on the as-of date, recorded later
+    disburse(ledger, "X2", "A1", "2020-08-01", "5000")
+    services.update_activity(ledger, ActivityUpdate(code="A2", budget_usd="50000", reason="revised work plan"))
+    services.update_activity(ledger, ActivityUpdate(code="A1", status="completed", progress_pct=100))
+    code, out, _ = invoke_cli(*args, *issued["command"].split()[1:], "--format", "json")
+    assert code == 0
+    again = json.loads(out)
+    del again["generated_at"], issued["generated_at"]
+    assert again == issued
+    from ledger.alerts import alerts_for
+    from ledger.clock import parse_moment
+
+    dashboard = alerts_for(ledger, dt.date(2020, 12, 31), limit=5, recorded_at=parse_moment(issued["as_recorded_at"]))
+    assert [(a.reference, str(a.outstanding_usd)) for a in dashboard.overdue] == [("P1", "50000.00")]  # what the dashboard shows at T
+    assert [(c.paragraph, str(c.need_usd)) for c in dashboard.cash_needs] == [(1, "90000.00"), (2, "30000.00")]
+    code, out, _ = invoke_cli(*args, "report", "alerts", "--as-of", "2020-12-31", "--format", "json")
+    now = json.loads(out)
+    assert now["journal_entries"] == 5 and now["chain"]["entries"] == 5
+    assert now["overdue_usd"] == "48000.00" and now["stale_rates"] == []  # EUR 36,000 at 0.75 (December's rate)
+    assert [(c["paragraph"], c["need_usd"]) for c in now["cash_needs"]] == [(2, "50000.00")]  # A1 completed
+    code, out, _ = invoke_cli(*args, *issued["command"].split()[1:])  # the table names the moment and the command
+    text = " ".join(out.split())
+    assert code == 0 and issued["command"] in text and "stale rates used: EUR from 2020-09-01 (121 days old)" in text

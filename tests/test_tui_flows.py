@@ -565,7 +565,7 @@ async def test_dashboard_shows_the_worked_example_and_the_as_of_date_changes(led
         await settle(pilot, app, lambda: app.screen.loaded.report.as_of == dt.date(2011, 8, 10))
         assert "129,310.34" in text_of(app.screen.query_one("#funding"))
         assert app.screen.loaded.report.totals.received == 12_931_034
-        assert "requirement and progress: today's" in text_of(app.screen.query_one("#dash-meta"))
+        assert "requirement and progress as recorded at" in text_of(app.screen.query_one("#dash-meta"))
         for wrong in ("2999-01-01", "2011-02-30"):  # the future, no such day: refused, the field put back
             await pilot.press("a")
             await pilot.press(*list(wrong), "enter")

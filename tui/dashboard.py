@@ -208,8 +208,8 @@ class DashboardScreen(LedgerScreen):
         "(a due date before the as-of date and something outstanding), paragraphs whose open activities "
         "need more than their cash, and the state of the journal's hash chain (checked in the background; "
         "the Journal screen shows the same check).\n\n"
-        "All money in USD with cents, as in the report and the workbook. Requirement and progress are "
-        "today's values (activities are reference data)."
+        "All money in USD with cents, as in the report and the workbook. Requirement, progress and the "
+        "alerts are as recorded at the moment in the \"recorded at\" field (default: now)."
     )
     BINDINGS: ClassVar = [
         Binding("t", "switch_view", "Funding/implementation"),
@@ -264,16 +264,17 @@ class DashboardScreen(LedgerScreen):
         self.post_message(DashboardLoaded(DashboardData(funding_report_for(self.ledger, as_of, recorded_at))))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="alerts")
-    def _load_alerts(self, as_of: dt.date) -> None:
+    def _load_alerts(self, as_of: dt.date, recorded_at: dt.datetime | None) -> None:
         from ledger.alerts import alerts_for
 
-        self.post_message(AlertsLoaded(alerts_for(self.ledger, as_of, limit=5)))
+        self.post_message(AlertsLoaded(alerts_for(self.ledger, as_of, limit=5, recorded_at=recorded_at)))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         data = self.loaded = message.data
         report = data.report
         self.show_figures()
-        today = "" if report.as_of == dt.date.today() else " · requirement and progress: today's"
+        today = ("" if report.as_of == dt.date.today()
+                 else f" · requirement and progress as recorded at {report.as_recorded_at:%Y-%m-%d %H:%M} UTC")
         closed = f" · closed through {report.closed_through}" if report.closed_through else ""
         self.query_one("#dash-meta", Static).update(Text(
             f"{report.entries:,} entries · chain head {report.chain_head[:8]}… · "
@@ -281,7 +282,7 @@ class DashboardScreen(LedgerScreen):
         self.show_alerts()
         self.post_message(self.Ready())
         if self.alerts is None:
-            self._load_alerts(report.as_of)
+            self._load_alerts(report.as_of, report.as_recorded_at if self.ledger_app.recorded_at else None)
         checked = self.ledger_app.chain
         if (checked is None or checked.entries != report.entries) and self.chain_checked_at != report.entries:
             # first time, or entries were posted since the last check: check again (in the background);
