@@ -277,8 +277,8 @@ class DashboardScreen(LedgerScreen):
                  else f" · requirement and progress as recorded at {report.as_recorded_at:%Y-%m-%d %H:%M} UTC")
         closed = f" · closed through {report.closed_through}" if report.closed_through else ""
         self.query_one("#dash-meta", Static).update(Text(
-            f"{report.entries:,} entries · chain head {report.chain_head[:8]}… · "
-            f"{report.generated_at:%Y-%m-%d %H:%M} UTC{closed}{today}", style="dim"))
+            f"{report.entries:,} entries{closed} · chain head {report.chain_head[:8]}… · "
+            f"{report.generated_at:%Y-%m-%d %H:%M} UTC{today}", style="dim"))
         self.show_alerts()
         self.post_message(self.Ready())
         if self.alerts is None:
