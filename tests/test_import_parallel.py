@@ -61,7 +61,7 @@ def ready(tmp_path, sqlite_template):
 
 
 # what depends on the clock: posting times and the hashes over them
-CLOCK = frozenset({"posted_at", "hash", "prev_hash", "entered_at", "created_at", "at"})
+CLOCK = frozenset({"posted_at", "hash", "prev_hash", "entered_at", "created_at", "recorded_at", "at"})
 
 
 def test_a_file_read_in_a_child_stores_what_a_file_read_here_stores(ready, tmp_path, monkeypatch):

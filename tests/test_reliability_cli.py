@@ -103,6 +103,8 @@ def argv(name: str, command: click.Command, files: Files) -> list[str]:
             value = "1"
         elif param.name in ("on", "as_of") or "date" in param.name:
             value = "2011-09-01"
+        elif param.name == "through":  # a period closes through a month end
+            value = "2011-09-30"
         else:
             value = {"reference": "P1", "amount": "1", "code": "A1", "name": "someone", "reason": "test",
                      "role": "auditor"}.get(param.name, "X")
