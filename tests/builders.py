@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ledger import services
 from ledger.database import Ledger
+from ledger.errors import LedgerError
 from ledger.inputs import ActivityIn, DisbursementIn, DonorIn, PledgeIn, RateIn, ReceiptIn
 
 
@@ -142,3 +145,10 @@ def invoke_cli(*args: str):
 
     result = CliRunner().invoke(cli, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+def refused(fn, *args, **kwargs) -> str:
+    """The message of the LedgerError that ``fn(*args, **kwargs)`` raises."""
+    with pytest.raises(LedgerError) as error:
+        fn(*args, **kwargs)
+    return str(error.value)

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from ledger import services
-from ledger.errors import LedgerError
 from ledger.schema import JournalEntry
 from tests.builders import (
     activity,
@@ -20,15 +19,10 @@ from tests.builders import (
     invoke_cli,
     pledge,
     receipt,
+    refused,
     reverse,
     table_counts,
 )
-
-
-def refused(fn, *args, **kwargs) -> str:
-    with pytest.raises(LedgerError) as error:
-        fn(*args, **kwargs)
-    return str(error.value)
 
 
 def entry(ledger, entry_id: int) -> dict:

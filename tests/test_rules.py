@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from ledger import queries, services
-from ledger.errors import LedgerError, Problem, problems_of
+from ledger.errors import Problem, problems_of
 from ledger.inputs import ActivityIn, ActivityUpdate, DonorIn, PledgeIn, RateIn
 from ledger.schema import JournalEntry, Rate
 from ledger.versions import Change
@@ -27,18 +27,13 @@ from tests.builders import (
     pledge,
     rate,
     receipt,
+    refused,
     reverse,
     table_counts,
     worked_example,
 )
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-
-
-def refused(fn, *args, **kwargs) -> str:
-    with pytest.raises(LedgerError) as error:
-        fn(*args, **kwargs)
-    return str(error.value)
 
 
 # -- input problems, each at its own field ----------------------------------------------------

@@ -12,7 +12,6 @@ import pytest
 from pydantic import ValidationError
 
 from ledger import services
-from ledger.errors import LedgerError
 from ledger.inputs import PledgeIn, RateIn, UserIn
 from tests.builders import (
     activity,
@@ -24,15 +23,10 @@ from tests.builders import (
     pledge,
     rate,
     receipt,
+    refused,
     reverse,
     table_counts,
 )
-
-
-def refused(fn, *args, **kwargs) -> str:
-    with pytest.raises(LedgerError) as error:
-        fn(*args, **kwargs)
-    return str(error.value)
 
 
 def pledge_input(**fields) -> PledgeIn:

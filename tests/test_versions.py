@@ -12,20 +12,24 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger import queries, services
 from ledger.database import Ledger, make_engine
-from ledger.errors import LedgerError, PermissionDenied
+from ledger.errors import PermissionDenied
 from ledger.inputs import ActivityUpdate, UserIn
 from ledger.migrate import upgrade
 from ledger.schema import ActivityVersion, JournalEntry
 from ledger.versions import Change
 from reports.funding import funding_report
-from tests.builders import activity, disburse, donor, invoke_cli, pledge, receipt, reverse, table_counts
+from tests.builders import (
+    activity,
+    disburse,
+    donor,
+    invoke_cli,
+    pledge,
+    receipt,
+    refused,
+    reverse,
+    table_counts,
+)
 from tests.test_roles import acting  # noqa: F401  (the fixture: a ledger acting as a user of a role)
-
-
-def refused(fn, *args, **kwargs) -> str:
-    with pytest.raises(LedgerError) as error:
-        fn(*args, **kwargs)
-    return str(error.value)
 
 
 @pytest.fixture
