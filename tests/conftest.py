@@ -58,10 +58,13 @@ class PostgresServer:
         engine.dispose()
         self.created: list[str] = []
 
-    def new_database(self) -> str:
+    def new_database(self, empty: bool = False) -> str:
+        """A URL of a new, uniquely named database, dropped when the session ends: a copy of
+        the migrated template, or an empty database to migrate step by step."""
         name = f"dl_{uuid.uuid4().hex[:12]}"
+        copy = "" if empty else f' TEMPLATE "{self.template}"'
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         self.created.append(name)
         return self.url.set(database=name).render_as_string(hide_password=False)
 

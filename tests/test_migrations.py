@@ -57,12 +57,7 @@ def test_migration_0010_keeps_the_rows_and_frees_references_of_a_ledger_with_dat
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.db'}"
     else:
-        server = request.getfixturevalue("pg_server")
-        name = f"dl_old_{tmp_path.name[-12:].lower().replace('-', '_')}"
-        with server.admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        server.created.append(name)
-        url = server.url.set(database=name).render_as_string(hide_password=False)
+        url = request.getfixturevalue("pg_server").new_database(empty=True)
     engine = make_engine(url)
     upgrade(engine, "0009")
     meta = sa.MetaData()
