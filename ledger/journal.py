@@ -33,6 +33,8 @@ REVENUE = "4000"
 EXPENDITURE = "5000"
 PSC = "5100"
 FX = "7900"
+MEMO_ANNOUNCED = "9000"  # memorandum: pledges announced, not yet signed (no receivable, no revenue)
+MEMO_CONTRA = "9100"  # memorandum: its contra account
 
 ACCOUNTS = {
     CASH: "Cash held for the trust fund",
@@ -41,18 +43,23 @@ ACCOUNTS = {
     EXPENDITURE: "Programme expenditure",
     PSC: "Programme support costs",
     FX: "Exchange differences",
+    MEMO_ANNOUNCED: "Pledges announced (memorandum)",
+    MEMO_CONTRA: "Pledges announced, contra (memorandum)",
 }
 
 # What a line carries (reports sum lines by account and flow)
 PLEDGE, CANCEL, RECEIPT, FX_FLOW, SPEND, PSC_FLOW = "pledge", "cancel", "receipt", "fx", "spend", "psc"
+ANNOUNCE, REALLOCATE, REFUND = "announce", "realloc", "refund"
 
 LINE_COLUMNS = (
     "line_no", "account", "flow", "currency", "amount_minor", "usd_cents", "donor_id", "pledge_id",
     "allocation_id", "paragraph_id", "activity_id", "disbursement_id",
 )
-# Entries without money lines: a period closed or reopened (ledger/periods.py)
+# Entries without money lines: a period closed or reopened (ledger/periods.py), a schedule of
+# instalments re-planned, a pledge closed
 PERIOD_CLOSE, PERIOD_REOPEN = "period-close", "period-reopen"
-WITHOUT_MONEY = frozenset({PERIOD_CLOSE, PERIOD_REOPEN})
+SCHEDULE, PLEDGE_CLOSE = "schedule", "pledge-close"
+WITHOUT_MONEY = frozenset({PERIOD_CLOSE, PERIOD_REOPEN, SCHEDULE, PLEDGE_CLOSE})
 
 ENTRY_COLUMNS = ("id", "kind", "event_date", "posted_at", "user_name", "reference", "memo", "reverses_id", "prev_hash")
 FORMAT = 3  # the format version of the entries posted now (``format_version``; 1 = written before it existed)
