@@ -25,13 +25,13 @@ from ledger.versions import activities_as_recorded
 from .moments import read_at
 
 MONEY_KEYS = (
-    "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
+    "requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference", "disbursed", "psc",
     "available", "spent_on_activities", "gap",
 )
 PERCENT_KEYS = ("coverage_pct", "delivery_pct", "progress_pct")
 COUNT_KEYS = ("activities_total", "activities_completed")
 KEYS = (
-    "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
+    "requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference", "disbursed", "psc",
     "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
     "activities_total", "activities_completed",
 )
@@ -45,6 +45,7 @@ class FundingRow:
     pledged: int = 0
     programmable: int = 0
     received: int = 0
+    refunded: int = 0
     outstanding: int = 0
     disbursed: int = 0
     psc: int = 0
@@ -59,11 +60,11 @@ class FundingRow:
 
     @property
     def fx_difference(self) -> int:
-        return figures.fx_difference(self.received, self.outstanding, self.pledged)
+        return figures.fx_difference(self.received, self.refunded, self.outstanding, self.pledged)
 
     @property
     def available(self) -> int:
-        return figures.available(self.received, self.disbursed, self.psc)
+        return figures.available(self.received, self.refunded, self.disbursed, self.psc)
 
     def finish(self) -> None:
         self.coverage_pct = percent_1dp(self.programmable, self.requirement)
@@ -95,11 +96,12 @@ class FundingReport:
         return sum(r.gap for r in self.rows if r.paragraph is not None) - self.totals.gap
 
 
-FIGURES = (figures.PLEDGED_USD, figures.OUTSTANDING, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD)
+FIGURES = (figures.PLEDGED_USD, figures.OUTSTANDING, figures.RECEIVED_USD, figures.REFUNDED_USD, figures.DISBURSED_USD,
+           figures.PSC_USD)
 
 
 def _allocation_sums(session: Session, as_of: dt.date):
-    """The five figures the funding report needs per allocation. (reports.sums.allocation_sums
+    """The six figures the funding report needs per allocation. (reports.sums.allocation_sums
     has more columns for statements and the workbook; reading them all here costs 50% more time
     at 1,000,000 lines, measured with bench/bench_report.py, so the report reads only these.)"""
     return figures.per_allocation(session, as_of, FIGURES, Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp)
@@ -143,7 +145,8 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
     unearmarked = by_id[None] = FundingRow(None, "Unearmarked")
     book = RateBook.load(session, at.recorded_at)
     valued: set[str] = set()  # the currencies whose outstanding was valued at the as-of rate
-    for _aid, para, currency, psc_bp, pledged, outstanding, received, disbursed, psc in _allocation_sums(session, as_of):
+    for _aid, para, currency, psc_bp, pledged, outstanding, received, refunded, disbursed, psc in _allocation_sums(
+            session, as_of):
         row = by_id[para]
         pledged, outstanding = int(pledged), int(outstanding)
         row.pledged += pledged
@@ -152,6 +155,7 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
         if outstanding:
             valued.add(currency)
         row.received += int(received)
+        row.refunded += int(refunded)
         row.disbursed += int(disbursed)
         row.psc += int(psc)
     for pid, spent in _spent_by_paragraph(session, as_of).items():

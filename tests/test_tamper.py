@@ -17,7 +17,8 @@ from ledger import journal
 from ledger.schema import JournalEntry, JournalLine
 from tests.builders import invoke_cli, receipt, run_cli, worked_example
 
-APPEND_ONLY = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements")
+APPEND_ONLY = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements",
+               "reallocations", "refunds", "pledge_closings")
 ENTRIES = JournalEntry.__table__
 LINES = JournalLine.__table__
 TARGET = 3  # the worked example's receipt R1 (entries: P1, P2, R1, R2, D1)
@@ -231,6 +232,8 @@ POSTED_COLUMNS = [(name, column.name) for name, posted in journal.POSTED_TABLES.
 def test_the_posted_tables_are_discovered_from_the_schema():
     assert {"pledges", "allocations", "receipts", "cancellations", "disbursements"} <= set(journal.POSTED_TABLES)
     assert journal.POSTED_TABLES["allocations"].parent == "pledges"
+    assert journal.POSTED_TABLES["allocations"].own  # one created by a reallocation belongs to its entry
+    assert {"reallocations", "refunds", "pledge_closings"} <= set(journal.POSTED_TABLES)
 
 
 def different(value, column):
@@ -247,9 +250,16 @@ def different(value, column):
 
 @pytest.fixture
 def with_cancellation(ledger, example):
-    from tests.builders import cancel
+    from tests.builders import cancel, close, pledge, reallocate, receipt, refund
 
     cancel(ledger, "P2", "2011-10-01", "1000")  # entry 6
+    # a row of every table issue 14's acts post: a reallocation creating an allocation (entry 7), refunds, a closing
+    reallocate(ledger, "P2", "4", "5", "100", "2011-10-02")
+    refund(ledger, "P2", "2011-10-03", "1000", paragraph=4)
+    pledge(ledger, "P3", "USA", "2011-10-04", "USD", {1: "100"})
+    receipt(ledger, "R3", "P3", "2011-10-04", "100")
+    refund(ledger, "P3", "2011-10-05", "100")
+    close(ledger, "P3", "2011-10-06")
     assert verify(example)[0] == 0
     return example
 
@@ -267,10 +277,15 @@ def test_changing_any_column_of_a_posted_row_is_caught_naming_its_entry(with_can
         key = conn.execute(select(rows.c.id).order_by(rows.c.id.desc()).limit(1)).scalar()
         old = conn.execute(select(rows.c[column]).where(rows.c.id == key)).scalar()
         owner = conn.execute(select(rows.c[posted.via]).where(rows.c.id == key)).scalar()
-        if posted.parent is not None:  # the entry of the row it names
+        if posted.own and conn.execute(select(rows.c.entry_id).where(rows.c.id == key)).scalar() is not None:
+            owner = conn.execute(select(rows.c.entry_id).where(rows.c.id == key)).scalar()  # a row of its own entry
+        elif posted.parent is not None:  # the entry of the row it names
             parent = journal.POSTED_TABLES[posted.parent].table
             owner = conn.execute(select(parent.c.entry_id).where(parent.c.id == owner)).scalar()
-        conn.execute(update(rows).where(rows.c.id == key).values({column: different(old, rows.c[column])}))
+        new = different(old, rows.c[column])
+        conn.execute(update(rows).where(rows.c.id == key).values({column: new}))
+    if posted.own and column == "entry_id":  # the row now belongs to entry ``new``: the earlier of the two fails first
+        owner = min(owner, new)
     code, out, err = verify(with_cancellation)
     assert code == 1, out
     assert f"journal entry {owner}:" in err and "Traceback" not in err, err
