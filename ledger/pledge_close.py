@@ -3,7 +3,7 @@ holds cash on any date from the closing date on; the entry has no money lines.""
 
 from __future__ import annotations
 
-from . import journal
+from . import journal, stages
 from .balances import allocation_balances, cash_movements
 from .closing import check_not_closed, closed_pledges
 from .errors import LedgerError, Problem
@@ -12,12 +12,6 @@ from .inputs import PledgeCloseIn
 from .money import format_amount
 from .pledges import allocations_of, pledge_by_reference
 from .schema import PledgeClosing
-
-try:  # the stages workstream's rule (ledger/stages.py); until it lands every pledge is signed when recorded
-    from .stages import check_signed
-except ImportError:  # pragma: no cover - removed when stages lands in main
-    def check_signed(uow, pledge_id: int, on) -> None:
-        return None
 
 
 def _where(number: int | None) -> str:
@@ -28,7 +22,10 @@ def close_pledge(uow, data: PledgeCloseIn) -> Posted:
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "closed_on", data.closed_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
     check_not_closed(uow, pledge.id, pledge.reference)
-    check_signed(uow, pledge.id, data.closed_on)
+    if stages.stage_of(uow, pledge.id).stage == stages.ANNOUNCED:
+        raise LedgerError(Problem("pledge", f"pledge {pledge.reference} is announced, not signed: withdraw it instead "
+                                            f"(donor-ledger pledge withdraw {pledge.reference} --on DATE --reason TEXT)"))
+    stages.check_signed(uow, pledge.id, data.closed_on, "closed_on")
     allocations = allocations_of(uow, pledge.id)
     balances = allocation_balances(uow, [a.id for a, _ in allocations])
     currency = pledge.currency

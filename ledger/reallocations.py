@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from . import journal
+from . import journal, stages
 from .balances import allocation_balances
 from .closing import check_not_closed
 from .errors import LedgerError, Problem
@@ -13,7 +13,6 @@ from .events import Posted, check_date, minor_amount
 from .inputs import ReallocationIn, paragraph_label
 from .money import format_amount, to_usd_cents
 from .paragraphs import paragraph_id
-from .pledge_close import check_signed
 from .pledges import allocations_of, carrying_move, pledge_by_reference
 from .schema import Allocation, Reallocation
 
@@ -30,7 +29,7 @@ def reallocate(uow, data: ReallocationIn) -> Posted:
     day = data.reallocated_on
     check_date(uow, "reallocated_on", day, pledge.pledged_on, f"the pledge date of {pledge.reference}")
     check_not_closed(uow, pledge.id, pledge.reference)
-    check_signed(uow, pledge.id, day)
+    stages.check_signed(uow, pledge.id, day, "reallocated_on")
     minor = minor_amount(data.amount, pledge.currency)
     allocations = {number: allocation for allocation, number in allocations_of(uow, pledge.id)}
     source = allocations.get(data.source)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from . import journal
+from . import journal, stages
 from .balances import allocation_balances
 from .closing import check_not_closed
 from .errors import LedgerError, Problem
@@ -23,6 +23,7 @@ def record_receipt(uow, data: ReceiptIn, corrects: int | None = None) -> Posted:
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "received_on", data.received_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
     check_not_closed(uow, pledge.id, pledge.reference)
+    stages.check_signed(uow, pledge.id, data.received_on, "received_on")
     claim_reference(uow, "receipt", Receipt, data.reference, corrects)
     minor = minor_amount(data.amount, pledge.currency)
     allocations = [a for a, _ in allocations_of(uow, pledge.id)]

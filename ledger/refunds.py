@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import figures, journal
+from . import figures, journal, stages
 from .balances import available_cash, cash_movements
 from .closing import check_not_closed
 from .errors import LedgerError, Problem
 from .events import Posted, check_date, minor_amount
 from .inputs import RefundIn
 from .money import format_amount, largest_remainder, to_usd_cents
-from .pledge_close import check_signed
 from .pledges import allocations_of, pledge_by_reference
 from .rates import rate_book
 from .receipts import usd_given
@@ -38,7 +37,7 @@ def refund(uow, data: RefundIn) -> Posted:
     day = data.refunded_on
     check_date(uow, "refunded_on", day, pledge.pledged_on, f"the pledge date of {pledge.reference}")
     check_not_closed(uow, pledge.id, pledge.reference)
-    check_signed(uow, pledge.id, day)
+    stages.check_signed(uow, pledge.id, day, "refunded_on")
     currency = pledge.currency
     minor = minor_amount(data.amount, currency)
     rate = rate_book(uow).of_month(currency, day, "refunded_on")

@@ -25,14 +25,14 @@ from ledger.versions import activities_as_recorded
 from .moments import read_at
 
 MONEY_KEYS = (
-    "requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference", "disbursed", "psc",
-    "available", "spent_on_activities", "gap",
+    "requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference", "announced",
+    "disbursed", "psc", "available", "spent_on_activities", "gap",
 )
 PERCENT_KEYS = ("coverage_pct", "delivery_pct", "progress_pct")
 COUNT_KEYS = ("activities_total", "activities_completed")
 KEYS = (
-    "requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference", "disbursed", "psc",
-    "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
+    "requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference", "announced",
+    "disbursed", "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
     "activities_total", "activities_completed",
 )
 
@@ -47,6 +47,7 @@ class FundingRow:
     received: int = 0
     refunded: int = 0
     outstanding: int = 0
+    announced: int = 0  # announced pledges not signed (nor withdrawn) as of the date: not part of pledged
     disbursed: int = 0
     psc: int = 0
     spent_on_activities: int = 0
@@ -97,7 +98,7 @@ class FundingReport:
 
 
 FIGURES = (figures.PLEDGED_USD, figures.OUTSTANDING, figures.RECEIVED_USD, figures.REFUNDED_USD, figures.DISBURSED_USD,
-           figures.PSC_USD)
+           figures.PSC_USD, figures.ANNOUNCED_USD)
 
 
 def _allocation_sums(session: Session, as_of: dt.date):
@@ -145,8 +146,8 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
     unearmarked = by_id[None] = FundingRow(None, "Unearmarked")
     book = RateBook.load(session, at.recorded_at)
     valued: set[str] = set()  # the currencies whose outstanding was valued at the as-of rate
-    for _aid, para, currency, psc_bp, pledged, outstanding, received, refunded, disbursed, psc in _allocation_sums(
-            session, as_of):
+    for _aid, para, currency, psc_bp, pledged, outstanding, received, refunded, disbursed, psc, announced in (
+            _allocation_sums(session, as_of)):
         row = by_id[para]
         pledged, outstanding = int(pledged), int(outstanding)
         row.pledged += pledged
@@ -158,6 +159,7 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
         row.refunded += int(refunded)
         row.disbursed += int(disbursed)
         row.psc += int(psc)
+        row.announced += int(announced)
     for pid, spent in _spent_by_paragraph(session, as_of).items():
         by_id[pid].spent_on_activities = spent
     for pid, budget, weighted, total, completed in _activities_by_paragraph(session, at.recorded_at):

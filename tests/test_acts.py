@@ -180,3 +180,12 @@ def test_the_commands_reallocate_refund_and_close(ledger, db_url):
     assert code == 2 and "give --paragraph N or --unearmarked, not both" in err
     rows = funding_rows(ledger, "2016-12-31")
     assert (rows[2].pledged, rows[4].refunded, rows[4].pledged) == (17241, 100000, 24900000)
+
+
+def test_closing_an_announced_pledge_is_refused(ledger):
+    _brl(ledger)
+    pledge(ledger, "A", "BRA", "2020-01-10", "BRL", {1: "100.00"}, stage="announced")
+    assert refused(close, ledger, "A", "2020-02-01") == (
+        "pledge: pledge A is announced, not signed: withdraw it instead "
+        "(donor-ledger pledge withdraw A --on DATE --reason TEXT)")
+    assert refused(refund, ledger, "A", "2020-02-01", "1.00").startswith("pledge: pledge A is announced, not signed")

@@ -17,8 +17,7 @@ from ledger import journal
 from ledger.schema import JournalEntry, JournalLine
 from tests.builders import invoke_cli, receipt, run_cli, worked_example
 
-APPEND_ONLY = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements",
-               "reallocations", "refunds", "pledge_closings")
+APPEND_ONLY = ("journal_entries", "journal_lines", *journal.POSTED_TABLES)  # every posted table has the triggers
 ENTRIES = JournalEntry.__table__
 LINES = JournalLine.__table__
 TARGET = 3  # the worked example's receipt R1 (entries: P1, P2, R1, R2, D1)
@@ -253,13 +252,21 @@ def with_cancellation(ledger, example):
     from tests.builders import cancel, close, pledge, reallocate, receipt, refund
 
     cancel(ledger, "P2", "2011-10-01", "1000")  # entry 6
-    # a row of every table issue 14's acts post: a reallocation creating an allocation (entry 7), refunds, a closing
-    reallocate(ledger, "P2", "4", "5", "100", "2011-10-02")
+    # the stages' posted rows: an announced pledge signed (entries 7, 8), another withdrawn (9, 10)
+    from ledger import services
+    from ledger.inputs import SigningIn, WithdrawalIn
+
+    pledge(ledger, "P3", "NOR", "2011-10-03", "NOK", {2: "1000.00"}, stage="announced")
+    services.sign_pledge(ledger, SigningIn(pledge="P3", signed_on="2011-11-01"))
+    pledge(ledger, "P4", "NOR", "2011-10-03", "NOK", {None: "2000.00"}, stage="announced")
+    services.withdraw_pledge(ledger, WithdrawalIn(pledge="P4", withdrawn_on="2011-11-01", reason="not this year"))
+    # a row of every table of the acts: refunds, a closing, and last a reallocation creating an allocation
+    pledge(ledger, "P5", "USA", "2011-10-04", "USD", {1: "100"})
+    receipt(ledger, "R3", "P5", "2011-10-04", "100")
+    refund(ledger, "P5", "2011-10-05", "100")
+    close(ledger, "P5", "2011-10-06")
     refund(ledger, "P2", "2011-10-03", "1000", paragraph=4)
-    pledge(ledger, "P3", "USA", "2011-10-04", "USD", {1: "100"})
-    receipt(ledger, "R3", "P3", "2011-10-04", "100")
-    refund(ledger, "P3", "2011-10-05", "100")
-    close(ledger, "P3", "2011-10-06")
+    reallocate(ledger, "P2", "4", "5", "100", "2011-10-02")
     assert verify(example)[0] == 0
     return example
 
