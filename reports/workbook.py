@@ -40,6 +40,7 @@ from .sums import corrections_as_of, reversed_as_of, use_snapshot
 from .workbook_sheets import (
     about_sheet,
     activity_sheet,
+    acts_sheet,
     ageing_sheet,
     disbursement_sheet,
     donor_sheets,
@@ -52,7 +53,8 @@ from .workbook_sheets import (
 )
 
 SHEETS = (
-    "Funding vs implementation", "Donors", "Donor spending", "Pledges", "Receipts", "Disbursements",
+    "Funding vs implementation", "Donors", "Donor spending", "Pledges", "Receipts", "Reallocations and refunds",
+    "Disbursements",
     "Funding splits", "Activities", "Rates", "Ageing", "Journal", "About",
 )
 
@@ -102,6 +104,7 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
     donor_sheets(book, donors)
     pledge_sheet(book, session, as_of, rates, undone)
     receipt_sheet(book, session, as_of, undone)
+    acts_sheet(book, session, as_of, undone)
     disbursement_sheet(book, session, as_of, undone)
     funding_split_sheet(book, session, as_of)
     activity_sheet(book, session, as_of)

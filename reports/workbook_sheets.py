@@ -21,6 +21,7 @@ from ledger import figures, recorded
 from ledger.alerts import Alerts
 from ledger.clock import format_moment
 from ledger.money import RATE_DECIMALS, to_minor
+from ledger.pledges import PARAGRAPH_ORDER
 from ledger.rates import RateBook
 from ledger.schema import (
     Activity,
@@ -32,7 +33,9 @@ from ledger.schema import (
     Paragraph,
     Pledge,
     Rate,
+    Reallocation,
     Receipt,
+    Refund,
 )
 from ledger.versions import activities_as_recorded, donors_as_recorded
 
@@ -45,18 +48,18 @@ from .sums import allocation_sums
 FUNDING_COLUMNS = (
     Column("Paragraph", 12), Column("Title", 46), Column("Requirement USD", 15, "usd"),
     Column("Pledged USD", 15, "usd"), Column("Programmable USD", 15, "usd"), Column("Received USD", 15, "usd"),
-    Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"), Column("Disbursed USD", 15, "usd"),
+    Column("Refunded USD", 14, "usd"), Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"), Column("Disbursed USD", 15, "usd"),
     Column("PSC USD", 13, "usd"), Column("Available USD", 15, "usd"), Column("Spent on activities USD", 15, "usd"),
     Column("Coverage %", 10, "pct"), Column("Delivery %", 10, "pct"), Column("Progress %", 10, "pct"),
     Column("Gap USD", 15, "usd"), Column("Activities", 10, "int"), Column("Completed", 10, "int"),
 )
 # column letters of the funding sheet
 F = {key: get_column_letter(i) for i, key in enumerate((
-    "paragraph", "title", "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference",
+    "paragraph", "title", "requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference",
     "disbursed", "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
     "activities_total", "activities_completed"), start=1)}
-SUMMED = ("requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
-          "available", "spent_on_activities")
+SUMMED = ("requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference", "disbursed",
+          "psc", "available", "spent_on_activities")
 
 
 def funding_sheet(book: BookWriter, report: FundingReport, alerts: Alerts) -> None:
@@ -228,8 +231,9 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
         Column("Pledge", 14), Column("Donor", 10), Column("Donor name", 24), Column("Pledged on", 11, "date"),
         Column("Due on", 11, "date"), Column("Currency", 9), Column("PSC %", 7, "pct"), Column("Paragraph", 11),
         Column("Allocated", 16, "money"), Column("Units per USD", 12, "rate"), Column("Pledged USD (pledge date)", 15, "usd"),
-        Column("Cancelled", 15, "money"), Column("Received", 15, "money"), Column("Outstanding", 15, "money"),
-        Column("Net pledged USD", 15, "usd"), Column("Received USD", 15, "usd"), Column("Outstanding USD (as-of rate)", 15, "usd"),
+        Column("Cancelled", 15, "money"), Column("Reallocated (in - away)", 15, "money"), Column("Received", 15, "money"),
+        Column("Outstanding", 15, "money"), Column("Net pledged USD", 15, "usd"), Column("Received USD", 15, "usd"),
+        Column("Refunded USD", 15, "usd"), Column("Outstanding USD (as-of rate)", 15, "usd"),
         Column("Entry", 8, "int"), *UNDONE_COLUMNS, Column("Notes", 30),
     ), f"Pledges and their allocations, as of {as_of.isoformat()}")
     ws = sheet.ws
@@ -242,7 +246,7 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
         .join(donor, donor.c.donor_id == Pledge.donor_id)
         .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
         .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
-        .order_by(Pledge.pledged_on, Pledge.reference, Allocation.position)
+        .order_by(Pledge.pledged_on, Pledge.reference, *PARAGRAPH_ORDER)
         .execution_options(yield_per=BATCH)
     )
     pct = "0.00"
@@ -255,10 +259,11 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
             book.date(ws, due_on), currency, book.decimal(ws, Decimal(psc_bp).scaleb(-2), pct),
             _paragraph_label(paragraph), book.amount(ws, amount, currency),
             book.decimal(ws, Decimal(rate_micros).scaleb(-RATE_DECIMALS), rate_format), book.usd(ws, pledged_cents),
-            book.amount(ws, s.cancelled_minor if s else 0, currency), book.amount(ws, s.received_minor if s else 0, currency),
+            book.amount(ws, s.cancelled_minor if s else 0, currency),
+            book.amount(ws, s.reallocated_minor if s else 0, currency), book.amount(ws, s.received_minor if s else 0, currency),
             book.amount(ws, s.outstanding_minor if s else 0, currency),
             book.usd(ws, s.pledged_cents if s else 0), book.usd(ws, s.received_cents if s else 0),
-            book.usd(ws, s.outstanding_cents if s else 0),
+            book.usd(ws, s.refunded_cents if s else 0), book.usd(ws, s.outstanding_cents if s else 0),
             entry_id, *_reversal_cells(book, ws, undone, entry_id), book.text(ws, notes),
         ])
     sheet.end_data()
@@ -286,6 +291,56 @@ def receipt_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: tu
             book.text(ws, reference), book.text(ws, pledge), book.text(ws, donor), book.date(ws, day), currency,
             book.amount(ws, amount, currency), book.usd(ws, usd), "given" if given else "converted",
             book.text(ws, bank), entry_id, *_reversal_cells(book, ws, undone, entry_id),
+        ])
+    sheet.end_data()
+    sheet.close()
+
+
+def acts_sheet(book: BookWriter, session: Session, as_of: dt.date, undone: tuple) -> None:
+    """Reallocations and refunds (docs/rules.md#reallocations, #refunds): one line per act, its
+    allocations, amount and USD; a reallocation's pledged USD change is the two carrying moves'
+    difference (a cent at most), a refund split pro rata names no paragraph."""
+    sheet = book.sheet("Reallocations and refunds", (
+        Column("Act", 13), Column("Pledge", 14), Column("Donor", 10), Column("On", 11, "date"), Column("From", 11),
+        Column("To", 11), Column("Currency", 9), Column("Amount", 16, "money"), Column("USD", 15, "usd"),
+        Column("Pledged USD change", 12, "usd"), Column("Consent or reason", 30), Column("Entry", 8, "int"),
+        *UNDONE_COLUMNS,
+    ), f"Reallocations and refunds, as of {as_of.isoformat()}")
+    ws = sheet.ws
+    source, target = aliased(Allocation), aliased(Allocation)
+    source_para, target_para = aliased(Paragraph), aliased(Paragraph)
+    moved = session.execute(
+        select(Reallocation.entry_id, Pledge.reference, Donor.code, Reallocation.reallocated_on, source_para.number,
+               target_para.number, Pledge.currency, Reallocation.amount_minor, Reallocation.from_usd_cents,
+               Reallocation.to_usd_cents, Reallocation.consent)
+        .join(Pledge, Pledge.id == Reallocation.pledge_id).join(Donor, Donor.id == Pledge.donor_id)
+        .join(source, source.id == Reallocation.from_allocation_id).join(target, target.id == Reallocation.to_allocation_id)
+        .outerjoin(source_para, source_para.id == source.paragraph_id)
+        .outerjoin(target_para, target_para.id == target.paragraph_id)
+        .where(Reallocation.reallocated_on <= as_of, *figures.recorded(session, Reallocation.entry_id))
+        .order_by(Reallocation.reallocated_on, Reallocation.entry_id)
+    ).all()
+    refunds = session.execute(
+        select(Refund.entry_id, Pledge.reference, Donor.code, Refund.refunded_on, source_para.number, Refund.allocation_id,
+               Pledge.currency, Refund.amount_minor, Refund.usd_cents, Refund.reason)
+        .join(Pledge, Pledge.id == Refund.pledge_id).join(Donor, Donor.id == Pledge.donor_id)
+        .outerjoin(source, source.id == Refund.allocation_id)
+        .outerjoin(source_para, source_para.id == source.paragraph_id)
+        .where(Refund.refunded_on <= as_of, *figures.recorded(session, Refund.entry_id))
+        .order_by(Refund.refunded_on, Refund.entry_id)
+    ).all()
+    for entry_id, pledge, donor, day, frm, to, currency, amount, out_usd, in_usd, consent in moved:
+        sheet.append([
+            "reallocation", book.text(ws, pledge), book.text(ws, donor), book.date(ws, day), _paragraph_label(frm),
+            _paragraph_label(to), currency, book.amount(ws, amount, currency), book.usd(ws, in_usd),
+            book.usd(ws, in_usd - out_usd), book.text(ws, consent), entry_id, *_reversal_cells(book, ws, undone, entry_id),
+        ])
+    for entry_id, pledge, donor, day, paragraph, allocation_id, currency, amount, usd, reason in refunds:
+        sheet.append([
+            "refund", book.text(ws, pledge), book.text(ws, donor), book.date(ws, day),
+            "split" if allocation_id is None else _paragraph_label(paragraph), "donor", currency,
+            book.amount(ws, amount, currency), book.usd(ws, usd), book.usd(ws, -usd), book.text(ws, reason), entry_id,
+            *_reversal_cells(book, ws, undone, entry_id),
         ])
     sheet.end_data()
     sheet.close()

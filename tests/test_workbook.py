@@ -22,9 +22,9 @@ from tests.builders import donor, pledge, rate, receipt, worked_example
 
 END_2016 = dt.date(2016, 12, 31)
 HOSTILE = ['=HYPERLINK("http://example.com/x","click")', "+1", "@x", "-2", "=1+1", "#N/A"]
-FUNDING_MONEY = {"requirement": "C", "pledged": "D", "programmable": "E", "received": "F", "outstanding": "G",
-                 "fx_difference": "H", "disbursed": "I", "psc": "J", "available": "K", "spent_on_activities": "L",
-                 "gap": "P"}
+FUNDING_MONEY = {"requirement": "C", "pledged": "D", "programmable": "E", "received": "F", "refunded": "G",
+                 "outstanding": "H", "fx_difference": "I", "disbursed": "J", "psc": "K", "available": "L",
+                 "spent_on_activities": "M", "gap": "Q"}
 
 
 def cents(value) -> int:

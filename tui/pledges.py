@@ -27,10 +27,11 @@ from ledger.roles import Act
 from .base import LedgerScreen
 from .common import HelpScreen, amount, date, describe, keys_help, money_cell
 from .forms import CodePicker, FormField, FormScreen, field_id, open_correction, picker_items
+from .pledge_acts import ClosePledgeForm, ReallocateForm, RefundForm
 from .reversal import ReverseForm
 from .tables import Column, LazyTable
 
-STATUS_STYLE = {"overdue": "bold yellow", "received": "green", "cancelled": "dim", "reversed": "dim strike",
+STATUS_STYLE = {"overdue": "bold yellow", "received": "green", "cancelled": "dim", "closed": "dim", "reversed": "dim strike",
                 "partly received": "cyan", "open": ""}
 SORTS = [("Reference", "reference"), ("Donor", "donor"), ("Date", "pledged_on"), ("Currency", "currency"),
          ("Amount", "amount"), ("USD", "usd"), ("Received", "received"), ("Outstanding", "outstanding"),
@@ -298,6 +299,13 @@ def open_pledge_form(screen, purpose: str, detail: queries.PledgeDetail, callbac
         screen.app.push_screen(CancelForm(detail), callback)
     elif purpose == "reverse":
         screen.app.push_screen(ReverseForm(detail), callback)
+    elif purpose == "reallocate":
+        numbers = [p.number for p in queries.paragraphs(screen.app.ledger)]
+        screen.app.push_screen(ReallocateForm(detail, numbers), callback)
+    elif purpose == "refund":
+        screen.app.push_screen(RefundForm(detail), callback)
+    elif purpose == "close":
+        screen.app.push_screen(ClosePledgeForm(detail), callback)
     elif purpose == "correct":  # the pledge itself (its receipts and cancellations: from the journal)
         open_correction(screen, detail.entry_id, lambda _content, _detail: PledgeForm(), callback)
 
@@ -313,6 +321,9 @@ class PledgeDetailScreen(ModalScreen[Any]):
         Binding("c", "act('cancel')", "Cancel"),
         Binding("x", "act('reverse')", "Reverse"),
         Binding("e", "act('correct')", "Correct"),
+        Binding("m", "act('reallocate')", "Reallocate"),
+        Binding("f", "act('refund')", "Refund"),
+        Binding("k", "act('close')", "Close"),
         Binding("question_mark", "help", "Help"),
     ]
 
@@ -328,7 +339,8 @@ class PledgeDetailScreen(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         d = self.detail
         with Vertical(id="detail"):
-            yield Label(f"Pledge {d.reference} · {d.donor} {d.donor_name} · {d.status}", id="detail-title")
+            closed = f" (entry {d.closed[0]} on {d.closed[1]})" if d.closed else ""
+            yield Label(f"Pledge {d.reference} · {d.donor} {d.donor_name} · {d.status}{closed}", id="detail-title")
             with VerticalScroll():
                 yield Static(Text(
                     f"Pledged on {d.pledged_on} in {d.currency} · PSC {d.psc_rate}% · due {d.due_on or '—'} · "
@@ -372,7 +384,15 @@ class PledgeDetailScreen(ModalScreen[Any]):
         for c in d.cancellations:
             table.add_row(str(c.cancelled_on), "cancellation", amount(c.amount), amount(c.usd), str(c.entry_id),
                           (f"{c.links} " if c.links else "") + c.reason)
-        if not d.receipts and not d.cancellations:
+        for m in d.reallocations:  # reallocated, never cancelled: the pledged USD change stated
+            source, target = ("U" if n is None else f"¶{n}" for n in (m.source, m.target))
+            change = f"pledged USD {m.pledged_change:+,}" if m.pledged_change else "pledged USD unchanged"
+            table.add_row(str(m.reallocated_on), f"reallocated {source} → {target}", amount(m.amount), amount(m.to_usd),
+                          str(m.entry_id), (f"{m.links} " if m.links else "") + f"{change}; consent: {m.consent}")
+        for f in d.refunds:
+            table.add_row(str(f.refunded_on), f"refund ({f.paragraph})", amount(f.amount), amount(f.usd), str(f.entry_id),
+                          (f"{f.links} " if f.links else "") + f.reason)
+        if not d.receipts and not d.cancellations and not d.reallocations and not d.refunds:
             table.add_row("", "none yet", "", "", "", "")
         return table
 
@@ -422,7 +442,9 @@ class PledgeDetailScreen(ModalScreen[Any]):
             "# Pledge detail\n\nIts allocations (per paragraph, U = unearmarked) with what was pledged, "
             "received, cancelled and is outstanding, and the cash each still holds; its receipts and "
             "cancellations; the disbursements it paid (funding splits) with PSC; and every journal entry "
-            "that touches it, with its SHA-256 hash.\n\n" + keys_help(self.BINDINGS)))
+            "that touches it, with its SHA-256 hash. **m** reallocates outstanding money between allocations with "
+            "the donor's consent, **f** refunds unspent cash, **k** closes a pledge with nothing outstanding and no "
+            "cash left.\n\n" + keys_help(self.BINDINGS)))
 
 
 # -- forms ---------------------------------------------------------------------------------
