@@ -1,8 +1,9 @@
 """The demo ledger: CSV files shipped in ``imports/demo/``, loaded through the importers.
 
 Donors, monthly rates 2011-01 through 2026-12, activities, pledges, receipts and disbursements are import
-files; the cancellation, the reversal, the completion of three activities once paid and the close of
-2011-2015 are not import kinds and go through the same rule functions the service layer calls.
+files; the cancellation, the reversal, the completion of three activities once paid, the close of
+2011-2015, and in 2017 a reallocation (JPN-2015-01), a refund and the closing of the completed
+GBR-2012-01 are not import kinds and go through the same rule functions the service layer calls.
 Everything is one transaction: the demo is loaded whole
 or not at all.
 """
@@ -18,10 +19,13 @@ from sqlalchemy import func, select
 
 from ledger.database import Ledger
 from ledger.errors import LedgerError, PermissionDenied
-from ledger.inputs import ActivityUpdate, CancellationIn, ReversalIn
+from ledger.inputs import ActivityUpdate, CancellationIn, PledgeCloseIn, ReallocationIn, RefundIn, ReversalIn
 from ledger.periods import close_period
+from ledger.pledge_close import close_pledge
 from ledger.pledges import cancel_pledge
+from ledger.reallocations import reallocate
 from ledger.reference_data import update_activity
+from ledger.refunds import refund
 from ledger.reversals import reverse
 from ledger.roles import Act
 from ledger.schema import JournalEntry, Pledge
@@ -39,6 +43,17 @@ REVERSAL_DATE = dt.date(2013, 8, 1)
 CLOSED_THROUGH = dt.date(2015, 12, 31)  # the demo's closed period: 2011-2015 reported to donors
 CLOSE_REASON = "financial statements 2011-2015 issued to donors"
 REVERSAL_REASON = "posted to A4-01 by mistake; the consultants worked for A5-01 and were paid from its budget line"
+# after the 2016 figures: outstanding yen moved to paragraph 3 with Japan's consent; the British
+# agreement completed, its unspent paragraph-4 cash (USD 63,912.10) paid back and the pledge closed
+REALLOCATION = ReallocationIn(
+    pledge="JPN-2015-01", source=1, target=3, amount="2000000", reallocated_on=dt.date(2017, 2, 1),
+    consent="Permanent Mission of Japan, note verbale of 2017-01-20",
+)
+REFUND = RefundIn(
+    pledge="GBR-2012-01", amount="49653.31", usd_amount="63912.10", refunded_on=dt.date(2017, 6, 30), paragraph=4,
+    reason="agreement completed: unspent balance returned to the donor",
+)
+CLOSING = PledgeCloseIn(pledge="GBR-2012-01", closed_on=dt.date(2017, 7, 3))
 # imported as ongoing (a completed activity takes no disbursement), completed once paid
 COMPLETED = ("A1-01", "A3-01", "A7-01")
 COMPLETION_REASON = "all planned work delivered and paid"
@@ -90,4 +105,7 @@ def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportRe
         for code in COMPLETED:
             update_activity(uow, ActivityUpdate(code=code, status="completed", progress_pct=100, reason=COMPLETION_REASON))
         close_period(uow, CLOSED_THROUGH, CLOSE_REASON)
+        reallocate(uow, REALLOCATION)
+        refund(uow, REFUND)
+        close_pledge(uow, CLOSING)
     return results

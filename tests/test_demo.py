@@ -74,11 +74,13 @@ def test_demo_loads_verifies_and_reports_the_figures_written_out(db_url):
     result = run(db_url, "demo", "--no-tui")
     assert result.exit_code == 0, result.output
     assert result.stderr == ("demo loaded: 1218 rows (donors 8, rates 1152, activities 8, pledges 18, receipts 14, "
-                             "disbursements 18), one cancellation, one reversal and the periods closed through 2015-12-31\n")
+                             "disbursements 18), one cancellation, one reversal, the periods closed through 2015-12-31, "
+                             "and in 2017 one reallocation, one refund and one closed pledge\n")
     assert "Funding vs implementation" in result.stdout
     verify = run(db_url, "verify")
     assert verify.exit_code == 0, verify.output
-    assert verify.stdout.startswith("OK: chain intact: 47 entries")  # 12 pledges, 14 receipts, 18 disbursements, 2, the close
+    # 12 pledges, 14 receipts, 18 disbursements, 2, the close; the reallocation, the refund, the closing (2017)
+    assert verify.stdout.startswith("OK: chain intact: 50 entries")
     as_of_2016 = funding(db_url, "--as-of", "2016-12-31")
     assert as_of_2016["rows"] == EXPECTED
     # no money event after 2016, monthly rates through 2026-12 (the last, of that month: JPY 148.00,
@@ -86,10 +88,29 @@ def test_demo_loads_verifies_and_reports_the_figures_written_out(db_url):
     # paragraph 1: JPY 10,000,000 / 148 = 67,567.57; paragraph 5: USD 150,000.00 + AUD 100,000 / 1.52
     # = 65,789.47; unearmarked: EUR 50,000 / 0.86 = 58,139.53; fx_difference = received + outstanding - pledged
     today = {key: dict(zip(KEYS, row, strict=True)) for key, row in EXPECTED.items()}
-    for key, outstanding, fx in ((1, "67567.57", "-39624.68"), (5, "215789.47", "-61833.27"), (None, "58139.53", "149.93"),
-                                 ("totals", "341496.57", "-102476.03")):
+    for key, outstanding, fx in ((5, "215789.47", "-61833.27"), (None, "58139.53", "149.93")):
         today[key] |= {"outstanding": outstanding, "fx_difference": fx}
+    # 2017: JPY 2,000,000 of JPN-2015-01 moved from paragraph 1 to 3 (at its rate 120.25: paragraph 1's
+    # carrying value 83,160.08 -> round(8,000,000 / 120.25) = 66,528.07, a move of 16,632.01; the new
+    # paragraph-3 allocation round(2,000,000 / 120.25) = 16,632.02: the pledge's pledged USD rises a cent);
+    # valued today at 148: 8,000,000 -> 54,054.05, 2,000,000 -> 13,513.51.
+    # GBR-2012-01's unspent paragraph-4 cash, USD 63,912.10 (GBP 49,653.31), refunded, then the pledge closed:
+    # paragraph 4 pledged 348,460.15 - 63,912.10 = 284,548.05, programmable 175,704.51 / 1.07 = 164,209.82 +
+    # ONF 96,321.72 = 260,531.54, available 173,162.10 - 63,912.10 = 109,250.00 (ONF's), fx unchanged.
+    today[1] |= {"pledged": "1879875.99", "programmable": "1663607.08", "outstanding": "54054.05",
+                 "fx_difference": "-36506.19", "coverage_pct": "83.2", "gap": "336392.92"}
+    today[3] |= {"pledged": "405485.52", "programmable": "358836.74", "outstanding": "13513.51",
+                 "fx_difference": "-8654.23", "coverage_pct": "79.7", "gap": "91163.26"}
+    today[4] |= {"pledged": "284548.05", "programmable": "260531.54", "available": "109250.00", "coverage_pct": "74.4",
+                 "gap": "89468.46"}
+    today["totals"] |= {"pledged": "4620272.74", "programmable": "4099041.47", "outstanding": "341496.56",
+                        "fx_difference": "-102476.05", "available": "897068.06", "coverage_pct": "94.0",
+                        "gap": "260958.53"}
     assert funding(db_url)["rows"] == {key: tuple(row.values()) for key, row in today.items()}
+    refunded = json.loads(run(db_url, "report", "funding", "--format", "json").stdout)
+    assert [(row["paragraph"], row["refunded"]) for row in refunded["rows"] if row["refunded"] != "0.00"] == [
+        (4, "63912.10")]
+    assert refunded["totals"]["refunded"] == "63912.10"
 
 
 def test_demo_twice_just_opens_it(db_url):
