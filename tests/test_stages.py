@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from ledger import services, stages
+from ledger.database import Ledger
 from ledger.inputs import SigningIn, WithdrawalIn
 from ledger.schema import JournalEntry
 from tests.builders import (
@@ -160,3 +161,52 @@ def test_a_pledge_recorded_signed_after_its_date_posts_the_announcement_and_the_
     assert posted.usd_cents == 16_666_667
     with pytest.raises(ValidationError, match=r"signed_on: 2011-05-01 is before pledged_on \(2011-06-01\)"):
         pledge(ledger, "P2", "NOR", "2011-06-01", "NOK", {1: "1.00"}, signed_on="2011-05-01")
+
+
+def test_import_of_pledges_with_stage_and_signed_on(db_url, tmp_path):
+    """A signed row with signed_on after pledged_on posts the announcement and the signing; rows
+    of one pledge agree on stage and signed_on; importing the file again changes nothing, also
+    after the announced pledge is signed."""
+    from tests.builders import invoke_cli
+
+    ledger = Ledger(db_url, user="officer")
+    try:
+        _norway(ledger)
+    finally:
+        ledger.close()
+    path = tmp_path / "pledges.csv"
+    path.write_text("reference,donor,pledged_on,currency,amount,paragraph,stage,signed_on\n"
+                    "P1,NOR,2011-06-01,NOK,1000000.00,1,signed,2012-02-01\n"
+                    "P2,NOR,2011-06-01,NOK,2000.00,,announced,\n"
+                    "P3,NOR,2011-07-01,NOK,580.00,2,,\n")
+    code, out, err = invoke_cli("--db", db_url, "import", "pledges", str(path))
+    assert code == 0, err
+    ledger = Ledger(db_url, user="officer")
+    try:
+        with ledger.reading() as session:
+            entries = [tuple(e) for e in session.execute(
+                select(JournalEntry.kind, JournalEntry.reference, JournalEntry.event_date)
+                .where(JournalEntry.kind != "rate").order_by(JournalEntry.id))]
+        assert entries == [("pledge", "P1", dt.date(2011, 6, 1)), ("signing", "P1", dt.date(2012, 2, 1)),
+                           ("pledge", "P2", dt.date(2011, 6, 1)), ("pledge", "P3", dt.date(2011, 7, 1))]
+        assert [_stage(ledger, i).stage for i in (1, 2, 3)] == ["signed", "announced", "signed"]
+        rows = funding_rows(ledger, "2011-12-31")
+        # P1 and P2 announced at 5.80: 172,413.79 and 344.83; P3 signed: 580 / 5.80 = 100.00
+        assert (rows["totals"].announced, rows["totals"].pledged) == (17_241_379 + 34_483, 10_000)
+        sign(ledger, "P2", "2012-01-05")
+    finally:
+        ledger.close()
+    code, out, err = invoke_cli("--db", db_url, "import", "pledges", str(path))
+    assert code == 0 and "0 pledges added, 3 pledges skipped (identical)" in out, (out, err)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("reference,donor,pledged_on,currency,amount,paragraph,stage,signed_on\n"
+                   "P4,NOR,2011-06-01,NOK,1.00,1,signed,2011-05-01\n"
+                   "P5,NOR,2011-06-01,NOK,1.00,1,announced,\n"
+                   "P5,NOR,2011-06-01,NOK,1.00,2,signed,\n"
+                   "P6,NOR,2011-06-01,NOK,1.00,1,pending,\n")
+    code, out, err = invoke_cli("--db", db_url, "import", "pledges", str(bad))
+    assert code == 1
+    assert f"{bad}:2: signed_on: 2011-05-01 is before pledged_on (2011-06-01)" in err
+    assert f"{bad}:4: stage: signed differs from line 3 of pledge P5 (announced)" in err
+    assert f"{bad}:5: stage:" in err
