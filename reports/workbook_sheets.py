@@ -45,7 +45,8 @@ from .sums import allocation_sums
 FUNDING_COLUMNS = (
     Column("Paragraph", 12), Column("Title", 46), Column("Requirement USD", 15, "usd"),
     Column("Pledged USD", 15, "usd"), Column("Programmable USD", 15, "usd"), Column("Received USD", 15, "usd"),
-    Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"), Column("Disbursed USD", 15, "usd"),
+    Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"), Column("Announced USD", 15, "usd"),
+    Column("Disbursed USD", 15, "usd"),
     Column("PSC USD", 13, "usd"), Column("Available USD", 15, "usd"), Column("Spent on activities USD", 15, "usd"),
     Column("Coverage %", 10, "pct"), Column("Delivery %", 10, "pct"), Column("Progress %", 10, "pct"),
     Column("Gap USD", 15, "usd"), Column("Activities", 10, "int"), Column("Completed", 10, "int"),
@@ -53,10 +54,10 @@ FUNDING_COLUMNS = (
 # column letters of the funding sheet
 F = {key: get_column_letter(i) for i, key in enumerate((
     "paragraph", "title", "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference",
-    "disbursed", "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
+    "announced", "disbursed", "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
     "activities_total", "activities_completed"), start=1)}
-SUMMED = ("requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
-          "available", "spent_on_activities")
+SUMMED = ("requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "announced",
+          "disbursed", "psc", "available", "spent_on_activities")
 
 
 def funding_sheet(book: BookWriter, report: FundingReport, alerts: Alerts) -> None:
@@ -113,6 +114,8 @@ def funding_sheet(book: BookWriter, report: FundingReport, alerts: Alerts) -> No
         "Coverage = programmable / requirement; delivery = spent on activities / requirement (blank where the "
         "requirement is 0).",
         "Total gap = the paragraphs' gaps less unearmarked programmable money, not below 0.",
+        "Announced = pledges announced and not yet signed (nor withdrawn), at the announcement's rate; not part of "
+        "pledged, programmable, coverage or gap.",
     ):
         sheet.append([None, book.text(ws, note)])
     sheet.append([])
