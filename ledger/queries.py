@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
-from . import figures, journal, settings, versions
+from . import figures, journal, settings, stages, versions
 from .database import Ledger
 from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
@@ -318,6 +318,7 @@ class PledgeRow:
     status: str
     due_on: dt.date | None
     paragraphs: str  # "1, 4, U"
+    stage: str = "signed"  # announced, signed or withdrawn as of the list's date (ledger/stages.py)
 
 
 def _pledge_sum(figure: figures.LineSum, dated: dt.date | None):
@@ -352,8 +353,14 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
     cancelled = _pledge_sum(figures.CANCELLED, dated)
     reversal = [JournalEntry.reverses_id == Pledge.entry_id] + ([JournalEntry.event_date <= dated] if dated else [])
     reversed_ = exists().where(*reversal).correlate(Pledge)
+    stage_now, signed_on, withdrawn_on, _rate = stages.columns(session)
+    stage = case(  # as of the date: signed or withdrawn after it, still announced then
+        (and_(stage_now == stages.SIGNED, signed_on > as_of), literal(stages.ANNOUNCED)),
+        (and_(stage_now == stages.WITHDRAWN, withdrawn_on > as_of), literal(stages.ANNOUNCED)),
+        else_=stage_now)
     status = case(
         (reversed_, literal("reversed")),
+        (stage != stages.SIGNED, stage),
         (and_(outstanding == 0, received == 0), literal("cancelled")),
         (and_(outstanding == 0, cancelled > 0), literal("closed (part cancelled)")),
         (outstanding == 0, literal("received")),
@@ -362,7 +369,7 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
         else_=literal("open"),
     )
     return {"as_of": as_of, "amount": amount, "usd": pledged_usd, "received": received, "outstanding": outstanding,
-            "status": status}
+            "status": status, "stage": stage}
 
 
 def _pledge_filtered(statement, filters: PledgeFilter, computed: dict):
@@ -447,7 +454,7 @@ def pledges_page(
         rows = session.execute(
             select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
                    computed["amount"], computed["usd"], computed["received"], computed["outstanding"],
-                   computed["status"], Pledge.due_on)
+                   computed["status"], Pledge.due_on, computed["stage"])
             .join(Donor, Donor.id == Pledge.donor_id)
             .where(Pledge.id.in_(ids))
         ).all()
@@ -459,7 +466,7 @@ def pledges_page(
             para[pledge_id].append("U" if number is None else str(number))
     by_id = {
         r[0]: PledgeRow(r[1], r[2], r[3], r[4], r[5], money(r[6], r[5]), usd(r[7]), money(r[8], r[5]),
-                        money(r[9], r[5]), r[10], r[11], ", ".join(para[r[0]]))
+                        money(r[9], r[5]), r[10], r[11], ", ".join(para[r[0]]), r[12])
         for r in rows
     }
     return [by_id[i] for i in ids]
@@ -585,6 +592,9 @@ class PledgeDetail(Linked):
     entries: list[EntryView] = field(default_factory=list)
     corrects: int | None = None
     corrected_by: int | None = None
+    stage: str = "signed"  # now (ledger/stages.py): announced, signed or withdrawn
+    signed_on: dt.date | None = None
+    withdrawn_on: dt.date | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -633,7 +643,8 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
         computed = _pledge_columns(session, as_of)
         head = session.execute(
             select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
-                   Pledge.psc_rate_bp, Pledge.due_on, Pledge.notes, Pledge.entry_id, computed["status"])
+                   Pledge.psc_rate_bp, Pledge.due_on, Pledge.notes, Pledge.entry_id, *stages.columns(session)[:3],
+                   computed["status"])
             .join(Donor, Donor.id == Pledge.donor_id).where(Pledge.reference == reference)
             .order_by(Pledge.entry_id.desc())  # the live one, else the last reversed (docs/rules.md#corrections)
         ).first()
@@ -704,7 +715,8 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             [ReceiptView(r, on, money(a, cur), usd(u), b, e, *links(e)) for r, on, a, u, b, e in receipt_rows],
             [CancellationView(on, money(a, cur), usd(u), why, e, *links(e)) for on, a, u, why, e in cancellation_rows],
             [SpendingView(r, on, act, para, usd(s), usd(p)) for r, on, act, para, s, p in spending_rows if s or p],
-            entries, corrects.get(head.entry_id), corrected_by.get(head.entry_id),
+            entries, corrects.get(head.entry_id), corrected_by.get(head.entry_id), head.stage, head.signed_on,
+            head.withdrawn_on,
         )
 
 
