@@ -36,7 +36,7 @@ from .formats import (
 from .moments import read_at
 from .sums import allocation_sums, reversed_as_of, stale_rates_of
 
-MONEY_KEYS = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
+MONEY_KEYS = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance", "announced")
 
 
 @dataclass
@@ -64,6 +64,7 @@ class DonorStatement:
     outstanding: int = 0
     spent: int = 0
     psc: int = 0
+    announced: int = 0  # announced pledges not yet signed (nor withdrawn): not part of pledged
     spending: list[SpendingLine] = field(default_factory=list)
 
     @property
@@ -139,6 +140,7 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
         row.cancelled += s.cancelled_cents
         row.received += s.received_cents
         row.outstanding += s.outstanding_cents
+        row.announced += s.announced_cents
     for did, paragraph, code, title, spent, psc in _spending(session, as_of):
         row = statements[did]
         spent, psc = int(spent or 0), int(psc or 0)
@@ -147,7 +149,7 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
         row.psc += psc
     rows = list(statements.values())
     totals = DonorStatement("", "Total")
-    for key in ("pledges", "pledged", "cancelled", "received", "outstanding", "spent", "psc"):
+    for key in ("pledges", "pledged", "cancelled", "received", "outstanding", "spent", "psc", "announced"):
         setattr(totals, key, sum(getattr(r, key) for r in rows))
     return DonorReport(as_of, utcnow(), head, count, rows, totals, moments.at.recorded_at, moments.closed_through,
                        moments.command, stale_rates_of(sums, book, as_of))
@@ -207,7 +209,7 @@ def donors_csv(report: DonorReport) -> str:
 
 TABLE_COLUMNS = (
     ("pledged", "Pledged"), ("received", "Received"), ("outstanding", "Outstanding"), ("fx_difference", "FX diff"),
-    ("spent", "Spent"), ("psc", "PSC"), ("balance", "Balance"),
+    ("spent", "Spent"), ("psc", "PSC"), ("balance", "Balance"), ("announced", "Announced"),
 )
 
 

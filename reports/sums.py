@@ -32,6 +32,7 @@ class AllocationSums:
     received_cents: int  # figures.RECEIVED_USD
     disbursed_cents: int  # figures.DISBURSED_USD
     psc_cents: int  # figures.PSC_USD
+    announced_cents: int  # figures.ANNOUNCED_USD (announced, not signed nor withdrawn)
     pledged_minor: int  # figures.PLEDGED
     cancelled_minor: int  # figures.CANCELLED
     received_minor: int  # figures.RECEIVED
@@ -41,7 +42,7 @@ class AllocationSums:
 
 FIGURES = (
     figures.PLEDGED_USD, figures.CANCELLED_USD, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD,
-    figures.PLEDGED, figures.CANCELLED, figures.RECEIVED, figures.OUTSTANDING,
+    figures.ANNOUNCED_USD, figures.PLEDGED, figures.CANCELLED, figures.RECEIVED, figures.OUTSTANDING,
 )
 
 

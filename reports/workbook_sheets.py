@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger import figures, recorded
+from ledger import figures, recorded, stages
 from ledger.alerts import Alerts
 from ledger.clock import format_moment
 from ledger.money import RATE_DECIMALS, to_minor
@@ -233,14 +233,15 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
         Column("Allocated", 16, "money"), Column("Units per USD", 12, "rate"), Column("Pledged USD (pledge date)", 15, "usd"),
         Column("Cancelled", 15, "money"), Column("Received", 15, "money"), Column("Outstanding", 15, "money"),
         Column("Net pledged USD", 15, "usd"), Column("Received USD", 15, "usd"), Column("Outstanding USD (as-of rate)", 15, "usd"),
-        Column("Entry", 8, "int"), *UNDONE_COLUMNS, Column("Notes", 30),
+        Column("Entry", 8, "int"), *UNDONE_COLUMNS, Column("Stage", 10), Column("Signed on", 11, "date"),
+        Column("Notes", 30),
     ), f"Pledges and their allocations, as of {as_of.isoformat()}")
     ws = sheet.ws
     donor = donors_as_recorded(recorded.recorded_at(session))  # the names as recorded at the workbook's moment
     statement = (
         select(Allocation.id, Pledge.reference, donor.c.code, donor.c.name, Pledge.pledged_on, Pledge.due_on, Pledge.currency,
-               Pledge.psc_rate_bp, Paragraph.number, Allocation.amount_minor, Pledge.rate_micros, Allocation.pledged_cents,
-               Pledge.entry_id, Pledge.notes)
+               Pledge.psc_rate_bp, Paragraph.number, Allocation.amount_minor, stages.rate_micros(session),
+               Allocation.pledged_cents, Pledge.entry_id, Pledge.notes, *stages.columns(session)[:3])
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(donor, donor.c.donor_id == Pledge.donor_id)
         .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
@@ -251,8 +252,9 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
     pct = "0.00"
     rate_format = "0." + "0" * RATE_DECIMALS
     for (aid, reference, donor, name, pledged_on, due_on, currency, psc_bp, paragraph, amount, rate_micros, pledged_cents,
-         entry_id, notes) in session.execute(statement):
+         entry_id, notes, stage, signed_on, withdrawn_on) in session.execute(statement):
         s = sums.get(aid)
+        stage, signed_on = stages.as_of(stage, signed_on, withdrawn_on, as_of)
         sheet.append([
             book.text(ws, reference), book.text(ws, donor), book.text(ws, name), book.date(ws, pledged_on),
             book.date(ws, due_on), currency, book.decimal(ws, Decimal(psc_bp).scaleb(-2), pct),
@@ -262,7 +264,7 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
             book.amount(ws, s.outstanding_minor if s else 0, currency),
             book.usd(ws, s.pledged_cents if s else 0), book.usd(ws, s.received_cents if s else 0),
             book.usd(ws, s.outstanding_cents if s else 0),
-            entry_id, *_reversal_cells(book, ws, undone, entry_id), book.text(ws, notes),
+            entry_id, *_reversal_cells(book, ws, undone, entry_id), stage, book.date(ws, signed_on), book.text(ws, notes),
         ])
     sheet.end_data()
     sheet.close()

@@ -285,3 +285,35 @@ def test_any_stage_sequence_balances_and_pledged_plus_announced_is_what_was_prom
     totals = funding_rows(ledger, "2020-12-31")["totals"]
     assert totals.pledged + totals.announced - before == promised
     assert services.verify_chain(ledger).ok
+
+
+def test_the_donors_report_the_pledge_list_and_the_workbook_show_the_stage(ledger, tmp_path):
+    import openpyxl
+
+    from ledger import queries
+    from reports.donors import donor_report
+    from reports.workbook import export_workbook
+
+    _norway(ledger)
+    pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "1000000.00"}, stage="announced")
+    sign(ledger, "P1", "2012-02-01")
+    with ledger.reading() as session:
+        then = {row.donor: row for row in donor_report(session, dt.date(2011, 12, 31)).rows}["NOR"]
+        later = {row.donor: row for row in donor_report(session, dt.date(2012, 12, 31)).rows}["NOR"]
+    assert (then.announced, then.pledged) == (17_241_379, 0)
+    assert (later.announced, later.pledged) == (0, 16_666_667)
+    listed = queries.pledges_page(ledger, queries.PledgeFilter(as_of=dt.date(2011, 12, 31)))
+    assert [(p.reference, p.stage, p.status) for p in listed] == [("P1", "announced", "announced")]
+    listed = queries.pledges_page(ledger, queries.PledgeFilter(as_of=dt.date(2012, 12, 31)))
+    assert [(p.reference, p.stage, p.status) for p in listed] == [("P1", "signed", "open")]
+    path = tmp_path / "book.xlsx"
+    export_workbook(ledger, path, dt.date(2011, 12, 31))
+    sheet = openpyxl.load_workbook(path)["Pledges"]
+    header = [cell.value for cell in sheet[1]]
+    row = [cell.value for cell in sheet[2]]
+    assert (row[header.index("Stage")], row[header.index("Signed on")]) == ("announced", None)
+    export_workbook(ledger, path, dt.date(2012, 12, 31))
+    sheet = openpyxl.load_workbook(path)["Pledges"]
+    row = [cell.value for cell in sheet[2]]
+    assert row[header.index("Stage")] == "signed" and row[header.index("Signed on")].date() == dt.date(2012, 2, 1)
+    assert row[header.index("Units per USD")] == 6  # the signing's rate is the pledge's rate
