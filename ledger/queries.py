@@ -473,6 +473,34 @@ def pledges_page(
 
 
 @dataclass(frozen=True)
+class PipelineRow:
+    """An announced pledge, not signed (nor withdrawn) as of the date: the dashboard's pipeline."""
+
+    reference: str
+    donor: str
+    pledged_on: dt.date
+    currency: str
+    amount: Decimal
+    usd: Decimal  # at the announcement's rate (figures.ANNOUNCED_USD as posted)
+
+
+def pipeline(ledger: Ledger, as_of: dt.date | None = None, limit: int = 3) -> tuple[list[PipelineRow], int, Decimal]:
+    """The announced pledges as of ``as_of`` (default today), latest first: the first ``limit``,
+    how many there are and their USD in all."""
+    as_of = as_of or dt.date.today()
+    with ledger.reading() as session:
+        computed = _pledge_columns(session, as_of)
+        rows = session.execute(
+            _pledge_filtered(select(Pledge.reference, Donor.code, Pledge.pledged_on, Pledge.currency, computed["amount"],
+                                    computed["usd"]).join(Donor, Donor.id == Pledge.donor_id),
+                             PledgeFilter(status=stages.ANNOUNCED), computed)
+            .order_by(Pledge.pledged_on.desc(), Pledge.reference)
+        ).all()
+    listed = [PipelineRow(r[0], r[1], r[2], r[3], money(r[4], r[3]), usd(r[5])) for r in rows]
+    return listed[:limit], len(listed), sum((r.usd for r in listed), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
 class AllocationView:
     paragraph: int | None  # None: unearmarked
     amount: Decimal

@@ -112,3 +112,15 @@ async def test_an_auditor_sees_no_sign_or_withdraw(ledger):
             assert isinstance(app.screen, PledgeDetailScreen)
     finally:
         auditor.close()
+
+
+@run_async
+async def test_the_dashboard_lists_the_pipeline_of_announced_pledges(ledger):
+    announce(ledger, "NOR-2013-A")
+    app = app_on(ledger, "dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app, lambda: "Pipeline" in text_of(app.screen.query_one("#alerts")))
+        text = text_of(app.screen.query_one("#alerts"))
+    # NOK 600,000 announced 2013-03-01 at 6.00: USD 100,000.00, not part of pledged
+    assert "Pipeline: 1 announced pledge(s), USD 100,000.00" in text
+    assert "NOR NOR-2013-A 2013-03-01 NOK 600,000.00 · USD 100,000.00" in text
