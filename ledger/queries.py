@@ -36,7 +36,8 @@ from .schema import (
 from .unit_of_work import Reader
 from .versions import VersionView  # the read models of an item's history (see history)
 
-PLEDGE_STATUSES = ("open", "partly received", "overdue", "received", "closed (part cancelled)", "cancelled", "reversed")
+PLEDGE_STATUSES = ("announced", "withdrawn", "open", "partly received", "overdue", "received", "closed (part cancelled)",
+                   "cancelled", "reversed")
 
 
 def usd(cents: int | None) -> Decimal:
