@@ -393,6 +393,63 @@ class CancellationIn(Model):
         return self
 
 
+def _earmark(value: object) -> object:
+    """An allocation named as a paragraph number or "unearmarked" (None)."""
+    if isinstance(value, str) and value.strip().lower() == "unearmarked":
+        return None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError('give a paragraph number or "unearmarked"')
+    return whole_number(value)
+
+
+Earmark = Annotated[int | None, Field(ge=1, le=999), BeforeValidator(_earmark)]
+
+
+class ReallocationIn(Model):
+    """Move ``amount`` (pledge currency) of what is still to be received from one allocation of a
+    pledge to another, with the donor's consent (docs/rules.md#reallocations)."""
+
+    pledge: Reference
+    source: Earmark  # paragraph number, None: unearmarked
+    target: Earmark
+    amount: PositiveAmount
+    reallocated_on: IsoDate
+    consent: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _two(self) -> ReallocationIn:
+        if self.source == self.target:
+            raise InputProblems(Problem("target", f"the money is already in the {paragraph_label(self.source)} "
+                                        "allocation: name another one to move it to"))
+        return self
+
+
+class RefundIn(Model):
+    """Unspent cash paid back to the donor (docs/rules.md#refunds): ``amount`` in the pledge's
+    currency, ``usd_amount`` the USD actually paid (else converted at the refund date's rate)."""
+
+    pledge: Reference
+    amount: PositiveAmount
+    usd_amount: OptionalAmount = None
+    refunded_on: IsoDate
+    reason: Annotated[str, Field(min_length=1)]
+    paragraph: OptionalParagraph = None
+    unearmarked: bool = False
+
+    _usd = field_validator("usd_amount")(ReceiptIn._usd.__func__)
+
+    @model_validator(mode="after")
+    def _target(self) -> RefundIn:
+        if self.paragraph is not None and self.unearmarked:
+            raise InputProblems(Problem("paragraph", "give a paragraph or unearmarked, not both"))
+        return self
+
+
+class PledgeCloseIn(Model):
+    pledge: Reference
+    closed_on: IsoDate
+
+
 class SigningIn(Model):
     """An announced pledge signed on a date (docs/rules.md#pledge-stages)."""
 
