@@ -107,3 +107,24 @@ def test_iati_command(ledger, db_url, tmp_path, schema):
     schema.assertValid(etree.parse(str(target)))
     result = CliRunner().invoke(cli, ["--db", db_url, "--user", "officer", "iati", "-o", str(tmp_path / "a.json")])
     assert result.exit_code == 1 and "must end in .xml" in result.output
+
+
+# -- donors' IATI organisation identifiers ------------------------------------------------------
+def test_donor_iati_ref_is_imported_versioned_and_a_bad_shape_is_refused(ledger, db_url, tmp_path):
+    from ledger import queries
+    from tests.builders import invoke_cli
+
+    good = tmp_path / "donors.csv"
+    good.write_text("code,name,kind,iati_ref\nNOR,Norway,member-state,XM-DAC-8\nONF,Open Networks,foundation,\n")
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "import", "donors", str(good))
+    assert code == 0, err
+    assert {d.code: d.iati_ref for d in queries.donors(ledger)} == {"NOR": "XM-DAC-8", "ONF": None}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,iati_ref\nNOR,Norway,XM-DAC-5\nGER,Germany,DAC 5\n")
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "import", "donors", str(bad))
+    assert code == 1
+    assert f"{bad}:3: iati_ref: 'DAC 5' is not an IATI organisation identifier such as XM-DAC-41119" in err
+    assert {d.code: d.iati_ref for d in queries.donors(ledger)} == {"NOR": "XM-DAC-8", "ONF": None}  # nothing written
+    donor(ledger, "NOR", "Norway", iati_ref="XM-DAC-5")  # a change is a version
+    trail = queries.history(ledger, "donors", "NOR")
+    assert [(c.field, c.old, c.new) for c in trail[-1].changes] == [("iati_ref", "XM-DAC-8", "XM-DAC-5")]

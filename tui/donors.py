@@ -136,7 +136,8 @@ class DonorForm(FormScreen):
     MODEL = DonorIn
     TITLE = "Donor"
     HELP = ("A donor has a unique short code, a name, a kind, optionally an ISO 3166-1 alpha-3 country "
-            "(NOR, USA, JPN) and a usual currency. Each change is kept as a new version (its history).")
+            "(NOR, USA, JPN), a usual currency and its IATI organisation identifier (XM-DAC-8 for Norway; "
+            "the IATI file names it). Each change is kept as a new version (its history).")
 
     def __init__(self, donor: queries.DonorView | None = None):
         super().__init__()
@@ -149,13 +150,15 @@ class DonorForm(FormScreen):
         yield self.choice("kind", "Kind", [(k, k) for k in DONOR_KINDS], d.kind if d else "member-state")
         yield self.field("country", "Country (ISO alpha-3)", (d.country or "") if d else "", "e.g. NOR")
         yield self.field("currency", "Usual currency", (d.currency or "") if d else "", "e.g. NOK")
+        yield self.field("iati_ref", "IATI organisation identifier", (d.iati_ref or "") if d else "", "e.g. XM-DAC-8")
 
     def on_mount(self) -> None:
         self.query_one(f"#{field_id('name' if self.donor else 'code')}").focus()
 
     def values(self) -> dict:
         return {"code": self.text("code"), "name": self.text("name"), "kind": self.selected("kind"),
-                "country": self.text("country"), "currency": self.text("currency")}
+                "country": self.text("country"), "currency": self.text("currency"),
+                "iati_ref": self.text("iati_ref")}
 
     def save(self, model: DonorIn) -> Any:
         return SavedRecord(f"Donor {model.code} {services.save_donor(self.app.ledger, model)}", model.code)
