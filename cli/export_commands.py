@@ -26,6 +26,22 @@ def report_donors(settings: Settings, as_of, recorded_at, fmt: str) -> None:
          donors_json(result) if fmt == "json" else "", donors_csv(result) if fmt == "csv" else "")
 
 
+@report.command("statement")
+@click.option("--donor", "donor", required=True, help="The donor's code.")
+@AS_OF
+@AS_RECORDED_AT
+@FORMAT
+@pass_settings
+@handles_refusals
+def report_statement(settings: Settings, donor: str, as_of, recorded_at, fmt: str) -> None:
+    """One donor's statement: its pledges with their events, the spending its money paid for, its balance."""
+    from reports.statement import statement_csv, statement_for, statement_json, statement_tables
+
+    result = statement_for(settings.ledger(), donor, as_of, recorded_at)
+    emit(fmt, statement_tables(result, width()) if fmt == "table" else None,
+         statement_json(result) if fmt == "json" else "", statement_csv(result) if fmt == "csv" else "")
+
+
 @report.command("ageing")
 @AS_OF
 @AS_RECORDED_AT
