@@ -109,17 +109,22 @@ def export(settings: Settings, output: str, as_of, recorded_at) -> None:
 @click.option("-o", "--output", "output", required=True, help="The IATI activity file to write (.xml).")
 @AS_OF
 @AS_RECORDED_AT
-@click.option("--org-ref", envvar="DONOR_LEDGER_IATI_ORG", default="XI-IATI-DONOR-LEDGER", show_default=True,
-              help="IATI organisation identifier of the reporting organisation.")
-@click.option("--org-name", envvar="DONOR_LEDGER_IATI_ORG_NAME", default="Trust fund secretariat", show_default=True,
-              help="Name of the reporting organisation.")
+@click.option("--org-ref", hidden=True, help="Replaced by the ledger setting iati_reporting_org_ref.")
+@click.option("--org-name", hidden=True, help="Replaced by the ledger setting iati_reporting_org_name.")
 @pass_settings
 @handles_refusals
-def iati(settings: Settings, output: str, as_of, recorded_at, org_ref: str, org_name: str) -> None:
-    """Write the ledger as one IATI 2.03 activity (pledges, receipts, disbursements, budgets)."""
+def iati(settings: Settings, output: str, as_of, recorded_at, org_ref: str | None, org_name: str | None) -> None:
+    """Write the ledger as one IATI 2.03 activity (commitments, receipts, disbursements, budgets,
+    planned disbursements). The publisher, activity identifier, sector and recipient are ledger
+    settings (`settings list`)."""
     from reports.iati import export_iati
 
+    for option, value, name in (("--org-ref", org_ref, "iati_reporting_org_ref"),
+                                ("--org-name", org_name, "iati_reporting_org_name")):
+        if value is not None:
+            fail(f"{option}: the reporting organisation is a ledger setting now: an admin sets it with "
+                 f"`donor-ledger settings set {name} VALUE`")
     target = _output(output, ".xml")
-    result = export_iati(settings.ledger(), target, as_of, org_ref=org_ref, org_name=org_name, recorded_at=recorded_at)
+    result = export_iati(settings.ledger(), target, as_of, recorded_at=recorded_at)
     click.echo(f"wrote {target} as of {result.as_of}: activity {result.identifier}, {result.transactions} transactions, "
-               f"{result.budgets} budgets")
+               f"{result.budgets} budgets, {result.planned_disbursements} planned disbursements")
