@@ -1,4 +1,4 @@
-"""``report donors|ageing``, ``export`` (the audit workbook) and ``iati`` (IATI 2.03)."""
+"""``report donors|statement|ageing``, ``export`` (the audit workbook, or one donor's) and ``iati`` (IATI 2.03)."""
 
 from __future__ import annotations
 
@@ -83,20 +83,26 @@ def _progress():
 @click.option("-o", "--output", "output", required=True, help="The workbook to write (.xlsx).")
 @AS_OF
 @AS_RECORDED_AT
+@click.option("--donor", "donor", help="A workbook for this donor alone (its statement), by code.")
 @pass_settings
 @handles_refusals
-def export(settings: Settings, output: str, as_of, recorded_at) -> None:
-    """Write the audit workbook (.xlsx) as of a date."""
+def export(settings: Settings, output: str, as_of, recorded_at, donor: str | None) -> None:
+    """Write the audit workbook (.xlsx) as of a date, or with --donor one donor's statement workbook."""
+    from reports.statement_workbook import export_donor_workbook
     from reports.workbook import export_workbook
 
     target = _output(output, ".xlsx")
     progress = _progress()
-    result = export_workbook(settings.ledger(), target, as_of, progress=progress, recorded_at=recorded_at)
+    if donor is None:
+        result = export_workbook(settings.ledger(), target, as_of, progress=progress, recorded_at=recorded_at)
+    else:
+        result = export_donor_workbook(settings.ledger(), target, donor, as_of, progress=progress, recorded_at=recorded_at)
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     verified = "chain verified" if result.verified else "CHAIN VERIFICATION FAILED (see the About sheet)"
-    click.echo(f"wrote {target} as of {result.as_of}: {len(result.sheets)} sheets, {result.journal_lines:,} journal "
-               f"lines; {verified}, {result.entries} entries, head {result.head_hash}")
+    lines = f"{result.journal_lines:,} journal lines" if donor is None else f"the statement of donor {donor}"
+    click.echo(f"wrote {target} as of {result.as_of}: {len(result.sheets)} sheets, {lines}; {verified}, "
+               f"{result.entries} entries, head {result.head_hash}")
     if result.text_amounts:
         click.echo(f"note: {result.text_amounts} amounts have more than 15 significant digits and were written as text",
                    err=True)

@@ -140,3 +140,39 @@ def test_statement_command_formats_and_unknown_donor(ledger, db_url):
     assert "Statement of GER Germany, IATI XM-DAC-5, as of 2016-12-31" in out and "98,700.00" in out
     code, out, err = invoke_cli(*base, "--donor", "XXX")
     assert code == 1 and "no donor with code 'XXX'" in err and "Traceback" not in err
+
+
+def test_export_donor_workbook_values_read_back(ledger, db_url, tmp_path):
+    from openpyxl import load_workbook
+
+    two_pledges(ledger)
+    target = tmp_path / "ger.xlsx"
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "export", "-o", str(target), "--donor", "GER",
+                                "--as-of", "2016-12-31")
+    assert code == 0, err
+    assert "5 sheets, the statement of donor GER; chain verified" in out
+    wb = load_workbook(target)
+    assert wb.sheetnames == ["Statement", "Instalments", "Events", "Spending", "About"]
+    rows = [row for row in wb["Statement"].iter_rows(min_row=2, values_only=True) if row[0]]
+    from decimal import Decimal as D
+
+    assert [(r[0], r[2], r[3], r[4], r[5], *r[7:]) for r in rows] == [
+        ("P1", "signed", "USD", 100000, 30000, 90000, 10000, 60000, 0, 30000, 10000, 1300, 48700),
+        ("P2", "signed", "USD", 50000, 0, 50000, 0, 50000, 0, 0, 0, 0, 50000),
+        ("Total", None, None, None, None, 140000, 10000, 110000, 0, 30000, 10000, 1300, 98700),
+    ]
+    assert D(str(rows[-1][-1])) == D("98700")
+    assert [r[:4] for r in wb["Instalments"].iter_rows(min_row=2, values_only=True) if r[0]] == [
+        ("P1", dt.datetime(2016, 6, 30), "USD", 100000)]
+    assert [(r[0], r[3], r[4], r[7], r[9]) for r in wb["Events"].iter_rows(min_row=2, values_only=True) if r[0]] == [
+        ("P1", "pledge", "P1", 100000, 0), ("P1", "receipt", "R1", -60000, 60000),
+        ("P1", "cancellation", "P1", -10000, 0), ("P2", "pledge", "P2", 50000, 0), ("P2", "receipt", "R2", -50000, 50000)]
+    assert [r for r in wb["Spending"].iter_rows(min_row=2, values_only=True) if r[0]] == [
+        (1, "A1", "Activity A1", 10000, 1300)]
+    about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r[0]}
+    assert about["Command that makes this workbook again"].startswith(
+        "donor-ledger export -o FILE.xlsx --donor GER --as-of 2016-12-31 --as-recorded-at ")
+    assert about["Donor"] == "GER Germany (IATI XM-DAC-5)" and about["Verification"].startswith("passed")
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "export", "-o", str(tmp_path / "x.xlsx"),
+                                "--donor", "NOPE")
+    assert code == 1 and "no donor with code 'NOPE'" in err and not (tmp_path / "x.xlsx").exists()
