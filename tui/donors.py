@@ -44,11 +44,13 @@ class DonorsScreen(LedgerScreen):
     HELP = (
         "Every donor with its code, name, kind, country, usual currency, number of pledges and what "
         "it pledged and paid in USD. Below the table: the history of the selected donor, one line per "
-        "version (who recorded it, when, why, and the fields it changed, old and new value).\n\n**n** adds a donor, **e** edits the selected "
-        "one (finance)."
+        "version (who recorded it, when, why, and the fields it changed, old and new value).\n\n**s** shows the selected "
+        "donor's statement as of the app's date (its pledges and their events, the spending its money paid for, its "
+        "balance) and writes its workbook with **x**; **n** adds a donor, **e** edits the selected one (finance)."
     )
     WRITE_ACTIONS: ClassVar = {"new_donor": Act.MANAGE_DONORS_RATES, "edit_donor": Act.MANAGE_DONORS_RATES}
-    BINDINGS: ClassVar = [Binding("n", "new_donor", "Add donor"), Binding("e", "edit_donor", "Edit donor")]
+    BINDINGS: ClassVar = [Binding("s", "statement", "Statement"), Binding("n", "new_donor", "Add donor"),
+                          Binding("e", "edit_donor", "Edit donor")]
 
     def compose_body(self) -> ComposeResult:
         table = DataTable(id="donors", cursor_type="row", zebra_stripes=True)
@@ -111,6 +113,15 @@ class DonorsScreen(LedgerScreen):
             return  # the cursor has moved on: that donor's trail would be shown under another
         table = history_table(f"Donor {message.code}", message.trail)
         self.query_one("#trail", Static).update(table)
+
+    def action_statement(self) -> None:
+        from .statement import StatementDialog
+
+        donor = self.selected()
+        if donor is None:
+            self.notify("No donor selected.", severity="warning")
+            return
+        self.app.push_screen(StatementDialog(self.ledger, donor.code, self.app.as_of))
 
     def action_new_donor(self) -> None:
         if not self.refused(Act.MANAGE_DONORS_RATES):
