@@ -7,7 +7,9 @@
   as-of date, with its organisation identifier (``iati_ref``) where known; role 4
   (implementing): the reporting organisation;
 - transactions, each in its original currency with its value-date (the event date):
-  type 11 (incoming commitment) per signed pledge at its date (negative per cancellation),
+  type 13 (incoming pledge) per pledge announced and still announced (neither signed nor
+  withdrawn) as of the date, at its announcement; type 11 (incoming commitment) per signing (a
+  pledge recorded signed: at its date), negative per cancellation;
   type 1 (incoming funds) per receipt, type 4 (expenditure) per disbursement; a reversal is
   the same type with the amount negated, dated on the reversal date; no transaction dated after
   today is written (IATI refuses dates in the future), whatever the as-of date;
@@ -33,7 +35,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures, recorded, settings
+from ledger import figures, recorded, settings, stages
 from ledger.clock import utcnow
 from ledger.errors import LedgerError, Problem
 from ledger.money import format_amount, largest_remainder
@@ -64,6 +66,7 @@ ORG_TYPE = {  # IATI OrganisationType codelist
     "other": "90",  # Other
 }
 INCOMING_PLEDGE, INCOMING_COMMITMENT, INCOMING_FUNDS, EXPENDITURE = "13", "11", "1", "4"
+ANNOUNCEMENT = "announcement"  # ledger.stages.stage_history's kind of a pledge posted as an announcement
 # the settings the file needs, and what each is for
 NEEDED = {
     "iati_reporting_org_ref": "the reporting organisation's IATI identifier, e.g. XM-DAC-41119",
@@ -168,19 +171,25 @@ def _adopted(code: str) -> dt.date | None:
 def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
     by_entry: dict[int, Transaction] = {}
     funder = donors_as_recorded(recorded.recorded_at(session))  # names and kinds as recorded at T
-    pledges = session.execute(
-        select(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, figures.promised(), Pledge.reference,
-               funder.c.name, funder.c.kind, funder.c.iati_ref)
-        .join(Allocation, Allocation.pledge_id == Pledge.id)
-        .join(funder, funder.c.donor_id == Pledge.donor_id)
-        .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
-        .group_by(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, Pledge.reference, funder.c.name, funder.c.kind,
-                  funder.c.iati_ref)
-    )
-    for entry_id, day, currency, minor, reference, donor, kind, provider_ref in pledges:
-        by_entry[entry_id] = Transaction(INCOMING_COMMITMENT, day, currency, int(minor), reference,
-                                         f"pledge {reference} (signed)", donor, ORG_TYPE.get(kind), None, entry_id,
-                                         provider_ref)
+    pledges = {
+        pid: rest for pid, *rest in session.execute(
+            select(Pledge.id, Pledge.currency, figures.promised(), funder.c.name, funder.c.kind, funder.c.iati_ref)
+            .join(Allocation, Allocation.pledge_id == Pledge.id)
+            .join(funder, funder.c.donor_id == Pledge.donor_id)
+            .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
+            .group_by(Pledge.id, Pledge.currency, funder.c.name, funder.c.kind, funder.c.iati_ref))
+    }
+    history = stages.stage_history(session, as_of)
+    settled = {e.pledge_id for e in history if e.kind != ANNOUNCEMENT and e.reversed_on is None}
+    for e in history:  # a signing is a commitment (11); an announcement a pledge (13) while it is announced
+        if e.pledge_id not in pledges or e.kind == stages.WITHDRAWAL:
+            continue
+        if e.kind == ANNOUNCEMENT and (e.pledge_id in settled or e.reversed_on is not None):
+            continue
+        currency, minor, donor, kind, provider_ref = pledges[e.pledge_id]
+        code, what = (INCOMING_COMMITMENT, "signed") if e.kind == stages.SIGNING else (INCOMING_PLEDGE, "announced")
+        by_entry[e.entry_id] = Transaction(code, e.on, currency, int(minor), e.reference, f"pledge {e.reference} ({what})",
+                                           donor, ORG_TYPE.get(kind), None, e.entry_id, provider_ref)
     cancellations = session.execute(
         select(Cancellation.entry_id, Cancellation.cancelled_on, Pledge.currency, Cancellation.amount_minor,
                Pledge.reference, Cancellation.reason, funder.c.name, funder.c.kind, funder.c.iati_ref)

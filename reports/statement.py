@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures, journal
+from ledger import figures, journal, stages
 from ledger.clock import utcnow
 from ledger.errors import NotFound, Problem
 from ledger.money import format_amount
@@ -46,14 +46,15 @@ from .sums import allocation_sums, reversed_as_of
 
 # what the statement lists of an entry: its lines on the pledge's receivable, revenue and cash
 # (the spending of the pledge's money is listed by activity, not per disbursement)
-EVENT_ACCOUNTS = (journal.RECEIVABLE, journal.REVENUE, journal.CASH)
+EVENT_ACCOUNTS = (journal.RECEIVABLE, journal.REVENUE, journal.CASH, journal.MEMO_ANNOUNCED)
 SPENDING_FLOWS = (journal.SPEND, journal.PSC_FLOW)
 
 
 @dataclass
 class Event:
     """One journal entry's lines on a pledge: the change of its receivable (pledge currency), of
-    its revenue (pledged USD) and of the cash its money holds (USD)."""
+    its revenue (pledged USD), of the cash its money holds (USD) and of what it has announced and
+    not signed (USD, memorandum)."""
 
     entry_id: int
     day: dt.date
@@ -63,6 +64,7 @@ class Event:
     receivable: int = 0  # minor units of the pledge's currency
     pledged: int = 0  # USD cents
     cash: int = 0  # USD cents
+    announced: int = 0  # USD cents, memorandum
 
 
 @dataclass
@@ -121,9 +123,15 @@ class Statement:
                 "outstanding": d.outstanding, "spent": d.spent, "psc": d.psc, "balance": self.balance}
 
 
-def _stage(pledge_id: int) -> str:
-    """The pledge's stage; every pledge is signed until pledges can be announced."""
-    return "signed"
+def _stages(session: Session, as_of: dt.date) -> dict[int, str]:
+    """pledge id -> its stage as of ``as_of``: signed with a live signing (a pledge recorded signed:
+    its pledge entry), else withdrawn with a live withdrawal, else announced (ledger/stages.py)."""
+    live: dict[int, set[str]] = {}
+    for event in stages.stage_history(session, as_of):
+        if event.reversed_on is None:
+            live.setdefault(event.pledge_id, set()).add(event.kind)
+    return {pid: stages.SIGNED if stages.SIGNING in kinds else stages.WITHDRAWN if stages.WITHDRAWAL in kinds
+            else stages.ANNOUNCED for pid, kinds in live.items()}
 
 
 def _schedule(due_on: dt.date | None, amount: int) -> list[tuple[dt.date, int]]:
@@ -138,7 +146,8 @@ def _events(session: Session, donor_id: int, as_of: dt.date) -> tuple[dict[int, 
     rows = session.execute(
         select(line.pledge_id, JournalEntry.id, JournalEntry.event_date, JournalEntry.kind, JournalEntry.reference,
                JournalEntry.memo, line.flow,
-               figures.OUTSTANDING.among(), figures.PLEDGED_USD.among(), figures.CASH_USD.among())
+               figures.OUTSTANDING.among(), figures.PLEDGED_USD.among(), figures.CASH_USD.among(),
+               figures.ANNOUNCED_USD.among())
         .join(JournalEntry, JournalEntry.id == line.entry_id)
         .where(line.donor_id == donor_id, line.pledge_id.is_not(None), line.account.in_(EVENT_ACCOUNTS),
                line.flow.not_in(SPENDING_FLOWS), JournalEntry.event_date <= as_of,
@@ -149,11 +158,12 @@ def _events(session: Session, donor_id: int, as_of: dt.date) -> tuple[dict[int, 
     )
     events: dict[int, dict[int, Event]] = {}
     refunded: dict[int, int] = {}
-    for pid, eid, day, kind, reference, memo, flow, receivable, pledged, cash in rows:
+    for pid, eid, day, kind, reference, memo, flow, receivable, pledged, cash, announced in rows:
         event = events.setdefault(pid, {}).setdefault(eid, Event(eid, day, kind, reference, memo))
         event.receivable += int(receivable)
         event.pledged += int(pledged)
         event.cash += int(cash)
+        event.announced += int(announced)
         if flow == journal.REFUND:
             refunded[pid] = refunded.get(pid, 0) - int(cash)
     return {pid: list(by_entry.values()) for pid, by_entry in events.items()}, refunded
@@ -174,6 +184,7 @@ def statement(session: Session, donor_code: str, as_of: dt.date | None = None,
     report = donor_report(session, as_of, book, recorded_at)
     row = next(r for r in report.rows if r.donor == donor_code)
     undone = reversed_as_of(session, as_of)
+    stage = _stages(session, as_of)
     pledges: dict[int, PledgeLine] = {}
     for pid, reference, day, currency, due_on, entry_id, amount in session.execute(
         select(Pledge.id, Pledge.reference, Pledge.pledged_on, Pledge.currency, Pledge.due_on, Pledge.entry_id,
@@ -184,7 +195,7 @@ def statement(session: Session, donor_code: str, as_of: dt.date | None = None,
         .order_by(Pledge.pledged_on, Pledge.id)
     ):
         reversal = undone.get(entry_id)
-        pledges[pid] = PledgeLine(reference, day, currency, int(amount), _stage(pid),
+        pledges[pid] = PledgeLine(reference, day, currency, int(amount), stage.get(pid, stages.ANNOUNCED),
                                   reversal[1] if reversal else None, _schedule(due_on, int(amount)))
     sums = [s for s in allocation_sums(session, as_of, book) if s.donor_id == donor_id]
     for s in sums:
@@ -240,7 +251,7 @@ def statement_json(s: Statement) -> str:
                 "events": [
                     {"entry": e.entry_id, "date": e.day.isoformat(), "kind": e.kind, "reference": e.reference,
                      "memo": e.memo, "receivable": _amount(e.receivable, p.currency), "pledged": money(e.pledged),
-                     "cash": money(e.cash)}
+                     "cash": money(e.cash), "announced": money(e.announced)}
                     for e in p.events
                 ],
             }

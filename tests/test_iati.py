@@ -220,3 +220,23 @@ def test_the_demo_publishes_a_valid_file_with_its_transactions_by_type(db_url, t
     # JPN-2015-01 JPY 20,000,000 - 10,000,000; USA-2015-01 USD 350,000 - 200,000; NWS-2016-01 EUR 50,000
     assert planned == [("XM-DAC-801", "2015-06-30", "100000.00"), ("XM-DAC-701", "2016-03-31", "10000000"),
                        ("XM-DAC-302", "2016-09-30", "150000.00"), (None, "2016-12-31", "50000.00")]
+
+
+def test_announced_pledges_are_incoming_pledges_until_signed_or_withdrawn(ledger, tmp_path, schema):
+    """A3 announced and still announced: 13 at its date; A4 announced, signed on 2016-03-01: 11 at
+    the signing (no 13); A5 announced then withdrawn: nothing."""
+    from ledger.inputs import SigningIn, WithdrawalIn
+
+    worked_example(ledger)
+    for reference, day in (("A3", "2016-01-05"), ("A4", "2016-01-06"), ("A5", "2016-01-07")):
+        pledge(ledger, reference, "USA", day, "USD", {4: "1000"}, stage="announced")
+    services.sign_pledge(ledger, SigningIn(pledge="A4", signed_on="2016-03-01"))
+    services.withdraw_pledge(ledger, WithdrawalIn(pledge="A5", withdrawn_on="2016-03-02", reason="no budget"))
+    tree = export(ledger, tmp_path)
+    schema.assertValid(tree)
+    assert [t for t in transactions(tree) if t[0] in ("A3", "A4", "A5")] == [
+        ("A3", "13", "2016-01-05", "USD", "2016-01-05", "1000.00"),
+        ("A4", "11", "2016-03-01", "USD", "2016-03-01", "1000.00"),
+    ]
+    early = transactions(export(ledger, tmp_path, dt.date(2016, 2, 1), publish=False))  # all three announced then
+    assert [(t[0], t[1]) for t in early if t[0] in ("A3", "A4", "A5")] == [("A3", "13"), ("A4", "13"), ("A5", "13")]

@@ -176,3 +176,24 @@ def test_export_donor_workbook_values_read_back(ledger, db_url, tmp_path):
     code, out, err = invoke_cli("--db", db_url, "--user", "officer", "export", "-o", str(tmp_path / "x.xlsx"),
                                 "--donor", "NOPE")
     assert code == 1 and "no donor with code 'NOPE'" in err and not (tmp_path / "x.xlsx").exists()
+
+
+def test_an_announced_pledge_is_shown_announced_until_signed(ledger):
+    """GER announces P3 (USD 20,000) on 2016-06-01 and signs it on 2016-07-01: as of 2016-06-15 it
+    is announced (20,000.00 on the memorandum, nothing pledged or outstanding); as of 2016-12-31
+    signed (pledged and outstanding 20,000.00), its signing among its events."""
+    from ledger import services
+    from ledger.inputs import SigningIn
+
+    two_pledges(ledger)
+    pledge(ledger, "P3", "GER", "2016-06-01", "USD", {2: "20000"}, stage="announced")
+    services.sign_pledge(ledger, SigningIn(pledge="P3", signed_on="2016-07-01"))
+    before = statement_for(ledger, "GER", dt.date(2016, 6, 15)).pledges[-1]
+    assert (before.reference, before.stage, before.pledged, before.outstanding) == ("P3", "announced", 0, 0)
+    assert [(e.kind, e.announced, e.receivable) for e in before.events] == [("pledge", 2_000_000, 0)]
+    after = statement_for(ledger, "GER", AS_OF)
+    p3 = after.pledges[-1]
+    assert (p3.stage, p3.pledged, p3.outstanding) == ("signed", 2_000_000, 2_000_000)
+    assert [(e.kind, e.announced, e.receivable, e.pledged) for e in p3.events] == [
+        ("pledge", 2_000_000, 0, 0), ("signing", -2_000_000, 2_000_000, 2_000_000)]
+    assert after.totals()["pledged"] == 16_000_000 == _donor_row(ledger, "GER", AS_OF).pledged
