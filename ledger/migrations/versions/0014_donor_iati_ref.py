@@ -1,6 +1,6 @@
 """Donors' IATI organisation identifiers
 
-A nullable `iati_ref` on donors and on their versions (docs/rules.md#donors-iati-organisation-identifier):
+A nullable `iati_ref` on donors and on their versions (docs/rules.md#donors):
 adding a nullable column rewrites no row, so the append-only triggers of donor_versions stay and
 do not fire; the donors recorded before have no identifier until one is given.
 
