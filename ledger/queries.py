@@ -94,6 +94,7 @@ class DonorView:
     kind: str
     country: str | None
     currency: str | None
+    iati_ref: str | None = None
     pledges: int = 0
     pledged_usd: Decimal = Decimal("0.00")
     received_usd: Decimal = Decimal("0.00")
@@ -112,12 +113,13 @@ def donors(ledger: Ledger) -> list[DonorView]:
             )
         }
         rows = session.execute(
-            select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency).order_by(Donor.code)
+            select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency, Donor.iati_ref)
+            .order_by(Donor.code)
         )
         return [
-            DonorView(code, name, kind, country, currency, counts.get(did, 0),
+            DonorView(code, name, kind, country, currency, iati_ref, counts.get(did, 0),
                       usd(sums.get(did, (0, 0))[0]), usd(sums.get(did, (0, 0))[1]))
-            for did, code, name, kind, country, currency in rows
+            for did, code, name, kind, country, currency, iati_ref in rows
         ]
 
 

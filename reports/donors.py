@@ -58,6 +58,7 @@ class DonorStatement:
     kind: str = ""
     country: str | None = None
     currency: str | None = None
+    iati_ref: str | None = None
     pledges: int = 0
     pledged: int = 0
     cancelled: int = 0
@@ -128,10 +129,11 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
     as_of, count, head = moments.as_of, moments.at.entries, moments.at.head_hash
     statements: dict[int, DonorStatement] = {}
     donor = donors_as_recorded(moments.at.recorded_at).c  # the donors and their names as recorded at T
-    for did, code, name, kind, country, currency in session.execute(
-        select(donor.donor_id, donor.code, donor.name, donor.kind, donor.country, donor.currency).order_by(donor.code)
+    for did, code, name, kind, country, currency, iati_ref in session.execute(
+        select(donor.donor_id, donor.code, donor.name, donor.kind, donor.country, donor.currency, donor.iati_ref)
+        .order_by(donor.code)
     ):
-        statements[did] = DonorStatement(code, name, kind, country, currency)
+        statements[did] = DonorStatement(code, name, kind, country, currency, iati_ref)
     for did, n in _live_pledges(session, as_of).items():
         statements[did].pledges = n
     book = book or RateBook.load(session, moments.at.recorded_at)
@@ -179,7 +181,7 @@ def donors_json(report: DonorReport) -> str:
         "rows": [
             {
                 "donor": r.donor, "name": r.name, "kind": r.kind, "country": r.country, "currency": r.currency,
-                **row_values(r),
+                "iati_ref": r.iati_ref, **row_values(r),
                 "spending": [
                     {"paragraph": s.paragraph, "activity": s.activity, "title": s.activity_title,
                      "spent": money(s.spent), "psc": money(s.psc)}
