@@ -132,12 +132,20 @@ DonorCode = Annotated[str, Field(min_length=1, max_length=64),
                       BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v)]
 
 
+# an IATI organisation identifier: a registration agency's prefix (country or XM/XI, a hyphen, the
+# agency), a hyphen and the organisation's id in that register (XM-DAC-5, GB-GOV-1, XI-IATI-EC_INTPA)
+IATI_ORG_REF = re.compile(r"[A-Z]{2}-[A-Za-z0-9]+-[^\s/&|?]{1,80}")
+IATI_ORG_REF_SHAPE = ("an IATI organisation identifier such as XM-DAC-41119 (a registration agency prefix such as "
+                      "XM-DAC or GB-GOV, a hyphen, the id)")
+
+
 class DonorIn(Model):
     code: DonorCode
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: Literal["member-state", "intergovernmental", "private-sector", "foundation", "other"] = "other"
     country: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
     currency: OptionalCurrency = None
+    iati_ref: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -156,6 +164,13 @@ class DonorIn(Model):
         if len(code) != 3 or pycountry.countries.get(alpha_3=code) is None:
             raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-3 country code (e.g. NOR, USA, JPN)")
         return code
+
+    @field_validator("iati_ref")
+    @classmethod
+    def _iati_ref(cls, value: str | None) -> str | None:
+        if value is not None and not IATI_ORG_REF.fullmatch(value):
+            raise ValueError(f"{value!r} is not {IATI_ORG_REF_SHAPE}")
+        return value
 
 
 class RateIn(Model):

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from . import figures, journal, settings, versions
+from . import figures, journal, settings, stages, versions
 from .database import Ledger
 from .inputs import paragraph_label
 from .money import currency_codes, from_minor, rate_decimal
@@ -42,8 +42,8 @@ from .schema import (
 from .unit_of_work import Reader
 from .versions import VersionView  # the read models of an item's history (see history)
 
-PLEDGE_STATUSES = ("open", "partly received", "overdue", "received", "closed (part cancelled)", "cancelled", "closed",
-                   "reversed")
+PLEDGE_STATUSES = ("announced", "withdrawn", "open", "partly received", "overdue", "received", "closed (part cancelled)",
+                   "cancelled", "closed", "reversed")
 
 
 def usd(cents: int | None) -> Decimal:
@@ -94,6 +94,7 @@ class DonorView:
     kind: str
     country: str | None
     currency: str | None
+    iati_ref: str | None = None
     pledges: int = 0
     pledged_usd: Decimal = Decimal("0.00")
     received_usd: Decimal = Decimal("0.00")
@@ -112,12 +113,13 @@ def donors(ledger: Ledger) -> list[DonorView]:
             )
         }
         rows = session.execute(
-            select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency).order_by(Donor.code)
+            select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency, Donor.iati_ref)
+            .order_by(Donor.code)
         )
         return [
-            DonorView(code, name, kind, country, currency, counts.get(did, 0),
+            DonorView(code, name, kind, country, currency, iati_ref, counts.get(did, 0),
                       usd(sums.get(did, (0, 0))[0]), usd(sums.get(did, (0, 0))[1]))
-            for did, code, name, kind, country, currency in rows
+            for did, code, name, kind, country, currency, iati_ref in rows
         ]
 
 
@@ -327,6 +329,7 @@ class PledgeRow:
     status: str
     due_on: dt.date | None
     paragraphs: str  # "1, 4, U"
+    stage: str = "signed"  # announced, signed or withdrawn as of the list's date (ledger/stages.py)
 
 
 def _pledge_sum(figure: figures.LineSum, dated: dt.date | None):
@@ -361,6 +364,11 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
     cancelled = _pledge_sum(figures.CANCELLED, dated)
     reversal = [JournalEntry.reverses_id == Pledge.entry_id] + ([JournalEntry.event_date <= dated] if dated else [])
     reversed_ = exists().where(*reversal).correlate(Pledge)
+    stage_now, signed_on, withdrawn_on, _rate = stages.columns(session)
+    stage = case(  # as of the date: signed or withdrawn after it, still announced then
+        (and_(stage_now == stages.SIGNED, signed_on > as_of), literal(stages.ANNOUNCED)),
+        (and_(stage_now == stages.WITHDRAWN, withdrawn_on > as_of), literal(stages.ANNOUNCED)),
+        else_=stage_now)
     reopening = aliased(JournalEntry)
     closed = exists().where(
         PledgeClosing.pledge_id == Pledge.id, PledgeClosing.closed_on <= as_of,
@@ -368,6 +376,7 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
     ).correlate(Pledge)
     status = case(
         (reversed_, literal("reversed")),
+        (stage != stages.SIGNED, stage),
         (closed, literal("closed")),
         (and_(outstanding == 0, received == 0), literal("cancelled")),
         (and_(outstanding == 0, cancelled > 0), literal("closed (part cancelled)")),
@@ -377,7 +386,7 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
         else_=literal("open"),
     )
     return {"as_of": as_of, "amount": amount, "usd": pledged_usd, "received": received, "outstanding": outstanding,
-            "status": status}
+            "status": status, "stage": stage}
 
 
 def _pledge_filtered(statement, filters: PledgeFilter, computed: dict):
@@ -462,7 +471,7 @@ def pledges_page(
         rows = session.execute(
             select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
                    computed["amount"], computed["usd"], computed["received"], computed["outstanding"],
-                   computed["status"], Pledge.due_on)
+                   computed["status"], Pledge.due_on, computed["stage"])
             .join(Donor, Donor.id == Pledge.donor_id)
             .where(Pledge.id.in_(ids))
         ).all()
@@ -474,10 +483,38 @@ def pledges_page(
             para[pledge_id].append("U" if number is None else str(number))
     by_id = {
         r[0]: PledgeRow(r[1], r[2], r[3], r[4], r[5], money(r[6], r[5]), usd(r[7]), money(r[8], r[5]),
-                        money(r[9], r[5]), r[10], r[11], ", ".join(para[r[0]]))
+                        money(r[9], r[5]), r[10], r[11], ", ".join(para[r[0]]), r[12])
         for r in rows
     }
     return [by_id[i] for i in ids]
+
+
+@dataclass(frozen=True)
+class PipelineRow:
+    """An announced pledge, not signed (nor withdrawn) as of the date: the dashboard's pipeline."""
+
+    reference: str
+    donor: str
+    pledged_on: dt.date
+    currency: str
+    amount: Decimal
+    usd: Decimal  # at the announcement's rate (figures.ANNOUNCED_USD as posted)
+
+
+def pipeline(ledger: Ledger, as_of: dt.date | None = None, limit: int = 3) -> tuple[list[PipelineRow], int, Decimal]:
+    """The announced pledges as of ``as_of`` (default today), latest first: the first ``limit``,
+    how many there are and their USD in all."""
+    as_of = as_of or dt.date.today()
+    with ledger.reading() as session:
+        computed = _pledge_columns(session, as_of)
+        rows = session.execute(
+            _pledge_filtered(select(Pledge.reference, Donor.code, Pledge.pledged_on, Pledge.currency, computed["amount"],
+                                    computed["usd"]).join(Donor, Donor.id == Pledge.donor_id),
+                             PledgeFilter(status=stages.ANNOUNCED), computed)
+            .order_by(Pledge.pledged_on.desc(), Pledge.reference)
+        ).all()
+    listed = [PipelineRow(r[0], r[1], r[2], r[3], money(r[4], r[3]), usd(r[5])) for r in rows]
+    return listed[:limit], len(listed), sum((r.usd for r in listed), Decimal("0.00"))
 
 
 @dataclass(frozen=True)
@@ -637,6 +674,9 @@ class PledgeDetail(Linked):
     entries: list[EntryView] = field(default_factory=list)
     corrects: int | None = None
     corrected_by: int | None = None
+    stage: str = "signed"  # now (ledger/stages.py): announced, signed or withdrawn
+    signed_on: dt.date | None = None
+    withdrawn_on: dt.date | None = None
     reallocations: list[ReallocationView] = field(default_factory=list)
     refunds: list[RefundView] = field(default_factory=list)
     closed: tuple[int, dt.date] | None = None  # (closing entry, date) while the closing is not reversed
@@ -688,7 +728,8 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
         computed = _pledge_columns(session, as_of)
         head = session.execute(
             select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
-                   Pledge.psc_rate_bp, Pledge.due_on, Pledge.notes, Pledge.entry_id, computed["status"])
+                   Pledge.psc_rate_bp, Pledge.due_on, Pledge.notes, Pledge.entry_id, *stages.columns(session)[:3],
+                   computed["status"])
             .join(Donor, Donor.id == Pledge.donor_id).where(Pledge.reference == reference)
             .order_by(Pledge.entry_id.desc())  # the live one, else the last reversed (docs/rules.md#corrections)
         ).first()
@@ -785,7 +826,8 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             [ReceiptView(r, on, money(a, cur), usd(u), b, e, *links(e)) for r, on, a, u, b, e in receipt_rows],
             [CancellationView(on, money(a, cur), usd(u), why, e, *links(e)) for on, a, u, why, e in cancellation_rows],
             [SpendingView(r, on, act, para, usd(s), usd(p)) for r, on, act, para, s, p in spending_rows if s or p],
-            entries, corrects.get(head.entry_id), corrected_by.get(head.entry_id),
+            entries, corrects.get(head.entry_id), corrected_by.get(head.entry_id), head.stage, head.signed_on,
+            head.withdrawn_on,
             [ReallocationView(on, a, b, money(m, cur), usd(f), usd(t), why, e, *links(e))
              for on, a, b, m, f, t, why, e in reallocation_rows],
             [RefundView(on, money(m, cur), usd(u), "split" if aid is None else paragraph_label(n), why, e, *links(e))

@@ -73,6 +73,7 @@ class Donor(Base):
     kind: Mapped[str] = mapped_column(String(32))
     country: Mapped[str | None] = mapped_column(Code3)
     currency: Mapped[str | None] = mapped_column(Code3)
+    iati_ref: Mapped[str | None] = mapped_column(String(100))  # IATI organisation identifier, e.g. XM-DAC-5
 
 
 class Rate(Base):
@@ -350,6 +351,7 @@ class DonorVersion(Base):
     kind: Mapped[str] = mapped_column(String(32))
     country: Mapped[str | None] = mapped_column(Code3)
     currency: Mapped[str | None] = mapped_column(Code3)
+    iati_ref: Mapped[str | None] = mapped_column(String(100))  # IATI organisation identifier, e.g. XM-DAC-5
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
     user_name: Mapped[str] = mapped_column(Key)
     reason: Mapped[str] = mapped_column(Text)

@@ -36,7 +36,8 @@ from .formats import (
 from .moments import read_at
 from .sums import allocation_sums, reversed_as_of, stale_rates_of
 
-MONEY_KEYS = ("pledged", "cancelled", "received", "refunded", "outstanding", "fx_difference", "spent", "psc", "balance")
+MONEY_KEYS = ("pledged", "cancelled", "received", "refunded", "outstanding", "fx_difference", "spent", "psc", "balance",
+              "announced")
 
 
 @dataclass
@@ -57,6 +58,7 @@ class DonorStatement:
     kind: str = ""
     country: str | None = None
     currency: str | None = None
+    iati_ref: str | None = None
     pledges: int = 0
     pledged: int = 0
     cancelled: int = 0
@@ -65,6 +67,7 @@ class DonorStatement:
     outstanding: int = 0
     spent: int = 0
     psc: int = 0
+    announced: int = 0  # announced pledges not yet signed (nor withdrawn): not part of pledged
     spending: list[SpendingLine] = field(default_factory=list)
 
     @property
@@ -126,10 +129,11 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
     as_of, count, head = moments.as_of, moments.at.entries, moments.at.head_hash
     statements: dict[int, DonorStatement] = {}
     donor = donors_as_recorded(moments.at.recorded_at).c  # the donors and their names as recorded at T
-    for did, code, name, kind, country, currency in session.execute(
-        select(donor.donor_id, donor.code, donor.name, donor.kind, donor.country, donor.currency).order_by(donor.code)
+    for did, code, name, kind, country, currency, iati_ref in session.execute(
+        select(donor.donor_id, donor.code, donor.name, donor.kind, donor.country, donor.currency, donor.iati_ref)
+        .order_by(donor.code)
     ):
-        statements[did] = DonorStatement(code, name, kind, country, currency)
+        statements[did] = DonorStatement(code, name, kind, country, currency, iati_ref)
     for did, n in _live_pledges(session, as_of).items():
         statements[did].pledges = n
     book = book or RateBook.load(session, moments.at.recorded_at)
@@ -141,6 +145,7 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
         row.received += s.received_cents
         row.refunded += s.refunded_cents
         row.outstanding += s.outstanding_cents
+        row.announced += s.announced_cents
     for did, paragraph, code, title, spent, psc in _spending(session, as_of):
         row = statements[did]
         spent, psc = int(spent or 0), int(psc or 0)
@@ -149,7 +154,7 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
         row.psc += psc
     rows = list(statements.values())
     totals = DonorStatement("", "Total")
-    for key in ("pledges", "pledged", "cancelled", "received", "refunded", "outstanding", "spent", "psc"):
+    for key in ("pledges", "pledged", "cancelled", "received", "refunded", "outstanding", "spent", "psc", "announced"):
         setattr(totals, key, sum(getattr(r, key) for r in rows))
     return DonorReport(as_of, utcnow(), head, count, rows, totals, moments.at.recorded_at, moments.closed_through,
                        moments.command, stale_rates_of(sums, book, as_of))
@@ -176,7 +181,7 @@ def donors_json(report: DonorReport) -> str:
         "rows": [
             {
                 "donor": r.donor, "name": r.name, "kind": r.kind, "country": r.country, "currency": r.currency,
-                **row_values(r),
+                "iati_ref": r.iati_ref, **row_values(r),
                 "spending": [
                     {"paragraph": s.paragraph, "activity": s.activity, "title": s.activity_title,
                      "spent": money(s.spent), "psc": money(s.psc)}
@@ -208,8 +213,8 @@ def donors_csv(report: DonorReport) -> str:
 
 
 TABLE_COLUMNS = (
-    ("pledged", "Pledged"), ("received", "Received"), ("refunded", "Refunded"), ("outstanding", "Outstanding"), ("fx_difference", "FX diff"),
-    ("spent", "Spent"), ("psc", "PSC"), ("balance", "Balance"),
+    ("pledged", "Pledged"), ("received", "Received"), ("refunded", "Refunded"), ("outstanding", "Outstanding"),
+    ("fx_difference", "FX diff"), ("spent", "Spent"), ("psc", "PSC"), ("balance", "Balance"), ("announced", "Announced"),
 )
 
 

@@ -32,6 +32,7 @@ class AllocationSums:
     received_cents: int  # figures.RECEIVED_USD
     disbursed_cents: int  # figures.DISBURSED_USD
     psc_cents: int  # figures.PSC_USD
+    announced_cents: int  # figures.ANNOUNCED_USD (announced, not signed nor withdrawn)
     refunded_cents: int  # figures.REFUNDED_USD
     reallocated_cents: int  # figures.REALLOCATED_USD (reallocated in less reallocated away)
     pledged_minor: int  # figures.PLEDGED
@@ -44,7 +45,7 @@ class AllocationSums:
 
 FIGURES = (
     figures.PLEDGED_USD, figures.CANCELLED_USD, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD,
-    figures.REFUNDED_USD, figures.REALLOCATED_USD,
+    figures.ANNOUNCED_USD, figures.REFUNDED_USD, figures.REALLOCATED_USD,
     figures.PLEDGED, figures.CANCELLED, figures.RECEIVED, figures.REALLOCATED, figures.OUTSTANDING,
 )
 
