@@ -47,7 +47,7 @@ def _act(ledger, kind, on, minor, pick, reference, currency):
         return services.record_receipt(ledger, ReceiptIn(reference=fresh("R"), pledge=reference, received_on=on,
                                                          amount=amount))
     if kind == "reallocate":
-        source, target = EARMARKS[pick % 4], EARMARKS[(pick // 4) % 4]
+        source, target = EARMARKS[pick % 4], EARMARKS[(pick % 4 + 1 + (pick // 4) % 3) % 4]  # never the same
         return services.reallocate(ledger, ReallocationIn(
             pledge=reference, source="unearmarked" if source is None else source,
             target="unearmarked" if target is None else target, amount=amount, reallocated_on=on, consent="yes"))
