@@ -29,8 +29,8 @@ KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         Kind(
-            "donors", ("code", "name"), ("kind", "country", "currency"), Act.MANAGE_DONORS_RATES,
-            key=("code",), text=frozenset({"code", "name", "kind", "country", "currency"}),
+            "donors", ("code", "name"), ("kind", "country", "currency", "iati_ref"), Act.MANAGE_DONORS_RATES,
+            key=("code",), text=frozenset({"code", "name", "kind", "country", "currency", "iati_ref"}),
         ),
         Kind(
             "rates", ("currency", "effective_from", "units_per_usd"), ("reason",), Act.MANAGE_DONORS_RATES,

@@ -16,10 +16,13 @@ from . import (
     corrections,
     disbursements,
     periods,
+    pledge_close,
     pledges,
     rates,
+    reallocations,
     receipts,
     reference_data,
+    refunds,
     reversals,
     settings,
     signing,
@@ -35,9 +38,12 @@ from .inputs import (
     CancellationIn,
     DisbursementIn,
     DonorIn,
+    PledgeCloseIn,
     PledgeIn,
     RateIn,
+    ReallocationIn,
     ReceiptIn,
+    RefundIn,
     ReversalIn,
     SigningIn,
     UserIn,
@@ -83,6 +89,23 @@ def withdraw_pledge(ledger: Ledger, data: WithdrawalIn) -> Posted:
 def cancel_pledge(ledger: Ledger, data: CancellationIn) -> Posted:
     with ledger.writing(Act.RECORD_MONEY) as uow:
         return pledges.cancel_pledge(uow, data)
+
+
+def reallocate(ledger: Ledger, data: ReallocationIn) -> Posted:
+    """Move outstanding money between allocations of a pledge (``Posted.detail``: what it did to the
+    pledge's pledged USD)."""
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return reallocations.reallocate(uow, data)
+
+
+def refund(ledger: Ledger, data: RefundIn) -> Posted:
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return refunds.refund(uow, data)
+
+
+def close_pledge(ledger: Ledger, data: PledgeCloseIn) -> Posted:
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return pledge_close.close_pledge(uow, data)
 
 
 def record_receipt(ledger: Ledger, data: ReceiptIn) -> Posted:

@@ -166,6 +166,7 @@ DONOR_COLUMNS = (
     Column("Pledges", 8, "int"), Column("Pledged USD", 15, "usd"), Column("Cancelled USD", 14, "usd"),
     Column("Received USD", 15, "usd"), Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"),
     Column("Spent USD", 15, "usd"), Column("PSC USD", 13, "usd"), Column("Balance USD", 15, "usd"),
+    Column("IATI ref", 14),
 )
 DONOR_MONEY = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
 
@@ -182,7 +183,7 @@ def donor_sheets(book: BookWriter, report: DonorReport) -> None:
             if isinstance(cell, Cell) and cell.data_type == "s":
                 text_columns.add(key)
             cells.append(cell)
-        sheet.append(cells)
+        sheet.append([*cells, book.text(ws, row.iati_ref)])
     sheet.end_data()
     last = sheet.rows
     cells = [book.text(ws, "Total", bold=True), None, None, None, None,
