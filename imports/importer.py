@@ -399,6 +399,8 @@ class FileImport:
         if group.models:
             first_line, first = group.models[0]
             for name in PLEDGE_SHARED:
+                if name == "signed_on" and model.pledged_on != first.pledged_on:
+                    continue  # a signing date left empty is the pledge date: named once, as pledged_on
                 if getattr(model, name) != getattr(first, name):
                     self._add(line, name, (
                         f"{_shown(getattr(model, name))} differs from line {first_line} of pledge {reference} "

@@ -37,7 +37,8 @@ def test_pledge_template_has_header_formats_lists_and_a_separate_example(ledger,
     assert wb.sheetnames == ["pledges", "Example", "Lists"]
     assert [ws.sheet_state for ws in wb] == ["visible", "visible", "hidden"]
     data, example, lists = wb.worksheets
-    header = ["reference", "donor", "pledged_on", "currency", "amount", "paragraph", "psc_rate", "due_on", "notes"]
+    header = ["reference", "donor", "pledged_on", "currency", "amount", "paragraph", "psc_rate", "due_on", "notes", "stage",
+              "signed_on"]
     assert [c.value for c in data[1]] == header
     assert data.max_row == 1  # only the header on the sheet that is imported
     assert [c.value for c in example[1]] == header
@@ -53,6 +54,9 @@ def test_pledge_template_has_header_formats_lists_and_a_separate_example(ledger,
     assert column_values(lists, "A") == ["NOR", "USA"]
     assert column_values(lists, "D") == [1, 2, 3, 4, 5, 6, 7]
     assert {"AUD", "CAD", "EUR", "GBP", "JPY", "NOK", "USD"} <= set(column_values(lists, "E"))
+    assert rules["J"][0] == "list" and rules["J"][2] == "stop"  # stage: announced or signed
+    assert column_values(lists, "I") == ["announced", "signed"]
+    assert data.column_dimensions["K"].number_format == "yyyy-mm-dd"  # signed_on
 
 
 def test_disbursement_template_lists_activities_and_pledges(ledger, db_url, tmp_path):
