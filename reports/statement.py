@@ -116,10 +116,12 @@ class Statement:
 
 def _stages(session: Session, as_of: dt.date) -> dict[int, str]:
     """pledge id -> its stage as of ``as_of``: signed with a live signing (a pledge recorded signed:
-    its pledge entry), else withdrawn with a live withdrawal, else announced (ledger/stages.py)."""
+    its pledge entry), else withdrawn with a live withdrawal, else announced (ledger/stages.py).
+    A reversed pledge keeps the stage its own entry gave it (the statement says it was reversed)."""
+    pledge_entries = set(session.execute(select(Pledge.entry_id)).scalars())
     live: dict[int, set[str]] = {}
     for event in stages.stage_history(session, as_of):
-        if event.reversed_on is None:
+        if event.reversed_on is None or event.entry_id in pledge_entries:
             live.setdefault(event.pledge_id, set()).add(event.kind)
     return {pid: stages.SIGNED if stages.SIGNING in kinds else stages.WITHDRAWN if stages.WITHDRAWAL in kinds
             else stages.ANNOUNCED for pid, kinds in live.items()}

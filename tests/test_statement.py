@@ -219,3 +219,15 @@ def test_refunds_and_reallocations_in_the_statement(ledger):
                           "balance": 9_370_000}
     row = _donor_row(ledger, "GER", AS_OF)
     assert s.totals() == {key: getattr(row, key) for key in s.totals()}
+
+
+def test_a_reversed_pledge_stays_signed_and_says_when_it_was_reversed(ledger):
+    from tests.builders import reverse
+
+    two_pledges(ledger)
+    posted = pledge(ledger, "P4", "GER", "2016-07-01", "USD", {3: "5000"})
+    reverse(ledger, posted.entry_id, on="2016-07-02")
+    p4 = statement_for(ledger, "GER", AS_OF).pledges[-1]
+    assert (p4.reference, p4.stage, p4.reversed_on, p4.pledged, p4.outstanding) == (
+        "P4", "signed", dt.date(2016, 7, 2), 0, 0)
+    assert [(e.kind, e.receivable) for e in p4.events] == [("pledge", 500_000), ("reversal", -500_000)]
