@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
-from . import figures, journal, settings, versions
+from . import figures, instalments, journal, settings, versions
 from .database import Ledger
 from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
@@ -337,7 +337,7 @@ def _pledge_sum(figure: figures.LineSum, dated: dt.date | None):
 
 def _pledge_columns(session, as_of: dt.date) -> dict:
     """The computed columns of the pledge list, as of a date: amounts from the lines dated on or
-    before it, and the status those amounts give (overdue: ``figures.overdue_clause``)."""
+    before it, and the status those amounts give (overdue: ``instalments.overdue_clause``)."""
     dated = as_of if figures.dated_after(session, as_of) else None  # as of today: every line
     amount = (
         select(figures.promised()).where(Allocation.pledge_id == Pledge.id)
@@ -357,7 +357,7 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
         (and_(outstanding == 0, received == 0), literal("cancelled")),
         (and_(outstanding == 0, cancelled > 0), literal("closed (part cancelled)")),
         (outstanding == 0, literal("received")),
-        (figures.overdue_clause(outstanding, as_of), literal("overdue")),
+        (instalments.overdue_clause(session, outstanding, received, as_of), literal("overdue")),
         (received > 0, literal("partly received")),
         else_=literal("open"),
     )

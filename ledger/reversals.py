@@ -14,7 +14,7 @@ from .inputs import ReversalIn, paragraph_label
 from .money import format_amount
 from .schema import Allocation, JournalEntry, JournalLine, Paragraph, Pledge
 
-REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement")
+REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement", journal.SCHEDULE)
 LINE_FIELDS = tuple(c for c in journal.LINE_COLUMNS if c != "line_no")
 
 
@@ -134,7 +134,7 @@ def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
             raise refusal
     entry_id = uow.post(journal.EntryDraft(
         "reversal", on, entry.reference, f"reverses entry {entry.id} ({entry.kind}): {data.reason}", lines,
-        reverses_id=entry.id,
+        reverses_id=entry.id, reverses_kind=entry.kind,
     ))
     usd = sum(line.usd_cents for line in lines if line.usd_cents > 0)
     return Posted(entry_id, entry.reference, usd)

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from . import (
     corrections,
     disbursements,
+    instalments,
     periods,
     pledges,
     rates,
@@ -38,6 +39,7 @@ from .inputs import (
     RateIn,
     ReceiptIn,
     ReversalIn,
+    ScheduleIn,
     UserIn,
 )
 from .journal import Verification
@@ -68,6 +70,12 @@ def record_pledge(ledger: Ledger, data: PledgeIn) -> Posted:
 def cancel_pledge(ledger: Ledger, data: CancellationIn) -> Posted:
     with ledger.writing(Act.RECORD_MONEY) as uow:
         return pledges.cancel_pledge(uow, data)
+
+
+def schedule_pledge(ledger: Ledger, data: ScheduleIn) -> Posted | None:
+    """Re-plan a pledge's instalments with the donor (None: the same schedule is already in force)."""
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return instalments.record_schedule(uow, data)
 
 
 def record_receipt(ledger: Ledger, data: ReceiptIn) -> Posted:

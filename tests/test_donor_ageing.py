@@ -153,7 +153,7 @@ def test_report_donors_and_ageing_on_the_command_line(ledger, db_url):
     assert document["totals"]["overdue_pledges"] == 3
     p3 = next(r for r in document["rows"] if r["pledge"] == "P3")
     assert p3 == {"pledge": "P3", "donor": "USA", "donor_name": "United States", "currency": "USD",
-                  "pledged_on": "2016-01-01", "due_on": "2016-12-31", "days": 0, "bucket": "not_due",
+                  "pledged_on": "2016-01-01", "instalment": "1/1", "due_on": "2016-12-31", "days": 0, "bucket": "not_due",
                   "outstanding": "10000.00", "outstanding_usd": "10000.00", "overdue": False}
     result = run(db_url, "report", "ageing", "--as-of", "2016-12-31", "--format", "csv")
     lines = result.output.splitlines()

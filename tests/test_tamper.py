@@ -17,7 +17,8 @@ from ledger import journal
 from ledger.schema import JournalEntry, JournalLine
 from tests.builders import invoke_cli, receipt, run_cli, worked_example
 
-APPEND_ONLY = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements")
+APPEND_ONLY = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements",
+               "instalments")
 ENTRIES = JournalEntry.__table__
 LINES = JournalLine.__table__
 TARGET = 3  # the worked example's receipt R1 (entries: P1, P2, R1, R2, D1)
@@ -229,7 +230,8 @@ POSTED_COLUMNS = [(name, column.name) for name, posted in journal.POSTED_TABLES.
 
 
 def test_the_posted_tables_are_discovered_from_the_schema():
-    assert {"pledges", "allocations", "receipts", "cancellations", "disbursements"} <= set(journal.POSTED_TABLES)
+    assert {"pledges", "allocations", "receipts", "cancellations", "disbursements", "instalments"} <= set(journal.POSTED_TABLES)
+    assert journal.POSTED_TABLES["instalments"].parent is None  # it names its schedule entry
     assert journal.POSTED_TABLES["allocations"].parent == "pledges"
 
 
@@ -249,7 +251,12 @@ def different(value, column):
 def with_cancellation(ledger, example):
     from tests.builders import cancel
 
+    from ledger import services
+    from ledger.inputs import ScheduleIn
+
     cancel(ledger, "P2", "2011-10-01", "1000")  # entry 6
+    services.schedule_pledge(ledger, ScheduleIn(pledge="P2", reason="annex", instalments=[  # entry 7
+        {"due_on": "2011-12-31", "amount": "100000"}, {"due_on": "2012-06-30", "amount": "150000"}]))
     assert verify(example)[0] == 0
     return example
 
