@@ -18,7 +18,18 @@ from ledger.inputs import ScheduleIn
 from ledger.recorded import moment, read_as_recorded_at
 from ledger.schema import Pledge
 from reports.ageing import ageing_report
-from tests.builders import cancel, donor, entry_count, funding_rows, pledge, rate, receipt, refused, reverse, table_counts
+from tests.builders import (
+    cancel,
+    donor,
+    entry_count,
+    funding_rows,
+    pledge,
+    rate,
+    receipt,
+    refused,
+    reverse,
+    table_counts,
+)
 
 JULY = dt.date(2012, 7, 31)
 

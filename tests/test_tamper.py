@@ -249,10 +249,9 @@ def different(value, column):
 
 @pytest.fixture
 def with_cancellation(ledger, example):
-    from tests.builders import cancel
-
     from ledger import services
     from ledger.inputs import ScheduleIn
+    from tests.builders import cancel
 
     cancel(ledger, "P2", "2011-10-01", "1000")  # entry 6
     services.schedule_pledge(ledger, ScheduleIn(pledge="P2", reason="annex", instalments=[  # entry 7
