@@ -251,3 +251,67 @@ def test_the_database_refuses_to_change_a_posted_instalment(three, db_url):
                 conn.execute(statement)
     finally:
         engine.dispose()
+
+
+# -- the command line and the import ------------------------------------------------------------
+def cli(db_url: str, *args: str):
+    from tests.builders import invoke_cli
+
+    return invoke_cli("--db", db_url, "--user", "officer", *args)
+
+
+def test_pledge_schedule_on_the_command_line(three, db_url):
+    code, out, err = cli(db_url, "pledge", "schedule", "P3", "--instalment", "2012-01-31=100000",
+                         "--instalment", "2013-06-30=200000", "--reason", "donor letter of 2012-07-01")
+    assert (code, err) == (0, "") and out.startswith("pledge P3 re-planned: entry ") and out.endswith(", 2 instalment(s)\n")
+    code, out, _ = cli(db_url, "pledge", "schedule", "P3", "--instalment", "2012-01-31=100000",
+                       "--instalment", "2013-06-30=200000", "--reason", "again")
+    assert (code, out) == (0, "pledge P3: this schedule is already in force; nothing recorded\n")
+    code, out, err = cli(db_url, "pledge", "schedule", "P3", "--instalment", "2012-01-31=100000", "--reason", "x")
+    assert (code, out) == (1, "") and err == (
+        "error: instalment: the instalments add up to USD 100,000.00, not to the USD 300,000.00 of pledge P3\n")
+    code, _, err = cli(db_url, "pledge", "schedule", "P3", "--instalment", "2012-01-31", "--reason", "x")
+    assert code == 2 and "--instalment takes DATE=AMOUNT, got '2012-01-31'" in err
+    code, _, err = cli(db_url, "pledge", "schedule", "P3", "--instalment", "31.1.2012=300000", "--reason", "x")
+    assert code == 1 and "instalments.0.due_on" in err and "Traceback" not in err
+
+
+INSTALMENTS = """pledge,due_on,amount,reason
+P3,2012-01-31,100000,donor letter 7
+P3,2012-09-30,100000,
+P3,2013-03-31,100000,
+"""
+
+
+def test_import_of_instalments_replaces_the_schedule_and_again_is_skipped(three, db_url, tmp_path):
+    path = tmp_path / "instalments.csv"
+    path.write_text(INSTALMENTS)
+    code, out, err = cli(db_url, "import", "instalments", str(path))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == f"{path}: 3 rows: 1 schedule added (3 instalment rows), 0 schedules skipped (identical)"
+    assert parts(three, "P3", JULY) == [("2012-09-30", Decimal("50000.00"), False, -61),
+                                        ("2013-03-31", Decimal("100000.00"), False, -243)]
+    with three.reading() as session:
+        assert instalments.schedule_history(session, pledge_id(three, "P3"))[-1].memo.endswith(": donor letter 7")
+    code, out, _ = cli(db_url, "import", "instalments", str(path))
+    assert out.splitlines()[-1] == f"{path}: 3 rows: 0 schedules added, 1 schedule skipped (identical) (3 instalment rows)"
+
+
+def test_instalment_import_errors_name_file_line_and_column_and_write_nothing(three, db_url, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("pledge,due_on,amount\nP3,2012-01-31,100000\nP3,2012-01-31,100000\nP3,2012-13-01,5\n"
+                    "NOPE,2012-05-01,10\nP3B,2012-05-01,10\n")
+    counts = table_counts(three)
+    code, out, err = cli(db_url, "import", "instalments", str(path))
+    assert code == 1 and "Traceback" not in err
+    assert f"{path}:3: pledge: the instalment of pledge P3 due on 2012-01-31 appears twice in the file (lines 2 and 3)" in err
+    assert f"{path}:4: due_on: '2012-13-01' is not a valid date" in err
+    assert f"{path}:5: pledge: no pledge with reference 'NOPE'" in err
+    assert table_counts(three) == counts
+    path.write_text("pledge,due_on,amount\nP3,2012-01-31,100000\nP3,2012-06-30,100000.001\n")
+    code, _, err = cli(db_url, "import", "instalments", str(path))
+    assert code == 1 and f"{path}:3: amount: " in err and "decimals" in err
+    path.write_text("pledge,due_on,amount\nP3,2012-01-31,100000\nP3,2012-06-30,100000\n")
+    code, _, err = cli(db_url, "import", "instalments", str(path))
+    assert code == 1 and f"{path}:2: amount: the instalments add up to USD 200,000.00, not to the USD 300,000.00" in err
+    assert table_counts(three) == counts
