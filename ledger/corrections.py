@@ -15,14 +15,15 @@ from .disbursements import disburse, stored_disbursement
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted
 from .inputs import ReversalIn
-from .pledges import cancel_pledge, record_pledge, stored_cancellation, stored_pledge
+from .pledges import cancel_pledge, stored_cancellation, stored_pledge
 from .receipts import record_receipt, stored_receipt
 from .reversals import cash_refusal, events_left_on_pledge, reverse
 from .schema import JournalEntry, JournalLine
+from .signing import record_staged_pledge
 
 # kind: (the event's content as its input model, the act that posts it, the field that keeps its reference)
 CORRECTABLE = {
-    "pledge": (stored_pledge, record_pledge, "reference"),
+    "pledge": (stored_pledge, record_staged_pledge, "reference"),
     "receipt": (stored_receipt, record_receipt, "reference"),
     "disbursement": (stored_disbursement, disburse, "reference"),
     "cancellation": (stored_cancellation, cancel_pledge, "pledge"),

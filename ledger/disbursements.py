@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from . import figures, journal
+from . import figures, journal, stages
 from .balances import available_cash, cash_movements, fundable, psc_of, spent_on
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date, claim_reference, unreversed
@@ -96,7 +96,7 @@ def _holding_cash(uow, pledge_id: int | None) -> list[tuple]:
         .join(Donor, Donor.id == Pledge.donor_id)
         .join(cash, cash.c.allocation_id == Allocation.id)
         .where(cash.c.cash > 0)
-        .order_by(Pledge.pledged_on, Pledge.reference)
+        .order_by(stages.signed_on(), Pledge.reference)
     )
     if pledge_id is not None:
         statement = statement.where(Allocation.pledge_id == pledge_id)
@@ -151,6 +151,7 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
         pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge, unreversed(Pledge.entry_id))).scalar()
         if pledge_id is None:
             raise NotFound(Problem("pledge", f"no pledge with reference {data.pledge!r}"))
+        stages.check_signed(uow, pledge_id, data.disbursed_on, "disbursed_on")
         has_allocation = uow.rows(
             select(Allocation.id).where(
                 Allocation.pledge_id == pledge_id,

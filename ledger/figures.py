@@ -65,6 +65,8 @@ PLEDGED = LineSum("pledged", journal.RECEIVABLE, journal.PLEDGE, "amount_minor")
 CANCELLED = LineSum("cancelled", journal.RECEIVABLE, journal.CANCEL, "amount_minor", -1)
 RECEIVED = LineSum("received", journal.RECEIVABLE, journal.RECEIPT, "amount_minor", -1)
 OUTSTANDING = LineSum("outstanding", journal.RECEIVABLE, None, "amount_minor")  # amount - received - cancelled
+# announced, not yet signed nor withdrawn: the memorandum lines, at the announcement's rate per allocation
+ANNOUNCED_USD = LineSum("announced_usd", journal.MEMO_ANNOUNCED, None, "usd_cents")
 
 
 def promised() -> ColumnElement:

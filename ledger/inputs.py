@@ -285,6 +285,10 @@ class PledgeIn(Model):
         lambda v: DEFAULT_PSC_RATE if _blank_to_none(v) is None else _decimal(_percent(v)))] = DEFAULT_PSC_RATE
     due_on: OptionalDate = None
     notes: Annotated[str, BeforeValidator(lambda v: v or "")] = ""
+    # docs/rules.md#pledge-stages: "announced" or "signed" (signed_on: pledged_on unless given)
+    stage: Annotated[Literal["announced", "signed"], BeforeValidator(
+        lambda v: str(v).strip().lower() if _blank_to_none(v) is not None else "signed")] = "signed"
+    signed_on: OptionalDate = None
 
     @field_validator("psc_rate")
     @classmethod
@@ -306,6 +310,14 @@ class PledgeIn(Model):
             problems += exc.problems
         if self.due_on and self.due_on < self.pledged_on:
             problems.append(Problem("due_on", f"{self.due_on} is before pledged_on ({self.pledged_on})"))
+        if self.stage == "announced" and self.signed_on is not None:
+            problems.append(Problem("signed_on", f"an announced pledge has no signing date (got {self.signed_on}): leave "
+                                                 "signed_on empty, or give stage signed"))
+        elif self.stage == "signed" and self.signed_on is None:
+            object.__setattr__(self, "signed_on", self.pledged_on)
+        elif self.signed_on is not None and self.signed_on < self.pledged_on:
+            problems.append(Problem("signed_on", f"{self.signed_on} is before pledged_on ({self.pledged_on}): a pledge "
+                                                 "is signed on or after it is announced"))
         if problems:
             raise InputProblems(*problems)
         return self
@@ -391,6 +403,22 @@ class ScheduleIn(Model):
 
     pledge: Reference
     instalments: Annotated[list[InstalmentIn], Field(min_length=1)]
+    reason: Annotated[str, Field(min_length=1)]
+
+
+class SigningIn(Model):
+    """An announced pledge signed on a date (docs/rules.md#pledge-stages)."""
+
+    pledge: Reference
+    signed_on: IsoDate
+    agreement: Annotated[str, BeforeValidator(lambda v: v or "")] = ""
+
+
+class WithdrawalIn(Model):
+    """An announced pledge withdrawn on a date, with the reason."""
+
+    pledge: Reference
+    withdrawn_on: IsoDate
     reason: Annotated[str, Field(min_length=1)]
 
 

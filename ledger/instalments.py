@@ -22,7 +22,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from . import figures, journal, periods, recorded
+from . import figures, journal, periods, recorded, stages
 from .errors import LedgerError, Problem
 from .events import Posted, minor_amount
 from .inputs import ScheduleIn
@@ -137,6 +137,7 @@ class UnpaidInstalment:
     donor: str  # the donor's code
     currency: str
     pledged_on: dt.date
+    signed_on: dt.date  # the pledge date of a pledge recorded signed
     position: int  # 1.. in due date order (1 for a pledge without schedule)
     of: int  # how many instalments the schedule has (0: none)
     due_on: dt.date | None
@@ -148,8 +149,8 @@ class UnpaidInstalment:
         return is_overdue(self.due_on, self.unpaid_minor, as_of)
 
     def days(self, as_of: dt.date) -> int:
-        """Days from the due date (else the pledge date) to the as-of date."""
-        return days_late(self.due_on or self.pledged_on, as_of)
+        """Days from the due date (else the signing date) to the as-of date."""
+        return days_late(self.due_on or self.signed_on, as_of)
 
     @property
     def unpaid(self) -> Decimal:
@@ -176,15 +177,16 @@ def unpaid_instalments(session: Session, as_of: dt.date, book: RateBook | None =
         return []
     plans = schedules(session, owing)
     found = []
-    for pid, reference, donor_id, code, currency, pledged_on in session.execute(
-        select(Pledge.id, Pledge.reference, Pledge.donor_id, Donor.code, Pledge.currency, Pledge.pledged_on)
+    for pid, reference, donor_id, code, currency, pledged_on, signed_on in session.execute(
+        select(Pledge.id, Pledge.reference, Pledge.donor_id, Donor.code, Pledge.currency, Pledge.pledged_on,
+               func.coalesce(stages.signed_on(session), Pledge.pledged_on))
         .join(Donor, Donor.id == Pledge.donor_id).where(Pledge.id.in_(owing)).order_by(Pledge.id)
     ):
         received, outstanding, cents = per_pledge[pid]
         plan = plans.get(pid)
         if not plan:
             if unscheduled:
-                found.append(UnpaidInstalment(pid, reference, donor_id, code, currency, pledged_on, 1, 0, None,
+                found.append(UnpaidInstalment(pid, reference, donor_id, code, currency, pledged_on, signed_on, 1, 0, None,
                                               outstanding, outstanding, sum(cents)))
             continue
         parts = unpaid_parts(plan, received, outstanding)
@@ -194,7 +196,7 @@ def unpaid_instalments(session: Session, as_of: dt.date, book: RateBook | None =
                 usd[i] += share
         for i, ((due_on, amount), part) in enumerate(zip(plan, parts, strict=True)):
             if part:
-                found.append(UnpaidInstalment(pid, reference, donor_id, code, currency, pledged_on, i + 1, len(plan),
+                found.append(UnpaidInstalment(pid, reference, donor_id, code, currency, pledged_on, signed_on, i + 1, len(plan),
                                               due_on, amount, part, usd[i]))
     return found
 
@@ -229,13 +231,8 @@ def check_schedule(pledge, promised: int, data: ScheduleIn) -> Schedule:
 
 
 def _signed_and_open(uow, pledge_id: int, on: dt.date) -> None:
-    """The other workstreams' checks, when they are there: the pledge is signed, and not closed."""
-    try:
-        from . import stages
-    except ImportError:  # pragma: no cover - until ledger/stages.py lands every pledge is signed
-        stages = None
-    if stages is not None and hasattr(stages, "check_signed"):
-        stages.check_signed(uow, pledge_id, on)
+    """The pledge is signed (ledger/stages.py), and not closed when closing is there (ledger/closing.py)."""
+    stages.check_signed(uow, pledge_id, on)
     try:
         from . import closing
     except ImportError:  # pragma: no cover - until ledger/closing.py lands no pledge is closed

@@ -32,6 +32,7 @@ class Lookups:
     # batch look-ups of an import (pledges.prefetch_pledges, pledges.note_free_references)
     pledges: dict[str, Any] = field(default_factory=dict)  # reference -> pledge row (found pledges only)
     allocations: dict[int, list[tuple[Any, int | None]]] = field(default_factory=dict)  # pledge id -> [(row, paragraph number)]
+    stages: dict[int, Any] = field(default_factory=dict)  # pledge id -> stages.Stage (stages.note, stages.stage_of)
     free_references: dict[str, set[str]] = field(default_factory=dict)  # kind -> references known not to be taken
 
     # balances, kept current by balances.note_posted
@@ -54,4 +55,5 @@ class Lookups:
         funding candidates and cash movements stay (bounded by the ledger, not by the file)."""
         self.pledges.clear()
         self.allocations.clear()
+        self.stages.clear()
         self.balances.clear()

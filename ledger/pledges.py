@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import journal, settings
+from . import journal, settings, stages
 from .balances import AllocationBalance, allocation_balances
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date, claim_reference, minor_amount, reference_holders, unreversed
@@ -17,8 +17,10 @@ from .schema import Allocation, Cancellation, Donor, Paragraph, Pledge
 
 # Pledges and allocations are read as plain rows (attributes named as the columns), not ORM
 # objects: they are never changed, and an import of receipts reads tens of thousands of them
-PLEDGE_COLUMNS = (Pledge.id, Pledge.reference, Pledge.donor_id, Pledge.pledged_on, Pledge.currency, Pledge.rate_micros,
-                  Pledge.psc_rate_bp)
+# (``rate_micros``: the pledge's rate, its signing's once an announced pledge is signed; ``stage``,
+# ``signed_on``, ``withdrawn_on``: ledger/stages.py)
+PLEDGE_COLUMNS = (Pledge.id, Pledge.reference, Pledge.donor_id, Pledge.pledged_on, Pledge.currency, Pledge.psc_rate_bp,
+                  *stages.columns())
 ALLOCATION_COLUMNS = (*Allocation.__table__.c, Paragraph.number)
 
 
@@ -30,6 +32,7 @@ def pledge_by_reference(uow, reference: str, field: str = "pledge"):
         pledge = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference == reference, unreversed(Pledge.entry_id))).one_or_none()
     if pledge is None:
         raise NotFound(Problem(field, f"no pledge with reference {reference!r}" + _reversed_note(uow, reference)))
+    stages.note(uow, pledge)
     return pledge
 
 
@@ -62,6 +65,8 @@ def prefetch_pledges(uow, references) -> None:
         return
     found = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference.in_(wanted), unreversed(Pledge.entry_id))).all()
     uow.lookups.pledges.update((p.reference, p) for p in found)
+    for pledge in found:
+        stages.note(uow, pledge)
     if not found:
         return
     by_pledge: dict[int, list] = {p.id: [] for p in found}
@@ -90,7 +95,11 @@ def require_donor(uow, code: str, field: str = "donor") -> int:
 
 
 def record_pledge(uow, data: PledgeIn, corrects: int | None = None) -> Posted:
+    """Post the pledge: its receivable and revenue at the rate of its date, or, for a pledge posted
+    as an announcement (ledger/stages.py), memorandum lines at that rate (the signing, if any, is
+    ``ledger/signing.py``'s)."""
     check_date(uow, "pledged_on", data.pledged_on)
+    announcement = stages.posted_as_announcement(data.stage, data.pledged_on, data.signed_on)
     donor = require_donor(uow, data.donor)
     claim_reference(uow, "pledge", Pledge, data.reference, corrects)
     rate = rate_book(uow).of_month(data.currency, data.pledged_on)
@@ -107,19 +116,31 @@ def record_pledge(uow, data: PledgeIn, corrects: int | None = None) -> Posted:
             "amount_minor": minor, "pledged_cents": usd,
         })
         tags = {"donor_id": donor, "pledge_id": pledge_id, "allocation_id": allocation_id, "paragraph_id": para}
-        lines.append(journal.Line(journal.RECEIVABLE, journal.PLEDGE, data.currency, minor, usd, **tags))
-        lines.append(journal.Line(journal.REVENUE, journal.PLEDGE, data.currency, -minor, -usd, **tags))
+        lines += (memo_lines if announcement else pledge_lines)(data.currency, minor, usd, tags)
     psc_bp = settings.psc_rate_bp(uow, data)
-    entry_id = uow.post(journal.EntryDraft("pledge", data.pledged_on, data.reference, pledge_memo(data.donor, psc_bp, data.due_on), lines,
-                                           corrects_id=corrects))
+    memo = pledge_memo(data.donor, psc_bp, data.due_on)
+    entry_id = uow.post(journal.EntryDraft("pledge", data.pledged_on, data.reference,
+                                           "announcement: " + memo if announcement else memo, lines, corrects_id=corrects))
     uow.add(Pledge, {
         "id": pledge_id, "reference": data.reference, "donor_id": donor, "pledged_on": data.pledged_on,
         "currency": data.currency, "rate_micros": rate, "psc_rate_bp": psc_bp, "due_on": data.due_on,
-        "notes": data.notes, "entry_id": entry_id,
+        "notes": data.notes, "entry_id": entry_id, "stage": data.stage, "signed_on": data.signed_on,
     })
     for row in allocations:
         uow.add(Allocation, row)
     return Posted(entry_id, data.reference, sum(a["pledged_cents"] for a in allocations))
+
+
+def pledge_lines(currency: str, minor: int, usd: int, tags: dict) -> list[journal.Line]:
+    """A signed allocation: Dr receivable / Cr revenue."""
+    return [journal.Line(journal.RECEIVABLE, journal.PLEDGE, currency, minor, usd, **tags),
+            journal.Line(journal.REVENUE, journal.PLEDGE, currency, -minor, -usd, **tags)]
+
+
+def memo_lines(currency: str, minor: int, usd: int, tags: dict) -> list[journal.Line]:
+    """An announced allocation: Dr pledges announced / Cr its contra (memorandum; negated: cleared)."""
+    return [journal.Line(journal.MEMO_ANNOUNCED, journal.ANNOUNCE, currency, minor, usd, **tags),
+            journal.Line(journal.MEMO_CONTRA, journal.ANNOUNCE, currency, -minor, -usd, **tags)]
 
 
 def stored_pledge(uow, entry_id: int) -> PledgeIn:
@@ -135,6 +156,7 @@ def stored_pledge(uow, entry_id: int) -> PledgeIn:
     return PledgeIn(
         reference=pledge.reference, donor=donor, pledged_on=pledge.pledged_on, currency=pledge.currency,
         allocations=allocations, psc_rate=Decimal(pledge.psc_rate_bp) / 100, due_on=pledge.due_on, notes=pledge.notes,
+        stage=pledge.stage or stages.SIGNED, signed_on=pledge.signed_on,
     )
 
 
@@ -183,6 +205,7 @@ def stored_cancellation(uow, entry_id: int) -> CancellationIn:
 def cancel_pledge(uow, data: CancellationIn, corrects: int | None = None) -> Posted:
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "cancelled_on", data.cancelled_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
+    stages.check_signed(uow, pledge.id, data.cancelled_on, "cancelled_on")
     minor = minor_amount(data.amount, pledge.currency)
     allocations = allocations_of(uow, pledge.id)
     if data.paragraph is not None or data.unearmarked:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from . import journal
+from . import journal, stages
 from .balances import allocation_balances
 from .errors import LedgerError, Problem
 from .events import Posted, check_date, claim_reference, minor_amount
@@ -21,6 +21,7 @@ from .settings import value
 def record_receipt(uow, data: ReceiptIn, corrects: int | None = None) -> Posted:
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "received_on", data.received_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
+    stages.check_signed(uow, pledge.id, data.received_on, "received_on")
     claim_reference(uow, "receipt", Receipt, data.reference, corrects)
     minor = minor_amount(data.amount, pledge.currency)
     allocations = [a for a, _ in allocations_of(uow, pledge.id)]

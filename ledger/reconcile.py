@@ -11,7 +11,10 @@ saying so:
   same reference and date; its amounts (and USD) are the sums of that entry's lines;
 - every line that names an allocation names that allocation's pledge and donor, and (for the
   pledge's own flows) its paragraph and currency;
-- an allocation's amount and pledged USD are its pledge entry's receivable line;
+- an allocation's amount and pledged USD are its pledge entry's receivable line (an announced
+  pledge's: its memorandum line);
+- a signing or withdrawal row names its entry, of its kind, with its pledge's reference and its
+  date; a signing's rate is the rate in force on its date and gives its receivable lines;
 - a pledge's exchange rate is the rate in force on its date and gives its allocations' USD;
 - a pledge's PSC rate is the one its entry's memo records (entries posted since the memo
   records it) and gives the PSC charged on every funding split it paid;
@@ -35,7 +38,7 @@ from dataclasses import replace
 from sqlalchemy import and_, false, func, null, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
-from . import journal, recorded
+from . import journal, recorded, stages
 from .balances import psc_of
 from .errors import LedgerError
 from .money import to_usd_cents
@@ -49,6 +52,8 @@ from .schema import (
     JournalLine,
     Pledge,
     Receipt,
+    Signing,
+    Withdrawal,
 )
 
 CHANGED = "changed after posting"
@@ -204,7 +209,7 @@ def _lines_of_allocations(session: Session, _rates: RateBook) -> str | None:
     paragraph and currency (a funding split carries the activity's paragraph and the
     disbursement's currency)."""
     line = JournalLine
-    own_flows = (journal.PLEDGE, journal.CANCEL, journal.RECEIPT, journal.FX_FLOW)
+    own_flows = (journal.PLEDGE, journal.CANCEL, journal.RECEIPT, journal.FX_FLOW, journal.ANNOUNCE)
     found = session.execute(
         select(line.entry_id, line.line_no, Allocation.id, Pledge.reference)
         .join(Allocation, Allocation.id == line.allocation_id).join(Pledge, Pledge.id == Allocation.pledge_id)
@@ -226,7 +231,8 @@ def _allocations(session: Session, _rates: RateBook) -> str | None:
     line = JournalLine
     sums = (select(line.allocation_id, line.entry_id, func.sum(line.amount_minor).label("amount"),
                    func.sum(line.usd_cents).label("usd"))
-            .where(line.account == journal.RECEIVABLE, line.flow == journal.PLEDGE)
+            .where(or_(and_(line.account == journal.RECEIVABLE, line.flow == journal.PLEDGE),
+                       and_(line.account == journal.MEMO_ANNOUNCED, line.flow == journal.ANNOUNCE)))
             .group_by(line.allocation_id, line.entry_id).subquery())
     found = session.execute(
         select(Allocation.id, Allocation.pledge_id, Pledge.reference, Pledge.entry_id)
@@ -279,7 +285,7 @@ def _event_rates(session: Session, rates: RateBook) -> str | None:
     carrying values it cleared (its entry's lines hold those)."""
     receipts = (select(Receipt.reference, Pledge.currency, Receipt.received_on, Receipt.amount_minor,
                        Receipt.usd_cents, Receipt.rate_micros, JournalEntry.posted_at, Receipt.usd_given,
-                       Pledge.rate_micros)
+                       stages.rate_micros())
                 .join(Pledge, Pledge.id == Receipt.pledge_id).join(JournalEntry, JournalEntry.id == Receipt.entry_id))
     disbursements = (select(Disbursement.reference, Disbursement.currency, Disbursement.disbursed_on,
                             Disbursement.amount_minor, Disbursement.usd_cents, Disbursement.rate_micros,
@@ -297,6 +303,34 @@ def _event_rates(session: Session, rates: RateBook) -> str | None:
             if to_usd_cents(amount, currency, rate) != usd:
                 return (f"{what} {reference}: the {currency} rate in force on {day} does not give the USD it was "
                         f"posted at: a rate was {CHANGED}")
+    return None
+
+
+def _stage_changes(session: Session, rates: RateBook) -> str | None:
+    """Signings and withdrawals name their entry, of their kind, under their pledge's reference and
+    on their date; a signing's rate is the one in force on its date when it was posted and gives
+    the USD of its receivable lines."""
+    entry = JournalEntry
+    for model, kind, day in ((Signing, stages.SIGNING, Signing.signed_on),
+                             (Withdrawal, stages.WITHDRAWAL, Withdrawal.withdrawn_on)):
+        found = session.execute(
+            select(Pledge.reference, model.entry_id).select_from(model)
+            .outerjoin(Pledge, Pledge.id == model.pledge_id).outerjoin(entry, entry.id == model.entry_id)
+            .where(or_(entry.id.is_(None), Pledge.id.is_(None), entry.kind != kind,
+                       entry.reference != Pledge.reference, entry.event_date != day))
+            .order_by(model.id).limit(1)).first()
+        if found:
+            return f"{kind} of pledge {found[0]} does not match journal entry {found[1]} (its kind, reference or date): {CHANGED}"
+    rows = session.execute(
+        select(Pledge.reference, Pledge.currency, Signing.signed_on, Signing.rate_micros, entry.posted_at,
+               JournalLine.amount_minor, JournalLine.usd_cents)
+        .join(Pledge, Pledge.id == Signing.pledge_id).join(entry, entry.id == Signing.entry_id)
+        .join(JournalLine, and_(JournalLine.entry_id == Signing.entry_id, JournalLine.account == journal.RECEIVABLE))
+        .order_by(Signing.id, JournalLine.line_no))
+    for reference, currency, day, rate, posted_at, amount, usd in rows:
+        if rate != _in_force(rates, currency, day, posted_at) or to_usd_cents(amount, currency, rate) != usd:
+            return (f"signing of pledge {reference}: its rate is not the {currency} rate in force on {day}, or does "
+                    f"not give its receivable: {CHANGED}")
     return None
 
 
@@ -333,4 +367,4 @@ def _psc_charged(session: Session, _rates: RateBook) -> str | None:
 
 
 CHECKS = (_pledges, _allocations, _lines_of_allocations, _pledge_terms, _psc_charged, _receipts, _cancellations,
-          _disbursements, _event_rates, _activity_paragraphs)
+          _disbursements, _event_rates, _stage_changes, _activity_paragraphs)

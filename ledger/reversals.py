@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from . import figures, journal
+from . import figures, journal, stages
 from .balances import available_cash, cash_movements
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date
@@ -14,7 +14,7 @@ from .inputs import ReversalIn, paragraph_label
 from .money import format_amount
 from .schema import Allocation, JournalEntry, JournalLine, Paragraph, Pledge
 
-REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement", journal.SCHEDULE)
+REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement", stages.SIGNING, stages.WITHDRAWAL, journal.SCHEDULE)
 LINE_FIELDS = tuple(c for c in journal.LINE_COLUMNS if c != "line_no")
 
 
@@ -27,14 +27,15 @@ def _unreversed():
     return JournalEntry.id.not_in(select(JournalEntry.reverses_id).where(JournalEntry.reverses_id.is_not(None)))
 
 
-def _unreversed_entries_touching(uow, allocation_ids: set[int], exclude: int) -> list[tuple[int, str, str]]:
+def _unreversed_entries_touching(uow, allocation_ids: set[int], exclude: int,
+                                 kinds_left_out: tuple[str, ...] = ()) -> list[tuple[int, str, str]]:
     rows = uow.rows(
         select(JournalEntry.id, JournalEntry.kind, JournalEntry.reference).distinct()
         .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
         .where(
             JournalLine.allocation_id.in_(allocation_ids),
             JournalEntry.id != exclude,
-            JournalEntry.kind != "reversal",
+            JournalEntry.kind.not_in(("reversal", *kinds_left_out)),
             _unreversed(),
         )
         .order_by(JournalEntry.id)
@@ -72,13 +73,14 @@ def _spending_to_reverse_first(uow, allocation_id: int, shortfall: int) -> list[
     return named
 
 
-def events_left_on_pledge(uow, entry_id: int) -> list[str]:
-    """The unreversed events posted against the pledge of entry ``entry_id``, as a user names them
-    ("receipt R1 (entry 3)"): a pledge is reversed or corrected only when there are none."""
+def events_left_on_pledge(uow, entry_id: int, kinds_left_out: tuple[str, ...] = ()) -> list[str]:
+    """The unreversed events posted against the pledge of entry ``entry_id`` (other than those of
+    ``kinds_left_out``), as a user names them ("receipt R1 (entry 3)"): a pledge is reversed or
+    corrected, and a signing reversed, only when there are none."""
     allocations = set(uow.rows(select(JournalLine.allocation_id).where(
         JournalLine.entry_id == entry_id, JournalLine.allocation_id.is_not(None))).scalars())
     return [_described(kind, reference, eid)
-            for eid, kind, reference in _unreversed_entries_touching(uow, allocations, entry_id)]
+            for eid, kind, reference in _unreversed_entries_touching(uow, allocations, entry_id, kinds_left_out)]
 
 
 def cash_refusal(uow, allocation_id: int, change: int, on, doing: str) -> LedgerError | None:
@@ -119,12 +121,18 @@ def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
         journal.Line(**{k: getattr(line, k) for k in LINE_FIELDS}).negated()
         for line in uow.rows(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.line_no)).scalars()
     ]
-    if entry.kind == "pledge":
-        blocking = events_left_on_pledge(uow, entry.id)
+    if entry.kind in ("pledge", stages.SIGNING):
+        # a signing is reversed only while nothing else is posted on its pledge (the pledge entry aside)
+        signing = entry.kind == stages.SIGNING
+        blocking = events_left_on_pledge(uow, entry.id, ("pledge",) if signing else ())
         if blocking:
             more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
-            raise LedgerError(Problem("entry", f"pledge {entry.reference} still has {', '.join(blocking[:5])}{more}: "
+            whose = f"the signing of pledge {entry.reference}" if signing else f"pledge {entry.reference}"
+            raise LedgerError(Problem("entry", f"{whose} still has {', '.join(blocking[:5])}{more}: "
                                       "reverse those first"))
+    if entry.kind in (stages.SIGNING, stages.WITHDRAWAL):  # the pledge's stage and rate change
+        uow.lookups.stages.clear()
+        uow.lookups.pledges.clear()
     cash_change: dict[int, int] = defaultdict(int)
     for line in lines:
         if line.account == journal.CASH:

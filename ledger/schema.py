@@ -161,6 +161,10 @@ class Pledge(Base):
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    # as recorded (migration 0011; NULL: recorded signed before it): "announced" or "signed", and a
+    # signed pledge's signing date (after pledged_on: its entry is the announcement, a signing follows)
+    stage: Mapped[str | None] = mapped_column(String(10))
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class Allocation(Base):
@@ -197,6 +201,30 @@ class Instalment(Base):
     position: Mapped[int] = mapped_column(Integer)  # 1.. in due date order
     due_on: Mapped[dt.date] = mapped_column(Date)
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # in the pledge's currency
+
+
+class Signing(Base):
+    """An announced pledge signed: its receivable and revenue at ``rate_micros``, the rate of
+    ``signed_on``, which becomes the pledge's rate (ledger/stages.py)."""
+
+    __tablename__ = "signings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    rate_micros: Mapped[int] = mapped_column(BigInteger)
+    agreement: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+class Withdrawal(Base):
+    """An announced pledge withdrawn: its memorandum lines reversed."""
+
+    __tablename__ = "withdrawals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    withdrawn_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
 
 class Receipt(Base):

@@ -23,6 +23,7 @@ from . import (
     reference_data,
     reversals,
     settings,
+    signing,
 )
 from .corrections import Correction
 from .database import Ledger, resolve_url
@@ -40,7 +41,9 @@ from .inputs import (
     ReceiptIn,
     ReversalIn,
     ScheduleIn,
+    SigningIn,
     UserIn,
+    WithdrawalIn,
 )
 from .journal import Verification
 from .reconcile import verify_ledger
@@ -64,7 +67,19 @@ def open_ledger(db: str | None = None, user: str | None = None) -> Ledger:
 
 def record_pledge(ledger: Ledger, data: PledgeIn) -> Posted:
     with ledger.writing(Act.RECORD_MONEY) as uow:
-        return pledges.record_pledge(uow, data)
+        return signing.record_staged_pledge(uow, data)
+
+
+def sign_pledge(ledger: Ledger, data: SigningIn) -> Posted:
+    """Sign an announced pledge (docs/rules.md#pledge-stages)."""
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return signing.sign_pledge(uow, data)
+
+
+def withdraw_pledge(ledger: Ledger, data: WithdrawalIn) -> Posted:
+    """Withdraw an announced pledge."""
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return signing.withdraw_pledge(uow, data)
 
 
 def cancel_pledge(ledger: Ledger, data: CancellationIn) -> Posted:

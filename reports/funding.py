@@ -25,14 +25,14 @@ from ledger.versions import activities_as_recorded
 from .moments import read_at
 
 MONEY_KEYS = (
-    "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
-    "available", "spent_on_activities", "gap",
+    "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "announced", "disbursed",
+    "psc", "available", "spent_on_activities", "gap",
 )
 PERCENT_KEYS = ("coverage_pct", "delivery_pct", "progress_pct")
 COUNT_KEYS = ("activities_total", "activities_completed")
 KEYS = (
-    "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
-    "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
+    "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "announced", "disbursed",
+    "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
     "activities_total", "activities_completed",
 )
 
@@ -46,6 +46,7 @@ class FundingRow:
     programmable: int = 0
     received: int = 0
     outstanding: int = 0
+    announced: int = 0  # announced pledges not signed (nor withdrawn) as of the date: not part of pledged
     disbursed: int = 0
     psc: int = 0
     spent_on_activities: int = 0
@@ -95,11 +96,12 @@ class FundingReport:
         return sum(r.gap for r in self.rows if r.paragraph is not None) - self.totals.gap
 
 
-FIGURES = (figures.PLEDGED_USD, figures.OUTSTANDING, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD)
+FIGURES = (figures.PLEDGED_USD, figures.OUTSTANDING, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD,
+           figures.ANNOUNCED_USD)
 
 
 def _allocation_sums(session: Session, as_of: dt.date):
-    """The five figures the funding report needs per allocation. (reports.sums.allocation_sums
+    """The six figures the funding report needs per allocation. (reports.sums.allocation_sums
     has more columns for statements and the workbook; reading them all here costs 50% more time
     at 1,000,000 lines, measured with bench/bench_report.py, so the report reads only these.)"""
     return figures.per_allocation(session, as_of, FIGURES, Allocation.paragraph_id, Pledge.currency, Pledge.psc_rate_bp)
@@ -143,7 +145,7 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
     unearmarked = by_id[None] = FundingRow(None, "Unearmarked")
     book = RateBook.load(session, at.recorded_at)
     valued: set[str] = set()  # the currencies whose outstanding was valued at the as-of rate
-    for _aid, para, currency, psc_bp, pledged, outstanding, received, disbursed, psc in _allocation_sums(session, as_of):
+    for _aid, para, currency, psc_bp, pledged, outstanding, received, disbursed, psc, announced in _allocation_sums(session, as_of):
         row = by_id[para]
         pledged, outstanding = int(pledged), int(outstanding)
         row.pledged += pledged
@@ -154,6 +156,7 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
         row.received += int(received)
         row.disbursed += int(disbursed)
         row.psc += int(psc)
+        row.announced += int(announced)
     for pid, spent in _spent_by_paragraph(session, as_of).items():
         by_id[pid].spent_on_activities = spent
     for pid, budget, weighted, total, completed in _activities_by_paragraph(session, at.recorded_at):

@@ -157,9 +157,10 @@ def test_report_donors_and_ageing_on_the_command_line(ledger, db_url):
                   "outstanding": "10000.00", "outstanding_usd": "10000.00", "overdue": False}
     result = run(db_url, "report", "ageing", "--as-of", "2016-12-31", "--format", "csv")
     lines = result.output.splitlines()
-    assert lines[0] == "pledge,donor,donor_name,currency,pledged_on,due_on,days,bucket,outstanding,outstanding_usd,overdue"
-    assert "P5,NOR,Norway,NOK,2016-01-01,2016-10-01,91,91_180,6000.00,1000.00,yes" in lines
-    assert lines[-1] == "total,,,USD,,,,,,306000.00,"
+    assert lines[0] == ("pledge,donor,donor_name,currency,pledged_on,instalment,due_on,days,bucket,outstanding,"
+                        "outstanding_usd,overdue")
+    assert "P5,NOR,Norway,NOK,2016-01-01,1/1,2016-10-01,91,91_180,6000.00,1000.00,yes" in lines
+    assert lines[-1] == "total,,,USD,,,,,,,306000.00,"
     for fmt in ("table", "csv"):
         assert run(db_url, "report", "donors", "--as-of", "2016-12-31", "--format", fmt).exit_code == 0
 

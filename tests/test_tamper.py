@@ -17,8 +17,7 @@ from ledger import journal
 from ledger.schema import JournalEntry, JournalLine
 from tests.builders import invoke_cli, receipt, run_cli, worked_example
 
-APPEND_ONLY = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements",
-               "instalments")
+APPEND_ONLY = ("journal_entries", "journal_lines", *journal.POSTED_TABLES)  # every posted table has the triggers
 ENTRIES = JournalEntry.__table__
 LINES = JournalLine.__table__
 TARGET = 3  # the worked example's receipt R1 (entries: P1, P2, R1, R2, D1)
@@ -249,12 +248,19 @@ def different(value, column):
 
 @pytest.fixture
 def with_cancellation(ledger, example):
-    from ledger import services
-    from ledger.inputs import ScheduleIn
     from tests.builders import cancel
 
     cancel(ledger, "P2", "2011-10-01", "1000")  # entry 6
-    services.schedule_pledge(ledger, ScheduleIn(pledge="P2", reason="annex", instalments=[  # entry 7
+    # the stages' posted rows: an announced pledge signed (entries 7, 8), another withdrawn (9, 10)
+    from ledger import services
+    from ledger.inputs import ScheduleIn, SigningIn, WithdrawalIn
+    from tests.builders import pledge
+
+    pledge(ledger, "P3", "NOR", "2011-10-03", "NOK", {2: "1000.00"}, stage="announced")
+    services.sign_pledge(ledger, SigningIn(pledge="P3", signed_on="2011-11-01"))
+    pledge(ledger, "P4", "NOR", "2011-10-03", "NOK", {None: "2000.00"}, stage="announced")
+    services.withdraw_pledge(ledger, WithdrawalIn(pledge="P4", withdrawn_on="2011-11-01", reason="not this year"))
+    services.schedule_pledge(ledger, ScheduleIn(pledge="P2", reason="annex", instalments=[  # entry 11
         {"due_on": "2011-12-31", "amount": "100000"}, {"due_on": "2012-06-30", "amount": "150000"}]))
     assert verify(example)[0] == 0
     return example
