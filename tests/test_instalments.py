@@ -315,3 +315,54 @@ def test_instalment_import_errors_name_file_line_and_column_and_write_nothing(th
     code, _, err = cli(db_url, "import", "instalments", str(path))
     assert code == 1 and f"{path}:2: amount: the instalments add up to USD 200,000.00, not to the USD 300,000.00" in err
     assert table_counts(three) == counts
+
+
+# -- reminders ------------------------------------------------------------------------------------
+def test_reminders_per_donor_overdue_and_due_within_the_window(three, db_url, tmp_path):
+    import json
+
+    import openpyxl
+
+    rate(three, "EUR", "2012-01-01", "0.80", through="2012-12")
+    donor(three, "EUR1", "A European donor", currency="EUR")
+    pledge(three, "PE", "EUR1", "2012-02-01", "EUR", {2: "8000.00"}, due_on="2012-08-15")
+    code, out, err = cli(db_url, "report", "reminders", "--as-of", "2012-07-31", "--format", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert (document["within_days"], document["until"], document["total_usd"]) == (30, "2012-08-30", "60000.00")
+    assert document["donors"] == [
+        {"donor": "EUR1", "donor_name": "A European donor", "unpaid_usd": "10000.00", "instalments": [
+            {"donor": "EUR1", "donor_name": "A European donor", "pledge": "PE", "instalment": "1/1",
+             "due_on": "2012-08-15", "status": "due", "days_late": -15, "currency": "EUR", "unpaid": "8000.00",
+             "unpaid_usd": "10000.00"}]},
+        {"donor": "USA", "donor_name": "United States", "unpaid_usd": "50000.00", "instalments": [
+            {"donor": "USA", "donor_name": "United States", "pledge": "P3", "instalment": "2/3",
+             "due_on": "2012-06-30", "status": "overdue", "days_late": 31, "currency": "USD", "unpaid": "50000.00",
+             "unpaid_usd": "50000.00"}]}]
+    # the window from the setting, else --within
+    services.set_setting(three, "reminder_days", "10", "shorter reminders")
+    code, out, _ = cli(db_url, "report", "reminders", "--as-of", "2012-07-31", "--format", "csv")
+    assert out.splitlines() == [
+        "donor,donor_name,pledge,instalment,due_on,status,days_late,currency,unpaid,unpaid_usd",
+        "USA,United States,P3,2/3,2012-06-30,overdue,31,USD,50000.00,50000.00",
+        "total,,,,,,,USD,,50000.00"]
+    code, out, _ = cli(db_url, "report", "reminders", "--as-of", "2012-07-31", "--within", "153", "--format", "json")
+    assert [(i["pledge"], i["instalment"]) for d in json.loads(out)["donors"] for i in d["instalments"]] == [
+        ("PE", "1/1"), ("P3", "2/3"), ("P3", "3/3")]
+    path = tmp_path / "reminders.xlsx"
+    code, out, err = cli(db_url, "report", "reminders", "--as-of", "2012-07-31", "--within", "30", "--format", "xlsx",
+                         "-o", str(path))
+    assert (code, err) == (0, "") and out == f"wrote {path} as of 2012-07-31: 2 instalment(s) of 2 donor(s) overdue or due by 2012-08-30\n"
+    rows = list(openpyxl.load_workbook(path)["Reminders"].iter_rows(values_only=True))
+    assert rows[0] == ("Donor", "Donor name", "Pledge", "Instalment", "Due on", "Status", "Days late", "Currency",
+                       "Unpaid", "Unpaid USD (as-of rate)")
+    assert [r[:4] + r[5:8] + (float(r[8] or 0), float(r[9])) for r in rows[1:]] == [
+        ("EUR1", "A European donor", "PE", "1/1", "due", None, "EUR", 8000.0, 10000.0),
+        ("EUR1", "Total A European donor", None, None, None, None, "USD", 0.0, 10000.0),
+        ("USA", "United States", "P3", "2/3", "OVERDUE", 31, "USD", 50000.0, 50000.0),
+        ("USA", "Total United States", None, None, None, None, "USD", 0.0, 50000.0),
+        ("Total", None, None, None, None, None, "USD", 0.0, 60000.0)]
+    code, _, err = cli(db_url, "report", "reminders", "--format", "xlsx")
+    assert code == 2 and "give both --format xlsx and -o FILE.xlsx" in err
+    code, out, _ = cli(db_url, "report", "reminders", "--as-of", "2012-07-31")
+    assert code == 0 and "OVERDUE" in out and "P3" in out
