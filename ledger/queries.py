@@ -585,6 +585,8 @@ class PledgeDetail(Linked):
     entries: list[EntryView] = field(default_factory=list)
     corrects: int | None = None
     corrected_by: int | None = None
+    schedule: list[instalments.InstalmentLine] = field(default_factory=list)  # in force, paid and unpaid as of the date
+    schedule_versions: list[instalments.ScheduleVersion] = field(default_factory=list)  # every re-plan, oldest first
 
     @property
     def amount(self) -> Decimal:
@@ -705,6 +707,7 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             [CancellationView(on, money(a, cur), usd(u), why, e, *links(e)) for on, a, u, why, e in cancellation_rows],
             [SpendingView(r, on, act, para, usd(s), usd(p)) for r, on, act, para, s, p in spending_rows if s or p],
             entries, corrects.get(head.entry_id), corrected_by.get(head.entry_id),
+            instalments.schedule_lines(session, pid, cur, as_of), instalments.schedule_history(session, pid),
         )
 
 
