@@ -2,7 +2,9 @@
 
 Donors, monthly rates 2011-01 through 2026-12, activities, pledges, receipts and disbursements are import
 files; the cancellation, the reversal, the completion of three activities once paid and the close of
-2011-2015 are not import kinds and go through the same rule functions the service layer calls.
+2011-2015 are not import kinds and go through the same rule functions the service layer calls. Last,
+NWS-2016-01 is re-planned in three instalments (``instalments.csv``: the first, due 2016-12-31, is
+overdue today; the others fall due in 2027), recorded today, after the close.
 Everything is one transaction: the demo is loaded whole
 or not at all.
 """
@@ -90,4 +92,5 @@ def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportRe
         for code in COMPLETED:
             update_activity(uow, ActivityUpdate(code=code, status="completed", progress_pct=100, reason=COMPLETION_REASON))
         close_period(uow, CLOSED_THROUGH, CLOSE_REASON)
+        results.append(import_into(uow, "instalments", demo_file("instalments")))
     return results

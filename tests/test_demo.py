@@ -73,12 +73,17 @@ def funding(url: str, *extra: str) -> dict:
 def test_demo_loads_verifies_and_reports_the_figures_written_out(db_url):
     result = run(db_url, "demo", "--no-tui")
     assert result.exit_code == 0, result.output
-    assert result.stderr == ("demo loaded: 1218 rows (donors 8, rates 1152, activities 8, pledges 18, receipts 14, "
-                             "disbursements 18), one cancellation, one reversal and the periods closed through 2015-12-31\n")
+    assert result.stderr == ("demo loaded: 1221 rows (donors 8, rates 1152, activities 8, pledges 18, receipts 14, "
+                             "disbursements 18, instalments 3), one cancellation, one reversal and the periods closed "
+                             "through 2015-12-31\n")
     assert "Funding vs implementation" in result.stdout
     verify = run(db_url, "verify")
     assert verify.exit_code == 0, verify.output
-    assert verify.stdout.startswith("OK: chain intact: 47 entries")  # 12 pledges, 14 receipts, 18 disbursements, 2, the close
+    assert verify.stdout.startswith("OK: chain intact: 48 entries")  # 12 pledges, 14 receipts, 18 disbursements, 2, the close, a schedule
+    # NWS-2016-01 re-planned in three instalments: the first (EUR 20,000.00, due 2016-12-31) is overdue today
+    alerts = json.loads(run(db_url, "report", "alerts", "--format", "json").stdout)
+    nws = [(a["due_on"], a["outstanding"]) for a in alerts["overdue"] if a["pledge"] == "NWS-2016-01"]
+    assert nws == [("2016-12-31", "20000.00")]
     as_of_2016 = funding(db_url, "--as-of", "2016-12-31")
     assert as_of_2016["rows"] == EXPECTED
     # no money event after 2016, monthly rates through 2026-12 (the last, of that month: JPY 148.00,
