@@ -1,4 +1,4 @@
-"""``report donors|ageing|reminders``, ``export`` (the audit workbook) and ``iati`` (IATI 2.03)."""
+"""``report donors|statement|ageing|reminders``, ``export`` (the audit workbook, or one donor's) and ``iati`` (IATI 2.03)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,22 @@ def report_donors(settings: Settings, as_of, recorded_at, fmt: str) -> None:
     result = donor_report_for(settings.ledger(), as_of, recorded_at)
     emit(fmt, donors_table(result, width()) if fmt == "table" else None,
          donors_json(result) if fmt == "json" else "", donors_csv(result) if fmt == "csv" else "")
+
+
+@report.command("statement")
+@click.option("--donor", "donor", required=True, help="The donor's code.")
+@AS_OF
+@AS_RECORDED_AT
+@FORMAT
+@pass_settings
+@handles_refusals
+def report_statement(settings: Settings, donor: str, as_of, recorded_at, fmt: str) -> None:
+    """One donor's statement: its pledges with their events, the spending its money paid for, its balance."""
+    from reports.statement import statement_csv, statement_for, statement_json, statement_tables
+
+    result = statement_for(settings.ledger(), donor, as_of, recorded_at)
+    emit(fmt, statement_tables(result, width()) if fmt == "table" else None,
+         statement_json(result) if fmt == "json" else "", statement_csv(result) if fmt == "csv" else "")
 
 
 @report.command("ageing")
@@ -98,20 +114,26 @@ def _progress():
 @click.option("-o", "--output", "output", required=True, help="The workbook to write (.xlsx).")
 @AS_OF
 @AS_RECORDED_AT
+@click.option("--donor", "donor", help="A workbook for this donor alone (its statement), by code.")
 @pass_settings
 @handles_refusals
-def export(settings: Settings, output: str, as_of, recorded_at) -> None:
-    """Write the audit workbook (.xlsx) as of a date."""
+def export(settings: Settings, output: str, as_of, recorded_at, donor: str | None) -> None:
+    """Write the audit workbook (.xlsx) as of a date, or with --donor one donor's statement workbook."""
+    from reports.statement_workbook import export_donor_workbook
     from reports.workbook import export_workbook
 
     target = _output(output, ".xlsx")
     progress = _progress()
-    result = export_workbook(settings.ledger(), target, as_of, progress=progress, recorded_at=recorded_at)
+    if donor is None:
+        result = export_workbook(settings.ledger(), target, as_of, progress=progress, recorded_at=recorded_at)
+    else:
+        result = export_donor_workbook(settings.ledger(), target, donor, as_of, progress=progress, recorded_at=recorded_at)
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     verified = "chain verified" if result.verified else "CHAIN VERIFICATION FAILED (see the About sheet)"
-    click.echo(f"wrote {target} as of {result.as_of}: {len(result.sheets)} sheets, {result.journal_lines:,} journal "
-               f"lines; {verified}, {result.entries} entries, head {result.head_hash}")
+    lines = f"{result.journal_lines:,} journal lines" if donor is None else f"the statement of donor {donor}"
+    click.echo(f"wrote {target} as of {result.as_of}: {len(result.sheets)} sheets, {lines}; {verified}, "
+               f"{result.entries} entries, head {result.head_hash}")
     if result.text_amounts:
         click.echo(f"note: {result.text_amounts} amounts have more than 15 significant digits and were written as text",
                    err=True)
@@ -124,17 +146,22 @@ def export(settings: Settings, output: str, as_of, recorded_at) -> None:
 @click.option("-o", "--output", "output", required=True, help="The IATI activity file to write (.xml).")
 @AS_OF
 @AS_RECORDED_AT
-@click.option("--org-ref", envvar="DONOR_LEDGER_IATI_ORG", default="XI-IATI-DONOR-LEDGER", show_default=True,
-              help="IATI organisation identifier of the reporting organisation.")
-@click.option("--org-name", envvar="DONOR_LEDGER_IATI_ORG_NAME", default="Trust fund secretariat", show_default=True,
-              help="Name of the reporting organisation.")
+@click.option("--org-ref", hidden=True, help="Replaced by the ledger setting iati_reporting_org_ref.")
+@click.option("--org-name", hidden=True, help="Replaced by the ledger setting iati_reporting_org_name.")
 @pass_settings
 @handles_refusals
-def iati(settings: Settings, output: str, as_of, recorded_at, org_ref: str, org_name: str) -> None:
-    """Write the ledger as one IATI 2.03 activity (pledges, receipts, disbursements, budgets)."""
+def iati(settings: Settings, output: str, as_of, recorded_at, org_ref: str | None, org_name: str | None) -> None:
+    """Write the ledger as one IATI 2.03 activity (commitments, receipts, disbursements, budgets,
+    planned disbursements). The publisher, activity identifier, sector and recipient are ledger
+    settings (`settings list`)."""
     from reports.iati import export_iati
 
+    for option, value, name in (("--org-ref", org_ref, "iati_reporting_org_ref"),
+                                ("--org-name", org_name, "iati_reporting_org_name")):
+        if value is not None:
+            fail(f"{option}: the reporting organisation is a ledger setting now: an admin sets it with "
+                 f"`donor-ledger settings set {name} VALUE`")
     target = _output(output, ".xml")
-    result = export_iati(settings.ledger(), target, as_of, org_ref=org_ref, org_name=org_name, recorded_at=recorded_at)
+    result = export_iati(settings.ledger(), target, as_of, recorded_at=recorded_at)
     click.echo(f"wrote {target} as of {result.as_of}: activity {result.identifier}, {result.transactions} transactions, "
-               f"{result.budgets} budgets")
+               f"{result.budgets} budgets, {result.planned_disbursements} planned disbursements")

@@ -6,7 +6,15 @@ import click
 
 from cli.group import ISO_DATE, Settings, cli, fail, handles_refusals, pass_settings
 from ledger import services
-from ledger.inputs import ActivityUpdate, CancellationIn, ReversalIn, ScheduleIn, UserIn
+from ledger.inputs import (
+    ActivityUpdate,
+    CancellationIn,
+    ReversalIn,
+    ScheduleIn,
+    SigningIn,
+    UserIn,
+    WithdrawalIn,
+)
 from ledger.money import format_amount
 from ledger.roles import Role
 
@@ -57,6 +65,30 @@ def pledge_schedule(settings: Settings, reference, instalments, reason) -> None:
         click.echo(f"pledge {reference}: this schedule is already in force; nothing recorded")
     else:
         click.echo(f"pledge {reference} re-planned: entry {posted.entry_id}, {posted.detail}")
+
+
+@pledge.command("sign")
+@click.argument("reference")
+@click.option("--on", "on", type=ISO_DATE, required=True, help="Date of the signing: its rate becomes the pledge's rate.")
+@click.option("--agreement", default="", help="The contribution agreement (number, title).")
+@pass_settings
+@handles_refusals
+def pledge_sign(settings: Settings, reference, on, agreement) -> None:
+    """Sign an announced pledge: its receivable and revenue at the rate of the signing date."""
+    posted = services.sign_pledge(settings.ledger(), SigningIn(pledge=reference, signed_on=on, agreement=agreement))
+    click.echo(f"signed {reference}: entry {posted.entry_id}, USD {format_amount(posted.usd_cents, 'USD')}")
+
+
+@pledge.command("withdraw")
+@click.argument("reference")
+@click.option("--on", "on", type=ISO_DATE, required=True, help="Date of the withdrawal.")
+@click.option("--reason", required=True)
+@pass_settings
+@handles_refusals
+def pledge_withdraw(settings: Settings, reference, on, reason) -> None:
+    """Withdraw an announced pledge (a signed one is cancelled instead)."""
+    posted = services.withdraw_pledge(settings.ledger(), WithdrawalIn(pledge=reference, withdrawn_on=on, reason=reason))
+    click.echo(f"withdrew {reference}: entry {posted.entry_id}, USD {format_amount(posted.usd_cents, 'USD')} announced")
 
 
 @cli.command()

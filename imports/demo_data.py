@@ -1,10 +1,11 @@
 """The demo ledger: CSV files shipped in ``imports/demo/``, loaded through the importers.
 
 Donors, monthly rates 2011-01 through 2026-12, activities, pledges, receipts and disbursements are import
-files; the cancellation, the reversal, the completion of three activities once paid and the close of
-2011-2015 are not import kinds and go through the same rule functions the service layer calls. Last,
-NWS-2016-01 is re-planned in three instalments (``instalments.csv``: the first, due 2016-12-31, is
-overdue today; the others fall due in 2027), recorded today, after the close.
+files; the cancellation, the reversal, the completion of three activities once paid, the close of
+2011-2015 and the IATI settings (a fictitious publisher, so that `iati` works on the demo) are not
+import kinds and go through the same rule functions the service layer calls. Last, NWS-2016-01 is
+re-planned in three instalments (``instalments.csv``: the first, due 2016-12-31, is overdue today;
+the others fall due in 2027), recorded today, after the close.
 Everything is one transaction: the demo is loaded whole
 or not at all.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from ledger import settings
 from ledger.database import Ledger
 from ledger.errors import LedgerError, PermissionDenied
 from ledger.inputs import ActivityUpdate, CancellationIn, ReversalIn
@@ -44,6 +46,15 @@ REVERSAL_REASON = "posted to A4-01 by mistake; the consultants worked for A5-01 
 # imported as ongoing (a completed activity takes no disbursement), completed once paid
 COMPLETED = ("A1-01", "A3-01", "A7-01")
 COMPLETION_REASON = "all planned work delivered and paid"
+# the demo's publisher is fictitious: "XM-EXAMPLE" is no registration agency
+IATI_SETTINGS = (
+    ("iati_reporting_org_ref", "XM-EXAMPLE-TRUSTFUND"),
+    ("iati_reporting_org_name", "Trust fund secretariat (demo)"),
+    ("iati_reporting_org_type", "40"),  # multilateral
+    ("iati_activity_identifier", "XM-EXAMPLE-TRUSTFUND-CCPCJ-20-7"),
+    ("iati_sector", "15210"),  # DAC: security system management and reform
+    ("iati_recipient_region", "998"),  # developing countries, unspecified
+)
 
 
 def demo_file(kind: str) -> Path:
@@ -70,7 +81,7 @@ def demo_state(ledger: Ledger) -> str:
 
 def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportResult]:
     """Load the demo data set into an empty ledger, in one transaction."""
-    for act in (Act.MANAGE_DONORS_RATES, Act.UPDATE_ACTIVITIES):
+    for act in (Act.MANAGE_DONORS_RATES, Act.UPDATE_ACTIVITIES, Act.MANAGE_SETTINGS):
         if not ledger.may(act):
             actor = ledger.actor
             role = actor.role.value if actor.role else "not a user of this ledger"
@@ -92,5 +103,7 @@ def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportRe
         for code in COMPLETED:
             update_activity(uow, ActivityUpdate(code=code, status="completed", progress_pct=100, reason=COMPLETION_REASON))
         close_period(uow, CLOSED_THROUGH, CLOSE_REASON)
+        for name, value in IATI_SETTINGS:
+            settings.set_value(uow, name, value, "the demo's publisher")
         results.append(import_into(uow, "instalments", demo_file("instalments")))
     return results

@@ -30,7 +30,6 @@ from ledger.paragraphs import paragraph_id
 from ledger.pledges import (
     pledge_by_reference,
     prefetch_pledges,
-    record_pledge,
     require_donor,
     stored_pledge,
 )
@@ -38,12 +37,13 @@ from ledger.rates import add_rate
 from ledger.receipts import record_receipt, stored_receipt
 from ledger.reference_data import activity_by_code, upsert_activity, upsert_donor
 from ledger.schema import Disbursement, Pledge, Receipt
+from ledger.signing import record_staged_pledge
 
 from .kinds import KINDS, Kind
 from .readers import FileProblem, ImportFileError, TableFile, open_table
 from .rows import IMPORTED, checked_rows, key_of
 
-PLEDGE_SHARED = ("donor", "pledged_on", "currency", "psc_rate", "due_on", "notes")
+PLEDGE_SHARED = ("donor", "pledged_on", "currency", "psc_rate", "due_on", "notes", "stage", "signed_on")
 GROUPED = {"pledges": ("pledge", "allocation"), "instalments": ("schedule", "instalment")}  # kinds whose rows form groups
 PROGRESS_EVERY = 500  # rows between two progress reports
 BATCH_ROWS = 5000  # money rows checked and applied together (one look-up per batch, memory bounded by it)
@@ -447,7 +447,7 @@ class FileImport:
                     self._add(line, name, (
                         f"{_shown(getattr(model, name))} differs from line {first_line} of pledge {reference} "
                         f"({_shown(getattr(first, name))}); the rows of one pledge must agree on "
-                        "donor, pledged_on, currency, psc_rate, due_on and notes"
+                        "donor, pledged_on, currency, psc_rate, due_on, notes, stage and signed_on"
                     ))
                     group.failed = True
         group.models.append((line, model))
@@ -472,7 +472,7 @@ class FileImport:
 
     # -- money events, applied in batches ----------------------------------------------------
     MONEY = {
-        "pledges": ("pledge", Pledge, stored_pledge, record_pledge),
+        "pledges": ("pledge", Pledge, stored_pledge, record_staged_pledge),
         "receipts": ("receipt", Receipt, stored_receipt, record_receipt),
         "disbursements": ("disbursement", Disbursement, stored_disbursement, disburse),
     }

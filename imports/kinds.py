@@ -29,8 +29,8 @@ KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         Kind(
-            "donors", ("code", "name"), ("kind", "country", "currency"), Act.MANAGE_DONORS_RATES,
-            key=("code",), text=frozenset({"code", "name", "kind", "country", "currency"}),
+            "donors", ("code", "name"), ("kind", "country", "currency", "iati_ref"), Act.MANAGE_DONORS_RATES,
+            key=("code",), text=frozenset({"code", "name", "kind", "country", "currency", "iati_ref"}),
         ),
         Kind(
             "rates", ("currency", "effective_from", "units_per_usd"), ("reason",), Act.MANAGE_DONORS_RATES,
@@ -46,9 +46,9 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "pledges", ("reference", "donor", "pledged_on", "currency", "amount"),
-            ("paragraph", "psc_rate", "due_on", "notes"), Act.RECORD_MONEY,
-            key=("reference", "paragraph"), text=frozenset({"reference", "donor", "currency", "notes"}),
-            dates=frozenset({"pledged_on", "due_on"}), amounts=frozenset({"amount", "psc_rate"}),
+            ("paragraph", "psc_rate", "due_on", "notes", "stage", "signed_on"), Act.RECORD_MONEY,
+            key=("reference", "paragraph"), text=frozenset({"reference", "donor", "currency", "notes", "stage"}),
+            dates=frozenset({"pledged_on", "due_on", "signed_on"}), amounts=frozenset({"amount", "psc_rate"}),
             whole_numbers=frozenset({"paragraph"}), percents=frozenset({"psc_rate"}),
         ),
         Kind(

@@ -21,6 +21,7 @@ from ledger.inputs import ACTIVITY_STATUSES, DONOR_KINDS
 from ledger.money import currency_codes
 from ledger.paragraphs import paragraphs
 from ledger.schema import Activity, Donor, Pledge
+from ledger.stages import STAGES
 
 from .kinds import KINDS
 
@@ -39,7 +40,7 @@ EXAMPLES: dict[str, list] = {
     "activities": ["A1", 1, "Training of criminal-justice practitioners", 500000, dt.date(2011, 9, 1),
                    dt.date(2013, 12, 31), "ongoing", 40],
     "pledges": ["NOR-2011-01", "NOR", dt.date(2011, 6, 1), "NOK", 1000000, 1, 13, dt.date(2012, 6, 30),
-                "one row per allocation; leave paragraph empty for unearmarked money"],
+                "one row per allocation; leave paragraph empty for unearmarked money", "signed", None],
     "instalments": ["NOR-2011-01", dt.date(2012, 6, 30), 750000,
                     "one row per instalment; the rows of one pledge are its whole schedule"],
     "receipts": ["NOR-2011-01-R1", "NOR-2011-01", dt.date(2011, 8, 1), 750000, None, "BANK-2011-0815"],
@@ -60,6 +61,7 @@ class Lists:
     kinds: list[str] = field(default_factory=lambda: list(DONOR_KINDS))
     statuses: list[str] = field(default_factory=lambda: list(ACTIVITY_STATUSES))
     countries: list[str] = field(default_factory=list)
+    stages: list[str] = field(default_factory=lambda: list(STAGES))
 
 
 def lists_from(session: Session) -> Lists:
@@ -82,7 +84,8 @@ DROP_DOWNS = {
     "donors": {"kind": ("kinds", True), "country": ("countries", True), "currency": ("currencies", True)},
     "rates": {"currency": ("currencies", True)},
     "activities": {"paragraph": ("paragraphs", True), "status": ("statuses", True)},
-    "pledges": {"donor": ("donors", False), "currency": ("currencies", True), "paragraph": ("paragraphs", True)},
+    "pledges": {"donor": ("donors", False), "currency": ("currencies", True), "paragraph": ("paragraphs", True),
+                "stage": ("stages", True)},
     "instalments": {"pledge": ("pledges", False)},
     "receipts": {"pledge": ("pledges", False)},
     "disbursements": {"activity": ("activities", False), "currency": ("currencies", True),
@@ -144,7 +147,7 @@ def _write_xlsx(kind: str, path: Path, lists: Lists) -> None:
     list_columns: dict[str, str] = {}
     for j, (list_name, values) in enumerate(
         (n, getattr(lists, n)) for n in ("donors", "activities", "pledges", "paragraphs", "currencies", "kinds",
-                                         "statuses", "countries")
+                                         "statuses", "countries", "stages")
     ):
         letter = get_column_letter(j + 1)
         hidden.cell(row=1, column=j + 1, value=list_name)
@@ -193,7 +196,7 @@ def _number_rule(column: str):
     if column == "progress_pct":
         return rule("whole", "between", 0, 100, "whole percent between 0 and 100")
     if column in ("pledged_on", "received_on", "disbursed_on", "effective_from", "due_on", "planned_start",
-                  "planned_end"):
+                  "planned_end", "signed_on"):
         return rule("date", "greaterThan", 1, message="a date (YYYY-MM-DD)")
     return None
 

@@ -98,12 +98,13 @@ def paragraph_cash(session: Session, as_of: dt.date) -> dict[int, int]:
     """paragraph id -> available cents of the allocations earmarked to it, as of the date (the
     funding report's ``available`` of that paragraph's row)."""
     cash: dict[int, int] = {}
-    wanted = (figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD)
-    for _aid, paragraph_id, received, disbursed, psc in figures.per_allocation(
+    wanted = (figures.RECEIVED_USD, figures.REFUNDED_USD, figures.DISBURSED_USD, figures.PSC_USD)
+    for _aid, paragraph_id, received, refunded, disbursed, psc in figures.per_allocation(
         session, as_of, wanted, Allocation.paragraph_id
     ):
         if paragraph_id is not None:
-            cash[paragraph_id] = cash.get(paragraph_id, 0) + figures.available(int(received), int(disbursed), int(psc))
+            cash[paragraph_id] = cash.get(paragraph_id, 0) + figures.available(int(received), int(refunded),
+                                                                                int(disbursed), int(psc))
     return cash
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from . import figures, journal, stages
 from .balances import available_cash, cash_movements, fundable, psc_of, spent_on
+from .closing import check_not_closed, closed_pledges_statement
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date, claim_reference, unreversed
 from .inputs import DisbursementIn
@@ -95,7 +96,7 @@ def _holding_cash(uow, pledge_id: int | None) -> list[tuple]:
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(Donor, Donor.id == Pledge.donor_id)
         .join(cash, cash.c.allocation_id == Allocation.id)
-        .where(cash.c.cash > 0)
+        .where(cash.c.cash > 0, Allocation.pledge_id.not_in(closed_pledges_statement()))
         .order_by(stages.signed_on(), Pledge.reference)
     )
     if pledge_id is not None:
@@ -151,6 +152,7 @@ def plan_funding(uow, data: DisbursementIn) -> FundingPlan:
         pledge_id = uow.rows(select(Pledge.id).where(Pledge.reference == data.pledge, unreversed(Pledge.entry_id))).scalar()
         if pledge_id is None:
             raise NotFound(Problem("pledge", f"no pledge with reference {data.pledge!r}"))
+        check_not_closed(uow, pledge_id, data.pledge)
         stages.check_signed(uow, pledge_id, data.disbursed_on, "disbursed_on")
         has_allocation = uow.rows(
             select(Allocation.id).where(

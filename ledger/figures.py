@@ -53,18 +53,21 @@ class LineSum:
         return func.coalesce(func.sum(self.value()), 0)
 
 
-PLEDGED_USD = LineSum("pledged_usd", journal.REVENUE, None, "usd_cents", -1)  # net of cancellations
+PLEDGED_USD = LineSum("pledged_usd", journal.REVENUE, None, "usd_cents", -1)  # net of cancellations, reallocations, refunds
 CANCELLED_USD = LineSum("cancelled_usd", journal.REVENUE, journal.CANCEL, "usd_cents")
 RECEIVED_USD = LineSum("received_usd", journal.CASH, journal.RECEIPT, "usd_cents")
 DISBURSED_USD = LineSum("disbursed_usd", journal.EXPENDITURE, None, "usd_cents")  # spent on activities
 DISBURSED = LineSum("disbursed", journal.EXPENDITURE, None, "amount_minor")  # in the disbursement's currency
 CASH_USD = LineSum("cash_usd", journal.CASH, None, "usd_cents")  # cash held: received less spent and PSC
 PSC_USD = LineSum("psc_usd", journal.PSC, None, "usd_cents")
+REFUNDED_USD = LineSum("refunded_usd", journal.CASH, journal.REFUND, "usd_cents", -1)  # paid back to the donor
+REALLOCATED_USD = LineSum("reallocated_usd", journal.REVENUE, journal.REALLOCATE, "usd_cents", -1)  # in (+) less away (-)
+REALLOCATED = LineSum("reallocated", journal.RECEIVABLE, journal.REALLOCATE, "amount_minor")  # pledge currency, in less away
 CARRYING_USD = LineSum("carrying_usd", journal.RECEIVABLE, None, "usd_cents")  # outstanding at the pledge-date rate
 PLEDGED = LineSum("pledged", journal.RECEIVABLE, journal.PLEDGE, "amount_minor")  # pledge currency
 CANCELLED = LineSum("cancelled", journal.RECEIVABLE, journal.CANCEL, "amount_minor", -1)
 RECEIVED = LineSum("received", journal.RECEIVABLE, journal.RECEIPT, "amount_minor", -1)
-OUTSTANDING = LineSum("outstanding", journal.RECEIVABLE, None, "amount_minor")  # amount - received - cancelled
+OUTSTANDING = LineSum("outstanding", journal.RECEIVABLE, None, "amount_minor")  # amount - received - cancelled +- reallocated
 # announced, not yet signed nor withdrawn: the memorandum lines, at the announcement's rate per allocation
 ANNOUNCED_USD = LineSum("announced_usd", journal.MEMO_ANNOUNCED, None, "usd_cents")
 
@@ -168,14 +171,15 @@ def outstanding_usd(outstanding_minor: int, currency: str, units_per_usd_micros:
     return to_usd_cents(outstanding_minor, currency, units_per_usd_micros) if outstanding_minor else 0
 
 
-def available(received_cents, disbursed_cents, psc_cents):
-    """Cash an allocation (or a row of them) still holds: received - disbursed - psc."""
-    return received_cents - disbursed_cents - psc_cents
+def available(received_cents, refunded_cents, disbursed_cents, psc_cents):
+    """Cash an allocation (or a row of them) still holds: received - refunded - disbursed - psc."""
+    return received_cents - refunded_cents - disbursed_cents - psc_cents
 
 
-def fx_difference(received_cents: int, outstanding_cents: int, pledged_cents: int) -> int:
-    """Exchange gain (+) or loss (-): received + outstanding at the as-of rate - pledged."""
-    return received_cents + outstanding_cents - pledged_cents
+def fx_difference(received_cents: int, refunded_cents: int, outstanding_cents: int, pledged_cents: int) -> int:
+    """Exchange gain (+) or loss (-): received - refunded + outstanding at the as-of rate - pledged
+    (pledged is net of refunds)."""
+    return received_cents - refunded_cents + outstanding_cents - pledged_cents
 
 
 # -- cash need ----------------------------------------------------------------------------------

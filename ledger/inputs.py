@@ -132,12 +132,20 @@ DonorCode = Annotated[str, Field(min_length=1, max_length=64),
                       BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v)]
 
 
+# an IATI organisation identifier: a registration agency's prefix (country or XM/XI, a hyphen, the
+# agency), a hyphen and the organisation's id in that register (XM-DAC-5, GB-GOV-1, XI-IATI-EC_INTPA)
+IATI_ORG_REF = re.compile(r"[A-Z]{2}-[A-Za-z0-9]+-[^\s/&|?]{1,80}")
+IATI_ORG_REF_SHAPE = ("an IATI organisation identifier such as XM-DAC-41119 (a registration agency prefix such as "
+                      "XM-DAC or GB-GOV, a hyphen, the id)")
+
+
 class DonorIn(Model):
     code: DonorCode
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: Literal["member-state", "intergovernmental", "private-sector", "foundation", "other"] = "other"
     country: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
     currency: OptionalCurrency = None
+    iati_ref: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -156,6 +164,13 @@ class DonorIn(Model):
         if len(code) != 3 or pycountry.countries.get(alpha_3=code) is None:
             raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-3 country code (e.g. NOR, USA, JPN)")
         return code
+
+    @field_validator("iati_ref")
+    @classmethod
+    def _iati_ref(cls, value: str | None) -> str | None:
+        if value is not None and not IATI_ORG_REF.fullmatch(value):
+            raise ValueError(f"{value!r} is not {IATI_ORG_REF_SHAPE}")
+        return value
 
 
 class RateIn(Model):
@@ -404,6 +419,63 @@ class ScheduleIn(Model):
     pledge: Reference
     instalments: Annotated[list[InstalmentIn], Field(min_length=1)]
     reason: Annotated[str, Field(min_length=1)]
+
+
+def _earmark(value: object) -> object:
+    """An allocation named as a paragraph number or "unearmarked" (None)."""
+    if isinstance(value, str) and value.strip().lower() == "unearmarked":
+        return None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError('give a paragraph number or "unearmarked"')
+    return whole_number(value)
+
+
+Earmark = Annotated[int | None, Field(ge=1, le=999), BeforeValidator(_earmark)]
+
+
+class ReallocationIn(Model):
+    """Move ``amount`` (pledge currency) of what is still to be received from one allocation of a
+    pledge to another, with the donor's consent (docs/rules.md#reallocations)."""
+
+    pledge: Reference
+    source: Earmark  # paragraph number, None: unearmarked
+    target: Earmark
+    amount: PositiveAmount
+    reallocated_on: IsoDate
+    consent: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _two(self) -> ReallocationIn:
+        if self.source == self.target:
+            raise InputProblems(Problem("target", f"the money is already in the {paragraph_label(self.source)} "
+                                        "allocation: name another one to move it to"))
+        return self
+
+
+class RefundIn(Model):
+    """Unspent cash paid back to the donor (docs/rules.md#refunds): ``amount`` in the pledge's
+    currency, ``usd_amount`` the USD actually paid (else converted at the refund date's rate)."""
+
+    pledge: Reference
+    amount: PositiveAmount
+    usd_amount: OptionalAmount = None
+    refunded_on: IsoDate
+    reason: Annotated[str, Field(min_length=1)]
+    paragraph: OptionalParagraph = None
+    unearmarked: bool = False
+
+    _usd = field_validator("usd_amount")(ReceiptIn._usd.__func__)
+
+    @model_validator(mode="after")
+    def _target(self) -> RefundIn:
+        if self.paragraph is not None and self.unearmarked:
+            raise InputProblems(Problem("paragraph", "give a paragraph or unearmarked, not both"))
+        return self
+
+
+class PledgeCloseIn(Model):
+    pledge: Reference
+    closed_on: IsoDate
 
 
 class SigningIn(Model):

@@ -22,7 +22,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from . import figures, journal, periods, recorded, stages
+from . import closing, figures, journal, periods, recorded, stages
 from .errors import LedgerError, Problem
 from .events import Posted, minor_amount
 from .inputs import ScheduleIn
@@ -230,15 +230,10 @@ def check_schedule(pledge, promised: int, data: ScheduleIn) -> Schedule:
     return sorted(plan)
 
 
-def _signed_and_open(uow, pledge_id: int, on: dt.date) -> None:
-    """The pledge is signed (ledger/stages.py), and not closed when closing is there (ledger/closing.py)."""
-    stages.check_signed(uow, pledge_id, on)
-    try:
-        from . import closing
-    except ImportError:  # pragma: no cover - until ledger/closing.py lands no pledge is closed
-        closing = None
-    if closing is not None and hasattr(closing, "check_not_closed"):
-        closing.check_not_closed(uow, pledge_id)
+def _signed_and_open(uow, pledge, on: dt.date) -> None:
+    """The pledge is signed (ledger/stages.py) and not closed (ledger/closing.py)."""
+    stages.check_signed(uow, pledge.id, on)
+    closing.check_not_closed(uow, pledge.id, pledge.reference)
 
 
 def record_schedule(uow, data: ScheduleIn) -> Posted | None:
@@ -247,7 +242,7 @@ def record_schedule(uow, data: ScheduleIn) -> Posted | None:
     in force is skipped (None)."""
     pledge = pledge_by_reference(uow, data.pledge)
     periods.check_open(uow, "instalment", uow.today, "schedules")
-    _signed_and_open(uow, pledge.id, uow.today)
+    _signed_and_open(uow, pledge, uow.today)
     plan = check_schedule(pledge, _promised(uow, pledge.id), data)
     if plan == schedule_of(uow, pledge.id) and _has_schedule_entry(uow, pledge.id):
         return None

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 import orjson
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, Table, select, type_coerce
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, Table, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from .schema import Base, JournalEntry, JournalLine
@@ -59,7 +59,8 @@ LINE_COLUMNS = (
 # instalments re-planned, a pledge closed
 PERIOD_CLOSE, PERIOD_REOPEN = "period-close", "period-reopen"
 SCHEDULE, PLEDGE_CLOSE = "schedule", "pledge-close"
-WITHOUT_MONEY = frozenset({PERIOD_CLOSE, PERIOD_REOPEN, SCHEDULE, PLEDGE_CLOSE})
+REVERSAL = "reversal"  # the reversal of an entry without money lines has none either
+WITHOUT_MONEY = frozenset({PERIOD_CLOSE, PERIOD_REOPEN, SCHEDULE, PLEDGE_CLOSE, REVERSAL})
 
 ENTRY_COLUMNS = ("id", "kind", "event_date", "posted_at", "user_name", "reference", "memo", "reverses_id", "prev_hash")
 FORMAT = 3  # the format version of the entries posted now (``format_version``; 1 = written before it existed)
@@ -77,24 +78,28 @@ class PostedTable:
     via: str
     dates: tuple[str, ...]  # columns read as stored (text on SQLite), like an entry's dates
     flags: tuple[str, ...]  # booleans, read as the stored integer (0/1) on SQLite
+    own: bool = False  # a row naming a parent row may name an entry of its own (a nullable entry_id), which then owns it
 
 
 def _posted_tables() -> dict[str, PostedTable]:
     """Every table written beside an entry, from the schema, in a fixed order (by name): the tables
     with an ``entry_id`` naming a journal entry, and those with exactly one foreign key to one of them
-    (allocations name their pledge). A table added to the schema later is covered without code changes."""
+    (allocations name their pledge). A row of such a child table with a nullable ``entry_id`` set belongs
+    to that entry instead (an allocation created by a reallocation). A table added to the schema later is
+    covered without code changes."""
     entries, lines = JournalEntry.__table__, JournalLine.__table__
     found: dict[str, PostedTable] = {}
 
     def describe(table: Table, parent: str | None, via: str) -> PostedTable:
         dates = tuple(c.name for c in table.columns if isinstance(c.type, Date | DateTime))
         flags = tuple(c.name for c in table.columns if isinstance(c.type, Boolean))
-        return PostedTable(table, parent, via, dates, flags)
+        return PostedTable(table, parent, via, dates, flags, parent is not None and "entry_id" in table.c)
 
     for table in Base.metadata.sorted_tables:  # parents before children
         if table is lines or table is entries:
             continue
-        if "entry_id" in table.c and any(fk.column.table is entries for fk in table.c.entry_id.foreign_keys):
+        names_entry = "entry_id" in table.c and any(fk.column.table is entries for fk in table.c.entry_id.foreign_keys)
+        if names_entry and not table.c.entry_id.nullable:
             found[str(table.name)] = describe(table, None, "entry_id")
             continue
         parents = [(str(fk.column.table.name), str(fk.parent.name)) for fk in table.foreign_keys if fk.column.table.name in found]
@@ -320,6 +325,8 @@ def _posted_rows(connection, posted: PostedTable, batch: int):
             target = next(iter(child.table.c[child.via].foreign_keys)).column
             joined = joined.join(parent.table, parent.table.c[target.name] == child.table.c[child.via])
             owner, child = parent.table.c.entry_id, parent
+        if posted.own:  # a row naming an entry of its own belongs to it
+            owner = func.coalesce(table.c.entry_id, owner)
         statement = select(owner, *columns).select_from(joined)
     return _stream(connection, statement.order_by(owner, *table.primary_key.columns), batch)
 

@@ -28,6 +28,7 @@ class Lookups:
     donor_ids: dict[str, int] = field(default_factory=dict)  # donor code -> id, found donors only (pledges.donor_id)
     closes: list[tuple[dt.date, str]] | None = None  # the closes in force, oldest first (periods._closes)
     settings: dict[str, str] = field(default_factory=dict)  # name -> value in force (settings.value)
+    closed_pledges: dict[int, tuple[int, dt.date]] | None = None  # pledge id -> (closing entry, date) (closing.closed_pledges)
 
     # batch look-ups of an import (pledges.prefetch_pledges, pledges.note_free_references)
     pledges: dict[str, Any] = field(default_factory=dict)  # reference -> pledge row (found pledges only)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from . import journal, settings, stages
 from .balances import AllocationBalance, allocation_balances
+from .closing import check_not_closed
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date, claim_reference, minor_amount, reference_holders, unreversed
 from .inputs import AllocationIn, CancellationIn, PledgeIn
@@ -22,6 +23,8 @@ from .schema import Allocation, Cancellation, Donor, Paragraph, Pledge
 PLEDGE_COLUMNS = (Pledge.id, Pledge.reference, Pledge.donor_id, Pledge.pledged_on, Pledge.currency, Pledge.psc_rate_bp,
                   *stages.columns())
 ALLOCATION_COLUMNS = (*Allocation.__table__.c, Paragraph.number)
+# allocations in paragraph order, unearmarked last (one added by a reallocation has the next position)
+PARAGRAPH_ORDER = (Paragraph.number.is_(None), Paragraph.number)
 
 
 def pledge_by_reference(uow, reference: str, field: str = "pledge"):
@@ -46,7 +49,7 @@ def _allocation_rows(uow, pledge_ids):
         select(*ALLOCATION_COLUMNS)
         .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
         .where(Allocation.pledge_id.in_(pledge_ids))
-        .order_by(Allocation.pledge_id, Allocation.position)
+        .order_by(Allocation.pledge_id, *PARAGRAPH_ORDER)
     )
 
 
@@ -149,7 +152,7 @@ def stored_pledge(uow, entry_id: int) -> PledgeIn:
     donor = uow.session.get(Donor, pledge.donor_id).code
     allocations = [
         AllocationIn(paragraph=number, amount=from_minor(a.amount_minor, pledge.currency))
-        for a, number in allocations_of(uow, pledge.id)
+        for a, number in allocations_of(uow, pledge.id) if a.entry_id is None  # not those added by reallocations
     ]
     from decimal import Decimal
 
@@ -205,6 +208,7 @@ def stored_cancellation(uow, entry_id: int) -> CancellationIn:
 def cancel_pledge(uow, data: CancellationIn, corrects: int | None = None) -> Posted:
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "cancelled_on", data.cancelled_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
+    check_not_closed(uow, pledge.id, pledge.reference)
     stages.check_signed(uow, pledge.id, data.cancelled_on, "cancelled_on")
     minor = minor_amount(data.amount, pledge.currency)
     allocations = allocations_of(uow, pledge.id)

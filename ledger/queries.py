@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
 
-from . import figures, instalments, journal, settings, versions
+from . import figures, instalments, journal, settings, stages, versions
 from .database import Ledger
+from .inputs import paragraph_label
 from .money import currency_codes, from_minor, rate_decimal
 from .paragraphs import paragraphs as _paragraphs
+from .pledges import PARAGRAPH_ORDER
 from .schema import (
     Activity,
     Allocation,
@@ -29,14 +32,18 @@ from .schema import (
     JournalLine,
     Paragraph,
     Pledge,
+    PledgeClosing,
     Rate,
+    Reallocation,
     Receipt,
+    Refund,
     User,
 )
 from .unit_of_work import Reader
 from .versions import VersionView  # the read models of an item's history (see history)
 
-PLEDGE_STATUSES = ("open", "partly received", "overdue", "received", "closed (part cancelled)", "cancelled", "reversed")
+PLEDGE_STATUSES = ("announced", "withdrawn", "open", "partly received", "overdue", "received", "closed (part cancelled)",
+                   "cancelled", "closed", "reversed")
 
 
 def usd(cents: int | None) -> Decimal:
@@ -87,6 +94,7 @@ class DonorView:
     kind: str
     country: str | None
     currency: str | None
+    iati_ref: str | None = None
     pledges: int = 0
     pledged_usd: Decimal = Decimal("0.00")
     received_usd: Decimal = Decimal("0.00")
@@ -105,12 +113,13 @@ def donors(ledger: Ledger) -> list[DonorView]:
             )
         }
         rows = session.execute(
-            select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency).order_by(Donor.code)
+            select(Donor.id, Donor.code, Donor.name, Donor.kind, Donor.country, Donor.currency, Donor.iati_ref)
+            .order_by(Donor.code)
         )
         return [
-            DonorView(code, name, kind, country, currency, counts.get(did, 0),
+            DonorView(code, name, kind, country, currency, iati_ref, counts.get(did, 0),
                       usd(sums.get(did, (0, 0))[0]), usd(sums.get(did, (0, 0))[1]))
-            for did, code, name, kind, country, currency in rows
+            for did, code, name, kind, country, currency, iati_ref in rows
         ]
 
 
@@ -211,16 +220,17 @@ class FundingAllocationView:
     received_usd: Decimal
     spent_usd: Decimal
     psc_usd: Decimal
+    refunded_usd: Decimal = Decimal(0)
 
     @property
     def cash_usd(self) -> Decimal:
-        return figures.available(self.received_usd, self.spent_usd, self.psc_usd)
+        return figures.available(self.received_usd, self.refunded_usd, self.spent_usd, self.psc_usd)
 
 
 def paragraph_funding(ledger: Ledger, paragraph: int | None) -> list[FundingAllocationView]:
     """The allocations earmarked to a paragraph (None: the unearmarked ones), oldest pledge first."""
     line = JournalLine
-    wanted = (figures.PLEDGED_USD, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD)
+    wanted = (figures.PLEDGED_USD, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD, figures.REFUNDED_USD)
     with ledger.reading() as session:
         sums = (
             select(line.allocation_id.label("aid"), *(f.among() for f in wanted))
@@ -241,8 +251,9 @@ def paragraph_funding(ledger: Ledger, paragraph: int | None) -> list[FundingAllo
             Allocation.paragraph_id.is_(None) if paragraph is None else Paragraph.number == paragraph
         )
         return [
-            FundingAllocationView(ref, donor, on, cur, money(amount, cur), usd(pledged), usd(rec), usd(spent), usd(psc))
-            for ref, donor, on, cur, amount, pledged, rec, spent, psc in session.execute(statement)
+            FundingAllocationView(ref, donor, on, cur, money(amount, cur), usd(pledged), usd(rec), usd(spent), usd(psc),
+                                  usd(refunded))
+            for ref, donor, on, cur, amount, pledged, rec, spent, psc, refunded in session.execute(statement)
         ]
 
 
@@ -318,6 +329,7 @@ class PledgeRow:
     status: str
     due_on: dt.date | None
     paragraphs: str  # "1, 4, U"
+    stage: str = "signed"  # announced, signed or withdrawn as of the list's date (ledger/stages.py)
 
 
 def _pledge_sum(figure: figures.LineSum, dated: dt.date | None):
@@ -352,8 +364,20 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
     cancelled = _pledge_sum(figures.CANCELLED, dated)
     reversal = [JournalEntry.reverses_id == Pledge.entry_id] + ([JournalEntry.event_date <= dated] if dated else [])
     reversed_ = exists().where(*reversal).correlate(Pledge)
+    stage_now, signed_on, withdrawn_on, _rate = stages.columns(session)
+    stage = case(  # as of the date: signed or withdrawn after it, still announced then
+        (and_(stage_now == stages.SIGNED, signed_on > as_of), literal(stages.ANNOUNCED)),
+        (and_(stage_now == stages.WITHDRAWN, withdrawn_on > as_of), literal(stages.ANNOUNCED)),
+        else_=stage_now)
+    reopening = aliased(JournalEntry)
+    closed = exists().where(
+        PledgeClosing.pledge_id == Pledge.id, PledgeClosing.closed_on <= as_of,
+        ~exists().where(reopening.reverses_id == PledgeClosing.entry_id, reopening.event_date <= as_of),
+    ).correlate(Pledge)
     status = case(
         (reversed_, literal("reversed")),
+        (stage != stages.SIGNED, stage),
+        (closed, literal("closed")),
         (and_(outstanding == 0, received == 0), literal("cancelled")),
         (and_(outstanding == 0, cancelled > 0), literal("closed (part cancelled)")),
         (outstanding == 0, literal("received")),
@@ -362,7 +386,7 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
         else_=literal("open"),
     )
     return {"as_of": as_of, "amount": amount, "usd": pledged_usd, "received": received, "outstanding": outstanding,
-            "status": status}
+            "status": status, "stage": stage}
 
 
 def _pledge_filtered(statement, filters: PledgeFilter, computed: dict):
@@ -447,22 +471,50 @@ def pledges_page(
         rows = session.execute(
             select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
                    computed["amount"], computed["usd"], computed["received"], computed["outstanding"],
-                   computed["status"], Pledge.due_on)
+                   computed["status"], Pledge.due_on, computed["stage"])
             .join(Donor, Donor.id == Pledge.donor_id)
             .where(Pledge.id.in_(ids))
         ).all()
         para = defaultdict(list)
         for pledge_id, number in session.execute(
             select(Allocation.pledge_id, Paragraph.number).outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
-            .where(Allocation.pledge_id.in_(ids)).order_by(Allocation.pledge_id, Allocation.position)
+            .where(Allocation.pledge_id.in_(ids)).order_by(Allocation.pledge_id, *PARAGRAPH_ORDER)
         ):
             para[pledge_id].append("U" if number is None else str(number))
     by_id = {
         r[0]: PledgeRow(r[1], r[2], r[3], r[4], r[5], money(r[6], r[5]), usd(r[7]), money(r[8], r[5]),
-                        money(r[9], r[5]), r[10], r[11], ", ".join(para[r[0]]))
+                        money(r[9], r[5]), r[10], r[11], ", ".join(para[r[0]]), r[12])
         for r in rows
     }
     return [by_id[i] for i in ids]
+
+
+@dataclass(frozen=True)
+class PipelineRow:
+    """An announced pledge, not signed (nor withdrawn) as of the date: the dashboard's pipeline."""
+
+    reference: str
+    donor: str
+    pledged_on: dt.date
+    currency: str
+    amount: Decimal
+    usd: Decimal  # at the announcement's rate (figures.ANNOUNCED_USD as posted)
+
+
+def pipeline(ledger: Ledger, as_of: dt.date | None = None, limit: int = 3) -> tuple[list[PipelineRow], int, Decimal]:
+    """The announced pledges as of ``as_of`` (default today), latest first: the first ``limit``,
+    how many there are and their USD in all."""
+    as_of = as_of or dt.date.today()
+    with ledger.reading() as session:
+        computed = _pledge_columns(session, as_of)
+        rows = session.execute(
+            _pledge_filtered(select(Pledge.reference, Donor.code, Pledge.pledged_on, Pledge.currency, computed["amount"],
+                                    computed["usd"]).join(Donor, Donor.id == Pledge.donor_id),
+                             PledgeFilter(status=stages.ANNOUNCED), computed)
+            .order_by(Pledge.pledged_on.desc(), Pledge.reference)
+        ).all()
+    listed = [PipelineRow(r[0], r[1], r[2], r[3], money(r[4], r[3]), usd(r[5])) for r in rows]
+    return listed[:limit], len(listed), sum((r.usd for r in listed), Decimal("0.00"))
 
 
 @dataclass(frozen=True)
@@ -477,10 +529,12 @@ class AllocationView:
     outstanding: Decimal
     spent_usd: Decimal
     psc_usd: Decimal
+    reallocated: Decimal = Decimal(0)  # pledge currency: reallocated in less reallocated away
+    refunded_usd: Decimal = Decimal(0)
 
     @property
     def cash_usd(self) -> Decimal:
-        return figures.available(self.received_usd, self.spent_usd, self.psc_usd)
+        return figures.available(self.received_usd, self.refunded_usd, self.spent_usd, self.psc_usd)
 
 
 class Linked:
@@ -528,6 +582,41 @@ class CancellationView(Linked):
     cancelled_on: dt.date
     amount: Decimal
     usd: Decimal
+    reason: str
+    entry_id: int
+    reversed_by: int | None
+    corrects: int | None = None
+    corrected_by: int | None = None
+
+
+@dataclass(frozen=True)
+class ReallocationView(Linked):
+    """Money still to be received moved between two allocations of the pledge (never a cancellation)."""
+
+    reallocated_on: dt.date
+    source: int | None  # paragraph; None: unearmarked
+    target: int | None
+    amount: Decimal
+    from_usd: Decimal  # the source's pledged USD fell by this
+    to_usd: Decimal  # the target's rose by this
+    consent: str
+    entry_id: int
+    reversed_by: int | None
+    corrects: int | None = None
+    corrected_by: int | None = None
+
+    @property
+    def pledged_change(self) -> Decimal:
+        """What the two roundings did to the pledge's pledged USD (a cent at most)."""
+        return self.to_usd - self.from_usd
+
+
+@dataclass(frozen=True)
+class RefundView(Linked):
+    refunded_on: dt.date
+    amount: Decimal
+    usd: Decimal
+    paragraph: str  # "¶1", "unearmarked" or "split" (pro rata to available cash)
     reason: str
     entry_id: int
     reversed_by: int | None
@@ -585,6 +674,12 @@ class PledgeDetail(Linked):
     entries: list[EntryView] = field(default_factory=list)
     corrects: int | None = None
     corrected_by: int | None = None
+    stage: str = "signed"  # now (ledger/stages.py): announced, signed or withdrawn
+    signed_on: dt.date | None = None
+    withdrawn_on: dt.date | None = None
+    reallocations: list[ReallocationView] = field(default_factory=list)
+    refunds: list[RefundView] = field(default_factory=list)
+    closed: tuple[int, dt.date] | None = None  # (closing entry, date) while the closing is not reversed
     schedule: list[instalments.InstalmentLine] = field(default_factory=list)  # in force, paid and unpaid as of the date
     schedule_versions: list[instalments.ScheduleVersion] = field(default_factory=list)  # every re-plan, oldest first
 
@@ -635,7 +730,8 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
         computed = _pledge_columns(session, as_of)
         head = session.execute(
             select(Pledge.id, Pledge.reference, Donor.code, Donor.name, Pledge.pledged_on, Pledge.currency,
-                   Pledge.psc_rate_bp, Pledge.due_on, Pledge.notes, Pledge.entry_id, computed["status"])
+                   Pledge.psc_rate_bp, Pledge.due_on, Pledge.notes, Pledge.entry_id, *stages.columns(session)[:3],
+                   computed["status"])
             .join(Donor, Donor.id == Pledge.donor_id).where(Pledge.reference == reference)
             .order_by(Pledge.entry_id.desc())  # the live one, else the last reversed (docs/rules.md#corrections)
         ).first()
@@ -643,7 +739,7 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             return None
         pid, cur = head.id, head.currency
         wanted = (figures.PLEDGED_USD, figures.RECEIVED, figures.RECEIVED_USD, figures.CANCELLED, figures.OUTSTANDING,
-                  figures.DISBURSED_USD, figures.PSC_USD)
+                  figures.DISBURSED_USD, figures.PSC_USD, figures.REALLOCATED, figures.REFUNDED_USD)
         sums = {
             aid: rest for aid, *rest in session.execute(
                 select(line.allocation_id, *(f.among() for f in wanted))
@@ -657,14 +753,37 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
         for aid, number, amount in session.execute(
             select(Allocation.id, Paragraph.number, Allocation.amount_minor)
             .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
-            .where(Allocation.pledge_id == pid).order_by(Allocation.position)
+            .where(Allocation.pledge_id == pid).order_by(*PARAGRAPH_ORDER)
         ):
-            pledged, rec, rec_usd, cancelled, outstanding, spent, psc = (int(v or 0) for v in sums.get(aid, [0] * 7))
+            pledged, rec, rec_usd, cancelled, outstanding, spent, psc, moved, refunded = (
+                int(v or 0) for v in sums.get(aid, [0] * len(wanted)))
             programmable = figures.programmable_of(pledged, head.psc_rate_bp)
             allocations.append(AllocationView(
                 number, money(amount, cur), usd(pledged), usd(programmable), money(rec, cur), usd(rec_usd),
-                money(cancelled, cur), money(outstanding, cur), usd(spent), usd(psc),
+                money(cancelled, cur), money(outstanding, cur), usd(spent), usd(psc), money(moved, cur), usd(refunded),
             ))
+        source, target = aliased(Allocation), aliased(Allocation)
+        source_para, target_para = aliased(Paragraph), aliased(Paragraph)
+        reallocation_rows = session.execute(
+            select(Reallocation.reallocated_on, source_para.number, target_para.number, Reallocation.amount_minor,
+                   Reallocation.from_usd_cents, Reallocation.to_usd_cents, Reallocation.consent, Reallocation.entry_id)
+            .join(source, source.id == Reallocation.from_allocation_id)
+            .join(target, target.id == Reallocation.to_allocation_id)
+            .outerjoin(source_para, source_para.id == source.paragraph_id)
+            .outerjoin(target_para, target_para.id == target.paragraph_id)
+            .where(Reallocation.pledge_id == pid).order_by(Reallocation.reallocated_on, Reallocation.id)
+        ).all()
+        refund_para = aliased(Paragraph)
+        refund_rows = session.execute(
+            select(Refund.refunded_on, Refund.amount_minor, Refund.usd_cents, Refund.allocation_id, refund_para.number,
+                   Refund.reason, Refund.entry_id)
+            .outerjoin(source, source.id == Refund.allocation_id)
+            .outerjoin(refund_para, refund_para.id == source.paragraph_id)
+            .where(Refund.pledge_id == pid).order_by(Refund.refunded_on, Refund.id)
+        ).all()
+        closings = session.execute(
+            select(PledgeClosing.entry_id, PledgeClosing.closed_on).where(PledgeClosing.pledge_id == pid)
+            .order_by(PledgeClosing.entry_id)).all()
         receipt_rows = session.execute(
             select(Receipt.reference, Receipt.received_on, Receipt.amount_minor, Receipt.usd_cents,
                    Receipt.bank_reference, Receipt.entry_id).where(Receipt.pledge_id == pid).order_by(Receipt.received_on, Receipt.id)
@@ -696,7 +815,10 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
         touching = (
             select(line.entry_id).join(Allocation, Allocation.id == line.allocation_id).where(Allocation.pledge_id == pid)
         )
-        entries = _entry_views(session, select(*_ENTRY_COLUMNS).where(JournalEntry.id.in_(touching)).order_by(JournalEntry.id))
+        closing_ids = [entry_id for entry_id, _ in closings]
+        entries = _entry_views(session, select(*_ENTRY_COLUMNS).where(
+            or_(JournalEntry.id.in_(touching), JournalEntry.id.in_(closing_ids), JournalEntry.reverses_id.in_(closing_ids))
+        ).order_by(JournalEntry.id))
         by = {e.id: e.reversed_by for e in entries}
         corrects, corrected_by = _corrections(session, [head.entry_id, *(e.id for e in entries)])
         links = lambda e: (by.get(e), corrects.get(e), corrected_by.get(e))  # noqa: E731
@@ -706,8 +828,15 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             [ReceiptView(r, on, money(a, cur), usd(u), b, e, *links(e)) for r, on, a, u, b, e in receipt_rows],
             [CancellationView(on, money(a, cur), usd(u), why, e, *links(e)) for on, a, u, why, e in cancellation_rows],
             [SpendingView(r, on, act, para, usd(s), usd(p)) for r, on, act, para, s, p in spending_rows if s or p],
-            entries, corrects.get(head.entry_id), corrected_by.get(head.entry_id),
-            instalments.schedule_lines(session, pid, cur, as_of), instalments.schedule_history(session, pid),
+            entries, corrects.get(head.entry_id), corrected_by.get(head.entry_id), head.stage, head.signed_on,
+            head.withdrawn_on,
+            [ReallocationView(on, a, b, money(m, cur), usd(f), usd(t), why, e, *links(e))
+             for on, a, b, m, f, t, why, e in reallocation_rows],
+            [RefundView(on, money(m, cur), usd(u), "split" if aid is None else paragraph_label(n), why, e, *links(e))
+             for on, m, u, aid, n, why, e in refund_rows],
+            next(((e, on) for e, on in closings if by.get(e) is None and on <= as_of), None),
+            schedule=instalments.schedule_lines(session, pid, cur, as_of),
+            schedule_versions=instalments.schedule_history(session, pid),
         )
 
 

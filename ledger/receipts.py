@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from . import journal, stages
 from .balances import allocation_balances
+from .closing import check_not_closed
 from .errors import LedgerError, Problem
 from .events import Posted, check_date, claim_reference, minor_amount
 from .inputs import ReceiptIn
@@ -21,6 +22,7 @@ from .settings import value
 def record_receipt(uow, data: ReceiptIn, corrects: int | None = None) -> Posted:
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "received_on", data.received_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
+    check_not_closed(uow, pledge.id, pledge.reference)
     stages.check_signed(uow, pledge.id, data.received_on, "received_on")
     claim_reference(uow, "receipt", Receipt, data.reference, corrects)
     minor = minor_amount(data.amount, pledge.currency)
@@ -37,14 +39,7 @@ def record_receipt(uow, data: ReceiptIn, corrects: int | None = None) -> Posted:
     rate = rate_book(uow).of_month(pledge.currency, data.received_on, "received_on")
     shares = largest_remainder(minor, outstanding)
     if data.usd_amount is not None:
-        usd = to_minor(data.usd_amount, "USD")
-        if pledge.currency == "USD" and usd != minor:
-            raise LedgerError(Problem(
-                "usd_amount",
-                f"pledge {pledge.reference} is in USD: the USD credited is the amount received "
-                f"(USD {format_amount(minor, 'USD')}), not USD {format_amount(usd, 'USD')}; leave usd_amount empty",
-            ))
-        _check_tolerance(uow, usd, minor, pledge.currency, rate, data.received_on)
+        usd = usd_given(uow, pledge, minor, data.usd_amount, rate, data.received_on)
         usd_shares = largest_remainder(usd, shares)
     elif rate == pledge.rate_micros:
         # the pledge's own rate: each share's USD is the carrying value it clears (no exchange difference)
@@ -71,7 +66,21 @@ def record_receipt(uow, data: ReceiptIn, corrects: int | None = None) -> Posted:
     return Posted(entry_id, data.reference, usd)
 
 
-def _check_tolerance(uow, usd: int, minor: int, currency: str, rate: int, day) -> None:
+def usd_given(uow, pledge, minor: int, given: Decimal, rate: int, day) -> int:
+    """The USD given with a receipt or a refund (what the bank credited or paid), in cents: on a USD
+    pledge exactly the amount; otherwise within the tolerance (``check_usd_tolerance``)."""
+    usd = to_minor(given, "USD")
+    if pledge.currency == "USD" and usd != minor:
+        raise LedgerError(Problem(
+            "usd_amount",
+            f"pledge {pledge.reference} is in USD: the USD credited is the amount received "
+            f"(USD {format_amount(minor, 'USD')}), not USD {format_amount(usd, 'USD')}; leave usd_amount empty",
+        ))
+    check_usd_tolerance(uow, usd, minor, pledge.currency, rate, day)
+    return usd
+
+
+def check_usd_tolerance(uow, usd: int, minor: int, currency: str, rate: int, day) -> None:
     """A given usd_amount may be at most usd_tolerance_pct (a ledger setting) away from the amount
     converted at the receipt date's rate."""
     converted = to_usd_cents(minor, currency, rate)

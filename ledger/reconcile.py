@@ -12,9 +12,11 @@ saying so:
 - every line that names an allocation names that allocation's pledge and donor, and (for the
   pledge's own flows) its paragraph and currency;
 - an allocation's amount and pledged USD are its pledge entry's receivable line (an announced
-  pledge's: its memorandum line);
+  pledge's: its memorandum line; one created by a reallocation holds 0 and is the target of that
+  entry's reallocation);
 - a signing or withdrawal row names its entry, of its kind, with its pledge's reference and its
   date; a signing's rate is the rate in force on its date and gives its receivable lines;
+- a refund's amount and USD are the sums of its entry's revenue lines;
 - a pledge's exchange rate is the rate in force on its date and gives its allocations' USD;
 - a pledge's PSC rate is the one its entry's memo records (entries posted since the memo
   records it) and gives the PSC charged on every funding split it paid;
@@ -35,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 
-from sqlalchemy import and_, false, func, null, or_, select, text
+from sqlalchemy import and_, exists, false, func, null, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from . import journal, recorded, stages
@@ -51,7 +53,9 @@ from .schema import (
     JournalEntry,
     JournalLine,
     Pledge,
+    Reallocation,
     Receipt,
+    Refund,
     Signing,
     Withdrawal,
 )
@@ -193,6 +197,10 @@ def _cancellations(session: Session, _rates: RateBook) -> str | None:
                        (journal.REVENUE, journal.CANCEL))
 
 
+def _refunds(session: Session, _rates: RateBook) -> str | None:
+    return _event_rows(session, Refund, "refund", Refund.refunded_on, (journal.REVENUE, journal.REFUND), Refund.usd_cents)
+
+
 def _disbursements(session: Session, _rates: RateBook) -> str | None:
     return _event_rows(
         session, Disbursement, "disbursement", Disbursement.disbursed_on, (journal.EXPENDITURE, journal.SPEND),
@@ -209,7 +217,8 @@ def _lines_of_allocations(session: Session, _rates: RateBook) -> str | None:
     paragraph and currency (a funding split carries the activity's paragraph and the
     disbursement's currency)."""
     line = JournalLine
-    own_flows = (journal.PLEDGE, journal.CANCEL, journal.RECEIPT, journal.FX_FLOW, journal.ANNOUNCE)
+    own_flows = (journal.PLEDGE, journal.CANCEL, journal.RECEIPT, journal.FX_FLOW, journal.ANNOUNCE, journal.REALLOCATE,
+                 journal.REFUND)
     found = session.execute(
         select(line.entry_id, line.line_no, Allocation.id, Pledge.reference)
         .join(Allocation, Allocation.id == line.allocation_id).join(Pledge, Pledge.id == Allocation.pledge_id)
@@ -238,8 +247,14 @@ def _allocations(session: Session, _rates: RateBook) -> str | None:
         select(Allocation.id, Allocation.pledge_id, Pledge.reference, Pledge.entry_id)
         .outerjoin(Pledge, Pledge.id == Allocation.pledge_id)
         .outerjoin(sums, and_(sums.c.allocation_id == Allocation.id, sums.c.entry_id == Pledge.entry_id))
-        .where(or_(sums.c.amount.is_(None), sums.c.amount != Allocation.amount_minor,
-                   sums.c.usd != Allocation.pledged_cents))
+        .where(or_(
+            and_(Allocation.entry_id.is_(None), or_(sums.c.amount.is_(None), sums.c.amount != Allocation.amount_minor,
+                                                    sums.c.usd != Allocation.pledged_cents)),
+            # one created by a reallocation holds nothing itself: its money is in that entry's lines
+            and_(Allocation.entry_id.is_not(None), or_(Allocation.amount_minor != 0, Allocation.pledged_cents != 0,
+                                                       ~exists().where(Reallocation.entry_id == Allocation.entry_id,
+                                                                       Reallocation.to_allocation_id == Allocation.id))),
+        ))
         .order_by(Allocation.id).limit(1)
     ).first()
     if found is None:
@@ -367,4 +382,4 @@ def _psc_charged(session: Session, _rates: RateBook) -> str | None:
 
 
 CHECKS = (_pledges, _allocations, _lines_of_allocations, _pledge_terms, _psc_charged, _receipts, _cancellations,
-          _disbursements, _event_rates, _stage_changes, _activity_paragraphs)
+          _refunds, _disbursements, _event_rates, _stage_changes, _activity_paragraphs)

@@ -13,7 +13,7 @@ from .money import format_amount, to_minor
 from .paragraphs import paragraph_id
 from .schema import Activity, Disbursement, Donor, Paragraph, User
 
-DONOR_FIELDS = ("name", "kind", "country", "currency")
+DONOR_FIELDS = ("name", "kind", "country", "currency", "iati_ref")
 
 
 def upsert_donor(uow, data: DonorIn, reason: str = "") -> str:

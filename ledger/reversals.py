@@ -7,20 +7,23 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from . import figures, journal, stages
-from .balances import available_cash, cash_movements
+from .balances import allocation_balances, available_cash, cash_movements
+from .closing import check_not_closed, note_reopened
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date
 from .inputs import ReversalIn, paragraph_label
 from .money import format_amount
-from .schema import Allocation, JournalEntry, JournalLine, Paragraph, Pledge
+from .schema import Allocation, JournalEntry, JournalLine, Paragraph, Pledge, PledgeClosing
 
-REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement", stages.SIGNING, stages.WITHDRAWAL, journal.SCHEDULE)
+REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement", stages.SIGNING, stages.WITHDRAWAL, "reallocation",
+              "refund", journal.PLEDGE_CLOSE, journal.SCHEDULE)
+OF_PLEDGE = ("cancellation", "reallocation", "refund", journal.PLEDGE_CLOSE)  # entries under their pledge's reference
 LINE_FIELDS = tuple(c for c in journal.LINE_COLUMNS if c != "line_no")
 
 
 def _described(kind: str, reference: str, entry_id: int) -> str:
     """An entry as a user finds it: "receipt R1 (entry 3)"; a cancellation has its pledge's reference."""
-    return f"{kind} {'of ' if kind == 'cancellation' else ''}{reference} (entry {entry_id})"
+    return f"{kind} {'of ' if kind in OF_PLEDGE else ''}{reference} (entry {entry_id})"
 
 
 def _unreversed():
@@ -121,6 +124,11 @@ def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
         journal.Line(**{k: getattr(line, k) for k in LINE_FIELDS}).negated()
         for line in uow.rows(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.line_no)).scalars()
     ]
+    if entry.kind == journal.PLEDGE_CLOSE:
+        closed = uow.rows(select(PledgeClosing.pledge_id).where(PledgeClosing.entry_id == entry.id)).scalar_one()
+    else:
+        for pledge_id in sorted({line.pledge_id for line in lines if line.pledge_id is not None}):
+            check_not_closed(uow, pledge_id, _pledge_reference(uow, pledge_id), "entry")
     if entry.kind in ("pledge", stages.SIGNING):
         # a signing is reversed only while nothing else is posted on its pledge (the pledge entry aside)
         signing = entry.kind == stages.SIGNING
@@ -130,6 +138,7 @@ def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
             whose = f"the signing of pledge {entry.reference}" if signing else f"pledge {entry.reference}"
             raise LedgerError(Problem("entry", f"{whose} still has {', '.join(blocking[:5])}{more}: "
                                       "reverse those first"))
+    _check_outstanding(uow, lines, on, described)
     if entry.kind in (stages.SIGNING, stages.WITHDRAWAL):  # the pledge's stage and rate change
         uow.lookups.stages.clear()
         uow.lookups.pledges.clear()
@@ -144,5 +153,32 @@ def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
         "reversal", on, entry.reference, f"reverses entry {entry.id} ({entry.kind}): {data.reason}", lines,
         reverses_id=entry.id, reverses_kind=entry.kind,
     ))
+    if entry.kind == journal.PLEDGE_CLOSE:
+        note_reopened(uow, closed)
     usd = sum(line.usd_cents for line in lines if line.usd_cents > 0)
     return Posted(entry_id, entry.reference, usd)
+
+
+def _pledge_reference(uow, pledge_id: int) -> str:
+    return uow.rows(select(Pledge.reference).where(Pledge.id == pledge_id)).scalar_one()
+
+
+def _check_outstanding(uow, lines: list[journal.Line], on, described: str) -> None:
+    """A reversal may not leave any allocation with a negative outstanding amount (reversing a
+    reallocation whose money the target has received since)."""
+    change: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.account == journal.RECEIVABLE and line.allocation_id is not None:
+            change[line.allocation_id] += line.amount_minor
+    lowered = sorted(aid for aid, minor in change.items() if minor < 0)
+    if not lowered:
+        return
+    balances = allocation_balances(uow, lowered)
+    for aid in lowered:
+        after = balances[aid].outstanding_minor + change[aid]
+        if after < 0:
+            currency = next(line.currency for line in lines if line.allocation_id == aid)
+            raise LedgerError(Problem("entry", (
+                f"reversing {described} on {on} would leave {_allocation_named(uow, aid)} with a negative outstanding "
+                f"amount ({currency} {format_amount(after, currency)}); reverse the receipts or cancellations on it "
+                "first")))

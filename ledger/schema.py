@@ -73,6 +73,7 @@ class Donor(Base):
     kind: Mapped[str] = mapped_column(String(32))
     country: Mapped[str | None] = mapped_column(Code3)
     currency: Mapped[str | None] = mapped_column(Code3)
+    iati_ref: Mapped[str | None] = mapped_column(String(100))  # IATI organisation identifier, e.g. XM-DAC-5
 
 
 class Rate(Base):
@@ -176,6 +177,9 @@ class Allocation(Base):
     paragraph_id: Mapped[int | None] = mapped_column(ForeignKey("paragraphs.id"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     pledged_cents: Mapped[int] = mapped_column(BigInteger)
+    # the reallocation that created it (amount and pledged USD 0: its money is in that entry's lines);
+    # NULL for an allocation recorded with its pledge (migration 0013)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
 
 
 class Cancellation(Base):
@@ -257,6 +261,51 @@ class Disbursement(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
 
+class Reallocation(Base):
+    """X of what is still to be received moved from one allocation of a pledge to another
+    (docs/rules.md#reallocations): the carrying value each side moved, in USD cents."""
+
+    __tablename__ = "reallocations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    from_allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"))
+    to_allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"))
+    reallocated_on: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    from_usd_cents: Mapped[int] = mapped_column(BigInteger)  # the source's carrying move (its pledged USD falls by it)
+    to_usd_cents: Mapped[int] = mapped_column(BigInteger)  # the target's carrying move (its pledged USD rises by it)
+    consent: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+class Refund(Base):
+    """Unspent cash paid back to the donor (docs/rules.md#refunds); its split per allocation is in
+    its entry's lines. A refund has no reference of its own: its entry carries the pledge's."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    allocation_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"))  # the one named, else split
+    refunded_on: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    usd_cents: Mapped[int] = mapped_column(BigInteger)
+    usd_given: Mapped[bool]
+    rate_micros: Mapped[int] = mapped_column(BigInteger)  # the rate of the refund date
+    reason: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+class PledgeClosing(Base):
+    """A pledge closed (docs/rules.md#closing-a-pledge): it takes no further entry until this
+    entry is reversed."""
+
+    __tablename__ = "pledge_closings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    closed_on: Mapped[dt.date] = mapped_column(Date)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
 class AuditRecord(Base):
     """A change of reference data: who, when, which field, old and new value."""
 
@@ -316,6 +365,7 @@ class DonorVersion(Base):
     kind: Mapped[str] = mapped_column(String(32))
     country: Mapped[str | None] = mapped_column(Code3)
     currency: Mapped[str | None] = mapped_column(Code3)
+    iati_ref: Mapped[str | None] = mapped_column(String(100))  # IATI organisation identifier, e.g. XM-DAC-5
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, info=STAMP)
     user_name: Mapped[str] = mapped_column(Key)
     reason: Mapped[str] = mapped_column(Text)

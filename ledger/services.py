@@ -17,10 +17,13 @@ from . import (
     disbursements,
     instalments,
     periods,
+    pledge_close,
     pledges,
     rates,
+    reallocations,
     receipts,
     reference_data,
+    refunds,
     reversals,
     settings,
     signing,
@@ -36,9 +39,12 @@ from .inputs import (
     CancellationIn,
     DisbursementIn,
     DonorIn,
+    PledgeCloseIn,
     PledgeIn,
     RateIn,
+    ReallocationIn,
     ReceiptIn,
+    RefundIn,
     ReversalIn,
     ScheduleIn,
     SigningIn,
@@ -91,6 +97,23 @@ def schedule_pledge(ledger: Ledger, data: ScheduleIn) -> Posted | None:
     """Re-plan a pledge's instalments with the donor (None: the same schedule is already in force)."""
     with ledger.writing(Act.RECORD_MONEY) as uow:
         return instalments.record_schedule(uow, data)
+
+
+def reallocate(ledger: Ledger, data: ReallocationIn) -> Posted:
+    """Move outstanding money between allocations of a pledge (``Posted.detail``: what it did to the
+    pledge's pledged USD)."""
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return reallocations.reallocate(uow, data)
+
+
+def refund(ledger: Ledger, data: RefundIn) -> Posted:
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return refunds.refund(uow, data)
+
+
+def close_pledge(ledger: Ledger, data: PledgeCloseIn) -> Posted:
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return pledge_close.close_pledge(uow, data)
 
 
 def record_receipt(ledger: Ledger, data: ReceiptIn) -> Posted:

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from .errors import LedgerError, Problem
+from .inputs import IATI_ORG_REF, IATI_ORG_REF_SHAPE
 from .schema import Setting
 
 DEFAULTS: dict[str, str] = {
@@ -63,8 +64,7 @@ CHECKS: dict[str, Callable[[str], str | None]] = {
     "usd_tolerance_pct": _percent,
     "reminder_days": _days,
     "default_psc_rate": _percent,
-    "iati_reporting_org_ref": _matching(r"[A-Z]{2}-[A-Za-z0-9]+-[^\s/&|?]+",
-                                        "an IATI organisation identifier such as XM-DAC-41119"),
+    "iati_reporting_org_ref": _matching(IATI_ORG_REF.pattern, IATI_ORG_REF_SHAPE),
     "iati_reporting_org_name": _matching(r"\S.{0,199}", "the organisation's name (1 to 200 characters)"),
     "iati_reporting_org_type": _org_type,
     "iati_activity_identifier": _matching(r"[^\s/&|?]+", "an identifier without spaces, / & | or ?"),

@@ -78,6 +78,14 @@ def rate_micros(session=None) -> ColumnElement:
     return columns(session)[3]
 
 
+def as_of(stage: str, signed_on: dt.date | None, withdrawn_on: dt.date | None, day: dt.date) -> tuple[str, dt.date | None]:
+    """The stage (and signing date) as of ``day`` of a pledge whose stage now is given: signed or
+    withdrawn after ``day``, it was still announced then."""
+    if (stage == SIGNED and signed_on > day) or (stage == WITHDRAWN and withdrawn_on > day):
+        return ANNOUNCED, None
+    return stage, signed_on
+
+
 @dataclass(frozen=True)
 class Stage:
     reference: str

@@ -235,7 +235,10 @@ class UnitOfWork(Reader):
         owners = ({entry["id"]} if posted.parent is None
                   else {row["id"] for row in attached.get(posted.parent, [])})
         for row in rows:
-            if row.get(posted.via) not in owners:
+            if posted.own and row.get("entry_id") is not None:
+                if row["entry_id"] != entry["id"]:
+                    raise AssertionError(f"a {table} row of another entry than {entry['id']}")
+            elif row.get(posted.via) not in owners:
                 raise AssertionError(f"a {table} row of another entry than {entry['id']}")
             attached.setdefault(table, []).append(row)
 

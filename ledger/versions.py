@@ -40,7 +40,7 @@ class Kind:
 KINDS = {kind.model: kind for kind in (
     Kind("activities", Activity, ActivityVersion, "activity_id", "code",
          ("paragraph_id", "title", "budget_cents", "planned_start", "planned_end", "status", "progress_pct")),
-    Kind("donors", Donor, DonorVersion, "donor_id", "code", ("name", "kind", "country", "currency")),
+    Kind("donors", Donor, DonorVersion, "donor_id", "code", ("name", "kind", "country", "currency", "iati_ref")),
     Kind("users", User, UserVersion, "user_id", "name", ("role",)),
 )}
 BY_TABLE = {kind.table: kind for kind in KINDS.values()}
@@ -77,7 +77,7 @@ def activities_as_recorded(recorded_at: dt.datetime | None = None):
 
 def donors_as_recorded(recorded_at: dt.datetime | None = None):
     """Each donor's version in force at ``recorded_at`` (None: now), as a subquery with the columns
-    of ``DonorVersion`` (name, kind, country, currency) and ``code`` (a donor's code never changes);
+    of ``DonorVersion`` (name, kind, country, currency, iati_ref) and ``code`` (a donor's code never changes);
     a donor first recorded after that moment is absent."""
     v = _as_recorded(KINDS[Donor], recorded_at)
     return select(v, Donor.code).join(Donor, Donor.id == v.c.donor_id).subquery()

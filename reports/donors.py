@@ -1,9 +1,9 @@
 """Donor statements as of a date (docs/rules.md#the-donors-report).
 
-Per donor, in USD: pledged (net of cancellations), cancelled, received, outstanding (valued
+Per donor, in USD: pledged (net of cancellations and refunds), cancelled, received, refunded, outstanding (valued
 at the rate in force on the as-of date, rounded per allocation), the exchange difference,
 spending paid with the donor's money by paragraph and activity, the PSC charged on it, and
-the balance = received - spent - PSC. Every figure is a sum of journal lines dated on or
+the balance = received - refunded - spent - PSC. Every figure is a sum of journal lines dated on or
 before the as-of date (reports/sums.py); the column totals equal the funding report's.
 """
 
@@ -36,7 +36,8 @@ from .formats import (
 from .moments import read_at
 from .sums import allocation_sums, reversed_as_of, stale_rates_of
 
-MONEY_KEYS = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
+MONEY_KEYS = ("pledged", "cancelled", "received", "refunded", "outstanding", "fx_difference", "spent", "psc", "balance",
+              "announced")
 
 
 @dataclass
@@ -57,22 +58,25 @@ class DonorStatement:
     kind: str = ""
     country: str | None = None
     currency: str | None = None
+    iati_ref: str | None = None
     pledges: int = 0
     pledged: int = 0
     cancelled: int = 0
     received: int = 0
+    refunded: int = 0
     outstanding: int = 0
     spent: int = 0
     psc: int = 0
+    announced: int = 0  # announced pledges not yet signed (nor withdrawn): not part of pledged
     spending: list[SpendingLine] = field(default_factory=list)
 
     @property
     def fx_difference(self) -> int:
-        return figures.fx_difference(self.received, self.outstanding, self.pledged)
+        return figures.fx_difference(self.received, self.refunded, self.outstanding, self.pledged)
 
     @property
     def balance(self) -> int:
-        return figures.available(self.received, self.spent, self.psc)
+        return figures.available(self.received, self.refunded, self.spent, self.psc)
 
 
 @dataclass
@@ -125,10 +129,11 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
     as_of, count, head = moments.as_of, moments.at.entries, moments.at.head_hash
     statements: dict[int, DonorStatement] = {}
     donor = donors_as_recorded(moments.at.recorded_at).c  # the donors and their names as recorded at T
-    for did, code, name, kind, country, currency in session.execute(
-        select(donor.donor_id, donor.code, donor.name, donor.kind, donor.country, donor.currency).order_by(donor.code)
+    for did, code, name, kind, country, currency, iati_ref in session.execute(
+        select(donor.donor_id, donor.code, donor.name, donor.kind, donor.country, donor.currency, donor.iati_ref)
+        .order_by(donor.code)
     ):
-        statements[did] = DonorStatement(code, name, kind, country, currency)
+        statements[did] = DonorStatement(code, name, kind, country, currency, iati_ref)
     for did, n in _live_pledges(session, as_of).items():
         statements[did].pledges = n
     book = book or RateBook.load(session, moments.at.recorded_at)
@@ -138,7 +143,9 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
         row.pledged += s.pledged_cents
         row.cancelled += s.cancelled_cents
         row.received += s.received_cents
+        row.refunded += s.refunded_cents
         row.outstanding += s.outstanding_cents
+        row.announced += s.announced_cents
     for did, paragraph, code, title, spent, psc in _spending(session, as_of):
         row = statements[did]
         spent, psc = int(spent or 0), int(psc or 0)
@@ -147,7 +154,7 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
         row.psc += psc
     rows = list(statements.values())
     totals = DonorStatement("", "Total")
-    for key in ("pledges", "pledged", "cancelled", "received", "outstanding", "spent", "psc"):
+    for key in ("pledges", "pledged", "cancelled", "received", "refunded", "outstanding", "spent", "psc", "announced"):
         setattr(totals, key, sum(getattr(r, key) for r in rows))
     return DonorReport(as_of, utcnow(), head, count, rows, totals, moments.at.recorded_at, moments.closed_through,
                        moments.command, stale_rates_of(sums, book, as_of))
@@ -174,7 +181,7 @@ def donors_json(report: DonorReport) -> str:
         "rows": [
             {
                 "donor": r.donor, "name": r.name, "kind": r.kind, "country": r.country, "currency": r.currency,
-                **row_values(r),
+                "iati_ref": r.iati_ref, **row_values(r),
                 "spending": [
                     {"paragraph": s.paragraph, "activity": s.activity, "title": s.activity_title,
                      "spent": money(s.spent), "psc": money(s.psc)}
@@ -206,8 +213,8 @@ def donors_csv(report: DonorReport) -> str:
 
 
 TABLE_COLUMNS = (
-    ("pledged", "Pledged"), ("received", "Received"), ("outstanding", "Outstanding"), ("fx_difference", "FX diff"),
-    ("spent", "Spent"), ("psc", "PSC"), ("balance", "Balance"),
+    ("pledged", "Pledged"), ("received", "Received"), ("refunded", "Refunded"), ("outstanding", "Outstanding"),
+    ("fx_difference", "FX diff"), ("spent", "Spent"), ("psc", "PSC"), ("balance", "Balance"), ("announced", "Announced"),
 )
 
 

@@ -25,14 +25,14 @@ from ledger.versions import activities_as_recorded
 from .moments import read_at
 
 MONEY_KEYS = (
-    "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "announced", "disbursed",
-    "psc", "available", "spent_on_activities", "gap",
+    "requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference", "announced",
+    "disbursed", "psc", "available", "spent_on_activities", "gap",
 )
 PERCENT_KEYS = ("coverage_pct", "delivery_pct", "progress_pct")
 COUNT_KEYS = ("activities_total", "activities_completed")
 KEYS = (
-    "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "announced", "disbursed",
-    "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
+    "requirement", "pledged", "programmable", "received", "refunded", "outstanding", "fx_difference", "announced",
+    "disbursed", "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
     "activities_total", "activities_completed",
 )
 
@@ -45,6 +45,7 @@ class FundingRow:
     pledged: int = 0
     programmable: int = 0
     received: int = 0
+    refunded: int = 0
     outstanding: int = 0
     announced: int = 0  # announced pledges not signed (nor withdrawn) as of the date: not part of pledged
     disbursed: int = 0
@@ -60,11 +61,11 @@ class FundingRow:
 
     @property
     def fx_difference(self) -> int:
-        return figures.fx_difference(self.received, self.outstanding, self.pledged)
+        return figures.fx_difference(self.received, self.refunded, self.outstanding, self.pledged)
 
     @property
     def available(self) -> int:
-        return figures.available(self.received, self.disbursed, self.psc)
+        return figures.available(self.received, self.refunded, self.disbursed, self.psc)
 
     def finish(self) -> None:
         self.coverage_pct = percent_1dp(self.programmable, self.requirement)
@@ -96,8 +97,8 @@ class FundingReport:
         return sum(r.gap for r in self.rows if r.paragraph is not None) - self.totals.gap
 
 
-FIGURES = (figures.PLEDGED_USD, figures.OUTSTANDING, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD,
-           figures.ANNOUNCED_USD)
+FIGURES = (figures.PLEDGED_USD, figures.OUTSTANDING, figures.RECEIVED_USD, figures.REFUNDED_USD, figures.DISBURSED_USD,
+           figures.PSC_USD, figures.ANNOUNCED_USD)
 
 
 def _allocation_sums(session: Session, as_of: dt.date):
@@ -145,7 +146,8 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
     unearmarked = by_id[None] = FundingRow(None, "Unearmarked")
     book = RateBook.load(session, at.recorded_at)
     valued: set[str] = set()  # the currencies whose outstanding was valued at the as-of rate
-    for _aid, para, currency, psc_bp, pledged, outstanding, received, disbursed, psc, announced in _allocation_sums(session, as_of):
+    for _aid, para, currency, psc_bp, pledged, outstanding, received, refunded, disbursed, psc, announced in (
+            _allocation_sums(session, as_of)):
         row = by_id[para]
         pledged, outstanding = int(pledged), int(outstanding)
         row.pledged += pledged
@@ -154,6 +156,7 @@ def funding_report(session: Session, as_of: dt.date | None = None, recorded_at: 
         if outstanding:
             valued.add(currency)
         row.received += int(received)
+        row.refunded += int(refunded)
         row.disbursed += int(disbursed)
         row.psc += int(psc)
         row.announced += int(announced)

@@ -1,11 +1,20 @@
 """The ledger as one IATI 2.03 activity: the implementation of the mandate (docs/rules.md#iati).
 
+- the reporting organisation, the activity identifier, the sector and the recipient region or
+  country are ledger settings (ledger/settings.py); the file is refused while one it needs is not
+  set, naming it and the command that sets it (never a placeholder);
 - participating-org role 1 (funding): every donor with a pledge dated on or before the
-  as-of date; role 4 (implementing): the reporting organisation;
+  as-of date, with its organisation identifier (``iati_ref``) where known; role 4
+  (implementing): the reporting organisation;
 - transactions, each in its original currency with its value-date (the event date):
-  type 13 (incoming pledge) per pledge (negative per cancellation), type 1 (incoming funds)
-  per receipt, type 4 (expenditure) per disbursement; a reversal is the same type with the
-  amount negated, dated on the reversal date;
+  type 13 (incoming pledge) per pledge announced and still announced (neither signed nor
+  withdrawn) as of the date, at its announcement; type 11 (incoming commitment) per signing (a
+  pledge recorded signed: at its date), negative per cancellation;
+  type 1 (incoming funds) per receipt, type 4 (expenditure) per disbursement; a reversal is
+  the same type with the amount negated, dated on the reversal date; no transaction dated after
+  today is written (IATI refuses dates in the future), whatever the as-of date;
+- planned disbursements: the unpaid part of each due pledge (the donor provides, the reporting
+  organisation receives), in the pledge's currency, at its due date;
 - one budget per calendar year: the USD budgets of the activities that are not cancelled (as
   recorded at the file's moment T, like the donors' names and kinds), each
   spread over the years of its planned period pro rata to its days (IATI budgets are at most a
@@ -26,10 +35,12 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures, recorded
+from ledger import figures, recorded, settings, stages
 from ledger.clock import utcnow
+from ledger.errors import LedgerError, Problem
 from ledger.money import format_amount, largest_remainder
 from ledger.paragraphs import mandate_title
+from ledger.roles import Actor
 from ledger.schema import (
     Activity,
     Allocation,
@@ -39,11 +50,12 @@ from ledger.schema import (
     Pledge,
     Receipt,
 )
+from ledger.unit_of_work import Reader
 from ledger.versions import activities_as_recorded, donors_as_recorded
 
 from .files import replaced_on_success
 from .moments import read_at
-from .sums import use_snapshot
+from .sums import allocation_sums, use_snapshot
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ORG_TYPE = {  # IATI OrganisationType codelist
@@ -53,7 +65,16 @@ ORG_TYPE = {  # IATI OrganisationType codelist
     "foundation": "60",  # Foundation
     "other": "90",  # Other
 }
-INCOMING_PLEDGE, INCOMING_FUNDS, EXPENDITURE = "13", "1", "4"
+INCOMING_PLEDGE, INCOMING_COMMITMENT, INCOMING_FUNDS, EXPENDITURE = "13", "11", "1", "4"
+ANNOUNCEMENT = "announcement"  # ledger.stages.stage_history's kind of a pledge posted as an announcement
+# the settings the file needs, and what each is for
+NEEDED = {
+    "iati_reporting_org_ref": "the reporting organisation's IATI identifier, e.g. XM-DAC-41119",
+    "iati_reporting_org_name": "the reporting organisation's name",
+    "iati_reporting_org_type": "the reporting organisation's IATI type code, e.g. 40",
+    "iati_activity_identifier": "the activity's identifier, beginning with the organisation's ref",
+    "iati_sector": "the DAC 5-digit purpose code, e.g. 15210",
+}
 
 
 @dataclass(frozen=True)
@@ -68,10 +89,47 @@ class Transaction:
     provider_type: str | None = None
     receiver: str | None = None
     entry_id: int = 0
+    provider_ref: str | None = None
 
     def negated(self, day: dt.date, entry_id: int, why: str) -> Transaction:
         return Transaction(self.type, day, self.currency, -self.minor, self.reference, f"reversal of {self.description}: {why}",
-                           self.provider, self.provider_type, self.receiver, entry_id)
+                           self.provider, self.provider_type, self.receiver, entry_id, self.provider_ref)
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """What the ledger settings say of the file's publisher and activity."""
+
+    org_ref: str
+    org_name: str
+    org_type: str
+    identifier: str
+    sector: str
+    region: str
+    country: str
+
+
+def publisher(session: Session) -> Publisher:
+    """The IATI settings in force as recorded at the session's moment; LedgerError naming every
+    setting the file needs that is not set, and how an admin sets it."""
+    reader = Reader(session, Actor("", None))
+    reader.recorded_at = recorded.recorded_at(session)
+    values = settings.values(reader)
+    problems = [Problem(name, f"not set ({what}): an admin sets it with `donor-ledger settings set {name} VALUE`")
+                for name, what in NEEDED.items() if not values[name]]
+    if not values["iati_recipient_region"] and not values["iati_recipient_country"]:
+        problems.append(Problem("iati_recipient_region", "not set, nor iati_recipient_country (the file names a "
+                                "recipient region or country): an admin sets one with `donor-ledger settings set iati_recipient_region CODE` "
+                                "(e.g. 998) or `donor-ledger settings set iati_recipient_country CODE` (e.g. KE)"))
+    org, identifier = values["iati_reporting_org_ref"], values["iati_activity_identifier"]
+    if org and identifier and not identifier.startswith(f"{org}-"):
+        problems.append(Problem("iati_activity_identifier", f"{identifier} does not begin with iati_reporting_org_ref "
+                                f"{org} and a hyphen: an admin sets it with `donor-ledger settings set "
+                                f"iati_activity_identifier {org}-...`"))
+    if problems:
+        raise LedgerError(*problems)
+    return Publisher(org, values["iati_reporting_org_name"], values["iati_reporting_org_type"], identifier,
+                     values["iati_sector"], values["iati_recipient_region"], values["iati_recipient_country"])
 
 
 @dataclass(frozen=True)
@@ -81,6 +139,7 @@ class IatiResult:
     identifier: str
     transactions: int
     budgets: int
+    planned_disbursements: int
 
 
 def yearly_budgets(spans: list[tuple[int, dt.date, dt.date]]) -> dict[int, int]:
@@ -112,38 +171,47 @@ def _adopted(code: str) -> dt.date | None:
 def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
     by_entry: dict[int, Transaction] = {}
     funder = donors_as_recorded(recorded.recorded_at(session))  # names and kinds as recorded at T
-    pledges = session.execute(
-        select(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, figures.promised(), Pledge.reference,
-               funder.c.name, funder.c.kind)
-        .join(Allocation, Allocation.pledge_id == Pledge.id)
-        .join(funder, funder.c.donor_id == Pledge.donor_id)
-        .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
-        .group_by(Pledge.entry_id, Pledge.pledged_on, Pledge.currency, Pledge.reference, funder.c.name, funder.c.kind)
-    )
-    for entry_id, day, currency, minor, reference, donor, kind in pledges:
-        by_entry[entry_id] = Transaction(INCOMING_PLEDGE, day, currency, int(minor), reference, f"pledge {reference}",
-                                         donor, ORG_TYPE.get(kind), None, entry_id)
+    pledges = {
+        pid: rest for pid, *rest in session.execute(
+            select(Pledge.id, Pledge.currency, figures.promised(), funder.c.name, funder.c.kind, funder.c.iati_ref)
+            .join(Allocation, Allocation.pledge_id == Pledge.id)
+            .join(funder, funder.c.donor_id == Pledge.donor_id)
+            .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
+            .group_by(Pledge.id, Pledge.currency, funder.c.name, funder.c.kind, funder.c.iati_ref))
+    }
+    history = stages.stage_history(session, as_of)
+    settled = {e.pledge_id for e in history if e.kind != ANNOUNCEMENT and e.reversed_on is None}
+    for e in history:  # a signing is a commitment (11); an announcement a pledge (13) while it is announced
+        if e.pledge_id not in pledges or e.kind == stages.WITHDRAWAL:
+            continue
+        if e.kind == ANNOUNCEMENT and (e.pledge_id in settled or e.reversed_on is not None):
+            continue
+        currency, minor, donor, kind, provider_ref = pledges[e.pledge_id]
+        code, what = (INCOMING_COMMITMENT, "signed") if e.kind == stages.SIGNING else (INCOMING_PLEDGE, "announced")
+        by_entry[e.entry_id] = Transaction(code, e.on, currency, int(minor), e.reference, f"pledge {e.reference} ({what})",
+                                           donor, ORG_TYPE.get(kind), None, e.entry_id, provider_ref)
     cancellations = session.execute(
         select(Cancellation.entry_id, Cancellation.cancelled_on, Pledge.currency, Cancellation.amount_minor,
-               Pledge.reference, Cancellation.reason, funder.c.name, funder.c.kind)
+               Pledge.reference, Cancellation.reason, funder.c.name, funder.c.kind, funder.c.iati_ref)
         .join(Pledge, Pledge.id == Cancellation.pledge_id)
         .join(funder, funder.c.donor_id == Pledge.donor_id)
         .where(Cancellation.cancelled_on <= as_of, *figures.recorded(session, Cancellation.entry_id))
     )
-    for entry_id, day, currency, minor, reference, reason, donor, kind in cancellations:
-        by_entry[entry_id] = Transaction(INCOMING_PLEDGE, day, currency, -minor, reference,
+    for entry_id, day, currency, minor, reference, reason, donor, kind, provider_ref in cancellations:
+        by_entry[entry_id] = Transaction(INCOMING_COMMITMENT, day, currency, -minor, reference,
                                          f"cancellation of pledge {reference}: {reason}", donor, ORG_TYPE.get(kind),
-                                         None, entry_id)
+                                         None, entry_id, provider_ref)
     receipts = session.execute(
         select(Receipt.entry_id, Receipt.received_on, Pledge.currency, Receipt.amount_minor, Receipt.reference,
-               Pledge.reference, funder.c.name, funder.c.kind)
+               Pledge.reference, funder.c.name, funder.c.kind, funder.c.iati_ref)
         .join(Pledge, Pledge.id == Receipt.pledge_id)
         .join(funder, funder.c.donor_id == Pledge.donor_id)
         .where(Receipt.received_on <= as_of, *figures.recorded(session, Receipt.entry_id))
     )
-    for entry_id, day, currency, minor, reference, pledge, donor, kind in receipts:
+    for entry_id, day, currency, minor, reference, pledge, donor, kind, provider_ref in receipts:
         by_entry[entry_id] = Transaction(INCOMING_FUNDS, day, currency, minor, reference,
-                                         f"receipt {reference} on pledge {pledge}", donor, ORG_TYPE.get(kind), None, entry_id)
+                                         f"receipt {reference} on pledge {pledge}", donor, ORG_TYPE.get(kind), None,
+                                         entry_id, provider_ref)
     disbursements = session.execute(
         select(Disbursement.entry_id, Disbursement.disbursed_on, Disbursement.currency, Disbursement.amount_minor,
                Disbursement.reference, Activity.code, Disbursement.payee, Disbursement.description)
@@ -181,42 +249,71 @@ def _clean(text: str) -> str:
     return _ILLEGAL.sub("\ufffd", text)
 
 
-def iati_document(session: Session, as_of: dt.date | None = None, *, org_ref: str, org_name: str) -> etree._ElementTree:
+def _planned_disbursements(session: Session, as_of: dt.date) -> list[Transaction]:
+    """The unpaid part of each pledge's due instalment as of ``as_of`` (a pledge's due date is one
+    instalment of its whole amount), in the pledge's currency, the donor as provider."""
+    unpaid: dict[int, int] = {}
+    for s in allocation_sums(session, as_of):
+        unpaid[s.pledge_id] = unpaid.get(s.pledge_id, 0) + s.outstanding_minor
+    funder = donors_as_recorded(recorded.recorded_at(session))
+    rows = session.execute(
+        select(Pledge.id, Pledge.due_on, Pledge.currency, Pledge.reference, funder.c.name, funder.c.kind, funder.c.iati_ref)
+        .join(funder, funder.c.donor_id == Pledge.donor_id)
+        .where(Pledge.due_on.is_not(None), Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
+        .order_by(Pledge.due_on, Pledge.id)
+    )
+    return [Transaction("", due_on, currency, unpaid[pid], reference, f"instalment of pledge {reference}", donor,
+                        ORG_TYPE.get(kind), None, 0, provider_ref)
+            for pid, due_on, currency, reference, donor, kind, provider_ref in rows if unpaid.get(pid, 0) > 0]
+
+
+def _org(parent: etree._Element, tag: str, name: str, ref: str | None, org_type: str | None, **attributes):
+    return _narrative(parent, tag, name, ref=ref, type=org_type, **attributes)
+
+
+def iati_document(session: Session, as_of: dt.date | None = None) -> etree._ElementTree:
+    """The activity file as of ``as_of`` (default today); no transaction dated after today."""
     as_of = as_of or dt.date.today()
     use_snapshot(session)
+    who = publisher(session)
+    through = min(as_of, dt.date.today())  # IATI refuses transactions dated in the future
     code, title = mandate_title(session)
-    identifier = f"{org_ref}-{re.sub(r'[^A-Za-z0-9]+', '-', code).strip('-')}"
     now = utcnow().replace(microsecond=0).isoformat() + "Z"
     root = etree.Element("iati-activities", {"version": "2.03", "generated-datetime": now})
     activity = etree.SubElement(root, "iati-activity", {
         "last-updated-datetime": now, XML_LANG: "en", "default-currency": "USD", "hierarchy": "1",
     })
-    etree.SubElement(activity, "iati-identifier").text = identifier
-    _narrative(activity, "reporting-org", org_name, ref=org_ref, type="40")
+    etree.SubElement(activity, "iati-identifier").text = who.identifier
+    _org(activity, "reporting-org", who.org_name, who.org_ref, who.org_type)
     _narrative(activity, "title", f"Implementation of {code}: {title}")
     _narrative(activity, "description", (
         f"Extrabudgetary funding and implementation of {code} ({title}), as recorded in the donor ledger; "
-        f"money events dated on or before {as_of.isoformat()}."), type="1")
+        f"money events dated on or before {through.isoformat()}."), type="1")
     moment = recorded.recorded_at(session)  # donors and activities as recorded at T
     donor = donors_as_recorded(moment).c
     donors = session.execute(
-        select(donor.code, donor.name, donor.kind).distinct()
+        select(donor.code, donor.name, donor.kind, donor.iati_ref).distinct()
         .join(Pledge, Pledge.donor_id == donor.donor_id)
-        .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
+        .where(Pledge.pledged_on <= through, *figures.recorded(session, Pledge.entry_id))
         .order_by(donor.code)
     ).all()
-    for _code, name, kind in donors:
-        _narrative(activity, "participating-org", name, role="1", type=ORG_TYPE.get(kind))
-    _narrative(activity, "participating-org", org_name, ref=org_ref, role="4", type="40")
+    for _code, name, kind, ref in donors:
+        _org(activity, "participating-org", name, ref, ORG_TYPE.get(kind), role="1")
+    _org(activity, "participating-org", who.org_name, who.org_ref, who.org_type, role="4")
     etree.SubElement(activity, "activity-status", code="2")  # implementation
-    transactions = _transactions(session, as_of)
+    transactions = _transactions(session, through)
     adopted = _adopted(code)
     if adopted:
         etree.SubElement(activity, "activity-date", {"iso-date": adopted.isoformat(), "type": "1"})  # planned start
     if transactions:
         etree.SubElement(activity, "activity-date", {"iso-date": transactions[0].day.isoformat(), "type": "2"})
     if not adopted and not transactions:
-        etree.SubElement(activity, "activity-date", {"iso-date": as_of.isoformat(), "type": "1"})
+        etree.SubElement(activity, "activity-date", {"iso-date": through.isoformat(), "type": "1"})
+    if who.country:
+        etree.SubElement(activity, "recipient-country", code=who.country)
+    else:
+        etree.SubElement(activity, "recipient-region", code=who.region, vocabulary="1")
+    etree.SubElement(activity, "sector", code=who.sector, vocabulary="1")
     then = activities_as_recorded(moment).c
     budgets = session.execute(
         select(Activity.code, then.budget_cents, then.planned_start, then.planned_end)
@@ -235,6 +332,14 @@ def iati_document(session: Session, as_of: dt.date | None = None, *, org_ref: st
         etree.SubElement(budget, "period-end", {"iso-date": end.isoformat()})
         value = etree.SubElement(budget, "value", {"currency": "USD", "value-date": start.isoformat()})
         value.text = format_amount(cents, "USD", thousands=False)
+    for t in _planned_disbursements(session, through):
+        planned = etree.SubElement(activity, "planned-disbursement", type="1")  # original
+        etree.SubElement(planned, "period-start", {"iso-date": t.day.isoformat()})
+        etree.SubElement(planned, "period-end", {"iso-date": t.day.isoformat()})
+        value = etree.SubElement(planned, "value", {"currency": t.currency, "value-date": t.day.isoformat()})
+        value.text = format_amount(t.minor, t.currency, thousands=False)
+        _org(planned, "provider-org", t.provider, t.provider_ref, t.provider_type)
+        _org(planned, "receiver-org", who.org_name, who.org_ref, who.org_type)
     for t in transactions:
         element = etree.SubElement(activity, "transaction", ref=_clean(t.reference))
         etree.SubElement(element, "transaction-type", code=t.type)
@@ -243,26 +348,25 @@ def iati_document(session: Session, as_of: dt.date | None = None, *, org_ref: st
         value.text = format_amount(t.minor, t.currency, thousands=False)
         _narrative(element, "description", t.description)
         if t.provider:
-            _narrative(element, "provider-org", t.provider, type=t.provider_type)
+            _org(element, "provider-org", t.provider, t.provider_ref, t.provider_type)
         if t.receiver:
             _narrative(element, "receiver-org", t.receiver)
     return etree.ElementTree(root)
 
 
-def write_iati(session: Session, path: Path, as_of: dt.date | None = None, *, org_ref: str, org_name: str,
+def write_iati(session: Session, path: Path, as_of: dt.date | None = None,
                recorded_at: dt.datetime | None = None) -> IatiResult:
     """The IATI file as of ``as_of`` and as recorded at ``recorded_at`` (docs/rules.md#as-recorded-at)."""
     as_of = read_at(session, as_of, recorded_at, "iati -o FILE.xml").as_of
-    tree = iati_document(session, as_of, org_ref=org_ref, org_name=org_name)
+    tree = iati_document(session, as_of)
     activity = tree.getroot()[0]
     path = Path(path)
     with replaced_on_success(path, ".iati-") as temporary:
         tree.write(str(temporary), xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return IatiResult(path, as_of, activity.findtext("iati-identifier"), len(activity.findall("transaction")),
-                      len(activity.findall("budget")))
+                      len(activity.findall("budget")), len(activity.findall("planned-disbursement")))
 
 
-def export_iati(ledger, path: Path, as_of: dt.date | None = None, *, org_ref: str, org_name: str,
-                recorded_at: dt.datetime | None = None) -> IatiResult:
+def export_iati(ledger, path: Path, as_of: dt.date | None = None, recorded_at: dt.datetime | None = None) -> IatiResult:
     with ledger.reading() as session:
-        return write_iati(session, path, as_of, org_ref=org_ref, org_name=org_name, recorded_at=recorded_at)
+        return write_iati(session, path, as_of, recorded_at)

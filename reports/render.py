@@ -56,7 +56,7 @@ def funding_csv(report: FundingReport) -> str:
 TABLE_COLUMNS = (
     ("requirement", "Requirement"), ("pledged", "Pledged"), ("programmable", "Programmable"),
     ("received", "Received"), ("outstanding", "Outstanding"), ("fx_difference", "FX diff"),
-    ("disbursed", "Disbursed"), ("psc", "PSC"), ("available", "Available"), ("spent_on_activities", "Spent"),
+    ("announced", "Announced"), ("disbursed", "Disbursed"), ("psc", "PSC"), ("available", "Available"), ("spent_on_activities", "Spent"),
     ("coverage_pct", "Coverage %"), ("delivery_pct", "Deliv %"), ("progress_pct", "Progr %"), ("gap", "Gap"),
     ("activities_total", "Acts"), ("activities_completed", "Done"),
 )

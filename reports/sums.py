@@ -27,21 +27,26 @@ class AllocationSums:
     paragraph_id: int | None
     currency: str
     psc_rate_bp: int
-    pledged_cents: int  # figures.PLEDGED_USD (net of cancellations)
+    pledged_cents: int  # figures.PLEDGED_USD (net of cancellations, reallocations and refunds)
     cancelled_cents: int  # figures.CANCELLED_USD
     received_cents: int  # figures.RECEIVED_USD
     disbursed_cents: int  # figures.DISBURSED_USD
     psc_cents: int  # figures.PSC_USD
+    announced_cents: int  # figures.ANNOUNCED_USD (announced, not signed nor withdrawn)
+    refunded_cents: int  # figures.REFUNDED_USD
+    reallocated_cents: int  # figures.REALLOCATED_USD (reallocated in less reallocated away)
     pledged_minor: int  # figures.PLEDGED
     cancelled_minor: int  # figures.CANCELLED
     received_minor: int  # figures.RECEIVED
+    reallocated_minor: int  # figures.REALLOCATED
     outstanding_minor: int  # figures.OUTSTANDING
     outstanding_cents: int  # outstanding at the rate in force on the as-of date, rounded here
 
 
 FIGURES = (
     figures.PLEDGED_USD, figures.CANCELLED_USD, figures.RECEIVED_USD, figures.DISBURSED_USD, figures.PSC_USD,
-    figures.PLEDGED, figures.CANCELLED, figures.RECEIVED, figures.OUTSTANDING,
+    figures.ANNOUNCED_USD, figures.REFUNDED_USD, figures.REALLOCATED_USD,
+    figures.PLEDGED, figures.CANCELLED, figures.RECEIVED, figures.REALLOCATED, figures.OUTSTANDING,
 )
 
 

@@ -34,7 +34,7 @@ from .donors import donor_report
 from .files import replaced_on_success
 from .formats import stale_rates_text
 from .funding import funding_report
-from .moments import read_at
+from .moments import Moments, read_at
 from .spreadsheet import MAX_DIGITS, MAX_TEXT, BookWriter, Progress
 from .sums import corrections_as_of, reversed_as_of, use_snapshot
 from .workbook_sheets import (
@@ -108,11 +108,38 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
     rate_sheet(book, session, as_of, rates)
     ageing_sheet(book, ageing)
     journal_lines = journal_sheets(book, session, as_of)
+    about = about_rows(session, "donor-ledger audit workbook: extrabudgetary funding and implementation", moments,
+                       verification, ledger_url, user, generated_at,
+                       [("Journal lines on the Journal sheet(s)", journal_lines)])
+    about += [
+        ("Note", "Requirement (activity budgets), status, progress and activity counts are the values as recorded at "
+                 "the moment above; money figures are as of the as-of date."),
+        ("Reporting currency", "USD; outstanding pledges are valued at the rate in force on the as-of date, "
+                               "rounded per allocation"),
+        ("Stale rates used", stale_rates_text(funding.stale_rates)),
+        ("Formulas", "Funding sheet: totals are SUM formulas, the total gap is MAX(sum of paragraph gaps - unearmarked "
+                     "programmable, 0), coverage and delivery are ROUND(x / requirement * 100, 1), blank where the "
+                     "requirement is 0. Progress is a value."),
+        ("Accounts", "; ".join(f"{k} {v}" for k, v in sorted(journal.ACCOUNTS.items()))),
+    ]
+    finish_about(book, about)
+    with replaced_on_success(path, ".export-") as temporary:
+        book.save(temporary)
+    return ExportResult(path, as_of, book.sheets, journal_lines, entries, head_hash,
+                        verification.ok, book.text_amounts, None if verification.ok else verification.message)
+
+
+def about_rows(session: Session, workbook: str, moments: Moments, verification, ledger_url: str, user: str,
+               generated_at: dt.datetime, counts: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """The facts every workbook's "About" sheet begins with: what it is, its two moments, the chain
+    head, what it counts (``counts``) and its verification, and the command that makes it again."""
+    as_of, at = moments.as_of, moments.at
+    entries, head_hash = (verification.entries, verification.head_hash) if verification.ok else verification.stored
     entries_as_of = session.execute(select(func.count()).select_from(JournalEntry).where(
         JournalEntry.event_date <= as_of, *figures.recorded(session, JournalEntry.id))).scalar_one()
     code, title = mandate_title(session)
-    about: list[tuple[str, object]] = [
-        ("Workbook", "donor-ledger audit workbook: extrabudgetary funding and implementation"),
+    return [
+        ("Workbook", workbook),
         ("Mandate", f"{code}: {title}"),
         ("Ledger", safe_url(ledger_url)),
         ("As of", as_of),
@@ -129,28 +156,19 @@ def write_workbook(session: Session, path: Path, as_of: dt.date | None = None, *
         ("Chain head hash", head_hash),
         ("Chain entries", entries),
         ("Entries dated on or before the as-of date", entries_as_of),
-        ("Journal lines on the Journal sheet(s)", journal_lines),
+        *counts,
         ("Verification", "passed: " + verification.message if verification.ok
          else f"FAILED: {verification.message}; {verification.intact}"),
-        ("Note", "Requirement (activity budgets), status, progress and activity counts are the values as recorded at "
-                 "the moment above; money figures are as of the as-of date."),
-        ("Reporting currency", "USD; outstanding pledges are valued at the rate in force on the as-of date, "
-                               "rounded per allocation"),
-        ("Stale rates used", stale_rates_text(funding.stale_rates)),
-        ("Formulas", "Funding sheet: totals are SUM formulas, the total gap is MAX(sum of paragraph gaps - unearmarked "
-                     "programmable, 0), coverage and delivery are ROUND(x / requirement * 100, 1), blank where the "
-                     "requirement is 0. Progress is a value."),
-        ("Accounts", "; ".join(f"{k} {v}" for k, v in sorted(journal.ACCOUNTS.items()))),
-        ("Amounts written as text", f"{book.text_amounts} (more than {MAX_DIGITS} significant digits; each has a comment)"
-         if book.text_amounts else "none"),
     ]
+
+
+def finish_about(book: BookWriter, about: list[tuple[str, object]]) -> None:
+    """The About sheet: ``about`` and what the writing found (amounts written as text, texts cut)."""
+    about.append(("Amounts written as text", f"{book.text_amounts} (more than {MAX_DIGITS} significant digits; each "
+                  f"has a comment)" if book.text_amounts else "none"))
     if book.cut_texts:
         about.append(("Texts cut", f"{book.cut_texts} texts longer than {MAX_TEXT} characters were cut (see the ledger)"))
     about_sheet(book, about)
-    with replaced_on_success(path, ".export-") as temporary:
-        book.save(temporary)
-    return ExportResult(path, as_of, book.sheets, journal_lines, entries, head_hash,
-                        verification.ok, book.text_amounts, None if verification.ok else verification.message)
 
 
 def export_workbook(ledger, path: Path, as_of: dt.date | None = None, progress: Progress | None = None,

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger import figures, recorded
+from ledger import figures, recorded, stages
 from ledger.alerts import Alerts
 from ledger.clock import format_moment
 from ledger.money import RATE_DECIMALS, to_minor
@@ -45,7 +45,8 @@ from .sums import allocation_sums
 FUNDING_COLUMNS = (
     Column("Paragraph", 12), Column("Title", 46), Column("Requirement USD", 15, "usd"),
     Column("Pledged USD", 15, "usd"), Column("Programmable USD", 15, "usd"), Column("Received USD", 15, "usd"),
-    Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"), Column("Disbursed USD", 15, "usd"),
+    Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"), Column("Announced USD", 15, "usd"),
+    Column("Disbursed USD", 15, "usd"),
     Column("PSC USD", 13, "usd"), Column("Available USD", 15, "usd"), Column("Spent on activities USD", 15, "usd"),
     Column("Coverage %", 10, "pct"), Column("Delivery %", 10, "pct"), Column("Progress %", 10, "pct"),
     Column("Gap USD", 15, "usd"), Column("Activities", 10, "int"), Column("Completed", 10, "int"),
@@ -53,10 +54,10 @@ FUNDING_COLUMNS = (
 # column letters of the funding sheet
 F = {key: get_column_letter(i) for i, key in enumerate((
     "paragraph", "title", "requirement", "pledged", "programmable", "received", "outstanding", "fx_difference",
-    "disbursed", "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
+    "announced", "disbursed", "psc", "available", "spent_on_activities", "coverage_pct", "delivery_pct", "progress_pct", "gap",
     "activities_total", "activities_completed"), start=1)}
-SUMMED = ("requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "disbursed", "psc",
-          "available", "spent_on_activities")
+SUMMED = ("requirement", "pledged", "programmable", "received", "outstanding", "fx_difference", "announced",
+          "disbursed", "psc", "available", "spent_on_activities")
 
 
 def funding_sheet(book: BookWriter, report: FundingReport, alerts: Alerts) -> None:
@@ -113,6 +114,8 @@ def funding_sheet(book: BookWriter, report: FundingReport, alerts: Alerts) -> No
         "Coverage = programmable / requirement; delivery = spent on activities / requirement (blank where the "
         "requirement is 0).",
         "Total gap = the paragraphs' gaps less unearmarked programmable money, not below 0.",
+        "Announced = pledges announced and not yet signed (nor withdrawn), at the announcement's rate; not part of "
+        "pledged, programmable, coverage or gap.",
     ):
         sheet.append([None, book.text(ws, note)])
     sheet.append([])
@@ -163,6 +166,7 @@ DONOR_COLUMNS = (
     Column("Pledges", 8, "int"), Column("Pledged USD", 15, "usd"), Column("Cancelled USD", 14, "usd"),
     Column("Received USD", 15, "usd"), Column("Outstanding USD", 15, "usd"), Column("FX difference USD", 14, "usd"),
     Column("Spent USD", 15, "usd"), Column("PSC USD", 13, "usd"), Column("Balance USD", 15, "usd"),
+    Column("IATI ref", 14),
 )
 DONOR_MONEY = ("pledged", "cancelled", "received", "outstanding", "fx_difference", "spent", "psc", "balance")
 
@@ -179,7 +183,7 @@ def donor_sheets(book: BookWriter, report: DonorReport) -> None:
             if isinstance(cell, Cell) and cell.data_type == "s":
                 text_columns.add(key)
             cells.append(cell)
-        sheet.append(cells)
+        sheet.append([*cells, book.text(ws, row.iati_ref)])
     sheet.end_data()
     last = sheet.rows
     cells = [book.text(ws, "Total", bold=True), None, None, None, None,
@@ -230,14 +234,15 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
         Column("Allocated", 16, "money"), Column("Units per USD", 12, "rate"), Column("Pledged USD (pledge date)", 15, "usd"),
         Column("Cancelled", 15, "money"), Column("Received", 15, "money"), Column("Outstanding", 15, "money"),
         Column("Net pledged USD", 15, "usd"), Column("Received USD", 15, "usd"), Column("Outstanding USD (as-of rate)", 15, "usd"),
-        Column("Entry", 8, "int"), *UNDONE_COLUMNS, Column("Notes", 30),
+        Column("Entry", 8, "int"), *UNDONE_COLUMNS, Column("Stage", 10), Column("Signed on", 11, "date"),
+        Column("Notes", 30),
     ), f"Pledges and their allocations, as of {as_of.isoformat()}")
     ws = sheet.ws
     donor = donors_as_recorded(recorded.recorded_at(session))  # the names as recorded at the workbook's moment
     statement = (
         select(Allocation.id, Pledge.reference, donor.c.code, donor.c.name, Pledge.pledged_on, Pledge.due_on, Pledge.currency,
-               Pledge.psc_rate_bp, Paragraph.number, Allocation.amount_minor, Pledge.rate_micros, Allocation.pledged_cents,
-               Pledge.entry_id, Pledge.notes)
+               Pledge.psc_rate_bp, Paragraph.number, Allocation.amount_minor, stages.rate_micros(session),
+               Allocation.pledged_cents, Pledge.entry_id, Pledge.notes, *stages.columns(session)[:3])
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(donor, donor.c.donor_id == Pledge.donor_id)
         .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
@@ -248,8 +253,9 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
     pct = "0.00"
     rate_format = "0." + "0" * RATE_DECIMALS
     for (aid, reference, donor, name, pledged_on, due_on, currency, psc_bp, paragraph, amount, rate_micros, pledged_cents,
-         entry_id, notes) in session.execute(statement):
+         entry_id, notes, stage, signed_on, withdrawn_on) in session.execute(statement):
         s = sums.get(aid)
+        stage, signed_on = stages.as_of(stage, signed_on, withdrawn_on, as_of)
         sheet.append([
             book.text(ws, reference), book.text(ws, donor), book.text(ws, name), book.date(ws, pledged_on),
             book.date(ws, due_on), currency, book.decimal(ws, Decimal(psc_bp).scaleb(-2), pct),
@@ -259,7 +265,7 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
             book.amount(ws, s.outstanding_minor if s else 0, currency),
             book.usd(ws, s.pledged_cents if s else 0), book.usd(ws, s.received_cents if s else 0),
             book.usd(ws, s.outstanding_cents if s else 0),
-            entry_id, *_reversal_cells(book, ws, undone, entry_id), book.text(ws, notes),
+            entry_id, *_reversal_cells(book, ws, undone, entry_id), stage, book.date(ws, signed_on), book.text(ws, notes),
         ])
     sheet.end_data()
     sheet.close()

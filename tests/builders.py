@@ -152,3 +152,22 @@ def refused(fn, *args, **kwargs) -> str:
     with pytest.raises(LedgerError) as error:
         fn(*args, **kwargs)
     return str(error.value)
+
+
+def reallocate(ledger: Ledger, pledge: str, source, target, amount: str, on: str, consent: str = "donor's letter"):
+    from ledger.inputs import ReallocationIn
+
+    return services.reallocate(ledger, ReallocationIn(pledge=pledge, source=source, target=target, amount=amount,
+                                                      reallocated_on=on, consent=consent))
+
+
+def refund(ledger: Ledger, pledge: str, on: str, amount: str, reason: str = "unspent balance", **extra):
+    from ledger.inputs import RefundIn
+
+    return services.refund(ledger, RefundIn(pledge=pledge, refunded_on=on, amount=amount, reason=reason, **extra))
+
+
+def close(ledger: Ledger, pledge: str, on: str):
+    from ledger.inputs import PledgeCloseIn
+
+    return services.close_pledge(ledger, PledgeCloseIn(pledge=pledge, closed_on=on))

@@ -31,15 +31,15 @@ def test_donor_statements_of_norway_and_usa_as_of_2016(ledger):
     # at 6.00 = 83,333.33 + 41,666.67; D1 50,000 + PSC 6,500 paid from P1's paragraph-1 allocation.
     assert row_values(rows["NOR"]) == dict(
         pledged="258620.69", cancelled="0.00", received="129310.34", outstanding="125000.00", fx_difference="-4310.35",
-        spent="50000.00", psc="6500.00", balance="72810.34", pledges=1)
+        spent="50000.00", psc="6500.00", balance="72810.34", announced="0.00", pledges=1)
     assert [(s.paragraph, s.activity, s.spent, s.psc) for s in rows["NOR"].spending] == [(1, "A1", 5_000_000, 650_000)]
     assert row_values(rows["USA"]) == dict(
         pledged="250000.00", cancelled="0.00", received="100000.00", outstanding="150000.00", fx_difference="0.00",
-        spent="0.00", psc="0.00", balance="100000.00", pledges=1)
+        spent="0.00", psc="0.00", balance="100000.00", announced="0.00", pledges=1)
     assert rows["USA"].spending == []
     assert row_values(report.totals) == dict(
         pledged="508620.69", cancelled="0.00", received="229310.34", outstanding="275000.00", fx_difference="-4310.35",
-        spent="50000.00", psc="6500.00", balance="172810.34", pledges=2)
+        spent="50000.00", psc="6500.00", balance="172810.34", announced="0.00", pledges=2)
 
 
 def test_donor_statement_as_of_a_date_leaves_later_events_out(ledger):
@@ -48,7 +48,7 @@ def test_donor_statement_as_of_a_date_leaves_later_events_out(ledger):
     # outstanding NOK 500,000 / 5.80 = 86,206.90 and NOK 250,000 / 5.80 = 43,103.45 (rounded per allocation)
     assert row_values(rows["NOR"]) == dict(
         pledged="258620.69", cancelled="0.00", received="129310.34", outstanding="129310.35", fx_difference="0.00",
-        spent="0.00", psc="0.00", balance="129310.34", pledges=1)
+        spent="0.00", psc="0.00", balance="129310.34", announced="0.00", pledges=1)
     assert row_values(rows["USA"])["received"] == "0.00"
     assert row_values(rows["USA"])["outstanding"] == "250000.00"
     rows, _ = statements(ledger, dt.date(2011, 5, 31))  # before every pledge
@@ -66,7 +66,7 @@ def test_cancellation_and_reversal_show_on_their_own_dates(ledger):
     after, report = statements(ledger, END_2016)
     assert row_values(after["USA"]) == dict(
         pledged="200000.00", cancelled="50000.00", received="100000.00", outstanding="100000.00",
-        fx_difference="0.00", spent="0.00", psc="0.00", balance="100000.00", pledges=1)
+        fx_difference="0.00", spent="0.00", psc="0.00", balance="100000.00", announced="0.00", pledges=1)
     # the reversal mirrors D1 and its PSC: Norway's balance is all it received
     assert row_values(after["NOR"])["spent"] == "0.00"
     assert row_values(after["NOR"])["psc"] == "0.00"

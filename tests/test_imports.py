@@ -486,9 +486,9 @@ def test_pledge_rows_must_agree_and_be_consecutive(sqlite_url, tmp_path):
                  "P1,NOR,2011-06-01,NOK,100,3,\n")
     assert refused(sqlite_url, "pledges", path) == [
         f"{path}:3: pledged_on: 2011-06-02 differs from line 2 of pledge P1 (2011-06-01); the rows of one "
-        "pledge must agree on donor, pledged_on, currency, psc_rate, due_on and notes",
+        "pledge must agree on donor, pledged_on, currency, psc_rate, due_on, notes, stage and signed_on",
         f"{path}:3: psc_rate: 12 differs from line 2 of pledge P1 (13); the rows of one pledge must agree on "
-        "donor, pledged_on, currency, psc_rate, due_on and notes",
+        "donor, pledged_on, currency, psc_rate, due_on, notes, stage and signed_on",
         f"{path}:5: reference: rows of pledge P1 must be next to each other; its other rows are on line 2-3",
     ]
 

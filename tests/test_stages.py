@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ledger import services, stages
+from ledger.database import Ledger
+from ledger.errors import LedgerError
 from ledger.inputs import SigningIn, WithdrawalIn
-from ledger.schema import JournalEntry
+from ledger.money import to_usd_cents
+from ledger.schema import JournalEntry, JournalLine, Pledge
 from tests.builders import (
     activity,
     cancel,
@@ -160,3 +167,153 @@ def test_a_pledge_recorded_signed_after_its_date_posts_the_announcement_and_the_
     assert posted.usd_cents == 16_666_667
     with pytest.raises(ValidationError, match=r"signed_on: 2011-05-01 is before pledged_on \(2011-06-01\)"):
         pledge(ledger, "P2", "NOR", "2011-06-01", "NOK", {1: "1.00"}, signed_on="2011-05-01")
+
+
+def test_import_of_pledges_with_stage_and_signed_on(db_url, tmp_path):
+    """A signed row with signed_on after pledged_on posts the announcement and the signing; rows
+    of one pledge agree on stage and signed_on; importing the file again changes nothing, also
+    after the announced pledge is signed."""
+    from tests.builders import invoke_cli
+
+    ledger = Ledger(db_url, user="officer")
+    try:
+        _norway(ledger)
+    finally:
+        ledger.close()
+    path = tmp_path / "pledges.csv"
+    path.write_text("reference,donor,pledged_on,currency,amount,paragraph,stage,signed_on\n"
+                    "P1,NOR,2011-06-01,NOK,1000000.00,1,signed,2012-02-01\n"
+                    "P2,NOR,2011-06-01,NOK,2000.00,,announced,\n"
+                    "P3,NOR,2011-07-01,NOK,580.00,2,,\n")
+    code, out, err = invoke_cli("--db", db_url, "import", "pledges", str(path))
+    assert code == 0, err
+    ledger = Ledger(db_url, user="officer")
+    try:
+        with ledger.reading() as session:
+            entries = [tuple(e) for e in session.execute(
+                select(JournalEntry.kind, JournalEntry.reference, JournalEntry.event_date)
+                .where(JournalEntry.kind != "rate").order_by(JournalEntry.id))]
+        assert entries == [("pledge", "P1", dt.date(2011, 6, 1)), ("signing", "P1", dt.date(2012, 2, 1)),
+                           ("pledge", "P2", dt.date(2011, 6, 1)), ("pledge", "P3", dt.date(2011, 7, 1))]
+        assert [_stage(ledger, i).stage for i in (1, 2, 3)] == ["signed", "announced", "signed"]
+        rows = funding_rows(ledger, "2011-12-31")
+        # P1 and P2 announced at 5.80: 172,413.79 and 344.83; P3 signed: 580 / 5.80 = 100.00
+        assert (rows["totals"].announced, rows["totals"].pledged) == (17_241_379 + 34_483, 10_000)
+        sign(ledger, "P2", "2012-01-05")
+    finally:
+        ledger.close()
+    code, out, err = invoke_cli("--db", db_url, "import", "pledges", str(path))
+    assert code == 0 and "0 pledges added, 3 pledges skipped (identical)" in out, (out, err)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("reference,donor,pledged_on,currency,amount,paragraph,stage,signed_on\n"
+                   "P4,NOR,2011-06-01,NOK,1.00,1,signed,2011-05-01\n"
+                   "P5,NOR,2011-06-01,NOK,1.00,1,announced,\n"
+                   "P5,NOR,2011-06-01,NOK,1.00,2,signed,\n"
+                   "P6,NOR,2011-06-01,NOK,1.00,1,pending,\n")
+    code, out, err = invoke_cli("--db", db_url, "import", "pledges", str(bad))
+    assert code == 1
+    assert f"{bad}:2: signed_on: 2011-05-01 is before pledged_on (2011-06-01)" in err
+    assert f"{bad}:4: stage: signed differs from line 3 of pledge P5 (announced)" in err
+    assert f"{bad}:5: stage:" in err
+
+
+# -- property: random announce / sign / withdraw / reverse sequences ----------------------------
+_serial = itertools.count()
+MONTHLY = {month: f"{8 + month / 10:.2f}" for month in range(1, 13)}  # NOK 8.10 .. 9.20: a new rate every month
+
+
+def _prepare(ledger) -> None:
+    if ledger.__dict__.get("_stages_prepared"):
+        return
+    from ledger import rates
+    from ledger.inputs import RateIn
+    from ledger.roles import Act
+
+    with ledger.writing(Act.MANAGE_DONORS_RATES) as uow:
+        for month, units in MONTHLY.items():
+            rates.add_rate(uow, RateIn(currency="NOK", effective_from=f"2020-{month:02d}-01", units_per_usd=units))
+    donor(ledger, "NOR", "Norway", currency="NOK")
+    ledger.__dict__["_stages_prepared"] = True
+
+
+def _rate_micros(day: dt.date) -> int:
+    return int(Decimal(MONTHLY[day.month]) * 1_000_000)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=10)
+@given(amounts=st.dictionaries(st.sampled_from([1, 2, None]), st.integers(1, 10**9), min_size=1, max_size=3),
+       start=st.integers(0, 60),
+       ops=st.lists(st.tuples(st.sampled_from(["sign", "withdraw", "reverse"]), st.integers(0, 45)), max_size=6))
+def test_any_stage_sequence_balances_and_pledged_plus_announced_is_what_was_promised(ledger, amounts, start, ops):
+    _prepare(ledger)
+    reference = f"S{next(_serial)}"
+    day = dt.date(2020, 1, 1) + dt.timedelta(days=start)
+    totals = funding_rows(ledger, "2020-12-31")["totals"]
+    before = totals.pledged + totals.announced
+    posted = pledge(ledger, reference, "NOR", day.isoformat(), "NOK",
+                    {p: str(Decimal(m).scaleb(-2)) for p, m in amounts.items()}, stage="announced")
+    live = [posted.entry_id]  # the stage entries not reversed, latest last
+    signed_on = None
+    for op, days in ops:
+        day = min(day + dt.timedelta(days=days), dt.date(2020, 12, 31))
+        try:
+            if op == "sign":
+                live.append(sign(ledger, reference, day.isoformat()).entry_id)
+                signed_on = day
+            elif op == "withdraw":
+                live.append(withdraw(ledger, reference, day.isoformat()).entry_id)
+            elif len(live) > 1:
+                reverse(ledger, live.pop(), day.isoformat())
+                signed_on = None
+        except LedgerError:
+            pass
+    with ledger.reading() as session:
+        pledge_id = session.execute(select(Pledge.id).where(Pledge.reference == reference)).scalar_one()
+        memo = dict(session.execute(
+            select(JournalLine.account, func.sum(JournalLine.usd_cents))
+            .where(JournalLine.pledge_id == pledge_id, JournalLine.account.in_(("9000", "9100")))
+            .group_by(JournalLine.account)).all())
+    found = _stage(ledger, pledge_id)
+    promised = {"announced": sum(to_usd_cents(m, "NOK", _rate_micros(dt.date(2020, 1, 1) + dt.timedelta(days=start)))
+                                 for m in amounts.values()),
+                "signed": sum(to_usd_cents(m, "NOK", _rate_micros(signed_on)) for m in amounts.values()) if signed_on else 0,
+                "withdrawn": 0}[found.stage]
+    if found.stage != "announced":  # the memorandum accounts are cleared
+        assert memo == {"9000": 0, "9100": 0}
+    assert found.signed_on == signed_on
+    totals = funding_rows(ledger, "2020-12-31")["totals"]
+    assert totals.pledged + totals.announced - before == promised
+    assert services.verify_chain(ledger).ok
+
+
+def test_the_donors_report_the_pledge_list_and_the_workbook_show_the_stage(ledger, tmp_path):
+    import openpyxl
+
+    from ledger import queries
+    from reports.donors import donor_report
+    from reports.workbook import export_workbook
+
+    _norway(ledger)
+    pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "1000000.00"}, stage="announced")
+    sign(ledger, "P1", "2012-02-01")
+    with ledger.reading() as session:
+        then = {row.donor: row for row in donor_report(session, dt.date(2011, 12, 31)).rows}["NOR"]
+        later = {row.donor: row for row in donor_report(session, dt.date(2012, 12, 31)).rows}["NOR"]
+    assert (then.announced, then.pledged) == (17_241_379, 0)
+    assert (later.announced, later.pledged) == (0, 16_666_667)
+    listed = queries.pledges_page(ledger, queries.PledgeFilter(as_of=dt.date(2011, 12, 31)))
+    assert [(p.reference, p.stage, p.status) for p in listed] == [("P1", "announced", "announced")]
+    listed = queries.pledges_page(ledger, queries.PledgeFilter(as_of=dt.date(2012, 12, 31)))
+    assert [(p.reference, p.stage, p.status) for p in listed] == [("P1", "signed", "open")]
+    path = tmp_path / "book.xlsx"
+    export_workbook(ledger, path, dt.date(2011, 12, 31))
+    sheet = openpyxl.load_workbook(path)["Pledges"]
+    header = [cell.value for cell in sheet[1]]
+    row = [cell.value for cell in sheet[2]]
+    assert (row[header.index("Stage")], row[header.index("Signed on")]) == ("announced", None)
+    export_workbook(ledger, path, dt.date(2012, 12, 31))
+    sheet = openpyxl.load_workbook(path)["Pledges"]
+    row = [cell.value for cell in sheet[2]]
+    assert row[header.index("Stage")] == "signed" and row[header.index("Signed on")].date() == dt.date(2012, 2, 1)
+    assert row[header.index("Units per USD")] == 6  # the signing's rate is the pledge's rate

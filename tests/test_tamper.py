@@ -232,6 +232,8 @@ def test_the_posted_tables_are_discovered_from_the_schema():
     assert {"pledges", "allocations", "receipts", "cancellations", "disbursements", "instalments"} <= set(journal.POSTED_TABLES)
     assert journal.POSTED_TABLES["instalments"].parent is None  # it names its schedule entry
     assert journal.POSTED_TABLES["allocations"].parent == "pledges"
+    assert journal.POSTED_TABLES["allocations"].own  # one created by a reallocation belongs to its entry
+    assert {"reallocations", "refunds", "pledge_closings"} <= set(journal.POSTED_TABLES)
 
 
 def different(value, column):
@@ -248,19 +250,25 @@ def different(value, column):
 
 @pytest.fixture
 def with_cancellation(ledger, example):
-    from tests.builders import cancel
+    from tests.builders import cancel, close, pledge, reallocate, receipt, refund
 
     cancel(ledger, "P2", "2011-10-01", "1000")  # entry 6
     # the stages' posted rows: an announced pledge signed (entries 7, 8), another withdrawn (9, 10)
     from ledger import services
     from ledger.inputs import ScheduleIn, SigningIn, WithdrawalIn
-    from tests.builders import pledge
 
     pledge(ledger, "P3", "NOR", "2011-10-03", "NOK", {2: "1000.00"}, stage="announced")
     services.sign_pledge(ledger, SigningIn(pledge="P3", signed_on="2011-11-01"))
     pledge(ledger, "P4", "NOR", "2011-10-03", "NOK", {None: "2000.00"}, stage="announced")
     services.withdraw_pledge(ledger, WithdrawalIn(pledge="P4", withdrawn_on="2011-11-01", reason="not this year"))
-    services.schedule_pledge(ledger, ScheduleIn(pledge="P2", reason="annex", instalments=[  # entry 11
+    # a row of every table of the acts: refunds, a closing, and last a reallocation creating an allocation
+    pledge(ledger, "P5", "USA", "2011-10-04", "USD", {1: "100"})
+    receipt(ledger, "R3", "P5", "2011-10-04", "100")
+    refund(ledger, "P5", "2011-10-05", "100")
+    close(ledger, "P5", "2011-10-06")
+    refund(ledger, "P2", "2011-10-03", "1000", paragraph=4)
+    reallocate(ledger, "P2", "4", "5", "100", "2011-10-02")
+    services.schedule_pledge(ledger, ScheduleIn(pledge="P2", reason="annex", instalments=[  # the last entry
         {"due_on": "2011-12-31", "amount": "100000"}, {"due_on": "2012-06-30", "amount": "150000"}]))
     assert verify(example)[0] == 0
     return example
@@ -279,10 +287,15 @@ def test_changing_any_column_of_a_posted_row_is_caught_naming_its_entry(with_can
         key = conn.execute(select(rows.c.id).order_by(rows.c.id.desc()).limit(1)).scalar()
         old = conn.execute(select(rows.c[column]).where(rows.c.id == key)).scalar()
         owner = conn.execute(select(rows.c[posted.via]).where(rows.c.id == key)).scalar()
-        if posted.parent is not None:  # the entry of the row it names
+        if posted.own and conn.execute(select(rows.c.entry_id).where(rows.c.id == key)).scalar() is not None:
+            owner = conn.execute(select(rows.c.entry_id).where(rows.c.id == key)).scalar()  # a row of its own entry
+        elif posted.parent is not None:  # the entry of the row it names
             parent = journal.POSTED_TABLES[posted.parent].table
             owner = conn.execute(select(parent.c.entry_id).where(parent.c.id == owner)).scalar()
-        conn.execute(update(rows).where(rows.c.id == key).values({column: different(old, rows.c[column])}))
+        new = different(old, rows.c[column])
+        conn.execute(update(rows).where(rows.c.id == key).values({column: new}))
+    if posted.own and column == "entry_id":  # the row now belongs to entry ``new``: the earlier of the two fails first
+        owner = min(owner, new)
     code, out, err = verify(with_cancellation)
     assert code == 1, out
     assert f"journal entry {owner}:" in err and "Traceback" not in err, err

@@ -661,3 +661,39 @@ async def test_correct_a_pledge_from_the_pledges_screen(ledger):
     detail = queries.pledge_detail(ledger, "P3")
     assert (detail.donor, detail.amount, detail.links) == ("NOR", Decimal("1000.00"), f"corrects entry {detail.corrects}")
     assert detail.corrects is not None
+
+
+@run_async
+async def test_the_statement_of_a_donor_and_its_workbook(ledger, tmp_path):
+    """Donors, `s` on NOR: the worked example's P1 (NOK 1,500,000 at 5.80 = USD 258,620.69 pledged,
+    NOK 750,000 received = 129,310.34; D1 paid 50,000 + PSC 6,500 from P1's paragraph 1), then `x`."""
+    from openpyxl import load_workbook
+
+    from tui.statement import StatementDialog
+
+    target = tmp_path / "nor.xlsx"
+    app = app_on(ledger, "donors")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None and app.screen.donors)
+        table = app.screen.query_one("#donors")
+        table.move_cursor(row=[d.code for d in app.screen.donors].index("NOR"))
+        await pilot.press("s")
+        await settle(pilot, app, lambda: isinstance(app.screen, StatementDialog)
+                     and "loading" not in text_of(app.screen.query_one("#statement")))
+        shown = text_of(app.screen.query_one("#statement"))
+        assert "Statement of NOR Norway, as of 2016-12-31" in shown
+        assert "P1 (signed)" in shown and "receipt R1" in shown and "¶1 A1" in shown
+        app.screen.query_one("#statement-path").value = str(target)
+        app.screen.query_one("#statement-box").focus()
+        await pilot.press("x")
+        await settle(pilot, app, lambda: "Saved" in text_of(app.screen.query_one("#statement-status")), timeout=60)
+        assert "chain verified" in text_of(app.screen.query_one("#statement-status"))
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert app.current_mode == "donors" and not isinstance(app.screen, StatementDialog)
+        no_errors(app)
+    total = [r for r in load_workbook(target)["Statement"].iter_rows(values_only=True) if r[0] == "Total"][0]
+    # pledged 258,620.69, cancelled 0, received 129,310.34, refunded 0, outstanding NOK 750,000 at 6.00 =
+    # 125,000.00, spent 50,000.00, PSC 6,500.00, balance 129,310.34 - 50,000 - 6,500 = 72,810.34
+    assert [Decimal(str(v)) for v in total[7:]] == [Decimal(v) for v in (
+        "258620.69", "0", "129310.34", "0", "125000", "50000", "6500", "72810.34")]

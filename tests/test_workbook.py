@@ -18,13 +18,15 @@ from click.testing import CliRunner
 from ledger.money import from_minor
 from reports.funding import funding_report
 from reports.workbook import SHEETS, export_workbook
+from reports.workbook_sheets import F
 from tests.builders import donor, pledge, rate, receipt, worked_example
 
 END_2016 = dt.date(2016, 12, 31)
 HOSTILE = ['=HYPERLINK("http://example.com/x","click")', "+1", "@x", "-2", "=1+1", "#N/A"]
-FUNDING_MONEY = {"requirement": "C", "pledged": "D", "programmable": "E", "received": "F", "outstanding": "G",
-                 "fx_difference": "H", "disbursed": "I", "psc": "J", "available": "K", "spent_on_activities": "L",
-                 "gap": "P"}
+# the funding sheet's column letters (reports/workbook_sheets.py F): C requirement, D pledged, E programmable, ...
+FUNDING_MONEY = {key: F[key] for key in ("requirement", "pledged", "programmable", "received", "outstanding",
+                                         "fx_difference", "announced", "disbursed", "psc", "available",
+                                         "spent_on_activities", "gap")}
 
 
 def cents(value) -> int:
@@ -62,15 +64,17 @@ def test_sheets_values_to_the_cent_and_formulas(ledger, tmp_path):
         for key, col in FUNDING_MONEY.items():
             assert cents(ws[f"{col}{r}"].value) == row.value(key), (r, key)
             assert ws[f"{col}{r}"].number_format == "#,##0.00"
-        assert ws[f"M{r}"].value == f'=IF(C{r}=0,"",ROUND(E{r}/C{r}*100,1))'
-        assert ws[f"N{r}"].value == f'=IF(C{r}=0,"",ROUND(L{r}/C{r}*100,1))'
+        assert ws[f"{F['coverage_pct']}{r}"].value == f'=IF(C{r}=0,"",ROUND(E{r}/C{r}*100,1))'
+        assert ws[f"{F['delivery_pct']}{r}"].value == f'=IF(C{r}=0,"",ROUND({F["spent_on_activities"]}{r}/C{r}*100,1))'
     assert ws["B2"].value == "Technical assistance and training"
-    assert ws["O2"].value == 40.0 and ws["O3"].value is None  # progress: values
-    assert ws["C10"].value == "=SUM(C2:C9)" and ws["L10"].value == "=SUM(L2:L9)"
-    assert ws["P10"].value == "=MAX(SUM(P2:P8)-E9,0)"
-    assert ws["M10"].value == '=IF(C10=0,"",ROUND(E10/C10*100,1))'
-    assert cents(ws["D2"].value) == 17_241_379 and cents(ws["P2"].value) == 34_742_142
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:R9"
+    progress, gap, spent, announced = F["progress_pct"], F["gap"], F["spent_on_activities"], F["announced"]
+    assert ws[f"{progress}2"].value == 40.0 and ws[f"{progress}3"].value is None  # progress: values
+    assert ws["C10"].value == "=SUM(C2:C9)" and ws[f"{spent}10"].value == f"=SUM({spent}2:{spent}9)"
+    assert ws[f"{announced}10"].value == f"=SUM({announced}2:{announced}9)"
+    assert ws[f"{gap}10"].value == f"=MAX(SUM({gap}2:{gap}8)-E9,0)"
+    assert ws[f"{F['coverage_pct']}10"].value == '=IF(C10=0,"",ROUND(E10/C10*100,1))'
+    assert cents(ws["D2"].value) == 17_241_379 and cents(ws[f"{gap}2"].value) == 34_742_142
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:{F['activities_completed']}9"
     assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
     assert "1" in str(ws.print_title_rows)
@@ -248,12 +252,12 @@ def test_libreoffice_recalculates_the_totals_to_the_cent(ledger, tmp_path):
     assert ws[f"A{total}"].value == "Total"
     for key, col in FUNDING_MONEY.items():
         assert round(Decimal(str(ws[f"{col}{total}"].value)), 2) == from_minor(report.totals.value(key), "USD"), key
-    assert Decimal(str(ws[f"M{total}"].value)) == report.totals.coverage_pct
-    assert Decimal(str(ws[f"N{total}"].value)) == report.totals.delivery_pct
+    assert Decimal(str(ws[f"{F['coverage_pct']}{total}"].value)) == report.totals.coverage_pct
+    assert Decimal(str(ws[f"{F['delivery_pct']}{total}"].value)) == report.totals.delivery_pct
     for r, row in enumerate(report.rows, start=2):
-        got = ws[f"M{r}"].value
+        got = ws[f"{F['coverage_pct']}{r}"].value
         assert (None if got in (None, "") else Decimal(str(got))) == row.coverage_pct, r
-    assert ws[f"Q{total}"].value == report.totals.activities_total
+    assert ws[f"{F['activities_total']}{total}"].value == report.totals.activities_total
     donors = values["Donors"]
     last = donors.max_row
     assert donors[f"A{last}"].value == "Total"

@@ -11,24 +11,24 @@ from tests.builders import disburse, lines_of, worked_example
 
 EXPECTED = {
     1: dict(requirement="500000.00", pledged="172413.79", programmable="152578.58", received="86206.89",
-            outstanding="83333.33", fx_difference="-2873.57", disbursed="50000.00", psc="6500.00",
+            outstanding="83333.33", fx_difference="-2873.57", announced="0.00", disbursed="50000.00", psc="6500.00",
             available="29706.89", spent_on_activities="50000.00", coverage_pct="30.5", delivery_pct="10.0",
             progress_pct="40.0", gap="347421.42", activities_total=1, activities_completed=0),
     4: dict(requirement="200000.00", pledged="250000.00", programmable="221238.94", received="100000.00",
-            outstanding="150000.00", fx_difference="0.00", disbursed="0.00", psc="0.00", available="100000.00",
+            outstanding="150000.00", fx_difference="0.00", announced="0.00", disbursed="0.00", psc="0.00", available="100000.00",
             spent_on_activities="0.00", coverage_pct="110.6", delivery_pct="0.0", progress_pct="0.0", gap="0.00",
             activities_total=1, activities_completed=0),
     None: dict(requirement="0.00", pledged="86206.90", programmable="76289.29", received="43103.45",
-               outstanding="41666.67", fx_difference="-1436.78", disbursed="0.00", psc="0.00", available="43103.45",
+               outstanding="41666.67", fx_difference="-1436.78", announced="0.00", disbursed="0.00", psc="0.00", available="43103.45",
                spent_on_activities="0.00", coverage_pct=None, delivery_pct=None, progress_pct=None, gap="0.00",
                activities_total=0, activities_completed=0),
     "totals": dict(requirement="700000.00", pledged="508620.69", programmable="450106.81", received="229310.34",
-                   outstanding="275000.00", fx_difference="-4310.35", disbursed="50000.00", psc="6500.00",
+                   outstanding="275000.00", fx_difference="-4310.35", announced="0.00", disbursed="50000.00", psc="6500.00",
                    available="172810.34", spent_on_activities="50000.00", coverage_pct="64.3", delivery_pct="7.1",
                    progress_pct="28.6", gap="271132.13", activities_total=2, activities_completed=0),
 }
 ZERO_PARAGRAPH = dict(requirement="0.00", pledged="0.00", programmable="0.00", received="0.00", outstanding="0.00",
-                      fx_difference="0.00", disbursed="0.00", psc="0.00", available="0.00",
+                      fx_difference="0.00", announced="0.00", disbursed="0.00", psc="0.00", available="0.00",
                       spent_on_activities="0.00", coverage_pct=None, delivery_pct=None, progress_pct=None,
                       gap="0.00", activities_total=0, activities_completed=0)
 

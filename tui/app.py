@@ -67,6 +67,7 @@ ACTIONS: tuple[tuple[str, str, str, str, Act | None], ...] = (
     ("disbursements", "reverse", "Reverse a disbursement", "A mirror entry for the selected disbursement", Act.RECORD_MONEY),
     ("activities", "update_activity", "Update an activity", "Status, progress or budget (with a reason) of the selected activity", Act.UPDATE_ACTIVITIES),
     ("activities", "new_activity", "New activity", "An activity of the selected paragraph", Act.UPDATE_ACTIVITIES),
+    ("donors", "statement", "Donor statement", "The selected donor's pledges, events, spending and balance; x writes its workbook", None),
     ("donors", "new_donor", "Add a donor", "Code, name, kind, country, currency", Act.MANAGE_DONORS_RATES),
     ("donors", "edit_donor", "Edit a donor", "Changes are kept in the audit trail", Act.MANAGE_DONORS_RATES),
     ("rates", "new_rate", "Add an exchange rate", "UN operational rate of a currency from a date", Act.MANAGE_DONORS_RATES),

@@ -28,6 +28,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
+from ledger import queries
+
 from .base import LedgerScreen
 from .common import bar, parse_date, percent, usd_cents
 from .verification import ChainCheck, VerificationStopped, verify_in_child
@@ -72,6 +74,7 @@ SHORT_LEGEND = Text.assemble(
 @dataclass(frozen=True)
 class DashboardData:
     report: FundingReport
+    pipeline: tuple = ([], 0, 0)  # queries.pipeline: (first announced pledges, how many, their USD)
 
 
 class AlertsLoaded(Message):
@@ -261,7 +264,8 @@ class DashboardScreen(LedgerScreen):
     def _load(self, as_of: dt.date, recorded_at: dt.datetime | None) -> None:
         from reports.funding import funding_report_for
 
-        self.post_message(DashboardLoaded(DashboardData(funding_report_for(self.ledger, as_of, recorded_at))))
+        report = funding_report_for(self.ledger, as_of, recorded_at)
+        self.post_message(DashboardLoaded(DashboardData(report, queries.pipeline(self.ledger, report.as_of))))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="alerts")
     def _load_alerts(self, as_of: dt.date, recorded_at: dt.datetime | None) -> None:
@@ -352,6 +356,13 @@ class DashboardScreen(LedgerScreen):
                                 f"cash {usd_whole(int(need.cash_usd * 100))}\n")
             else:
                 text.append("✓ every paragraph holds the cash its open activities still need\n", style="green")
+        listed, count, total = data.pipeline
+        if count:  # announced pledges, not signed yet: not part of pledged
+            text.append(f"Pipeline: {count} announced pledge(s), USD {total:,.2f}\n", style="bold magenta")
+            for p in listed:
+                text.append(f"  {p.donor} {p.reference} {p.pledged_on} {p.currency} {p.amount:,.2f} · USD {p.usd:,.2f}\n")
+            if count > len(listed):
+                text.append(f"  … and {count - len(listed)} more: Pledges (2), status announced\n", style="dim")
         self.query_one("#alerts", Static).update(text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")

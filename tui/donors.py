@@ -44,11 +44,13 @@ class DonorsScreen(LedgerScreen):
     HELP = (
         "Every donor with its code, name, kind, country, usual currency, number of pledges and what "
         "it pledged and paid in USD. Below the table: the history of the selected donor, one line per "
-        "version (who recorded it, when, why, and the fields it changed, old and new value).\n\n**n** adds a donor, **e** edits the selected "
-        "one (finance)."
+        "version (who recorded it, when, why, and the fields it changed, old and new value).\n\n**s** shows the selected "
+        "donor's statement as of the app's date (its pledges and their events, the spending its money paid for, its "
+        "balance) and writes its workbook with **x**; **n** adds a donor, **e** edits the selected one (finance)."
     )
     WRITE_ACTIONS: ClassVar = {"new_donor": Act.MANAGE_DONORS_RATES, "edit_donor": Act.MANAGE_DONORS_RATES}
-    BINDINGS: ClassVar = [Binding("n", "new_donor", "Add donor"), Binding("e", "edit_donor", "Edit donor")]
+    BINDINGS: ClassVar = [Binding("s", "statement", "Statement"), Binding("n", "new_donor", "Add donor"),
+                          Binding("e", "edit_donor", "Edit donor")]
 
     def compose_body(self) -> ComposeResult:
         table = DataTable(id="donors", cursor_type="row", zebra_stripes=True)
@@ -112,6 +114,15 @@ class DonorsScreen(LedgerScreen):
         table = history_table(f"Donor {message.code}", message.trail)
         self.query_one("#trail", Static).update(table)
 
+    def action_statement(self) -> None:
+        from .statement import StatementDialog
+
+        donor = self.selected()
+        if donor is None:
+            self.notify("No donor selected.", severity="warning")
+            return
+        self.app.push_screen(StatementDialog(self.ledger, donor.code, self.app.as_of))
+
     def action_new_donor(self) -> None:
         if not self.refused(Act.MANAGE_DONORS_RATES):
             self.app.push_screen(DonorForm(), self._written)
@@ -136,7 +147,8 @@ class DonorForm(FormScreen):
     MODEL = DonorIn
     TITLE = "Donor"
     HELP = ("A donor has a unique short code, a name, a kind, optionally an ISO 3166-1 alpha-3 country "
-            "(NOR, USA, JPN) and a usual currency. Each change is kept as a new version (its history).")
+            "(NOR, USA, JPN), a usual currency and its IATI organisation identifier (XM-DAC-8 for Norway; "
+            "the IATI file names it). Each change is kept as a new version (its history).")
 
     def __init__(self, donor: queries.DonorView | None = None):
         super().__init__()
@@ -149,13 +161,15 @@ class DonorForm(FormScreen):
         yield self.choice("kind", "Kind", [(k, k) for k in DONOR_KINDS], d.kind if d else "member-state")
         yield self.field("country", "Country (ISO alpha-3)", (d.country or "") if d else "", "e.g. NOR")
         yield self.field("currency", "Usual currency", (d.currency or "") if d else "", "e.g. NOK")
+        yield self.field("iati_ref", "IATI organisation identifier", (d.iati_ref or "") if d else "", "e.g. XM-DAC-8")
 
     def on_mount(self) -> None:
         self.query_one(f"#{field_id('name' if self.donor else 'code')}").focus()
 
     def values(self) -> dict:
         return {"code": self.text("code"), "name": self.text("name"), "kind": self.selected("kind"),
-                "country": self.text("country"), "currency": self.text("currency")}
+                "country": self.text("country"), "currency": self.text("currency"),
+                "iati_ref": self.text("iati_ref")}
 
     def save(self, model: DonorIn) -> Any:
         return SavedRecord(f"Donor {model.code} {services.save_donor(self.app.ledger, model)}", model.code)

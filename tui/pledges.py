@@ -20,7 +20,7 @@ from textual.widgets.select import InvalidSelectValueError
 
 from ledger import queries, services
 from ledger.errors import Problem
-from ledger.inputs import CancellationIn, PledgeIn, ReceiptIn, ScheduleIn
+from ledger.inputs import CancellationIn, PledgeIn, ReceiptIn, ScheduleIn, SigningIn, WithdrawalIn
 from ledger.money import MoneyError, parse_decimal
 from ledger.roles import Act
 
@@ -31,7 +31,7 @@ from .reversal import ReverseForm
 from .tables import Column, LazyTable
 
 STATUS_STYLE = {"overdue": "bold yellow", "received": "green", "cancelled": "dim", "reversed": "dim strike",
-                "partly received": "cyan", "open": ""}
+                "partly received": "cyan", "open": "", "announced": "italic magenta", "withdrawn": "dim"}
 SORTS = [("Reference", "reference"), ("Donor", "donor"), ("Date", "pledged_on"), ("Currency", "currency"),
          ("Amount", "amount"), ("USD", "usd"), ("Received", "received"), ("Outstanding", "outstanding"),
          ("Status", "status"), ("Due", "due_on")]
@@ -309,6 +309,10 @@ def open_pledge_form(screen, purpose: str, detail: queries.PledgeDetail, callbac
         screen.app.push_screen(ReceiptForm(detail), callback)
     elif purpose == "cancel":
         screen.app.push_screen(CancelForm(detail), callback)
+    elif purpose == "sign":
+        screen.app.push_screen(SignForm(detail), callback)
+    elif purpose == "withdraw":
+        screen.app.push_screen(WithdrawForm(detail), callback)
     elif purpose == "reverse":
         screen.app.push_screen(ReverseForm(detail), callback)
     elif purpose == "schedule":
@@ -327,6 +331,8 @@ class PledgeDetailScreen(ModalScreen[Any]):
         Binding("r", "act('receipt')", "Receipt"),
         Binding("c", "act('cancel')", "Cancel"),
         Binding("i", "act('schedule')", "Instalments"),
+        Binding("s", "act('sign')", "Sign"),
+        Binding("w", "act('withdraw')", "Withdraw"),
         Binding("x", "act('reverse')", "Reverse"),
         Binding("e", "act('correct')", "Correct"),
         Binding("question_mark", "help", "Help"),
@@ -338,7 +344,10 @@ class PledgeDetailScreen(ModalScreen[Any]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "act":
-            return self.app.may(Act.RECORD_MONEY)
+            if not self.app.may(Act.RECORD_MONEY):
+                return False
+            if parameters and parameters[0] in ("sign", "withdraw"):  # only an announced pledge is signed or withdrawn
+                return self.detail.stage == "announced"
         return True
 
     def compose(self) -> ComposeResult:
@@ -349,6 +358,7 @@ class PledgeDetailScreen(ModalScreen[Any]):
                 yield Static(Text(
                     f"Pledged on {d.pledged_on} in {d.currency} · PSC {d.psc_rate}% · due {d.due_on or '—'} · "
                     f"journal entry {d.entry_id}" + (f" · {d.links}" if d.links else "")
+                    + (f"\n{self._stage()}" if self._stage() else "")
                     + (f"\nNotes: {d.notes}" if d.notes else "")))
                 yield Static(self._allocations(), classes="detail-block")
                 yield Static(self._schedule(), classes="detail-block")
@@ -356,6 +366,15 @@ class PledgeDetailScreen(ModalScreen[Any]):
                 yield Static(self._spending(), classes="detail-block")
                 yield Static(self._entries(), classes="detail-block")
         yield Footer()
+
+    def _stage(self) -> str:
+        """The stage, where the pledge was not simply recorded signed on its date."""
+        d = self.detail
+        if d.stage == "announced":
+            return "Stage: announced, not signed (s signs it, w withdraws it); no receipt or funding until signed"
+        if d.stage == "withdrawn":
+            return f"Stage: withdrawn on {d.withdrawn_on}"
+        return f"Stage: announced {d.pledged_on}, signed {d.signed_on}" if d.signed_on != d.pledged_on else ""
 
     def _allocations(self):
         from rich.console import Group
@@ -511,6 +530,8 @@ class PledgeForm(FormScreen):
         with Horizontal(classes="row"):
             yield self.field("psc_rate", "PSC %", "13")
             yield self.field("due_on", "Due on", placeholder="optional YYYY-MM-DD")
+            yield self.choice("stage", "Stage", [("Signed (an agreement)", "signed"), ("Announced (intention)", "announced")],
+                              "signed")
         yield self.field("notes", "Notes", placeholder="optional")
 
     def on_mount(self) -> None:
@@ -558,7 +579,7 @@ class PledgeForm(FormScreen):
         return {
             "reference": self.text("reference"), "donor": self.text("donor"), "pledged_on": self.text("pledged_on"),
             "currency": self.text("currency"), "allocations": allocations, "psc_rate": self.text("psc_rate"),
-            "due_on": self.text("due_on"), "notes": self.text("notes"),
+            "due_on": self.text("due_on"), "notes": self.text("notes"), "stage": self.selected("stage") or "signed",
         }
 
     def show_problems(self, problems: list[Problem], show_all: bool = True) -> None:
@@ -748,3 +769,58 @@ class ScheduleForm(FormScreen):
 
 __all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "ScheduleForm", "PledgeDetailScreen",
            "FormField"]
+
+
+class SignForm(FormScreen):
+    MODEL = SigningIn
+    TITLE = "Sign an announced pledge"
+    HELP = ("The donor signed the contribution agreement: the pledge's receivable and revenue are posted at the "
+            "rate of the signing date, which becomes the pledge's rate; its announcement (memorandum) is cleared.")
+
+    def __init__(self, detail: queries.PledgeDetail):
+        super().__init__()
+        self.detail = detail
+
+    def compose_fields(self) -> ComposeResult:
+        d = self.detail
+        yield Static(f"Pledge {d.reference} · {d.donor} · announced {d.pledged_on} · {d.currency} {amount(d.amount)}",
+                     classes="hint")
+        with Horizontal(classes="row"):
+            yield self.field("signed_on", "Signed on", dt.date.today().isoformat(), "YYYY-MM-DD")
+            yield self.field("agreement", "Agreement", placeholder="optional, e.g. agreement number")
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{field_id('signed_on')}").focus()
+
+    def values(self) -> dict:
+        return {"pledge": self.detail.reference, "signed_on": self.text("signed_on"), "agreement": self.text("agreement")}
+
+    def save(self, model: SigningIn) -> Any:
+        return services.sign_pledge(self.app.ledger, model)
+
+
+class WithdrawForm(FormScreen):
+    MODEL = WithdrawalIn
+    TITLE = "Withdraw an announced pledge"
+    HELP = "The donor will not sign: the announcement ends (its memorandum lines are cleared). A signed pledge is cancelled instead."
+
+    def __init__(self, detail: queries.PledgeDetail):
+        super().__init__()
+        self.detail = detail
+
+    def compose_fields(self) -> ComposeResult:
+        d = self.detail
+        yield Static(f"Pledge {d.reference} · {d.donor} · announced {d.pledged_on} · {d.currency} {amount(d.amount)}",
+                     classes="hint")
+        with Horizontal(classes="row"):
+            yield self.field("withdrawn_on", "Withdrawn on", dt.date.today().isoformat(), "YYYY-MM-DD")
+            yield self.field("reason", "Reason", placeholder="e.g. donor letter of 2012-03-01")
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{field_id('withdrawn_on')}").focus()
+
+    def values(self) -> dict:
+        return {"pledge": self.detail.reference, "withdrawn_on": self.text("withdrawn_on"), "reason": self.text("reason")}
+
+    def save(self, model: WithdrawalIn) -> Any:
+        return services.withdraw_pledge(self.app.ledger, model)

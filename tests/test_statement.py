@@ -1,0 +1,199 @@
+"""Donor statements (`report statement`, `export --donor`): a worked example with every number by
+hand, and the statement's totals equal to the donor's row of `report donors`."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reports.donors import donor_report_for
+from reports.statement import statement_for
+from tests.builders import activity, cancel, disburse, donor, invoke_cli, pledge, receipt
+
+AS_OF = dt.date(2016, 12, 31)
+
+
+def two_pledges(ledger) -> None:
+    """GER pledges USD 100,000 to paragraph 1 (due 2016-06-30) and USD 50,000 unearmarked, pays
+    60,000 and 50,000, cancels 10,000 of the first; 10,000 is spent on A1 from the first (PSC 13%:
+    1,300). SWE's pledge is another donor's and stays out of GER's statement."""
+    donor(ledger, "GER", "Germany", iati_ref="XM-DAC-5")
+    donor(ledger, "SWE", "Sweden")
+    activity(ledger, "A1", 1, "80000", "ongoing", 10)
+    pledge(ledger, "P1", "GER", "2016-01-10", "USD", {1: "100000"}, due_on="2016-06-30")
+    pledge(ledger, "P2", "GER", "2016-02-01", "USD", {None: "50000"})
+    pledge(ledger, "S1", "SWE", "2016-02-01", "USD", {1: "7000"})
+    receipt(ledger, "R1", "P1", "2016-03-01", "60000")
+    receipt(ledger, "R2", "P2", "2016-03-15", "50000")
+    receipt(ledger, "R3", "S1", "2016-03-15", "7000")
+    disburse(ledger, "D1", "A1", "2016-04-01", "10000", pledge="P1")
+    cancel(ledger, "P1", "2016-05-01", "10000", reason="budget cut")
+
+
+def test_worked_example_two_pledges_balance_by_hand(ledger):
+    two_pledges(ledger)
+    s = statement_for(ledger, "GER", AS_OF)
+    assert (s.donor.donor, s.donor.name, s.iati_ref) == ("GER", "Germany", "XM-DAC-5")
+    p1, p2 = s.pledges
+    # P1: pledged 100,000.00 - 10,000.00 cancelled = 90,000.00; received 60,000.00; outstanding
+    # 100,000 - 60,000 - 10,000 = 30,000.00; spent 10,000.00 with PSC 13% = 1,300.00;
+    # balance 60,000 - 0 - 10,000 - 1,300 = 48,700.00
+    assert (p1.reference, p1.stage, p1.amount, p1.schedule) == ("P1", "signed", 10_000_000, [(dt.date(2016, 6, 30), 10_000_000)])
+    assert (p1.pledged, p1.cancelled, p1.received, p1.refunded, p1.outstanding_minor, p1.outstanding, p1.spent, p1.psc,
+            p1.balance) == (9_000_000, 1_000_000, 6_000_000, 0, 3_000_000, 3_000_000, 1_000_000, 130_000, 4_870_000)
+    assert [(e.kind, e.reference, e.receivable, e.pledged, e.cash) for e in p1.events] == [
+        ("pledge", "P1", 10_000_000, 10_000_000, 0),
+        ("receipt", "R1", -6_000_000, 0, 6_000_000),
+        ("cancellation", "P1", -1_000_000, -1_000_000, 0),
+    ]
+    # P2: 50,000.00 pledged and received, nothing spent: balance 50,000.00; no due date, no schedule
+    assert (p2.pledged, p2.received, p2.outstanding, p2.spent, p2.psc, p2.balance, p2.schedule) == (
+        5_000_000, 5_000_000, 0, 0, 0, 5_000_000, [])
+    # totals: pledged 90,000 + 50,000 = 140,000.00; received 110,000.00; outstanding 30,000.00;
+    # balance 110,000 - 0 - 10,000 - 1,300 = 98,700.00
+    assert s.totals() == {"pledged": 14_000_000, "cancelled": 1_000_000, "received": 11_000_000, "refunded": 0,
+                          "outstanding": 3_000_000, "spent": 1_000_000, "psc": 130_000, "balance": 9_870_000}
+    assert [(x.paragraph, x.activity, x.spent, x.psc) for x in s.spending] == [(1, "A1", 1_000_000, 130_000)]
+    # as of before the cancellation and the spending: P1 still owes 40,000.00
+    early = statement_for(ledger, "GER", dt.date(2016, 3, 31))
+    assert early.totals()["outstanding"] == 4_000_000 and early.totals()["balance"] == 11_000_000
+
+
+def _donor_row(ledger, code, as_of):
+    return next(r for r in donor_report_for(ledger, as_of).rows if r.donor == code)
+
+
+def test_statement_totals_are_the_donor_row_of_report_donors(ledger):
+    two_pledges(ledger)
+    for as_of in (dt.date(2016, 2, 15), dt.date(2016, 4, 15), AS_OF):
+        s, row = statement_for(ledger, "GER", as_of), _donor_row(ledger, "GER", as_of)
+        assert {k: s.totals()[k] for k in ("pledged", "received", "outstanding", "spent", "psc")} == {
+            "pledged": row.pledged, "received": row.received, "outstanding": row.outstanding, "spent": row.spent,
+            "psc": row.psc}
+        # and the pledges add up to the totals
+        for key in ("pledged", "cancelled", "received", "outstanding", "spent", "psc", "balance"):
+            assert sum(getattr(p, key) for p in s.pledges) == s.totals()[key], key
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(1, 9_000), st.integers(0, 9_000), st.integers(0, 3_000)), min_size=1, max_size=3))
+def test_property_statement_totals_equal_the_donors_report(ledger, plans):
+    """For random pledges, receipts and spending of two donors, each statement's pledged, received,
+    outstanding, spending and PSC are its row of `report donors`, and its pledges add up to them."""
+    from ledger.errors import LedgerError
+
+    with ledger.reading() as session:
+        from sqlalchemy import func, select
+
+        from ledger.schema import Pledge
+
+        start = session.execute(select(func.count()).select_from(Pledge)).scalar()
+    if start == 0:
+        donor(ledger, "D1", "One")
+        donor(ledger, "D2", "Two")
+        activity(ledger, "A1", 1, "1000000", "ongoing", 0)
+    for i, (amount, paid, spent) in enumerate(plans, start=start):
+        code = "D1" if i % 2 else "D2"
+        pledge(ledger, f"Q{i}", code, "2016-01-01", "USD", {1: str(amount)})
+        if paid:
+            receipt(ledger, f"RQ{i}", f"Q{i}", "2016-02-01", str(min(paid, amount)))
+            if spent:
+                try:
+                    disburse(ledger, f"DQ{i}", "A1", "2016-03-01", str(spent), pledge=f"Q{i}")
+                except LedgerError:
+                    pass  # more than the pledge's cash: refused, nothing written
+    for code in ("D1", "D2"):
+        s, row = statement_for(ledger, code, AS_OF), _donor_row(ledger, code, AS_OF)
+        assert (s.totals()["pledged"], s.totals()["received"], s.totals()["outstanding"], s.totals()["spent"],
+                s.totals()["psc"]) == (row.pledged, row.received, row.outstanding, row.spent, row.psc)
+        assert s.totals()["balance"] == row.balance  # no refunds here
+        assert sum(p.received for p in s.pledges) == row.received
+
+
+def test_statement_command_formats_and_unknown_donor(ledger, db_url):
+    two_pledges(ledger)
+    base = ("--db", db_url, "--user", "officer", "report", "statement")
+    code, out, err = invoke_cli(*base, "--donor", "GER", "--as-of", "2016-12-31", "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["donor"] == {"code": "GER", "name": "Germany", "kind": "member-state", "country": None,
+                                 "currency": None, "iati_ref": "XM-DAC-5"}
+    assert document["totals"] == {"pledged": "140000.00", "cancelled": "10000.00", "received": "110000.00",
+                                  "refunded": "0.00", "outstanding": "30000.00", "spent": "10000.00",
+                                  "psc": "1300.00", "balance": "98700.00"}
+    assert document["pledges"][0]["schedule"] == [{"due_on": "2016-06-30", "amount": "100000.00"}]
+    assert document["command"].startswith("donor-ledger report statement --donor GER --as-of 2016-12-31")
+    code, out, err = invoke_cli(*base, "--donor", "GER", "--as-of", "2016-12-31", "--format", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["line"], r["pledge"], r["kind"]) for r in rows if r["line"] != "event"] == [
+        ("pledge", "P1", "signed"), ("instalment", "P1", ""), ("pledge", "P2", "signed"), ("spending", "", ""),
+        ("total", "", "")]
+    assert rows[-1]["balance"] == "98700.00"
+    code, out, err = invoke_cli(*base, "--donor", "GER", "--as-of", "2016-12-31")
+    assert code == 0, err
+    assert "Statement of GER Germany, IATI XM-DAC-5, as of 2016-12-31" in out and "98,700.00" in out
+    code, out, err = invoke_cli(*base, "--donor", "XXX")
+    assert code == 1 and "no donor with code 'XXX'" in err and "Traceback" not in err
+
+
+def test_export_donor_workbook_values_read_back(ledger, db_url, tmp_path):
+    from openpyxl import load_workbook
+
+    two_pledges(ledger)
+    target = tmp_path / "ger.xlsx"
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "export", "-o", str(target), "--donor", "GER",
+                                "--as-of", "2016-12-31")
+    assert code == 0, err
+    assert "5 sheets, the statement of donor GER; chain verified" in out
+    wb = load_workbook(target)
+    assert wb.sheetnames == ["Statement", "Instalments", "Events", "Spending", "About"]
+    rows = [row for row in wb["Statement"].iter_rows(min_row=2, values_only=True) if row[0]]
+    from decimal import Decimal as D
+
+    assert [(r[0], r[2], r[3], r[4], r[5], *r[7:]) for r in rows] == [
+        ("P1", "signed", "USD", 100000, 30000, 90000, 10000, 60000, 0, 30000, 10000, 1300, 48700),
+        ("P2", "signed", "USD", 50000, 0, 50000, 0, 50000, 0, 0, 0, 0, 50000),
+        ("Total", None, None, None, None, 140000, 10000, 110000, 0, 30000, 10000, 1300, 98700),
+    ]
+    assert D(str(rows[-1][-1])) == D("98700")
+    assert [r[:4] for r in wb["Instalments"].iter_rows(min_row=2, values_only=True) if r[0]] == [
+        ("P1", dt.datetime(2016, 6, 30), "USD", 100000)]
+    assert [(r[0], r[3], r[4], r[7], r[9]) for r in wb["Events"].iter_rows(min_row=2, values_only=True) if r[0]] == [
+        ("P1", "pledge", "P1", 100000, 0), ("P1", "receipt", "R1", -60000, 60000),
+        ("P1", "cancellation", "P1", -10000, 0), ("P2", "pledge", "P2", 50000, 0), ("P2", "receipt", "R2", -50000, 50000)]
+    assert [r for r in wb["Spending"].iter_rows(min_row=2, values_only=True) if r[0]] == [
+        (1, "A1", "Activity A1", 10000, 1300)]
+    about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r[0]}
+    assert about["Command that makes this workbook again"].startswith(
+        "donor-ledger export -o FILE.xlsx --donor GER --as-of 2016-12-31 --as-recorded-at ")
+    assert about["Donor"] == "GER Germany (IATI XM-DAC-5)" and about["Verification"].startswith("passed")
+    code, out, err = invoke_cli("--db", db_url, "--user", "officer", "export", "-o", str(tmp_path / "x.xlsx"),
+                                "--donor", "NOPE")
+    assert code == 1 and "no donor with code 'NOPE'" in err and not (tmp_path / "x.xlsx").exists()
+
+
+def test_an_announced_pledge_is_shown_announced_until_signed(ledger):
+    """GER announces P3 (USD 20,000) on 2016-06-01 and signs it on 2016-07-01: as of 2016-06-15 it
+    is announced (20,000.00 on the memorandum, nothing pledged or outstanding); as of 2016-12-31
+    signed (pledged and outstanding 20,000.00), its signing among its events."""
+    from ledger import services
+    from ledger.inputs import SigningIn
+
+    two_pledges(ledger)
+    pledge(ledger, "P3", "GER", "2016-06-01", "USD", {2: "20000"}, stage="announced")
+    services.sign_pledge(ledger, SigningIn(pledge="P3", signed_on="2016-07-01"))
+    before = statement_for(ledger, "GER", dt.date(2016, 6, 15)).pledges[-1]
+    assert (before.reference, before.stage, before.pledged, before.outstanding) == ("P3", "announced", 0, 0)
+    assert [(e.kind, e.announced, e.receivable) for e in before.events] == [("pledge", 2_000_000, 0)]
+    after = statement_for(ledger, "GER", AS_OF)
+    p3 = after.pledges[-1]
+    assert (p3.stage, p3.pledged, p3.outstanding) == ("signed", 2_000_000, 2_000_000)
+    assert [(e.kind, e.announced, e.receivable, e.pledged) for e in p3.events] == [
+        ("pledge", 2_000_000, 0, 0), ("signing", -2_000_000, 2_000_000, 2_000_000)]
+    assert after.totals()["pledged"] == 16_000_000 == _donor_row(ledger, "GER", AS_OF).pledged

@@ -1,0 +1,126 @@
+"""Pilot tests: recording an announced pledge, signing and withdrawing it from the pledge detail."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from textual.widgets import Select
+
+from ledger import queries, services
+from ledger.inputs import PledgeIn, UserIn
+from tests.test_tui_flows import app_on, no_errors, select_pledge
+from tests.test_tui_support import SIZE, fill, open_worked_example, run_async, settle, text_of
+from tui.forms import FormScreen, field_id
+from tui.pledges import PledgeDetailScreen, PledgeForm, SignForm, WithdrawForm
+
+
+@pytest.fixture
+def ledger(sqlite_url):
+    opened = open_worked_example(sqlite_url)
+    yield opened
+    opened.close()
+
+
+def announce(ledger, reference: str) -> None:
+    services.record_pledge(ledger, PledgeIn(reference=reference, donor="NOR", pledged_on="2013-03-01", currency="NOK",
+                                            allocations=[{"paragraph": 2, "amount": "600000"}], stage="announced"))
+
+
+@run_async
+async def test_record_an_announced_pledge_in_the_form(ledger):
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await pilot.press("n")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeForm) and app.screen.query("#f-alloc-U"))
+        form = app.screen
+        await fill(pilot, form, reference="NOR-2013-A", donor="NOR", pledged_on="2013-03-01", **{"alloc.2": "600000"})
+        form.query_one(f"#{field_id('stage')}", Select).value = "announced"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+    detail = queries.pledge_detail(ledger, "NOR-2013-A")
+    assert (detail.stage, detail.status, detail.signed_on) == ("announced", "announced", None)
+    assert detail.allocations[0].pledged_usd == 0  # no revenue until signed
+
+
+@run_async
+async def test_sign_an_announced_pledge_from_its_detail(ledger):
+    announce(ledger, "NOR-2013-A")
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await select_pledge(pilot, app, "NOR-2013-A")
+        await pilot.press("enter")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeDetailScreen))
+        assert "announced, not signed" in " ".join(text_of(w) for w in app.screen.query("Static"))
+        await pilot.press("s")
+        await settle(pilot, app, lambda: isinstance(app.screen, SignForm))
+        await fill(pilot, app.screen, signed_on="2013-05-02", agreement="NOR agreement 2013/7")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, SignForm | PledgeDetailScreen))
+        no_errors(app)
+    detail = queries.pledge_detail(ledger, "NOR-2013-A")
+    assert (detail.stage, detail.signed_on) == ("signed", dt.date(2013, 5, 2))
+    assert str(detail.allocations[0].pledged_usd) == "100000.00"  # NOK 600,000 at 6.00, the signing's rate
+
+
+@run_async
+async def test_withdraw_an_announced_pledge_and_no_sign_or_withdraw_on_a_signed_one(ledger):
+    announce(ledger, "NOR-2013-A")
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await select_pledge(pilot, app, "P1")  # signed: s and w do nothing
+        await pilot.press("enter")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeDetailScreen))
+        assert not app.screen.check_action("act", ("sign",)) and not app.screen.check_action("act", ("withdraw",))
+        await pilot.press("escape")
+        await settle(pilot, app, lambda: not isinstance(app.screen, PledgeDetailScreen))
+        await select_pledge(pilot, app, "NOR-2013-A")
+        await pilot.press("enter")
+        await settle(pilot, app, lambda: isinstance(app.screen, PledgeDetailScreen))
+        await pilot.press("w")
+        await settle(pilot, app, lambda: isinstance(app.screen, WithdrawForm))
+        await fill(pilot, app.screen, withdrawn_on="2013-06-03", reason="the donor's budget was cut")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, WithdrawForm | PledgeDetailScreen))
+        no_errors(app)
+    detail = queries.pledge_detail(ledger, "NOR-2013-A")
+    assert (detail.stage, detail.withdrawn_on, detail.status) == ("withdrawn", dt.date(2013, 6, 3), "withdrawn")
+
+
+@run_async
+async def test_an_auditor_sees_no_sign_or_withdraw(ledger):
+    from ledger.database import Ledger
+
+    announce(ledger, "NOR-2013-A")
+    services.add_user(ledger, UserIn(name="audra", role="auditor"))
+    auditor = Ledger(ledger.url, user="audra")
+    try:
+        app = app_on(auditor, "pledges")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app, lambda: app.actor is not None)
+            await select_pledge(pilot, app, "NOR-2013-A")
+            await pilot.press("enter")
+            await settle(pilot, app, lambda: isinstance(app.screen, PledgeDetailScreen))
+            assert not app.screen.check_action("act", ("sign",))
+            await pilot.press("s")
+            await pilot.pause()
+            assert isinstance(app.screen, PledgeDetailScreen)
+    finally:
+        auditor.close()
+
+
+@run_async
+async def test_the_dashboard_lists_the_pipeline_of_announced_pledges(ledger):
+    announce(ledger, "NOR-2013-A")
+    app = app_on(ledger, "dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app, lambda: "Pipeline" in text_of(app.screen.query_one("#alerts")))
+        text = text_of(app.screen.query_one("#alerts"))
+    # NOK 600,000 announced 2013-03-01 at 6.00: USD 100,000.00, not part of pledged
+    assert "Pipeline: 1 announced pledge(s), USD 100,000.00" in text
+    assert "NOR NOR-2013-A 2013-03-01 NOK 600,000.00 · USD 100,000.00" in text
