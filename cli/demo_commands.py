@@ -30,7 +30,8 @@ def demo(settings: Settings, no_tui: bool) -> None:
             fail(*(str(p) for p in exc.problems))
         loaded = ", ".join(f"{r.kind} {r.rows}" for r in results)
         click.echo(f"demo loaded: {sum(r.rows for r in results)} rows ({loaded}), one cancellation, one "
-                   f"reversal and the periods closed through {CLOSED_THROUGH}", err=True)
+                   f"reversal, the periods closed through {CLOSED_THROUGH}, one pledge announced and one "
+                   "announced then signed", err=True)
     else:
         click.echo("the demo is already loaded; opening it", err=True)
     if not no_tui:

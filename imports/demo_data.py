@@ -2,10 +2,11 @@
 
 Donors, monthly rates 2011-01 through 2026-12, activities, pledges, receipts and disbursements are import
 files; the cancellation, the reversal, the completion of three activities once paid, the close of
-2011-2015 and the IATI settings (a fictitious publisher, so that `iati` works on the demo) are not
-import kinds and go through the same rule functions the service layer calls. Last, NWS-2016-01 is
-re-planned in three instalments (``instalments.csv``: the first, due 2016-12-31, is overdue today;
-the others fall due in 2027), recorded today, after the close.
+2011-2015, two pledges in their stages (one announced, one announced then signed) and the IATI settings
+(a fictitious publisher, so that `iati` works on the demo) are not import kinds and go through the same
+rule functions the service layer calls. Last, NWS-2016-01 is re-planned in three instalments
+(``instalments.csv``: the first, due 2016-12-31, is overdue today; the others fall due in 2027),
+recorded today.
 Everything is one transaction: the demo is loaded whole
 or not at all.
 """
@@ -22,13 +23,14 @@ from sqlalchemy import func, select
 from ledger import settings
 from ledger.database import Ledger
 from ledger.errors import LedgerError, PermissionDenied
-from ledger.inputs import ActivityUpdate, CancellationIn, ReversalIn
+from ledger.inputs import ActivityUpdate, CancellationIn, PledgeIn, ReversalIn
 from ledger.periods import close_period
 from ledger.pledges import cancel_pledge
 from ledger.reference_data import update_activity
 from ledger.reversals import reverse
 from ledger.roles import Act
 from ledger.schema import JournalEntry, Pledge
+from ledger.signing import record_staged_pledge
 
 from .importer import ImportResult, Progress, import_into
 
@@ -43,6 +45,16 @@ REVERSAL_DATE = dt.date(2013, 8, 1)
 CLOSED_THROUGH = dt.date(2015, 12, 31)  # the demo's closed period: 2011-2015 reported to donors
 CLOSE_REASON = "financial statements 2011-2015 issued to donors"
 REVERSAL_REASON = "posted to A4-01 by mistake; the consultants worked for A5-01 and were paid from its budget line"
+# the stages of a contribution (docs/rules.md#pledge-stages), after the demo's figures of 2011-2016: one pledge
+# announced and not signed (the dashboard's pipeline), one announced and signed at another month's rate
+STAGED = (
+    PledgeIn(reference="NOR-2017-01", donor="NOR", pledged_on=dt.date(2017, 3, 1), currency="NOK",
+             allocations=[{"paragraph": 2, "amount": "2000000.00"}], stage="announced",
+             notes="announced at the 2017 pledging event; agreement under negotiation"),
+    PledgeIn(reference="CAN-2017-01", donor="CAN", pledged_on=dt.date(2017, 6, 1), currency="CAD",
+             allocations=[{"paragraph": None, "amount": "400000.00"}], stage="signed", signed_on=dt.date(2018, 3, 1),
+             notes="announced 2017-06-01; contribution agreement signed 2018-03-01"),
+)
 # imported as ongoing (a completed activity takes no disbursement), completed once paid
 COMPLETED = ("A1-01", "A3-01", "A7-01")
 COMPLETION_REASON = "all planned work delivered and paid"
@@ -103,6 +115,8 @@ def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportRe
         for code in COMPLETED:
             update_activity(uow, ActivityUpdate(code=code, status="completed", progress_pct=100, reason=COMPLETION_REASON))
         close_period(uow, CLOSED_THROUGH, CLOSE_REASON)
+        for staged in STAGED:
+            record_staged_pledge(uow, staged)
         for name, value in IATI_SETTINGS:
             settings.set_value(uow, name, value, "the demo's publisher")
         results.append(import_into(uow, "instalments", demo_file("instalments")))

@@ -162,8 +162,8 @@ class Pledge(Base):
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
-    # as recorded (migration 0011; NULL: recorded signed before it): "announced" or "signed", and a
-    # signed pledge's signing date (after pledged_on: its entry is the announcement, a signing follows)
+    # as recorded (migration 0011; both NULL: signed on its pledge date): "announced", or "signed" with
+    # its signing date after pledged_on (its entry is the announcement, a signing follows)
     stage: Mapped[str | None] = mapped_column(String(10))
     signed_on: Mapped[dt.date | None] = mapped_column(Date)
 

@@ -565,6 +565,10 @@ class PledgeForm(FormScreen):
         await self.mount(CodePicker(currency, picker_items((c, "") for c in message.currencies)))
         self.update_remainder()
 
+    def fill(self, content: PledgeIn) -> None:
+        super().fill(content)
+        self.query_one(f"#{field_id('stage')}", Select).value = content.stage  # a correction keeps the stage
+
     def allocation_names(self) -> list[tuple[str, int | None]]:
         return [*[(f"alloc.{n}", n) for n in self.paragraph_numbers], ("alloc.U", None)]
 
