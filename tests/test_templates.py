@@ -70,7 +70,7 @@ def test_disbursement_template_lists_activities_and_pledges(ledger, db_url, tmp_
 
 def test_unfilled_template_imports_nothing_not_even_the_example(ledger, db_url, tmp_path):
     worked_example(ledger)
-    for kind in ("donors", "rates", "activities", "pledges", "receipts", "disbursements"):
+    for kind in ("donors", "rates", "activities", "pledges", "instalments", "receipts", "disbursements"):
         path = tmp_path / f"{kind}.xlsx"
         assert run(db_url, "template", kind, "-o", path).exit_code == 0
         result = run(db_url, "import", kind, path)
