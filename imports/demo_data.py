@@ -4,7 +4,9 @@ Donors, monthly rates 2011-01 through 2026-12, activities, pledges, receipts and
 files; the cancellation, the reversal, the completion of three activities once paid, the close of
 2011-2015, two pledges in their stages (one announced, one announced then signed) and the IATI settings
 (a fictitious publisher, so that `iati` works on the demo) are not import kinds and go through the same
-rule functions the service layer calls.
+rule functions the service layer calls. Last, NWS-2016-01 is re-planned in three instalments
+(``instalments.csv``: the first, due 2016-12-31, is overdue today; the others fall due in 2027),
+recorded today.
 Everything is one transaction: the demo is loaded whole
 or not at all.
 """
@@ -117,4 +119,5 @@ def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportRe
             record_staged_pledge(uow, staged)
         for name, value in IATI_SETTINGS:
             settings.set_value(uow, name, value, "the demo's publisher")
+        results.append(import_into(uow, "instalments", demo_file("instalments")))
     return results

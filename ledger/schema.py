@@ -193,6 +193,20 @@ class Cancellation(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
 
+class Instalment(Base):
+    """One instalment of a pledge's schedule, posted beside the ``schedule`` entry that re-planned it
+    (ledger/instalments.py); a pledge's ``due_on`` is its schedule until one is posted."""
+
+    __tablename__ = "instalments"
+    __table_args__ = (UniqueConstraint("entry_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1.. in due date order
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # in the pledge's currency
+
+
 class Signing(Base):
     """An announced pledge signed: its receivable and revenue at ``rate_micros``, the rate of
     ``signed_on``, which becomes the pledge's rate (ledger/stages.py)."""

@@ -80,14 +80,19 @@ def announced(url: str, *extra: str) -> tuple:
 def test_demo_loads_verifies_and_reports_the_figures_written_out(db_url):
     result = run(db_url, "demo", "--no-tui")
     assert result.exit_code == 0, result.output
-    assert result.stderr == ("demo loaded: 1218 rows (donors 8, rates 1152, activities 8, pledges 18, receipts 14, "
-                             "disbursements 18), one cancellation, one reversal, the periods closed through 2015-12-31, one "
-                             "pledge announced and one announced then signed\n")
+    assert result.stderr == ("demo loaded: 1221 rows (donors 8, rates 1152, activities 8, pledges 18, receipts 14, "
+                             "disbursements 18, instalments 3), one cancellation, one reversal, the periods closed "
+                             "through 2015-12-31, one pledge announced and one announced then signed\n")
     assert "Funding vs implementation" in result.stdout
     verify = run(db_url, "verify")
     assert verify.exit_code == 0, verify.output
-    # 12 pledges, 14 receipts, 18 disbursements, 2, the close; NOR-2017-01 announced, CAN-2017-01 announced and signed
-    assert verify.stdout.startswith("OK: chain intact: 50 entries")
+    # 12 pledges, 14 receipts, 18 disbursements, 2, the close; NOR-2017-01 announced, CAN-2017-01 announced and
+    # signed; the schedule of NWS-2016-01
+    assert verify.stdout.startswith("OK: chain intact: 51 entries")
+    # NWS-2016-01 re-planned in three instalments: the first (EUR 20,000.00, due 2016-12-31) is overdue today
+    alerts = json.loads(run(db_url, "report", "alerts", "--format", "json").stdout)
+    nws = [(a["due_on"], a["outstanding"]) for a in alerts["overdue"] if a["pledge"] == "NWS-2016-01"]
+    assert nws == [("2016-12-31", "20000.00")]
     as_of_2016 = funding(db_url, "--as-of", "2016-12-31")
     assert as_of_2016["rows"] == EXPECTED
     # after 2016 only the stages: NOR-2017-01, NOK 2,000,000 to paragraph 2 announced 2017-03-01 at 8.3332 =
