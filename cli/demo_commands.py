@@ -30,8 +30,8 @@ def demo(settings: Settings, no_tui: bool) -> None:
             fail(*(str(p) for p in exc.problems))
         loaded = ", ".join(f"{r.kind} {r.rows}" for r in results)
         click.echo(f"demo loaded: {sum(r.rows for r in results)} rows ({loaded}), one cancellation, one "
-                   f"reversal, the periods closed through {CLOSED_THROUGH}, and in 2017 one reallocation, one refund "
-                   "and one closed pledge", err=True)
+                   f"reversal, the periods closed through {CLOSED_THROUGH}, one pledge announced and one "
+                   "announced then signed, and in 2017 one reallocation, one refund and one closed pledge", err=True)
     else:
         click.echo("the demo is already loaded; opening it", err=True)
     if not no_tui:

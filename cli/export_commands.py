@@ -1,4 +1,4 @@
-"""``report donors|statement|ageing``, ``export`` (the audit workbook, or one donor's) and ``iati`` (IATI 2.03)."""
+"""``report donors|statement|ageing|reminders``, ``export`` (the audit workbook, or one donor's) and ``iati`` (IATI 2.03)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,37 @@ def report_ageing(settings: Settings, as_of, recorded_at, fmt: str) -> None:
     result = ageing_report_for(settings.ledger(), as_of, recorded_at)
     emit(fmt, ageing_table(result, width()) if fmt == "table" else None,
          ageing_json(result) if fmt == "json" else "", ageing_csv(result) if fmt == "csv" else "")
+
+
+@report.command("reminders")
+@AS_OF
+@AS_RECORDED_AT
+@click.option("--within", type=click.IntRange(min=0), help="Days after the as-of date (default: the reminder_days setting).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table", show_default=True)
+@click.option("-o", "--output", "output", help="The workbook to write with --format xlsx (.xlsx).")
+@pass_settings
+@handles_refusals
+def report_reminders(settings: Settings, as_of, recorded_at, within, fmt: str, output) -> None:
+    """Reminders per donor: instalments overdue or due within N days, unpaid in the pledge's currency and USD."""
+    from reports.reminders import (
+        reminders_csv,
+        reminders_json,
+        reminders_report_for,
+        reminders_table,
+        write_reminders_workbook,
+    )
+
+    if (fmt == "xlsx") != bool(output):
+        raise click.UsageError("--format xlsx writes a workbook: give both --format xlsx and -o FILE.xlsx")
+    target = _output(output, ".xlsx") if output else None
+    result = reminders_report_for(settings.ledger(), as_of, within, recorded_at)
+    if target is not None:
+        count = write_reminders_workbook(result, target)
+        click.echo(f"wrote {target} as of {result.as_of}: {count} instalment(s) of {len(result.donors)} donor(s) "
+                   f"overdue or due by {result.until}")
+        return
+    emit(fmt, reminders_table(result, width()) if fmt == "table" else None,
+         reminders_json(result) if fmt == "json" else "", reminders_csv(result) if fmt == "csv" else "")
 
 
 def _output(path: str, suffix: str) -> Path:

@@ -6,7 +6,15 @@ import click
 
 from cli.group import ISO_DATE, Settings, cli, fail, handles_refusals, pass_settings
 from ledger import services
-from ledger.inputs import ActivityUpdate, CancellationIn, ReversalIn, SigningIn, UserIn, WithdrawalIn
+from ledger.inputs import (
+    ActivityUpdate,
+    CancellationIn,
+    ReversalIn,
+    ScheduleIn,
+    SigningIn,
+    UserIn,
+    WithdrawalIn,
+)
 from ledger.money import format_amount
 from ledger.roles import Role
 
@@ -35,6 +43,28 @@ def pledge_cancel(settings: Settings, reference, amount, on, reason, paragraph, 
                           paragraph=paragraph, unearmarked=unearmarked)
     posted = services.cancel_pledge(settings.ledger(), data)
     click.echo(f"cancelled on {reference}: entry {posted.entry_id}, USD {format_amount(posted.usd_cents, 'USD')}")
+
+
+@pledge.command("schedule")
+@click.argument("reference")
+@click.option("--instalment", "instalments", multiple=True, required=True, metavar="DATE=AMOUNT",
+              help="One instalment: its due date and amount in the pledge's currency (repeat for each).")
+@click.option("--reason", required=True, help="Why the schedule is re-planned (the donor's request, the agreement).")
+@pass_settings
+@handles_refusals
+def pledge_schedule(settings: Settings, reference, instalments, reason) -> None:
+    """Re-plan a pledge's instalments with the donor: the whole schedule, adding up to the pledge's amount."""
+    items = []
+    for given in instalments:
+        due_on, sign, amount = given.partition("=")
+        if not sign or not due_on.strip() or not amount.strip():
+            raise click.UsageError(f"--instalment takes DATE=AMOUNT, got {given!r}")
+        items.append({"due_on": due_on.strip(), "amount": amount.strip()})
+    posted = services.schedule_pledge(settings.ledger(), ScheduleIn(pledge=reference, instalments=items, reason=reason))
+    if posted is None:
+        click.echo(f"pledge {reference}: this schedule is already in force; nothing recorded")
+    else:
+        click.echo(f"pledge {reference} re-planned: entry {posted.entry_id}, {posted.detail}")
 
 
 @pledge.command("sign")

@@ -12,7 +12,7 @@ AS_OF = click.option("--as-of", "as_of", type=ISO_DATE, help="Only money events 
 
 @cli.group()
 def report() -> None:
-    """Reports in USD as of a date: funding, donors, ageing, alerts."""
+    """Reports in USD as of a date: funding, donors, ageing, reminders, alerts."""
 
 
 def width() -> int:

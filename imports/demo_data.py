@@ -2,9 +2,12 @@
 
 Donors, monthly rates 2011-01 through 2026-12, activities, pledges, receipts and disbursements are import
 files; the cancellation, the reversal, the completion of three activities once paid, the close of
-2011-2015, the IATI settings (a fictitious publisher, so that `iati` works on the demo), and in 2017 a
-reallocation (JPN-2015-01), a refund and the closing of the completed GBR-2012-01 are not import kinds
-and go through the same rule functions the service layer calls.
+2011-2015, two pledges in their stages (one announced, one announced then signed), the IATI settings
+(a fictitious publisher, so that `iati` works on the demo), and in 2017 a reallocation (JPN-2015-01), a
+refund and the closing of the completed GBR-2012-01 are not import kinds and go through the same rule
+functions the service layer calls. Last, NWS-2016-01 is re-planned in three instalments
+(``instalments.csv``: the first, due 2016-12-31, is overdue today; the others fall due in 2027),
+recorded today.
 Everything is one transaction: the demo is loaded whole
 or not at all.
 """
@@ -21,7 +24,15 @@ from sqlalchemy import func, select
 from ledger import settings
 from ledger.database import Ledger
 from ledger.errors import LedgerError, PermissionDenied
-from ledger.inputs import ActivityUpdate, CancellationIn, PledgeCloseIn, ReallocationIn, RefundIn, ReversalIn
+from ledger.inputs import (
+    ActivityUpdate,
+    CancellationIn,
+    PledgeCloseIn,
+    PledgeIn,
+    ReallocationIn,
+    RefundIn,
+    ReversalIn,
+)
 from ledger.periods import close_period
 from ledger.pledge_close import close_pledge
 from ledger.pledges import cancel_pledge
@@ -31,6 +42,7 @@ from ledger.refunds import refund
 from ledger.reversals import reverse
 from ledger.roles import Act
 from ledger.schema import JournalEntry, Pledge
+from ledger.signing import record_staged_pledge
 
 from .importer import ImportResult, Progress, import_into
 
@@ -56,6 +68,16 @@ REFUND = RefundIn(
     reason="agreement completed: unspent balance returned to the donor",
 )
 CLOSING = PledgeCloseIn(pledge="GBR-2012-01", closed_on=dt.date(2017, 7, 3))
+# the stages of a contribution (docs/rules.md#pledge-stages), after the demo's figures of 2011-2016: one pledge
+# announced and not signed (the dashboard's pipeline), one announced and signed at another month's rate
+STAGED = (
+    PledgeIn(reference="NOR-2017-01", donor="NOR", pledged_on=dt.date(2017, 3, 1), currency="NOK",
+             allocations=[{"paragraph": 2, "amount": "2000000.00"}], stage="announced",
+             notes="announced at the 2017 pledging event; agreement under negotiation"),
+    PledgeIn(reference="CAN-2017-01", donor="CAN", pledged_on=dt.date(2017, 6, 1), currency="CAD",
+             allocations=[{"paragraph": None, "amount": "400000.00"}], stage="signed", signed_on=dt.date(2018, 3, 1),
+             notes="announced 2017-06-01; contribution agreement signed 2018-03-01"),
+)
 # imported as ongoing (a completed activity takes no disbursement), completed once paid
 COMPLETED = ("A1-01", "A3-01", "A7-01")
 COMPLETION_REASON = "all planned work delivered and paid"
@@ -116,9 +138,12 @@ def load_demo(ledger: Ledger, progress: Progress | None = None) -> list[ImportRe
         for code in COMPLETED:
             update_activity(uow, ActivityUpdate(code=code, status="completed", progress_pct=100, reason=COMPLETION_REASON))
         close_period(uow, CLOSED_THROUGH, CLOSE_REASON)
+        for staged in STAGED:
+            record_staged_pledge(uow, staged)
         for name, value in IATI_SETTINGS:
             settings.set_value(uow, name, value, "the demo's publisher")
         reallocate(uow, REALLOCATION)
         refund(uow, REFUND)
         close_pledge(uow, CLOSING)
+        results.append(import_into(uow, "instalments", demo_file("instalments")))
     return results

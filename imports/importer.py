@@ -24,7 +24,8 @@ from ledger.database import Ledger
 from ledger.disbursements import disburse, stored_disbursement
 from ledger.errors import InputProblems, LedgerError, Problem
 from ledger.events import free_references, note_free_references, reference_holders
-from ledger.inputs import PledgeIn
+from ledger.inputs import PledgeIn, ScheduleIn
+from ledger.instalments import record_schedule
 from ledger.paragraphs import paragraph_id
 from ledger.pledges import (
     pledge_by_reference,
@@ -40,9 +41,10 @@ from ledger.signing import record_staged_pledge
 
 from .kinds import KINDS, Kind
 from .readers import FileProblem, ImportFileError, TableFile, open_table
-from .rows import checked_rows, key_of
+from .rows import IMPORTED, checked_rows, key_of
 
 PLEDGE_SHARED = ("donor", "pledged_on", "currency", "psc_rate", "due_on", "notes", "stage", "signed_on")
+GROUPED = {"pledges": ("pledge", "allocation"), "instalments": ("schedule", "instalment")}  # kinds whose rows form groups
 PROGRESS_EVERY = 500  # rows between two progress reports
 BATCH_ROWS = 5000  # money rows checked and applied together (one look-up per batch, memory bounded by it)
 
@@ -63,22 +65,23 @@ class ImportResult:
     corrections: int = 0  # rows posted as the correction of the reversed event under their reference
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)  # "FILE:LINE: what was done with a row", in file order
-    # pledges: the allocation rows of the pledges counted in ``added`` and ``skipped``
+    # pledges and instalments: the rows of the pledges (schedules) counted in ``added`` and ``skipped``
     allocation_rows: dict[str, int] = field(default_factory=dict)
 
     def count(self, outcome: str, rows: int = 1) -> None:
         """One more row, or pledge of ``rows`` allocation rows, with this outcome."""
         setattr(self, outcome, getattr(self, outcome) + 1)
-        if self.kind == "pledges":
+        if self.kind in GROUPED:
             self.allocation_rows[outcome] = self.allocation_rows.get(outcome, 0) + rows
 
     def _counted(self, outcome: str, words: str) -> str:
         n = getattr(self, outcome)
-        if self.kind != "pledges":
+        if self.kind not in GROUPED:
             return f"{n} {words}"
         rows = self.allocation_rows.get(outcome, 0)
-        text = f"{n} pledge{'s' if n != 1 else ''} {words}"
-        return text + (f" ({rows} allocation row{'s' if rows != 1 else ''})" if n else "")
+        group, row = GROUPED[self.kind]
+        text = f"{n} {group}{'s' if n != 1 else ''} {words}"
+        return text + (f" ({rows} {row} row{'s' if rows != 1 else ''})" if n else "")
 
     def summary(self) -> str:
         if self.rows == 0:
@@ -175,6 +178,7 @@ def _paragraph(uow, value: str | int) -> None:
 REFERENCE_LOOKUPS = {
     "pledges": (("donor", require_donor), ("paragraph", _paragraph)),
     "receipts": (("pledge", pledge_by_reference),),
+    "instalments": (("pledge", pledge_by_reference),),
     "disbursements": (("activity", activity_by_code), ("pledge", pledge_by_reference)),
 }
 
@@ -193,6 +197,8 @@ class FileImport:
         self.problems: list[FileProblem] = []
         self.group: _PledgeGroup | None = None
         self.batch: list[tuple[int, BaseModel, int]] = []  # valid money events: (line, model, rows)
+        self.schedules: dict[str, list[tuple[int, ScheduleIn]]] = {}  # pledge -> its instalment rows (line, row)
+        self.failed_schedules: set[str] = set()  # pledges with a row in error: their schedule is not applied
         self.batch_rows = 0
         # the current row as imports.rows placed it: its model or problems, the earlier line of its
         # key, the lines of an earlier run of its pledge reference
@@ -211,6 +217,7 @@ class FileImport:
                 self.progress(self.result.rows)
         self._finish_pledge()
         self._apply_batch()
+        self._apply_schedules()
         if self.progress:
             self.progress(self.result.rows)
         problems = [*self.table.problems, *self.problems]
@@ -229,6 +236,8 @@ class FileImport:
         parts = problem.field.split(".")
         if parts[0] == "allocations":  # a pledge row holds one allocation: its paragraph and amount
             return (parts[-1] if parts[-1] == "paragraph" else "amount"), message
+        if parts[0] == "instalments" and parts[-1] in ("due_on", "amount"):  # an instalment row holds one
+            return parts[-1], message
         if parts[0] in self.kind.columns:
             return parts[0], message
         return self.kind.key[0], message
@@ -321,6 +330,8 @@ class FileImport:
             return f"pledge {key[0]}, {where},"
         if name == "rates":
             return f"the {key[0]} rate from {key[1]}"
+        if name == "instalments":
+            return f"the instalment of pledge {key[0]} due on {key[1]}"
         singular = {"donors": "donor", "activities": "activity", "receipts": "receipt",
                     "disbursements": "disbursement"}[name]
         return f"{singular} {'code' if name in ('donors', 'activities') else 'reference'} {key[0]}"
@@ -369,6 +380,39 @@ class FileImport:
         if model is not None:
             self._queue(line, model)
 
+    def _instalments(self, line: int, data: dict) -> None:
+        """One instalment: the rows of one pledge (anywhere in the file) are its whole schedule."""
+        pledge = data.get("pledge")
+        if self._duplicate(line, data):
+            self.failed_schedules.add(pledge)
+            return
+        model = self._validate(line, data)
+        if model is None:
+            self.failed_schedules.add(pledge)
+        else:
+            self.schedules.setdefault(model.pledge, []).append((line, model))
+
+    def _apply_schedules(self) -> None:
+        """Each pledge's schedule from its rows, re-planned unless it is the one in force (skipped);
+        a refusal names the line of the instalment it concerns (the first row's for the whole)."""
+        for pledge, rows in self.schedules.items():
+            if pledge in self.failed_schedules:
+                continue
+            reason = next((m.reason for _, m in rows if m.reason != IMPORTED), self.reason)
+            schedule = ScheduleIn(pledge=pledge, reason=reason,
+                                  instalments=[m.instalments[0] for _, m in rows])
+            try:
+                posted = record_schedule(self.uow, schedule)
+            except LedgerError as exc:
+                for problem in exc.problems:
+                    number = problem.field.removeprefix("instalment").strip()
+                    at = rows[int(number) - 1][0] if number.isdigit() else rows[0][0]
+                    column = "pledge" if problem.field == "pledge" else (
+                        "amount" if "add up" in problem.message or "decimal" in problem.message else "due_on")
+                    self._add(at, column, problem.message)
+                continue
+            self.result.count("added" if posted is not None else "skipped", len(rows))
+
     def _pledges(self, line: int, data: dict) -> None:
         reference = data.get("reference")
         duplicate = self._duplicate(line, data)
@@ -399,6 +443,8 @@ class FileImport:
         if group.models:
             first_line, first = group.models[0]
             for name in PLEDGE_SHARED:
+                if name == "signed_on" and model.pledged_on != first.pledged_on:
+                    continue  # a signing date left empty is the pledge date: named once, as pledged_on
                 if getattr(model, name) != getattr(first, name):
                     self._add(line, name, (
                         f"{_shown(getattr(model, name))} differs from line {first_line} of pledge {reference} "

@@ -1,4 +1,4 @@
-"""The six import kinds: their columns (docs/imports.md; rules in docs/rules.md#imports) and who may import them."""
+"""The seven import kinds: their columns (docs/imports.md; rules in docs/rules.md#imports) and who may import them."""
 
 from __future__ import annotations
 
@@ -50,6 +50,11 @@ KINDS: dict[str, Kind] = {
             key=("reference", "paragraph"), text=frozenset({"reference", "donor", "currency", "notes", "stage"}),
             dates=frozenset({"pledged_on", "due_on", "signed_on"}), amounts=frozenset({"amount", "psc_rate"}),
             whole_numbers=frozenset({"paragraph"}), percents=frozenset({"psc_rate"}),
+        ),
+        Kind(
+            "instalments", ("pledge", "due_on", "amount"), ("reason",), Act.RECORD_MONEY,
+            key=("pledge", "due_on"), text=frozenset({"pledge", "reason"}),
+            dates=frozenset({"due_on"}), amounts=frozenset({"amount"}),
         ),
         Kind(
             "receipts", ("reference", "pledge", "received_on", "amount"), ("usd_amount", "bank_reference"),

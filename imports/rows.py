@@ -24,15 +24,25 @@ from itertools import islice
 from pydantic import BaseModel, ValidationError
 
 from ledger.errors import Problem, problems_of
-from ledger.inputs import ActivityIn, DisbursementIn, DonorIn, PledgeIn, RateIn, ReceiptIn, whole_number
+from ledger.inputs import (
+    ActivityIn,
+    DisbursementIn,
+    DonorIn,
+    PledgeIn,
+    RateIn,
+    ReceiptIn,
+    ScheduleIn,
+    whole_number,
+)
 
 from .kinds import Kind
 from .readers import TableFile
 
 MODELS: dict[str, type[BaseModel]] = {
     "donors": DonorIn, "rates": RateIn, "activities": ActivityIn, "pledges": PledgeIn, "receipts": ReceiptIn,
-    "disbursements": DisbursementIn,
+    "disbursements": DisbursementIn, "instalments": ScheduleIn,
 }
+IMPORTED = "(import)"  # the reason of an instalment row without one: the importer names the file instead
 CHUNK_ROWS = 5000  # rows per message from the child (an import batch: the child reads the next while this process applies one)
 PARALLEL_FROM_BYTES = 256 * 1024  # smaller files are read here (a fork costs more than it saves)
 
@@ -65,7 +75,11 @@ def clean(kind: Kind, raw: dict) -> dict:
 
 
 def model_input(kind: Kind, data: dict) -> dict:
-    """What the kind's model is given for a row: a pledge row is a pledge of one allocation."""
+    """What the kind's model is given for a row: a pledge row is a pledge of one allocation, an
+    instalment row a schedule of one instalment (the importer joins the rows of one pledge)."""
+    if kind.name == "instalments":
+        return {"pledge": data.get("pledge"), "reason": data.get("reason", IMPORTED),
+                "instalments": [{k: data[k] for k in ("due_on", "amount") if k in data}]}
     if kind.name != "pledges":
         return data
     row = {k: v for k, v in data.items() if k not in ("amount", "paragraph")}

@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import figures, recorded
+from .instalments import days_late, unpaid_instalments
 from .money import from_minor
 from .paragraphs import paragraphs
 from .rates import RateBook, StaleRate
-from .schema import Allocation, Donor, Pledge
+from .schema import Allocation
 from .versions import activities_as_recorded
 
 
@@ -31,8 +32,10 @@ class OverdueAlert:
     due_on: dt.date
     currency: str
     outstanding: Decimal  # pledge currency, as of the date
-    outstanding_usd: Decimal  # valued at the as-of rate, rounded per allocation
+    outstanding_usd: Decimal  # valued at the as-of rate, each allocation's split over the unpaid instalments
     days_late: int
+    instalment: int = 1  # its position in the schedule
+    of: int = 1  # how many instalments the schedule has
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,8 @@ class ChainAlert:
 @dataclass(frozen=True)
 class Alerts:
     as_of: dt.date
-    overdue_count: int
-    overdue: list[OverdueAlert]  # oldest due date first (then reference), at most `limit`
+    overdue_count: int  # overdue instalments
+    overdue: list[OverdueAlert]  # one per overdue instalment, oldest due date first (then reference), at most `limit`
     cash_needs: list[CashNeedAlert]  # paragraph order
     chain: ChainAlert | None  # None unless check_chain=True
     stale_rates: list[StaleRate] = field(default_factory=list)  # rates that valued the overdue amounts, not of D's month
@@ -74,33 +77,19 @@ def alerts(session: Session, as_of: dt.date, *, limit: int = 50, check_chain: bo
 
 
 def overdue_pledges(session: Session, as_of: dt.date, limit: int | None = None) -> tuple[int, list[OverdueAlert]]:
-    """How many pledges are overdue as of the date (figures.is_overdue), and the oldest ``limit``."""
+    """How many instalments are overdue as of the date (``instalments.is_overdue``), and the oldest ``limit``."""
     overdue = _overdue(session, as_of, RateBook.load(session, recorded.recorded_at(session)))
     return len(overdue), overdue[:limit]
 
 
 def _overdue(session: Session, as_of: dt.date, book: RateBook) -> list[OverdueAlert]:
-    """Every pledge overdue as of the date, oldest due date first (then reference), valued at ``book``'s as-of rate."""
-    outstanding: dict[int, list[int]] = {}  # pledge id -> [minor, cents at the as-of rate]
-    for _aid, pledge_id, currency, minor in figures.per_allocation(
-        session, as_of, (figures.OUTSTANDING,), Allocation.pledge_id, Pledge.currency
-    ):
-        if minor:
-            totals = outstanding.setdefault(pledge_id, [0, 0])
-            totals[0] += int(minor)
-            totals[1] += figures.outstanding_usd(int(minor), currency, book.on(currency, as_of))
-    overdue = []
-    if outstanding:
-        candidates = session.execute(
-            select(Pledge.id, Pledge.reference, Donor.code, Pledge.due_on, Pledge.currency)
-            .join(Donor, Donor.id == Pledge.donor_id)
-            .where(Pledge.due_on.is_not(None), Pledge.due_on < as_of)
-        )
-        for pid, reference, donor, due_on, currency in candidates:
-            minor, cents = outstanding.get(pid, (0, 0))
-            if figures.is_overdue(due_on, minor, as_of):
-                overdue.append(OverdueAlert(reference, donor, due_on, currency, from_minor(minor, currency), _usd(cents),
-                                            figures.days_late(due_on, as_of)))
+    """Every overdue instalment as of the date (``instalments.is_overdue``), oldest due date first
+    (then reference), its unpaid part valued at ``book``'s as-of rate."""
+    overdue = [
+        OverdueAlert(i.reference, i.donor, i.due_on, i.currency, i.unpaid, _usd(i.unpaid_cents), days_late(i.due_on, as_of),
+                     i.position, i.of)
+        for i in unpaid_instalments(session, as_of, book) if i.overdue(as_of)
+    ]
     overdue.sort(key=lambda a: (a.due_on, a.reference))
     return overdue
 

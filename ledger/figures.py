@@ -182,23 +182,6 @@ def fx_difference(received_cents: int, refunded_cents: int, outstanding_cents: i
     return received_cents - refunded_cents + outstanding_cents - pledged_cents
 
 
-# -- overdue ------------------------------------------------------------------------------------
-# A pledge is overdue as of a date D when it has a due date before D and something outstanding
-# counting the entries dated on or before D (a reversal dated on or before D leaves nothing
-# outstanding; every pledge is signed when recorded). Its days late are D - due date.
-def is_overdue(due_on: dt.date | None, outstanding_minor: int, as_of: dt.date) -> bool:
-    return due_on is not None and due_on < as_of and outstanding_minor > 0
-
-
-def overdue_clause(outstanding_minor, as_of: dt.date):
-    """:func:`is_overdue` as SQL, over a pledge row and its outstanding as of ``as_of``."""
-    return and_(Pledge.due_on.is_not(None), Pledge.due_on < as_of, outstanding_minor > 0)
-
-
-def days_late(due_on: dt.date, as_of: dt.date) -> int:
-    return (as_of - due_on).days
-
-
 # -- cash need ----------------------------------------------------------------------------------
 OPEN_STATUSES = ("planned", "ongoing")
 

@@ -408,6 +408,19 @@ class CancellationIn(Model):
         return self
 
 
+class InstalmentIn(Model):
+    due_on: IsoDate
+    amount: PositiveAmount  # in the pledge's currency
+
+
+class ScheduleIn(Model):
+    """A pledge's whole schedule, re-planned with the donor (docs/rules.md#instalments)."""
+
+    pledge: Reference
+    instalments: Annotated[list[InstalmentIn], Field(min_length=1)]
+    reason: Annotated[str, Field(min_length=1)]
+
+
 def _earmark(value: object) -> object:
     """An allocation named as a paragraph number or "unearmarked" (None)."""
     if isinstance(value, str) and value.strip().lower() == "unearmarked":

@@ -142,6 +142,7 @@ class EntryDraft:
     lines: list[Line] = field(default_factory=list)
     reverses_id: int | None = None
     corrects_id: int | None = None  # the reversed entry whose reference this event uses again
+    reverses_kind: str | None = None  # the kind of the entry a reversal reverses (not stored: checks only)
 
 
 def _plain(value: object) -> object:
@@ -212,10 +213,16 @@ def entry_hash(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] |
     return hashlib.sha256(canonical(entry, lines, rows)).hexdigest()
 
 
-def imbalance(lines: Iterable[dict], kind: str = "") -> str | None:
+def without_money(kind: str, reversed_kind: str | None = None) -> bool:
+    """Entries that may have no line: the kinds ``WITHOUT_MONEY``, and the reversal of one of them
+    (a schedule reversed: ledger/instalments.py)."""
+    return kind in WITHOUT_MONEY or (kind == "reversal" and reversed_kind in WITHOUT_MONEY)
+
+
+def imbalance(lines: Iterable[dict], kind: str = "", reversed_kind: str | None = None) -> str | None:
     """Why an entry's lines do not balance, or None: debits = credits in USD and per currency.
-    Only entries of the kinds ``WITHOUT_MONEY`` may have no line."""
-    return _imbalance(map(_money_of_line, lines), kind in WITHOUT_MONEY)
+    Only entries :func:`without_money` may have no line."""
+    return _imbalance(map(_money_of_line, lines), without_money(kind, reversed_kind))
 
 
 _money_of_line = itemgetter("currency", "amount_minor", "usd_cents")
@@ -430,6 +437,7 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
     count = 0
     found = checkpoint is None
     orphans: list[tuple[str, int]] = []
+    moneyless: dict[int, str] = {}  # id -> kind of the entries WITHOUT_MONEY (their reversals have no line either)
     for entry, lines, rows in _stored(session, 5000, orphans):
         count += 1
         eid = entry["id"]
@@ -445,7 +453,10 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
         elif hashlib.sha256(_canonical(entry, lines, rows)).hexdigest() != entry["hash"]:
             problem = "its content does not match its hash (changed after posting)"
         else:
-            problem = _imbalance(map(_money_of_values, lines), entry["kind"] in WITHOUT_MONEY)
+            if entry["kind"] in WITHOUT_MONEY:
+                moneyless[eid] = entry["kind"]
+            problem = _imbalance(map(_money_of_values, lines),
+                                 without_money(entry["kind"], moneyless.get(entry["reverses_id"])))
             if problem:
                 problem = f"does not balance: {problem}"
             elif [line[0] for line in lines] != list(range(1, len(lines) + 1)):  # line_no

@@ -127,7 +127,9 @@ def record_pledge(uow, data: PledgeIn, corrects: int | None = None) -> Posted:
     uow.add(Pledge, {
         "id": pledge_id, "reference": data.reference, "donor_id": donor, "pledged_on": data.pledged_on,
         "currency": data.currency, "rate_micros": rate, "psc_rate_bp": psc_bp, "due_on": data.due_on,
-        "notes": data.notes, "entry_id": entry_id, "stage": data.stage, "signed_on": data.signed_on,
+        "notes": data.notes, "entry_id": entry_id,
+        # a pledge signed on its date stores neither (NULL, like those recorded before migration 0011)
+        "stage": data.stage if announcement else None, "signed_on": data.signed_on if announcement else None,
     })
     for row in allocations:
         uow.add(Allocation, row)

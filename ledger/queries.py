@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from . import figures, journal, settings, stages, versions
+from . import figures, instalments, journal, settings, stages, versions
 from .database import Ledger
 from .inputs import paragraph_label
 from .money import currency_codes, from_minor, rate_decimal
@@ -349,7 +349,7 @@ def _pledge_sum(figure: figures.LineSum, dated: dt.date | None):
 
 def _pledge_columns(session, as_of: dt.date) -> dict:
     """The computed columns of the pledge list, as of a date: amounts from the lines dated on or
-    before it, and the status those amounts give (overdue: ``figures.overdue_clause``)."""
+    before it, and the status those amounts give (overdue: ``instalments.overdue_clause``)."""
     dated = as_of if figures.dated_after(session, as_of) else None  # as of today: every line
     amount = (
         select(figures.promised()).where(Allocation.pledge_id == Pledge.id)
@@ -381,7 +381,7 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
         (and_(outstanding == 0, received == 0), literal("cancelled")),
         (and_(outstanding == 0, cancelled > 0), literal("closed (part cancelled)")),
         (outstanding == 0, literal("received")),
-        (figures.overdue_clause(outstanding, as_of), literal("overdue")),
+        (instalments.overdue_clause(session, outstanding, received, as_of), literal("overdue")),
         (received > 0, literal("partly received")),
         else_=literal("open"),
     )
@@ -680,6 +680,8 @@ class PledgeDetail(Linked):
     reallocations: list[ReallocationView] = field(default_factory=list)
     refunds: list[RefundView] = field(default_factory=list)
     closed: tuple[int, dt.date] | None = None  # (closing entry, date) while the closing is not reversed
+    schedule: list[instalments.InstalmentLine] = field(default_factory=list)  # in force, paid and unpaid as of the date
+    schedule_versions: list[instalments.ScheduleVersion] = field(default_factory=list)  # every re-plan, oldest first
 
     @property
     def amount(self) -> Decimal:
@@ -833,6 +835,8 @@ def pledge_detail(ledger: Ledger, reference: str, as_of: dt.date | None = None) 
             [RefundView(on, money(m, cur), usd(u), "split" if aid is None else paragraph_label(n), why, e, *links(e))
              for on, m, u, aid, n, why, e in refund_rows],
             next(((e, on) for e, on in closings if by.get(e) is None and on <= as_of), None),
+            schedule=instalments.schedule_lines(session, pid, cur, as_of),
+            schedule_versions=instalments.schedule_history(session, pid),
         )
 
 

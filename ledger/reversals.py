@@ -16,7 +16,7 @@ from .money import format_amount
 from .schema import Allocation, JournalEntry, JournalLine, Paragraph, Pledge, PledgeClosing
 
 REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement", stages.SIGNING, stages.WITHDRAWAL, "reallocation",
-              "refund", journal.PLEDGE_CLOSE)
+              "refund", journal.PLEDGE_CLOSE, journal.SCHEDULE)
 OF_PLEDGE = ("cancellation", "reallocation", "refund", journal.PLEDGE_CLOSE)  # entries under their pledge's reference
 LINE_FIELDS = tuple(c for c in journal.LINE_COLUMNS if c != "line_no")
 
@@ -151,7 +151,7 @@ def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
             raise refusal
     entry_id = uow.post(journal.EntryDraft(
         "reversal", on, entry.reference, f"reverses entry {entry.id} ({entry.kind}): {data.reason}", lines,
-        reverses_id=entry.id,
+        reverses_id=entry.id, reverses_kind=entry.kind,
     ))
     if entry.kind == journal.PLEDGE_CLOSE:
         note_reopened(uow, closed)

@@ -162,8 +162,8 @@ class Pledge(Base):
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
-    # as recorded (migration 0011; NULL: recorded signed before it): "announced" or "signed", and a
-    # signed pledge's signing date (after pledged_on: its entry is the announcement, a signing follows)
+    # as recorded (migration 0011; both NULL: signed on its pledge date): "announced", or "signed" with
+    # its signing date after pledged_on (its entry is the announcement, a signing follows)
     stage: Mapped[str | None] = mapped_column(String(10))
     signed_on: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -191,6 +191,20 @@ class Cancellation(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+class Instalment(Base):
+    """One instalment of a pledge's schedule, posted beside the ``schedule`` entry that re-planned it
+    (ledger/instalments.py); a pledge's ``due_on`` is its schedule until one is posted."""
+
+    __tablename__ = "instalments"
+    __table_args__ = (UniqueConstraint("entry_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1.. in due date order
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # in the pledge's currency
 
 
 class Signing(Base):

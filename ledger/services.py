@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from . import (
     corrections,
     disbursements,
+    instalments,
     periods,
     pledge_close,
     pledges,
@@ -45,6 +46,7 @@ from .inputs import (
     ReceiptIn,
     RefundIn,
     ReversalIn,
+    ScheduleIn,
     SigningIn,
     UserIn,
     WithdrawalIn,
@@ -89,6 +91,12 @@ def withdraw_pledge(ledger: Ledger, data: WithdrawalIn) -> Posted:
 def cancel_pledge(ledger: Ledger, data: CancellationIn) -> Posted:
     with ledger.writing(Act.RECORD_MONEY) as uow:
         return pledges.cancel_pledge(uow, data)
+
+
+def schedule_pledge(ledger: Ledger, data: ScheduleIn) -> Posted | None:
+    """Re-plan a pledge's instalments with the donor (None: the same schedule is already in force)."""
+    with ledger.writing(Act.RECORD_MONEY) as uow:
+        return instalments.record_schedule(uow, data)
 
 
 def reallocate(ledger: Ledger, data: ReallocationIn) -> Posted:

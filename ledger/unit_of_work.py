@@ -203,7 +203,7 @@ class UnitOfWork(Reader):
         count, prev = self.head()
         entry_id = count + 1
         lines = [{"entry_id": entry_id, "line_no": i, **line.__dict__} for i, line in enumerate(draft.lines, start=1)]
-        problem = journal.imbalance(lines, draft.kind)
+        problem = journal.imbalance(lines, draft.kind, draft.reverses_kind)
         if problem:  # a programming error, never user input
             raise AssertionError(f"unbalanced entry {draft.kind} {draft.reference}: {problem}")
         entry = {

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures
 from ledger.clock import utcnow
+from ledger.instalments import unpaid_instalments
 from ledger.money import format_amount
 from ledger.rates import RateBook, StaleRate
-from ledger.schema import Pledge
 from ledger.versions import donors_as_recorded
 
 from .formats import (
@@ -64,12 +63,13 @@ class AgeingRow:
     donor_name: str
     currency: str
     pledged_on: dt.date
-    due_on: dt.date | None
-    days: int  # from the due date (else the pledge date) to the as-of date
+    due_on: dt.date | None  # the instalment's
+    days: int  # from the instalment's due date (else the pledge date) to the as-of date
     bucket: str
     outstanding_minor: int  # in the pledge's currency
-    outstanding_usd: int  # cents at the as-of rate, rounded per allocation
-    overdue: bool  # ledger.figures.is_overdue as of the report's date
+    outstanding_usd: int  # cents at the as-of rate: each allocation's split over its pledge's unpaid instalments
+    overdue: bool  # ledger.instalments.is_overdue as of the report's date
+    instalment: str = ""  # "2/3": the second of three instalments ("": a pledge without schedule)
 
     @property
     def outstanding(self) -> str:
@@ -105,31 +105,19 @@ def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook
     """As of ``as_of`` and as recorded at ``recorded_at`` (docs/rules.md#as-recorded-at)."""
     moments = read_at(session, as_of, recorded_at, "report ageing")
     as_of, count, head = moments.as_of, moments.at.entries, moments.at.head_hash
-    per_pledge: dict[int, list[int]] = {}
     book = book or RateBook.load(session, moments.at.recorded_at)
     sums = allocation_sums(session, as_of, book)
-    for s in sums:
-        if s.outstanding_minor:
-            totals = per_pledge.setdefault(s.pledge_id, [0, 0])
-            totals[0] += s.outstanding_minor
-            totals[1] += s.outstanding_cents
     rows: list[AgeingRow] = []
-    if per_pledge:
+    unpaid = unpaid_instalments(session, as_of, book, unscheduled=True)
+    if unpaid:
         donor = donors_as_recorded(moments.at.recorded_at)  # the names as recorded at T
-        details = session.execute(
-            select(Pledge.id, Pledge.reference, donor.c.code, donor.c.name, Pledge.currency, Pledge.pledged_on,
-                   Pledge.due_on)
-            .join(donor, donor.c.donor_id == Pledge.donor_id)
-            .where(Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
-        )
-        for pid, reference, code, name, currency, pledged_on, due_on in details:
-            if pid not in per_pledge:
-                continue
-            minor, cents = per_pledge[pid]
-            days = figures.days_late(due_on or pledged_on, as_of)
-            rows.append(AgeingRow(reference, code, name, currency, pledged_on, due_on, days, bucket_of(days), minor, cents,
-                                  figures.is_overdue(due_on, minor, as_of)))
-    rows.sort(key=lambda r: (-r.days, r.pledge))
+        names = dict(session.execute(select(donor.c.donor_id, donor.c.name)).all())
+        for i in unpaid:
+            days = i.days(as_of)
+            rows.append(AgeingRow(i.reference, i.donor, names.get(i.donor_id, ""), i.currency, i.pledged_on, i.due_on, days,
+                                  bucket_of(days), i.unpaid_minor, i.unpaid_cents, i.overdue(as_of),
+                                  f"{i.position}/{i.of}" if i.of else ""))
+    rows.sort(key=lambda r: (-r.days, r.pledge, r.instalment))
     return AgeingReport(as_of, utcnow(), head, count, rows, moments.at.recorded_at, moments.closed_through,
                         moments.command, stale_rates_of(sums, book, as_of))
 
@@ -144,7 +132,8 @@ def ageing_report_for(ledger, as_of: dt.date | None = None, recorded_at: dt.date
 def row_values(row: AgeingRow) -> dict:
     return {
         "pledge": row.pledge, "donor": row.donor, "donor_name": row.donor_name, "currency": row.currency,
-        "pledged_on": row.pledged_on.isoformat(), "due_on": row.due_on.isoformat() if row.due_on else None,
+        "pledged_on": row.pledged_on.isoformat(), "instalment": row.instalment or None,
+        "due_on": row.due_on.isoformat() if row.due_on else None,
         "days": row.days, "bucket": row.bucket, "outstanding": row.outstanding,
         "outstanding_usd": money(row.outstanding_usd), "overdue": row.overdue,
     }
@@ -154,8 +143,10 @@ def summary_values(report: AgeingReport) -> dict:
     return {
         "buckets": {key: money(report.bucket_total(key)) for key, _ in BUCKETS},
         "total_usd": money(report.total_usd),
-        "pledges": len(report.rows),
-        "overdue_pledges": len(report.overdue_rows),
+        "pledges": len({r.pledge for r in report.rows}),
+        "instalments": len(report.rows),
+        "overdue_pledges": len({r.pledge for r in report.overdue_rows}),
+        "overdue_instalments": len(report.overdue_rows),
         "overdue_usd": money(sum(r.outstanding_usd for r in report.overdue_rows)),
     }
 
@@ -170,7 +161,7 @@ def ageing_json(report: AgeingReport) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
-CSV_COLUMNS = ("pledge", "donor", "donor_name", "currency", "pledged_on", "due_on", "days", "bucket",
+CSV_COLUMNS = ("pledge", "donor", "donor_name", "currency", "pledged_on", "instalment", "due_on", "days", "bucket",
                "outstanding", "outstanding_usd", "overdue")
 TEXT_COLUMNS = ("pledge", "donor", "donor_name")
 
@@ -186,8 +177,8 @@ def ageing_csv(report: AgeingReport) -> str:
         values["overdue"] = "yes" if row.overdue else "no"
         writer.writerow(["" if values[k] is None else values[k] for k in CSV_COLUMNS])
     for key, _label in BUCKETS:
-        writer.writerow([f"total {key}", "", "", "USD", "", "", "", key, "", money(report.bucket_total(key)), ""])
-    writer.writerow(["total", "", "", "USD", "", "", "", "", "", money(report.total_usd), ""])
+        writer.writerow([f"total {key}", "", "", "USD", "", "", "", "", key, "", money(report.bucket_total(key)), ""])
+    writer.writerow(["total", "", "", "USD", "", "", "", "", "", "", money(report.total_usd), ""])
     return out.getvalue()
 
 
@@ -198,21 +189,22 @@ def ageing_table(report: AgeingReport, width: int = 200):
     overdue = report.overdue_rows
     table = Table(
         title=f"Pledge ageing, as of {report.as_of}",
-        caption=(f"{len(overdue)} overdue pledge(s), USD {money_grouped(sum(r.outstanding_usd for r in overdue))}; "
+        caption=(f"{len(overdue)} overdue instalment(s), USD {money_grouped(sum(r.outstanding_usd for r in overdue))}; "
                  f"{provenance(report)}{stale_rates_caption(report.stale_rates)}"),
     )
-    for label, justify in (("Pledge", "left"), ("Donor", "left"), ("Pledged on", "left"), ("Due on", "left"),
+    for label, justify in (("Pledge", "left"), ("Donor", "left"), ("Pledged on", "left"), ("Inst.", "left"), ("Due on", "left"),
                            ("Days", "right"), ("Bucket", "left"), ("Outstanding", "right"), ("USD", "right"),
                            ("Alert", "left")):
         table.add_column(label, justify=justify, no_wrap=True)
     for i, r in enumerate(report.rows):
         table.add_row(
-            Text(r.pledge), Text(r.donor), r.pledged_on.isoformat(), r.due_on.isoformat() if r.due_on else "–",
+            Text(r.pledge), Text(r.donor), r.pledged_on.isoformat(), r.instalment or "–",
+            r.due_on.isoformat() if r.due_on else "–",
             str(r.days), BUCKET_LABELS[r.bucket], f"{r.currency} {format_amount(r.outstanding_minor, r.currency)}",
             money_grouped(r.outstanding_usd), "OVERDUE" if r.overdue else "",
             style="red" if r.overdue else None, end_section=i == len(report.rows) - 1,
         )
     for key, label in BUCKETS:
-        table.add_row("", "", "", "", "", label, "", money_grouped(report.bucket_total(key)), "")
-    table.add_row("Total", "", "", "", "", "", "", money_grouped(report.total_usd), "", style="bold")
+        table.add_row("", "", "", "", "", "", label, "", money_grouped(report.bucket_total(key)), "")
+    table.add_row("Total", "", "", "", "", "", "", "", money_grouped(report.total_usd), "", style="bold")
     return table

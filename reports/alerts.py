@@ -91,7 +91,8 @@ def alerts_json(report: AlertsReport) -> str:
     overdue = report.alerts.overdue
     document = {
         **json_header(report),
-        "overdue_pledges": report.alerts.overdue_count,
+        "overdue_pledges": len({a.reference for a in overdue}),
+        "overdue_instalments": report.alerts.overdue_count,
         "overdue_usd": _usd(sum((a.outstanding_usd for a in overdue), Decimal(0))),
         "overdue": overdue_values(report),
         "cash_needs": cash_need_values(report),
@@ -127,8 +128,8 @@ def alerts_table(report: AlertsReport, width: int = 200):
     from rich.text import Text
 
     found = report.alerts
-    overdue = Table(title=f"Overdue pledges, as of {report.as_of}",
-                    caption=f"{found.overdue_count} overdue pledge(s){stale_rates_caption(found.stale_rates)}")
+    overdue = Table(title=f"Overdue instalments, as of {report.as_of}",
+                    caption=f"{found.overdue_count} overdue instalment(s){stale_rates_caption(found.stale_rates)}")
     for label, justify in (("Pledge", "left"), ("Donor", "left"), ("Due on", "left"), ("Days late", "right"),
                            ("Outstanding", "right"), ("USD (as-of rate)", "right")):
         overdue.add_column(label, justify=justify, no_wrap=True)

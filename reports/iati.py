@@ -10,8 +10,8 @@
   type 13 (incoming pledge) per pledge announced and still announced (neither signed nor
   withdrawn) as of the date, at its announcement; type 11 (incoming commitment) per signing (a
   pledge recorded signed: at its date), negative per cancellation;
-  type 1 (incoming funds) per receipt, type 4 (expenditure) per disbursement; a reversal is
-  the same type with the amount negated, dated on the reversal date; no transaction dated after
+  type 1 (incoming funds) per receipt and, negative, per refund (the donor provides), type 4
+  (expenditure) per disbursement; a reversal is the same type with the amount negated, dated on the reversal date; no transaction dated after
   today is written (IATI refuses dates in the future), whatever the as-of date;
 - planned disbursements: the unpaid part of each due pledge (the donor provides, the reporting
   organisation receives), in the pledge's currency, at its due date;
@@ -49,6 +49,7 @@ from ledger.schema import (
     JournalEntry,
     Pledge,
     Receipt,
+    Refund,
 )
 from ledger.unit_of_work import Reader
 from ledger.versions import activities_as_recorded, donors_as_recorded
@@ -212,6 +213,17 @@ def _transactions(session: Session, as_of: dt.date) -> list[Transaction]:
         by_entry[entry_id] = Transaction(INCOMING_FUNDS, day, currency, minor, reference,
                                          f"receipt {reference} on pledge {pledge}", donor, ORG_TYPE.get(kind), None,
                                          entry_id, provider_ref)
+    refunds = session.execute(
+        select(Refund.entry_id, Refund.refunded_on, Pledge.currency, Refund.amount_minor, Pledge.reference,
+               Refund.reason, funder.c.name, funder.c.kind, funder.c.iati_ref)
+        .join(Pledge, Pledge.id == Refund.pledge_id)
+        .join(funder, funder.c.donor_id == Pledge.donor_id)
+        .where(Refund.refunded_on <= as_of, *figures.recorded(session, Refund.entry_id))
+    )
+    for entry_id, day, currency, minor, reference, reason, donor, kind, provider_ref in refunds:
+        by_entry[entry_id] = Transaction(INCOMING_FUNDS, day, currency, -minor, reference,
+                                         f"refund to the donor on pledge {reference}: {reason}", donor,
+                                         ORG_TYPE.get(kind), None, entry_id, provider_ref)
     disbursements = session.execute(
         select(Disbursement.entry_id, Disbursement.disbursed_on, Disbursement.currency, Disbursement.amount_minor,
                Disbursement.reference, Activity.code, Disbursement.payee, Disbursement.description)

@@ -8,8 +8,7 @@ spending paid with the donor's money by paragraph and activity, and the totals.
 
 Every figure is read from the definitions the other reports use: the per-allocation sums of
 reports/sums.py for each pledge, the donor's row of `report donors` (reports/donors.py) for the
-totals, so pledged, received, outstanding, spending and PSC equal that row. Refunded is the
-journal's refund lines on cash; balance = received - refunded - spending - PSC.
+totals, so every total equals that row; balance = received - refunded - spending - PSC.
 """
 
 from __future__ import annotations
@@ -88,7 +87,7 @@ class PledgeLine:
 
     @property
     def balance(self) -> int:
-        return figures.available(self.received - self.refunded, self.spent, self.psc)
+        return figures.available(self.received, self.refunded, self.spent, self.psc)
 
 
 @dataclass
@@ -106,29 +105,23 @@ class Statement:
     stale_rates: list[StaleRate] = field(default_factory=list)
 
     @property
-    def refunded(self) -> int:
-        return sum(p.refunded for p in self.pledges)
-
-    @property
     def spending(self) -> list[SpendingLine]:
         return self.donor.spending
 
-    @property
-    def balance(self) -> int:
-        return figures.available(self.donor.received - self.refunded, self.donor.spent, self.donor.psc)
-
     def totals(self) -> dict[str, int]:
         d = self.donor
-        return {"pledged": d.pledged, "cancelled": d.cancelled, "received": d.received, "refunded": self.refunded,
-                "outstanding": d.outstanding, "spent": d.spent, "psc": d.psc, "balance": self.balance}
+        return {"pledged": d.pledged, "cancelled": d.cancelled, "received": d.received, "refunded": d.refunded,
+                "outstanding": d.outstanding, "spent": d.spent, "psc": d.psc, "balance": d.balance}
 
 
 def _stages(session: Session, as_of: dt.date) -> dict[int, str]:
     """pledge id -> its stage as of ``as_of``: signed with a live signing (a pledge recorded signed:
-    its pledge entry), else withdrawn with a live withdrawal, else announced (ledger/stages.py)."""
+    its pledge entry), else withdrawn with a live withdrawal, else announced (ledger/stages.py).
+    A reversed pledge keeps the stage its own entry gave it (the statement says it was reversed)."""
+    pledge_entries = set(session.execute(select(Pledge.entry_id)).scalars())
     live: dict[int, set[str]] = {}
     for event in stages.stage_history(session, as_of):
-        if event.reversed_on is None:
+        if event.reversed_on is None or event.entry_id in pledge_entries:
             live.setdefault(event.pledge_id, set()).add(event.kind)
     return {pid: stages.SIGNED if stages.SIGNING in kinds else stages.WITHDRAWN if stages.WITHDRAWAL in kinds
             else stages.ANNOUNCED for pid, kinds in live.items()}
@@ -139,13 +132,12 @@ def _schedule(due_on: dt.date | None, amount: int) -> list[tuple[dt.date, int]]:
     return [] if due_on is None else [(due_on, amount)]
 
 
-def _events(session: Session, donor_id: int, as_of: dt.date) -> tuple[dict[int, list[Event]], dict[int, int]]:
-    """(pledge id -> its events dated on or before ``as_of`` in entry order, pledge id -> USD refunded:
-    its refund lines on cash, negated)."""
+def _events(session: Session, donor_id: int, as_of: dt.date) -> dict[int, list[Event]]:
+    """pledge id -> its events dated on or before ``as_of``, in entry order."""
     line = JournalLine
     rows = session.execute(
         select(line.pledge_id, JournalEntry.id, JournalEntry.event_date, JournalEntry.kind, JournalEntry.reference,
-               JournalEntry.memo, line.flow,
+               JournalEntry.memo,
                figures.OUTSTANDING.among(), figures.PLEDGED_USD.among(), figures.CASH_USD.among(),
                figures.ANNOUNCED_USD.among())
         .join(JournalEntry, JournalEntry.id == line.entry_id)
@@ -153,20 +145,17 @@ def _events(session: Session, donor_id: int, as_of: dt.date) -> tuple[dict[int, 
                line.flow.not_in(SPENDING_FLOWS), JournalEntry.event_date <= as_of,
                *figures.recorded(session, line.entry_id))
         .group_by(line.pledge_id, JournalEntry.id, JournalEntry.event_date, JournalEntry.kind,
-                  JournalEntry.reference, JournalEntry.memo, line.flow)
+                  JournalEntry.reference, JournalEntry.memo)
         .order_by(line.pledge_id, JournalEntry.id)
     )
     events: dict[int, dict[int, Event]] = {}
-    refunded: dict[int, int] = {}
-    for pid, eid, day, kind, reference, memo, flow, receivable, pledged, cash, announced in rows:
+    for pid, eid, day, kind, reference, memo, receivable, pledged, cash, announced in rows:
         event = events.setdefault(pid, {}).setdefault(eid, Event(eid, day, kind, reference, memo))
         event.receivable += int(receivable)
         event.pledged += int(pledged)
         event.cash += int(cash)
         event.announced += int(announced)
-        if flow == journal.REFUND:
-            refunded[pid] = refunded.get(pid, 0) - int(cash)
-    return {pid: list(by_entry.values()) for pid, by_entry in events.items()}, refunded
+    return {pid: list(by_entry.values()) for pid, by_entry in events.items()}
 
 
 def statement(session: Session, donor_code: str, as_of: dt.date | None = None,
@@ -203,14 +192,14 @@ def statement(session: Session, donor_code: str, as_of: dt.date | None = None,
         line.pledged += s.pledged_cents
         line.cancelled += s.cancelled_cents
         line.received += s.received_cents
+        line.refunded += s.refunded_cents
         line.outstanding_minor += s.outstanding_minor
         line.outstanding += s.outstanding_cents
         line.spent += s.disbursed_cents
         line.psc += s.psc_cents
-    events, refunded = _events(session, donor_id, as_of)
+    events = _events(session, donor_id, as_of)
     for pid, line in pledges.items():
         line.events = events.get(pid, [])
-        line.refunded = refunded.get(pid, 0)
     return Statement(as_of, utcnow(), moments.at.head_hash, moments.at.entries, row, iati_ref, list(pledges.values()),
                      moments.at.recorded_at, moments.closed_through, moments.command,
                      book.stale({s.currency for s in sums if s.outstanding_minor}, as_of))

@@ -148,7 +148,7 @@ def _alerts_block(book: BookWriter, sheet: SheetWriter, alerts: Alerts) -> None:
     ws = sheet.ws
     bold = partial(book.text, ws, bold=True)
     sheet.append([None, bold(f"Alerts, as of {alerts.as_of.isoformat()}")])
-    sheet.append([None, bold(f"Overdue pledges: {alerts.overdue_count}"), bold("Due on"), bold("Days late"),
+    sheet.append([None, bold(f"Overdue instalments: {alerts.overdue_count}"), bold("Due on"), bold("Days late"),
                   bold("Currency"), bold("Outstanding"), bold("USD (as-of rate)")])
     for a in alerts.overdue:
         sheet.append([None, book.text(ws, f"{a.reference} ({a.donor})"), book.date(ws, a.due_on), a.days_late,
@@ -500,7 +500,8 @@ def rate_sheet(book: BookWriter, session: Session, as_of: dt.date, rates: RateBo
 def ageing_sheet(book: BookWriter, report: AgeingReport) -> None:
     sheet = book.sheet("Ageing", (
         Column("Pledge", 14), Column("Donor", 10), Column("Donor name", 24), Column("Currency", 9),
-        Column("Pledged on", 11, "date"), Column("Due on", 11, "date"), Column("Days", 8, "int"), Column("Bucket", 14),
+        Column("Pledged on", 11, "date"), Column("Instalment", 10), Column("Due on", 11, "date"), Column("Days", 8, "int"),
+        Column("Bucket", 14),
         Column("Outstanding", 16, "money"), Column("Outstanding USD (as-of rate)", 16, "usd"), Column("Overdue alert", 10),
     ), f"Pledge ageing, as of {report.as_of.isoformat()}")
     ws = sheet.ws
@@ -509,20 +510,20 @@ def ageing_sheet(book: BookWriter, report: AgeingReport) -> None:
         usd = book.usd(ws, r.outstanding_usd)
         text_usd = text_usd or (isinstance(usd, Cell) and usd.data_type == "s")
         sheet.append([book.text(ws, r.pledge), book.text(ws, r.donor), book.text(ws, r.donor_name), r.currency,
-                      book.date(ws, r.pledged_on), book.date(ws, r.due_on), r.days, BUCKET_LABELS[r.bucket],
+                      book.date(ws, r.pledged_on), r.instalment or None, book.date(ws, r.due_on), r.days, BUCKET_LABELS[r.bucket],
                       book.amount(ws, r.outstanding_minor, r.currency), usd, "OVERDUE" if r.overdue else None])
     sheet.end_data()
     last = sheet.rows
     if last >= 2 and not text_usd and len(str(report.total_usd)) <= MAX_DIGITS:
-        total = book.formula(ws, f"=SUM(J2:J{last})", money_format("USD"), bold=True)
+        total = book.formula(ws, f"=SUM(K2:K{last})", money_format("USD"), bold=True)
     else:
         total = book.usd(ws, report.total_usd, bold=True)
-    sheet.append([book.text(ws, "Total", bold=True), None, None, "USD", None, None, None, None, None, total])
+    sheet.append([book.text(ws, "Total", bold=True), None, None, "USD", None, None, None, None, None, None, total])
     sheet.append([])
     for key, label in BUCKETS:
-        sheet.append([None, None, None, "USD", None, None, None, label, None, book.usd(ws, report.bucket_total(key))])
+        sheet.append([None, None, None, "USD", None, None, None, None, label, None, book.usd(ws, report.bucket_total(key))])
     overdue = report.overdue_rows
-    sheet.append([None, None, None, "USD", None, None, None, book.text(ws, f"Overdue ({len(overdue)})"), None,
+    sheet.append([None, None, None, "USD", None, None, None, None, book.text(ws, f"Overdue ({len(overdue)})"), None,
                   book.usd(ws, sum(r.outstanding_usd for r in overdue))])
     sheet.close()
 

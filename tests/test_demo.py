@@ -70,26 +70,47 @@ def funding(url: str, *extra: str) -> dict:
     return {"rows": rows, "entries": report["journal_entries"], "head": report["chain_head"]}
 
 
+def announced(url: str, *extra: str) -> tuple:
+    """The announced USD of paragraph 2, the unearmarked row and the totals."""
+    report = json.loads(run(url, "report", "funding", "--format", "json", *(("--as-of", extra[0]) if extra else ())).stdout)
+    rows = {row["paragraph"]: row["announced"] for row in report["rows"]}
+    return rows[2], rows[None], report["totals"]["announced"]
+
+
 def test_demo_loads_verifies_and_reports_the_figures_written_out(db_url):
     result = run(db_url, "demo", "--no-tui")
     assert result.exit_code == 0, result.output
-    assert result.stderr == ("demo loaded: 1218 rows (donors 8, rates 1152, activities 8, pledges 18, receipts 14, "
-                             "disbursements 18), one cancellation, one reversal, the periods closed through 2015-12-31, "
-                             "and in 2017 one reallocation, one refund and one closed pledge\n")
+    assert result.stderr == ("demo loaded: 1221 rows (donors 8, rates 1152, activities 8, pledges 18, receipts 14, "
+                             "disbursements 18, instalments 3), one cancellation, one reversal, the periods closed "
+                             "through 2015-12-31, one pledge announced and one announced then signed, and in 2017 one "
+                             "reallocation, one refund and one closed pledge\n")
     assert "Funding vs implementation" in result.stdout
     verify = run(db_url, "verify")
     assert verify.exit_code == 0, verify.output
-    # 12 pledges, 14 receipts, 18 disbursements, 2, the close; the reallocation, the refund, the closing (2017)
-    assert verify.stdout.startswith("OK: chain intact: 50 entries")
+    # 12 pledges, 14 receipts, 18 disbursements, 2, the close; NOR-2017-01 announced, CAN-2017-01 announced and
+    # signed; the schedule of NWS-2016-01; the reallocation, the refund, the closing (2017)
+    assert verify.stdout.startswith("OK: chain intact: 54 entries")
+    # NWS-2016-01 re-planned in three instalments: the first (EUR 20,000.00, due 2016-12-31) is overdue today
+    alerts = json.loads(run(db_url, "report", "alerts", "--format", "json").stdout)
+    nws = [(a["due_on"], a["outstanding"]) for a in alerts["overdue"] if a["pledge"] == "NWS-2016-01"]
+    assert nws == [("2016-12-31", "20000.00")]
     as_of_2016 = funding(db_url, "--as-of", "2016-12-31")
     assert as_of_2016["rows"] == EXPECTED
-    # no money event after 2016, monthly rates through 2026-12 (the last, of that month: JPY 148.00,
-    # AUD 1.52, EUR 0.86): today's report differs only in the outstanding valued at them
+    # after 2016 only the stages: NOR-2017-01, NOK 2,000,000 to paragraph 2 announced 2017-03-01 at 8.3332 =
+    # 240,003.84 announced; CAN-2017-01, CAD 400,000 unearmarked announced 2017-06-01 at 1.2948 = 308,928.02,
+    # signed 2018-03-01 at 1.3052 = 306,466.44 pledged, programmable 306,466.44 * 100 / 113 = 271,209.24
+    assert announced(db_url, "2016-12-31") == ("0.00", "0.00", "0.00")
+    assert announced(db_url, "2017-12-31") == ("240003.84", "308928.02", "548931.86")
+    assert announced(db_url) == ("240003.84", "0.00", "240003.84")
+    # monthly rates through 2026-12 (the last, of that month: JPY 148.00, AUD 1.52, EUR 0.86, CAD 1.38):
+    # today's report differs in the outstanding valued at them and in CAN-2017-01
     # paragraph 1: JPY 10,000,000 / 148 = 67,567.57; paragraph 5: USD 150,000.00 + AUD 100,000 / 1.52
-    # = 65,789.47; unearmarked: EUR 50,000 / 0.86 = 58,139.53; fx_difference = received + outstanding - pledged
+    # = 65,789.47; unearmarked: EUR 50,000 / 0.86 = 58,139.53 + CAD 400,000 / 1.38 = 289,855.07;
+    # fx_difference = received + outstanding - pledged
     today = {key: dict(zip(KEYS, row, strict=True)) for key, row in EXPECTED.items()}
-    for key, outstanding, fx in ((5, "215789.47", "-61833.27"), (None, "58139.53", "149.93")):
+    for key, outstanding, fx in ((5, "215789.47", "-61833.27"), (None, "347994.60", "-16461.44")):
         today[key] |= {"outstanding": outstanding, "fx_difference": fx}
+    today[None] |= {"pledged": "927467.01", "programmable": "820767.27"}  # 621,000.57 + 306,466.44; 549,558.03 + 271,209.24
     # 2017: JPY 2,000,000 of JPN-2015-01 moved from paragraph 1 to 3 (at its rate 120.25: paragraph 1's
     # carrying value 83,160.08 -> round(8,000,000 / 120.25) = 66,528.07, a move of 16,632.01; the new
     # paragraph-3 allocation round(2,000,000 / 120.25) = 16,632.02: the pledge's pledged USD rises a cent);
@@ -103,9 +124,11 @@ def test_demo_loads_verifies_and_reports_the_figures_written_out(db_url):
                  "fx_difference": "-8654.23", "coverage_pct": "79.7", "gap": "91163.26"}
     today[4] |= {"pledged": "284548.05", "programmable": "260531.54", "available": "109250.00", "coverage_pct": "74.4",
                  "gap": "89468.46"}
-    today["totals"] |= {"pledged": "4620272.74", "programmable": "4099041.47", "outstanding": "341496.56",
-                        "fx_difference": "-102476.05", "available": "897068.06", "coverage_pct": "94.0",
-                        "gap": "260958.53"}
+    # totals: the stages' 4,990,651.27 less the refund's 63,912.10 plus the reallocation's cent; the unearmarked
+    # programmable 820,767.27 exceeds the paragraphs' gaps (810,516.56): no total gap
+    today["totals"] |= {"pledged": "4926739.18", "programmable": "4370250.71", "outstanding": "631351.63",
+                        "fx_difference": "-119087.42", "available": "897068.06", "coverage_pct": "100.2",
+                        "gap": "0.00"}
     assert funding(db_url)["rows"] == {key: tuple(row.values()) for key, row in today.items()}
     refunded = json.loads(run(db_url, "report", "funding", "--format", "json").stdout)
     assert [(row["paragraph"], row["refunded"]) for row in refunded["rows"] if row["refunded"] != "0.00"] == [

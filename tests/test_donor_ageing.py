@@ -153,13 +153,14 @@ def test_report_donors_and_ageing_on_the_command_line(ledger, db_url):
     assert document["totals"]["overdue_pledges"] == 3
     p3 = next(r for r in document["rows"] if r["pledge"] == "P3")
     assert p3 == {"pledge": "P3", "donor": "USA", "donor_name": "United States", "currency": "USD",
-                  "pledged_on": "2016-01-01", "due_on": "2016-12-31", "days": 0, "bucket": "not_due",
+                  "pledged_on": "2016-01-01", "instalment": "1/1", "due_on": "2016-12-31", "days": 0, "bucket": "not_due",
                   "outstanding": "10000.00", "outstanding_usd": "10000.00", "overdue": False}
     result = run(db_url, "report", "ageing", "--as-of", "2016-12-31", "--format", "csv")
     lines = result.output.splitlines()
-    assert lines[0] == "pledge,donor,donor_name,currency,pledged_on,due_on,days,bucket,outstanding,outstanding_usd,overdue"
-    assert "P5,NOR,Norway,NOK,2016-01-01,2016-10-01,91,91_180,6000.00,1000.00,yes" in lines
-    assert lines[-1] == "total,,,USD,,,,,,306000.00,"
+    assert lines[0] == ("pledge,donor,donor_name,currency,pledged_on,instalment,due_on,days,bucket,outstanding,"
+                        "outstanding_usd,overdue")
+    assert "P5,NOR,Norway,NOK,2016-01-01,1/1,2016-10-01,91,91_180,6000.00,1000.00,yes" in lines
+    assert lines[-1] == "total,,,USD,,,,,,,306000.00,"
     for fmt in ("table", "csv"):
         assert run(db_url, "report", "donors", "--as-of", "2016-12-31", "--format", fmt).exit_code == 0
 

@@ -111,9 +111,9 @@ def workbook_overdue(ledger, as_of: dt.date, path) -> tuple[set[str], set[str], 
     needs_at = next(i for i in range(start, len(rows)) if str(labels[i]).startswith("Paragraphs whose"))
     chain_at = next(i for i in range(needs_at, len(rows)) if labels[i] == "Journal chain")
     alerts_block = {label.split(" (")[0] for label in labels[start + 2:needs_at]}
-    assert labels[start + 1] == f"Overdue pledges: {len(alerts_block)}"
+    assert labels[start + 1] == f"Overdue instalments: {needs_at - start - 2}"  # one row per overdue instalment
     needs = [(r[0], r[2], r[3]) for r in rows[needs_at + 1:chain_at]]
-    ageing = {r[0] for r in book["Ageing"].iter_rows(min_row=2, values_only=True) if len(r) > 10 and r[10] == "OVERDUE"}
+    ageing = {r[0] for r in book["Ageing"].iter_rows(min_row=2, values_only=True) if len(r) > 11 and r[11] == "OVERDUE"}
     book.close()
     return alerts_block, ageing, needs
 

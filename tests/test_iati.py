@@ -240,3 +240,22 @@ def test_announced_pledges_are_incoming_pledges_until_signed_or_withdrawn(ledger
     ]
     early = transactions(export(ledger, tmp_path, dt.date(2016, 2, 1), publish=False))  # all three announced then
     assert [(t[0], t[1]) for t in early if t[0] in ("A3", "A4", "A5")] == [("A3", "13"), ("A4", "13"), ("A5", "13")]
+
+
+def test_a_refund_is_negative_incoming_funds_from_the_donor(ledger, tmp_path, schema):
+    """P2 (USA) refunds USD 10,000.00 of its unspent cash on 2012-03-01: a type 1 transaction of
+    -10000.00 on that date, the donor as provider; reversed on 2012-04-01: +10000.00 again."""
+    from ledger.inputs import RefundIn
+
+    worked_example(ledger)
+    posted = services.refund(ledger, RefundIn(pledge="P2", amount="10000", refunded_on="2012-03-01", reason="unspent"))
+    tree = export(ledger, tmp_path)
+    schema.assertValid(tree)
+    refund = [t for t in tree.getroot().iter("transaction") if t.find("transaction-date").get("iso-date") == "2012-03-01"]
+    assert [(t.get("ref"), t.find("transaction-type").get("code"), t.findtext("value"),
+             t.find("provider-org").findtext("narrative")) for t in refund] == [("P2", "1", "-10000.00", "United States")]
+    services.reverse(ledger, ReversalIn(entry_id=posted.entry_id, reason="paid twice", reversed_on="2012-04-01"))
+    assert transactions(export(ledger, tmp_path, publish=False))[-2:] == [
+        ("P2", "1", "2012-03-01", "USD", "2012-03-01", "-10000.00"),
+        ("P2", "1", "2012-04-01", "USD", "2012-04-01", "10000.00"),
+    ]

@@ -208,7 +208,7 @@ def test_reference_data_is_updated_with_an_audit_trail(db_url, tmp_path):
     assert [(v.version, v.reason, v.changes) for v in usa] == [
         (1, f"import of {tmp_path / 'donors.csv'}", (
             Change("name", None, "United States"), Change("kind", None, "member-state"),
-            Change("country", None, "USA"), Change("currency", None, "USD"))),
+            Change("country", None, "USA"), Change("currency", None, "USD"), Change("iati_ref", None, None))),
         (2, f"import of {donors}", (Change("name", "United States", "United States of America"),)),
     ]
     assert [(v.version, v.user, v.reason) for v in can] == [(1, login, f"import of {donors}")]
@@ -590,9 +590,9 @@ def test_csv_with_bom_imports(sqlite_url, tmp_path):
      ": is not UTF-8 text (found a UTF-16 byte order mark); save it as CSV UTF-8"),
     ("semicolons.csv", b"code;name\nJPN;Japan\n", ":1: expected comma-separated values, found ';'"),
     ("empty.csv", b"", ": the file is empty; expected a header line with columns: code, name, kind, country, "
-     "currency"),
+     "currency, iati_ref"),
     ("unknown.csv", b"code,name,colour\nJPN,Japan,red\n",
-     ":1: colour: unknown column; expected: code, name, kind, country, currency"),
+     ":1: colour: unknown column; expected: code, name, kind, country, currency, iati_ref"),
     ("missing.csv", b"name,kind\nJapan,member-state\n", ":1: code: required column is missing"),
     ("twice.csv", b"code,name,NAME\nJPN,Japan,Japan\n", ":1: NAME: duplicated column"),
 ])

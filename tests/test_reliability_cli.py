@@ -37,7 +37,7 @@ DONOR_LEDGER = str(Path(sys.executable).with_name("donor-ledger"))
 IS_ROOT = os.geteuid() == 0
 NEEDS_NO_LEDGER = {"template"}  # writes an empty template: opens no ledger
 INTERACTIVE = {"tui"}  # opens the ledger behind the UI: only run where opening must fail
-WRITERS = {"pledge cancel", "reverse", "activity update", "user add", "import"}
+WRITERS = {"pledge cancel", "pledge schedule", "reverse", "activity update", "user add", "import"}
 DONORS_CSV = "code,name,kind\nXX1,A donor,other\n"
 GROUPS = ("pledge", "activity", "user", "report", "admin")
 ALTERNATE_SCREEN_OFF = "\x1b[?1049l"
@@ -107,7 +107,7 @@ def argv(name: str, command: click.Command, files: Files) -> list[str]:
             value = "2011-09-30"
         else:
             value = {"reference": "P1", "amount": "1", "code": "A1", "name": "someone", "reason": "test",
-                     "role": "auditor"}.get(param.name, "X")
+                     "role": "auditor", "instalments": "2011-12-31=1"}.get(param.name, "X")
         words += [value] if isinstance(param, click.Argument) else [param.opts[0], value]
     return words
 

@@ -651,7 +651,7 @@ def test_audit_trail_records_who_when_field_old_and_new(usd_pledge):
     activity_versions = queries.history(ledger, "activities", "A1")
     assert [(v.version, v.reason, v.changes) for v in donor_versions] == [
         (1, "", (Change("name", None, "AAA"), Change("kind", None, "member-state"), Change("country", None, None),
-                 Change("currency", None, None))),
+                 Change("currency", None, None), Change("iati_ref", None, None))),
         (2, "the donor's own name", (Change("name", "AAA", "Alpha"), Change("kind", "member-state", "foundation"))),
     ]
     assert [(v.version, v.reason, v.changes) for v in activity_versions] == [

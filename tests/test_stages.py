@@ -317,3 +317,19 @@ def test_the_donors_report_the_pledge_list_and_the_workbook_show_the_stage(ledge
     row = [cell.value for cell in sheet[2]]
     assert row[header.index("Stage")] == "signed" and row[header.index("Signed on")].date() == dt.date(2012, 2, 1)
     assert row[header.index("Units per USD")] == 6  # the signing's rate is the pledge's rate
+
+
+def test_pledge_sign_and_withdraw_on_the_command_line(ledger, db_url):
+    from tests.builders import invoke_cli
+
+    _norway(ledger)
+    pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "1000000.00"}, stage="announced")
+    pledge(ledger, "P2", "NOR", "2011-06-01", "NOK", {None: "2000.00"}, stage="announced")
+    code, out, err = invoke_cli("--db", db_url, "pledge", "sign", "P1", "--on", "2012-02-01", "--agreement", "NOR-7")
+    assert (code, out, err) == (0, "signed P1: entry 3, USD 166,666.67\n", "")
+    code, out, err = invoke_cli("--db", db_url, "pledge", "withdraw", "P1", "--on", "2012-03-01", "--reason", "x")
+    assert code == 1 and out == "" and "pledge P1 is signed (on 2012-02-01): it cannot be withdrawn" in err
+    code, out, err = invoke_cli("--db", db_url, "pledge", "withdraw", "P2", "--on", "2012-03-01", "--reason", "no budget")
+    assert (code, out) == (0, "withdrew P2: entry 4, USD 344.83 announced\n")
+    code, out, err = invoke_cli("--db", db_url, "pledge", "sign", "P2", "--on", "2012-04-02")
+    assert code == 1 and "pledge P2 was withdrawn on 2012-03-01" in err and "Traceback" not in err

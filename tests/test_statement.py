@@ -72,9 +72,7 @@ def test_statement_totals_are_the_donor_row_of_report_donors(ledger):
     two_pledges(ledger)
     for as_of in (dt.date(2016, 2, 15), dt.date(2016, 4, 15), AS_OF):
         s, row = statement_for(ledger, "GER", as_of), _donor_row(ledger, "GER", as_of)
-        assert {k: s.totals()[k] for k in ("pledged", "received", "outstanding", "spent", "psc")} == {
-            "pledged": row.pledged, "received": row.received, "outstanding": row.outstanding, "spent": row.spent,
-            "psc": row.psc}
+        assert s.totals() == {key: getattr(row, key) for key in s.totals()}
         # and the pledges add up to the totals
         for key in ("pledged", "cancelled", "received", "outstanding", "spent", "psc", "balance"):
             assert sum(getattr(p, key) for p in s.pledges) == s.totals()[key], key
@@ -109,10 +107,9 @@ def test_property_statement_totals_equal_the_donors_report(ledger, plans):
                     pass  # more than the pledge's cash: refused, nothing written
     for code in ("D1", "D2"):
         s, row = statement_for(ledger, code, AS_OF), _donor_row(ledger, code, AS_OF)
-        assert (s.totals()["pledged"], s.totals()["received"], s.totals()["outstanding"], s.totals()["spent"],
-                s.totals()["psc"]) == (row.pledged, row.received, row.outstanding, row.spent, row.psc)
-        assert s.totals()["balance"] == row.balance  # no refunds here
-        assert sum(p.received for p in s.pledges) == row.received
+        assert s.totals() == {key: getattr(row, key) for key in s.totals()}
+        for key in s.totals():
+            assert sum(getattr(p, key) for p in s.pledges) == s.totals()[key], key
 
 
 def test_statement_command_formats_and_unknown_donor(ledger, db_url):
@@ -197,3 +194,40 @@ def test_an_announced_pledge_is_shown_announced_until_signed(ledger):
     assert [(e.kind, e.announced, e.receivable, e.pledged) for e in p3.events] == [
         ("pledge", 2_000_000, 0, 0), ("signing", -2_000_000, 2_000_000, 2_000_000)]
     assert after.totals()["pledged"] == 16_000_000 == _donor_row(ledger, "GER", AS_OF).pledged
+
+
+def test_refunds_and_reallocations_in_the_statement(ledger):
+    """P2 refunds USD 5,000.00 of its unspent 50,000.00 on 2016-06-01: P2's pledged 45,000.00,
+    refunded 5,000.00, balance 50,000 - 5,000 = 45,000.00; P1 moves 10,000.00 of its outstanding
+    30,000.00 from paragraph 1 to paragraph 2 on 2016-06-15 (a reallocation: P1's figures stay).
+    Totals: pledged 135,000.00, refunded 5,000.00, balance 110,000 - 5,000 - 10,000 - 1,300 = 93,700.00."""
+    from ledger import services
+    from ledger.inputs import ReallocationIn, RefundIn
+
+    two_pledges(ledger)
+    services.refund(ledger, RefundIn(pledge="P2", amount="5000", refunded_on="2016-06-01", reason="unspent"))
+    services.reallocate(ledger, ReallocationIn(pledge="P1", source=1, target=2, amount="10000",
+                                               reallocated_on="2016-06-15", consent="letter of 2016-06-10"))
+    s = statement_for(ledger, "GER", AS_OF)
+    p1, p2 = s.pledges
+    assert (p2.pledged, p2.refunded, p2.balance) == (4_500_000, 500_000, 4_500_000)
+    assert [(e.kind, e.pledged, e.cash) for e in p2.events][-1] == ("refund", -500_000, -500_000)
+    assert (p1.pledged, p1.outstanding, p1.balance) == (9_000_000, 3_000_000, 4_870_000)
+    assert [(e.kind, e.receivable, e.pledged) for e in p1.events][-1] == ("reallocation", 0, 0)
+    assert s.totals() == {"pledged": 13_500_000, "cancelled": 1_000_000, "received": 11_000_000,
+                          "refunded": 500_000, "outstanding": 3_000_000, "spent": 1_000_000, "psc": 130_000,
+                          "balance": 9_370_000}
+    row = _donor_row(ledger, "GER", AS_OF)
+    assert s.totals() == {key: getattr(row, key) for key in s.totals()}
+
+
+def test_a_reversed_pledge_stays_signed_and_says_when_it_was_reversed(ledger):
+    from tests.builders import reverse
+
+    two_pledges(ledger)
+    posted = pledge(ledger, "P4", "GER", "2016-07-01", "USD", {3: "5000"})
+    reverse(ledger, posted.entry_id, on="2016-07-02")
+    p4 = statement_for(ledger, "GER", AS_OF).pledges[-1]
+    assert (p4.reference, p4.stage, p4.reversed_on, p4.pledged, p4.outstanding) == (
+        "P4", "signed", dt.date(2016, 7, 2), 0, 0)
+    assert [(e.kind, e.receivable) for e in p4.events] == [("pledge", 500_000), ("reversal", -500_000)]

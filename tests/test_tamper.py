@@ -229,7 +229,8 @@ POSTED_COLUMNS = [(name, column.name) for name, posted in journal.POSTED_TABLES.
 
 
 def test_the_posted_tables_are_discovered_from_the_schema():
-    assert {"pledges", "allocations", "receipts", "cancellations", "disbursements"} <= set(journal.POSTED_TABLES)
+    assert {"pledges", "allocations", "receipts", "cancellations", "disbursements", "instalments"} <= set(journal.POSTED_TABLES)
+    assert journal.POSTED_TABLES["instalments"].parent is None  # it names its schedule entry
     assert journal.POSTED_TABLES["allocations"].parent == "pledges"
     assert journal.POSTED_TABLES["allocations"].own  # one created by a reallocation belongs to its entry
     assert {"reallocations", "refunds", "pledge_closings"} <= set(journal.POSTED_TABLES)
@@ -254,7 +255,7 @@ def with_cancellation(ledger, example):
     cancel(ledger, "P2", "2011-10-01", "1000")  # entry 6
     # the stages' posted rows: an announced pledge signed (entries 7, 8), another withdrawn (9, 10)
     from ledger import services
-    from ledger.inputs import SigningIn, WithdrawalIn
+    from ledger.inputs import ScheduleIn, SigningIn, WithdrawalIn
 
     pledge(ledger, "P3", "NOR", "2011-10-03", "NOK", {2: "1000.00"}, stage="announced")
     services.sign_pledge(ledger, SigningIn(pledge="P3", signed_on="2011-11-01"))
@@ -267,6 +268,8 @@ def with_cancellation(ledger, example):
     close(ledger, "P5", "2011-10-06")
     refund(ledger, "P2", "2011-10-03", "1000", paragraph=4)
     reallocate(ledger, "P2", "4", "5", "100", "2011-10-02")
+    services.schedule_pledge(ledger, ScheduleIn(pledge="P2", reason="annex", instalments=[  # the last entry
+        {"due_on": "2011-12-31", "amount": "100000"}, {"due_on": "2012-06-30", "amount": "150000"}]))
     assert verify(example)[0] == 0
     return example
 

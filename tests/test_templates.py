@@ -37,7 +37,8 @@ def test_pledge_template_has_header_formats_lists_and_a_separate_example(ledger,
     assert wb.sheetnames == ["pledges", "Example", "Lists"]
     assert [ws.sheet_state for ws in wb] == ["visible", "visible", "hidden"]
     data, example, lists = wb.worksheets
-    header = ["reference", "donor", "pledged_on", "currency", "amount", "paragraph", "psc_rate", "due_on", "notes"]
+    header = ["reference", "donor", "pledged_on", "currency", "amount", "paragraph", "psc_rate", "due_on", "notes", "stage",
+              "signed_on"]
     assert [c.value for c in data[1]] == header
     assert data.max_row == 1  # only the header on the sheet that is imported
     assert [c.value for c in example[1]] == header
@@ -50,9 +51,15 @@ def test_pledge_template_has_header_formats_lists_and_a_separate_example(ledger,
     assert rules["D"][0:1] == ("list",) and rules["D"][2] == "stop"
     assert rules["F"] == ("list", "'Lists'!$D$2:$D$8", "stop")  # paragraphs 1-7
     assert rules["G"][0] == "decimal"
+    assert rules["J"] == ("list", "'Lists'!$I$2:$I$3", "stop")  # announced or signed
+    assert data.column_dimensions["K"].number_format == "yyyy-mm-dd"
     assert column_values(lists, "A") == ["NOR", "USA"]
     assert column_values(lists, "D") == [1, 2, 3, 4, 5, 6, 7]
+    assert column_values(lists, "I") == ["announced", "signed"]
     assert {"AUD", "CAD", "EUR", "GBP", "JPY", "NOK", "USD"} <= set(column_values(lists, "E"))
+    assert rules["J"][0] == "list" and rules["J"][2] == "stop"  # stage: announced or signed
+    assert column_values(lists, "I") == ["announced", "signed"]
+    assert data.column_dimensions["K"].number_format == "yyyy-mm-dd"  # signed_on
 
 
 def test_disbursement_template_lists_activities_and_pledges(ledger, db_url, tmp_path):
@@ -70,7 +77,7 @@ def test_disbursement_template_lists_activities_and_pledges(ledger, db_url, tmp_
 
 def test_unfilled_template_imports_nothing_not_even_the_example(ledger, db_url, tmp_path):
     worked_example(ledger)
-    for kind in ("donors", "rates", "activities", "pledges", "receipts", "disbursements"):
+    for kind in ("donors", "rates", "activities", "pledges", "instalments", "receipts", "disbursements"):
         path = tmp_path / f"{kind}.xlsx"
         assert run(db_url, "template", kind, "-o", path).exit_code == 0
         result = run(db_url, "import", kind, path)

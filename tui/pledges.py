@@ -20,7 +20,7 @@ from textual.widgets.select import InvalidSelectValueError
 
 from ledger import queries, services
 from ledger.errors import Problem
-from ledger.inputs import CancellationIn, PledgeIn, ReceiptIn, SigningIn, WithdrawalIn
+from ledger.inputs import CancellationIn, PledgeIn, ReceiptIn, ScheduleIn, SigningIn, WithdrawalIn
 from ledger.money import MoneyError, parse_decimal
 from ledger.roles import Act
 
@@ -81,15 +81,19 @@ class PledgesScreen(LedgerScreen):
         "on any number of pledges.\n\n"
         "From the selected pledge: **Enter** shows its detail (allocations, receipts, spending it "
         "funded, journal entries with hashes); **r** records a receipt; **c** cancels (writes off) "
-        "part or all of what is outstanding; **x** reverses one of its entries."
+        "part or all of what is outstanding; **i** re-plans its instalments with the donor (the whole "
+        "schedule, adding up to the pledge's amount); **x** reverses one of its entries. **m** opens the "
+        "reminders: per donor, the instalments overdue or due soon, with an export to a workbook."
     )
     WRITE_ACTIONS: ClassVar = {"new_pledge": Act.RECORD_MONEY, "receipt": Act.RECORD_MONEY,
                                "cancel_pledge": Act.RECORD_MONEY, "reverse": Act.RECORD_MONEY,
-                               "correct": Act.RECORD_MONEY}
+                               "correct": Act.RECORD_MONEY, "schedule": Act.RECORD_MONEY}
     BINDINGS: ClassVar = [
         Binding("n", "new_pledge", "New pledge"),
         Binding("r", "receipt", "Receipt"),
         Binding("c", "cancel_pledge", "Cancel"),
+        Binding("i", "schedule", "Instalments"),
+        Binding("m", "reminders", "Reminders"),
         Binding("x", "reverse", "Reverse"),
         Binding("e", "correct", "Correct"),
         Binding("enter", "detail", "Detail", show=True),
@@ -247,6 +251,15 @@ class PledgesScreen(LedgerScreen):
         if not self.refused(Act.RECORD_MONEY) and (reference := self.selected()):
             self._load_detail(reference, "reverse")
 
+    def action_schedule(self) -> None:
+        if not self.refused(Act.RECORD_MONEY) and (reference := self.selected()):
+            self._load_detail(reference, "schedule")
+
+    def action_reminders(self) -> None:
+        from .reminders import RemindersScreen
+
+        self.app.push_screen(RemindersScreen(self.ledger_app.as_of))
+
     def action_correct(self) -> None:
         if not self.refused(Act.RECORD_MONEY) and (reference := self.selected()):
             self._load_detail(reference, "correct")
@@ -310,6 +323,8 @@ def open_pledge_form(screen, purpose: str, detail: queries.PledgeDetail, callbac
         screen.app.push_screen(RefundForm(detail), callback)
     elif purpose == "close":
         screen.app.push_screen(ClosePledgeForm(detail), callback)
+    elif purpose == "schedule":
+        screen.app.push_screen(ScheduleForm(detail), callback)
     elif purpose == "correct":  # the pledge itself (its receipts and cancellations: from the journal)
         open_correction(screen, detail.entry_id, lambda _content, _detail: PledgeForm(), callback)
 
@@ -323,6 +338,7 @@ class PledgeDetailScreen(ModalScreen[Any]):
         Binding("escape", "dismiss(None)", "Back"),
         Binding("r", "act('receipt')", "Receipt"),
         Binding("c", "act('cancel')", "Cancel"),
+        Binding("i", "act('schedule')", "Instalments"),
         Binding("s", "act('sign')", "Sign"),
         Binding("w", "act('withdraw')", "Withdraw"),
         Binding("x", "act('reverse')", "Reverse"),
@@ -357,6 +373,7 @@ class PledgeDetailScreen(ModalScreen[Any]):
                     + (f"\n{self._stage()}" if self._stage() else "")
                     + (f"\nNotes: {d.notes}" if d.notes else "")))
                 yield Static(self._allocations(), classes="detail-block")
+                yield Static(self._schedule(), classes="detail-block")
                 yield Static(self._receipts(), classes="detail-block")
                 yield Static(self._spending(), classes="detail-block")
                 yield Static(self._entries(), classes="detail-block")
@@ -388,6 +405,32 @@ class PledgeDetailScreen(ModalScreen[Any]):
             usd.add_row(label, amount(a.pledged_usd), amount(a.programmable_usd), amount(a.received_usd),
                         amount(a.spent_usd), amount(a.psc_usd), amount(a.cash_usd))
         return Group(own, usd)
+
+    def _schedule(self):
+        from rich.console import Group
+        from rich.table import Table
+
+        d = self.detail
+        table = Table(title=f"Instalments in {d.currency}: receipts paid the earliest due first, cancellations "
+                            "came off the latest", title_justify="left", expand=True, box=box.SIMPLE_HEAD)
+        for name, justify in (("#", "right"), ("Due on", "left"), ("Amount", "right"), ("Paid", "right"),
+                              ("Unpaid", "right"), ("", "left")):
+            table.add_column(name, justify=justify, no_wrap=True)
+        for i in d.schedule:
+            table.add_row(str(i.position), str(i.due_on), amount(i.amount), amount(i.paid), amount(i.unpaid),
+                          Text(f"OVERDUE {i.days_late} d", style="bold red") if i.overdue else "")
+        if not d.schedule:
+            table.add_row("", "no schedule (no due date): never overdue", "", "", "", "")
+        if not d.schedule_versions:
+            return table
+        history = Table(title="Schedule history (re-planned with the donor)", title_justify="left", expand=True,
+                        box=box.SIMPLE_HEAD)
+        for name in ("Entry", "Recorded (UTC)", "By", "Schedule and reason", ""):
+            history.add_column(name, overflow="fold")
+        for v in d.schedule_versions:
+            history.add_row(str(v.entry_id), f"{v.posted_at:%Y-%m-%d %H:%M}", v.user, v.memo,
+                            f"reversed by {v.reversed_by}" if v.reversed_by else "")
+        return Group(table, history)
 
     def _receipts(self):
         from rich.table import Table
@@ -543,6 +586,10 @@ class PledgeForm(FormScreen):
         currency = self.query_one(f"#{field_id('currency')}", Input)
         await self.mount(CodePicker(currency, picker_items((c, "") for c in message.currencies)))
         self.update_remainder()
+
+    def fill(self, content: PledgeIn) -> None:
+        super().fill(content)
+        self.query_one(f"#{field_id('stage')}", Select).value = content.stage  # a correction keeps the stage
 
     def allocation_names(self) -> list[tuple[str, int | None]]:
         return [*[(f"alloc.{n}", n) for n in self.paragraph_numbers], ("alloc.U", None)]
@@ -705,7 +752,48 @@ class CancelForm(FormScreen):
         return services.cancel_pledge(self.app.ledger, model)
 
 
-__all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "PledgeDetailScreen",
+def instalment_items(text: str) -> list[dict]:
+    """"2012-01-31=100000, 2012-06-30=200000" (commas, semicolons or new lines between them) as the
+    instalments of a ScheduleIn; a part without "=" is given as its due date, for the model to name."""
+    items = []
+    for part in text.replace(";", ",").replace("\n", ",").split(","):
+        if part.strip():
+            due_on, _, value = part.partition("=")
+            items.append({"due_on": due_on.strip(), "amount": value.strip()})
+    return items
+
+
+class ScheduleForm(FormScreen):
+    MODEL = ScheduleIn
+    TITLE = "Re-plan the instalments"
+    HELP = ("The pledge's whole schedule as agreed with the donor: each instalment as DATE=AMOUNT (in the "
+            "pledge's currency), separated by commas, adding up to the pledge's amount. It replaces the "
+            "schedule in force from now on; the old one stays in the pledge's history (reverse the entry to "
+            "go back to it).")
+
+    def __init__(self, detail: queries.PledgeDetail):
+        super().__init__()
+        self.detail = detail
+
+    def compose_fields(self) -> ComposeResult:
+        d = self.detail
+        now = ", ".join(f"{i.due_on}={i.amount}" for i in d.schedule)
+        yield Static(f"Pledge {d.reference} · {d.donor} · amount {d.currency} {amount(d.amount)}", classes="hint")
+        yield self.field("instalments", "Instalments (DATE=AMOUNT, ...)", now, "e.g. 2027-01-31=1000, 2027-06-30=500")
+        yield self.field("reason", "Reason", placeholder="e.g. donor letter of 2026-11-20")
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{field_id('instalments')}").focus()
+
+    def values(self) -> dict:
+        return {"pledge": self.detail.reference, "instalments": instalment_items(self.text("instalments")),
+                "reason": self.text("reason")}
+
+    def save(self, model: ScheduleIn) -> Any:
+        return services.schedule_pledge(self.app.ledger, model) or f"{model.pledge}: that schedule is already in force"
+
+
+__all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "ScheduleForm", "PledgeDetailScreen",
            "FormField"]
 
 

@@ -1,7 +1,8 @@
 """Pledge stages: announced and signed pledges, signing and withdrawal
 
-A pledge records the stage it was recorded in (``stage``: "announced" or "signed"; NULL for the
-pledges recorded before, all signed) and a signed pledge's signing date (``signed_on``). Signings
+A pledge posted as an announcement records the stage it was recorded in (``stage``: "announced", or
+"signed" with its signing date ``signed_on`` after its pledge date); a pledge signed on its date
+leaves both NULL, like every pledge recorded before (its hash is unchanged). Signings
 and withdrawals of announced pledges are posted rows of their own (``signings``, ``withdrawals``),
 append-only like the others; their ``entry_id`` puts them in the hash of their entry
 (docs/architecture.md "The hash of an entry"). docs/rules.md#pledge-stages
