@@ -59,8 +59,7 @@ LINE_COLUMNS = (
 # instalments re-planned, a pledge closed
 PERIOD_CLOSE, PERIOD_REOPEN = "period-close", "period-reopen"
 SCHEDULE, PLEDGE_CLOSE = "schedule", "pledge-close"
-REVERSAL = "reversal"  # the reversal of an entry without money lines has none either
-WITHOUT_MONEY = frozenset({PERIOD_CLOSE, PERIOD_REOPEN, SCHEDULE, PLEDGE_CLOSE, REVERSAL})
+WITHOUT_MONEY = frozenset({PERIOD_CLOSE, PERIOD_REOPEN, SCHEDULE, PLEDGE_CLOSE})  # and their reversals: without_money
 
 ENTRY_COLUMNS = ("id", "kind", "event_date", "posted_at", "user_name", "reference", "memo", "reverses_id", "prev_hash")
 FORMAT = 3  # the format version of the entries posted now (``format_version``; 1 = written before it existed)
