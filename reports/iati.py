@@ -35,7 +35,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures, recorded, settings, stages
+from ledger import figures, instalments, recorded, settings, stages
 from ledger.clock import utcnow
 from ledger.errors import LedgerError, Problem
 from ledger.money import format_amount, largest_remainder
@@ -56,7 +56,7 @@ from ledger.versions import activities_as_recorded, donors_as_recorded
 
 from .files import replaced_on_success
 from .moments import read_at
-from .sums import allocation_sums, use_snapshot
+from .sums import use_snapshot
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ORG_TYPE = {  # IATI OrganisationType codelist
@@ -262,21 +262,23 @@ def _clean(text: str) -> str:
 
 
 def _planned_disbursements(session: Session, as_of: dt.date) -> list[Transaction]:
-    """The unpaid part of each pledge's due instalment as of ``as_of`` (a pledge's due date is one
-    instalment of its whole amount), in the pledge's currency, the donor as provider."""
-    unpaid: dict[int, int] = {}
-    for s in allocation_sums(session, as_of):
-        unpaid[s.pledge_id] = unpaid.get(s.pledge_id, 0) + s.outstanding_minor
+    """The unpaid part of each instalment of the schedules in force as of ``as_of``
+    (``ledger.instalments.unpaid_instalments``), in the pledge's currency, the donor as provider."""
+    funder = _funders(session)
+    found = []
+    for part in sorted(instalments.unpaid_instalments(session, as_of), key=lambda p: (p.due_on, p.pledge_id, p.position)):
+        name, kind, ref = funder[part.donor_id]
+        found.append(Transaction("", part.due_on, part.currency, part.unpaid_minor, part.reference,
+                                 f"instalment {part.position} of {part.of} of pledge {part.reference}", name,
+                                 ORG_TYPE.get(kind), None, 0, ref))
+    return found
+
+
+def _funders(session: Session) -> dict[int, tuple[str, str, str | None]]:
+    """donor id -> (name, kind, iati_ref) as recorded at the session's moment."""
     funder = donors_as_recorded(recorded.recorded_at(session))
-    rows = session.execute(
-        select(Pledge.id, Pledge.due_on, Pledge.currency, Pledge.reference, funder.c.name, funder.c.kind, funder.c.iati_ref)
-        .join(funder, funder.c.donor_id == Pledge.donor_id)
-        .where(Pledge.due_on.is_not(None), Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
-        .order_by(Pledge.due_on, Pledge.id)
-    )
-    return [Transaction("", due_on, currency, unpaid[pid], reference, f"instalment of pledge {reference}", donor,
-                        ORG_TYPE.get(kind), None, 0, provider_ref)
-            for pid, due_on, currency, reference, donor, kind, provider_ref in rows if unpaid.get(pid, 0) > 0]
+    return {donor_id: (name, kind, ref) for donor_id, name, kind, ref in session.execute(
+        select(funder.c.donor_id, funder.c.name, funder.c.kind, funder.c.iati_ref))}
 
 
 def _org(parent: etree._Element, tag: str, name: str, ref: str | None, org_type: str | None, **attributes):

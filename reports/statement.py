@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import figures, journal, stages
+from ledger import figures, instalments, journal, stages
 from ledger.clock import utcnow
 from ledger.errors import NotFound, Problem
 from ledger.money import format_amount
@@ -127,11 +127,6 @@ def _stages(session: Session, as_of: dt.date) -> dict[int, str]:
             else stages.ANNOUNCED for pid, kinds in live.items()}
 
 
-def _schedule(due_on: dt.date | None, amount: int) -> list[tuple[dt.date, int]]:
-    """The instalments in force: a pledge's due date is one instalment of its whole amount."""
-    return [] if due_on is None else [(due_on, amount)]
-
-
 def _events(session: Session, donor_id: int, as_of: dt.date) -> dict[int, list[Event]]:
     """pledge id -> its events dated on or before ``as_of``, in entry order."""
     line = JournalLine
@@ -175,17 +170,18 @@ def statement(session: Session, donor_code: str, as_of: dt.date | None = None,
     undone = reversed_as_of(session, as_of)
     stage = _stages(session, as_of)
     pledges: dict[int, PledgeLine] = {}
-    for pid, reference, day, currency, due_on, entry_id, amount in session.execute(
-        select(Pledge.id, Pledge.reference, Pledge.pledged_on, Pledge.currency, Pledge.due_on, Pledge.entry_id,
-               figures.promised())
+    found = session.execute(
+        select(Pledge.id, Pledge.reference, Pledge.pledged_on, Pledge.currency, Pledge.entry_id, figures.promised())
         .join(Allocation, Allocation.pledge_id == Pledge.id)
         .where(Pledge.donor_id == donor_id, Pledge.pledged_on <= as_of, *figures.recorded(session, Pledge.entry_id))
-        .group_by(Pledge.id, Pledge.reference, Pledge.pledged_on, Pledge.currency, Pledge.due_on, Pledge.entry_id)
+        .group_by(Pledge.id, Pledge.reference, Pledge.pledged_on, Pledge.currency, Pledge.entry_id)
         .order_by(Pledge.pledged_on, Pledge.id)
-    ):
+    ).all()
+    plans = instalments.schedules(session, [pid for pid, *_ in found])  # in force, as recorded at the moment
+    for pid, reference, day, currency, entry_id, amount in found:
         reversal = undone.get(entry_id)
         pledges[pid] = PledgeLine(reference, day, currency, int(amount), stage.get(pid, stages.ANNOUNCED),
-                                  reversal[1] if reversal else None, _schedule(due_on, int(amount)))
+                                  reversal[1] if reversal else None, plans.get(pid, []))
     sums = [s for s in allocation_sums(session, as_of, book) if s.donor_id == donor_id]
     for s in sums:
         line = pledges[s.pledge_id]

@@ -192,10 +192,30 @@ def test_commitments_refs_sector_recipient_and_planned_disbursements(ledger, tmp
     assert f"on or before {dt.date.today().isoformat()}." in later.getroot()[0].find("description").findtext("narrative")
 
 
+def test_planned_disbursements_are_the_unpaid_instalments_of_the_schedule_in_force(ledger, tmp_path, schema):
+    """P3, USD 90,000 due 2016-06-30, re-planned as 30,000 due 2016-03-31, 2016-06-30 and 2016-09-30;
+    40,000 received on 2016-05-01 pays the first instalment and 10,000 of the second: two planned
+    disbursements, 20,000.00 on 2016-06-30 and 30,000.00 on 2016-09-30."""
+    from ledger.inputs import ScheduleIn
+
+    worked_example(ledger)
+    donor(ledger, "GER", "Germany", iati_ref="XM-DAC-5")
+    pledge(ledger, "P3", "GER", "2016-01-10", "USD", {1: "90000"}, due_on="2016-06-30")
+    services.schedule_pledge(ledger, ScheduleIn(pledge="P3", reason="re-planned with the donor", instalments=[
+        {"due_on": "2016-03-31", "amount": "30000"}, {"due_on": "2016-06-30", "amount": "30000"},
+        {"due_on": "2016-09-30", "amount": "30000"}]))
+    receipt(ledger, "R3", "P3", "2016-05-01", "40000")
+    tree = export(ledger, tmp_path)
+    schema.assertValid(tree)
+    planned = tree.getroot()[0].findall("planned-disbursement")
+    assert [(p.find("period-start").get("iso-date"), p.findtext("value"), p.find("provider-org").get("ref"))
+            for p in planned] == [("2016-06-30", "20000.00", "XM-DAC-5"), ("2016-09-30", "30000.00", "XM-DAC-5")]
+
+
 def test_the_demo_publishes_a_valid_file_with_its_transactions_by_type(db_url, tmp_path, schema):
     """The demo sets its (fictitious) publisher, so `iati` works on it: 12 pledges committed and
-    one cancellation (type 11), 14 receipts (1), 18 disbursements and one reversed (4); four
-    pledges due and not fully paid are planned disbursements."""
+    one cancellation (type 11), 14 receipts (1), 18 disbursements and one reversed (4); the unpaid
+    instalments of four pledges are planned disbursements."""
     from tests.builders import invoke_cli
 
     code, _out, err = invoke_cli("--db", db_url, "--user", "officer", "demo", "--no-tui")
@@ -216,10 +236,12 @@ def test_the_demo_publishes_a_valid_file_with_its_transactions_by_type(db_url, t
     assert refs["Norway"] == "XM-DAC-8" and refs["Japan"] == "XM-DAC-701" and refs["Open Networks Foundation"] is None
     planned = [(p.find("provider-org").get("ref"), p.find("period-start").get("iso-date"), p.findtext("value"))
                for p in activity.iter("planned-disbursement")]
-    # the unpaid part of each due pledge: AUS-2014-01 AUD 250,000 - 100,000 received - 50,000 cancelled;
-    # JPN-2015-01 JPY 20,000,000 - 10,000,000; USA-2015-01 USD 350,000 - 200,000; NWS-2016-01 EUR 50,000
+    # the unpaid instalments: AUS-2014-01 AUD 250,000 - 100,000 received - 50,000 cancelled;
+    # JPN-2015-01 JPY 20,000,000 - 10,000,000; USA-2015-01 USD 350,000 - 200,000; NWS-2016-01 EUR 50,000,
+    # re-planned with the donor as 20,000 due 2016-12-31 and 15,000 due 2027-03-31 and 2027-09-30
     assert planned == [("XM-DAC-801", "2015-06-30", "100000.00"), ("XM-DAC-701", "2016-03-31", "10000000"),
-                       ("XM-DAC-302", "2016-09-30", "150000.00"), (None, "2016-12-31", "50000.00")]
+                       ("XM-DAC-302", "2016-09-30", "150000.00"), (None, "2016-12-31", "20000.00"),
+                       (None, "2027-03-31", "15000.00"), (None, "2027-09-30", "15000.00")]
 
 
 def test_announced_pledges_are_incoming_pledges_until_signed_or_withdrawn(ledger, tmp_path, schema):

@@ -231,3 +231,20 @@ def test_a_reversed_pledge_stays_signed_and_says_when_it_was_reversed(ledger):
     assert (p4.reference, p4.stage, p4.reversed_on, p4.pledged, p4.outstanding) == (
         "P4", "signed", dt.date(2016, 7, 2), 0, 0)
     assert [(e.kind, e.receivable) for e in p4.events] == [("pledge", 500_000), ("reversal", -500_000)]
+
+
+def test_the_schedule_shown_is_the_one_in_force(ledger):
+    """P1 (USD 100,000.00, due 2016-06-30) re-planned as 40,000.00 due 2016-06-30 and 60,000.00 due
+    2016-12-31: the statement shows the two instalments; as recorded before the re-planning, the one."""
+    from ledger import services
+    from ledger.clock import utcnow
+    from ledger.inputs import ScheduleIn
+
+    two_pledges(ledger)
+    before = utcnow()
+    services.schedule_pledge(ledger, ScheduleIn(pledge="P1", reason="re-planned with the donor", instalments=[
+        {"due_on": "2016-06-30", "amount": "40000"}, {"due_on": "2016-12-31", "amount": "60000"}]))
+    p1 = statement_for(ledger, "GER", dt.date(2016, 12, 31)).pledges[0]
+    assert p1.schedule == [(dt.date(2016, 6, 30), 4_000_000), (dt.date(2016, 12, 31), 6_000_000)]
+    then = statement_for(ledger, "GER", dt.date(2016, 12, 31), recorded_at=before).pledges[0]
+    assert then.schedule == [(dt.date(2016, 6, 30), 10_000_000)]
