@@ -51,7 +51,7 @@ async def check_both_views(pilot, app, size: tuple[int, int]) -> None:
     report = app.screen.loaded.report
     cents = lambda value: Decimal(value).scaleb(-2)  # noqa: E731
     title = on_screen(app.screen.query_one("#view-title"))
-    assert "Funding view" in title and "Available = Received − Disbursed − PSC" in title
+    assert "Funding view" in title and "Available = Received − Refunded − Disbursed − PSC" in title
     rows = view_lines(app)
     # worked example as of 2016-12-31 (docs/worked-example.md): ¶1 received NOK 500,000 / 5.80 =
     # 86,206.89, disbursed D1 50,000.00 and PSC 13% = 6,500.00: 29,706.89 available

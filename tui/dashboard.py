@@ -45,12 +45,12 @@ COVERED_FROM_WIDTH = 100
 FUNDING, IMPLEMENTATION = "funding", "implementation"
 # what each view is and how its columns add up: (wide, narrow)
 VIEW_TITLES = {
-    FUNDING: (("Funding view", ": each row's own money (earmarked to the paragraph; unearmarked) · "),
+    FUNDING: (("Funding view", ": each row's own money (earmarked or unearmarked) · "),
               ("Funding view", " · ")),
     IMPLEMENTATION: (("Implementation view", ": each paragraph's activities, whatever money paid · "),
                      ("Implementation view", " · ")),
 }
-VIEW_SUMS = {FUNDING: "Available = Received − Disbursed − PSC", IMPLEMENTATION: "Gap = Requirement − Programmable"}
+VIEW_SUMS = {FUNDING: "Available = Received − Refunded − Disbursed − PSC", IMPLEMENTATION: "Gap = Requirement − Programmable"}
 WIDE_TITLE_FROM = 118
 # Below this height (80x24 terminals) the bars make way for the alerts (the table shows the same figures).
 SHORT_BELOW = 30
@@ -109,7 +109,7 @@ def _label(report: FundingReport, row: FundingRow) -> str:
 
 def funding_view(report: FundingReport) -> Table:
     """Per row of money (paragraphs, then Unearmarked) and in total: every column is the sum of
-    its rows, and Available = Received - Disbursed - PSC on every row."""
+    its rows, and Available = Received - Refunded - Disbursed - PSC on every row."""
     table = _table(8)
     for name in ("Pledged", "Received", "Disbursed", "PSC", "Available"):
         table.add_column(name, justify="right", no_wrap=True)
