@@ -22,6 +22,14 @@ from .common import HelpScreen, keys_help
 
 class RemindersScreen(ModalScreen[Any]):
     CSS_PATH = "pledges.tcss"
+    DEFAULT_CSS = """
+    RemindersScreen { align: center middle; }
+    RemindersScreen .row { height: 3; }
+    RemindersScreen #within { width: 1fr; }
+    RemindersScreen #workbook-path { width: 1fr; }
+    RemindersScreen #reminders-scroll { height: 1fr; overflow-x: auto; }
+    RemindersScreen #reminders { width: auto; }
+    """
     BINDINGS: ClassVar = [
         Binding("escape", "dismiss(None)", "Back"),
         Binding("ctrl+o", "write", "Write workbook", priority=True),
@@ -40,7 +48,7 @@ class RemindersScreen(ModalScreen[Any]):
             with Horizontal(classes="row"):
                 yield Input(placeholder="days (default: the reminder_days setting)", id="within", type="integer")
                 yield Input(f"reminders-{self.as_of.isoformat()}.xlsx", id="workbook-path")
-            with VerticalScroll():
+            with VerticalScroll(id="reminders-scroll"):
                 yield Static("Loading…", id="reminders")
         yield Footer()
 
