@@ -28,8 +28,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from ledger import queries
-
 from .base import LedgerScreen
 from .common import bar, parse_date, percent, usd_cents
 from .verification import ChainCheck, VerificationStopped, verify_in_child
@@ -262,6 +260,7 @@ class DashboardScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
     def _load(self, as_of: dt.date, recorded_at: dt.datetime | None) -> None:
+        from ledger import queries
         from reports.funding import funding_report_for
 
         report = funding_report_for(self.ledger, as_of, recorded_at)
