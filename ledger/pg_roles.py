@@ -16,7 +16,7 @@ from .roles import Role
 GROUP = {role: f"donor_ledger_{role.value}" for role in Role}
 
 MONEY_TABLES = ("journal_entries", "journal_lines", "pledges", "allocations", "cancellations", "receipts", "disbursements",
-                "reallocations", "refunds", "pledge_closings")
+                "reallocations", "refunds", "pledge_closings", "signings", "withdrawals", "instalments")
 ALL_TABLES = (
     *MONEY_TABLES, "users", "mandates", "paragraphs", "donors", "rates", "activities", "audit_trail", "settings",
     "alembic_version", "activity_versions", "donor_versions", "user_versions",
