@@ -14,9 +14,14 @@ saying so:
 - an allocation's amount and pledged USD are its pledge entry's receivable line (an announced
   pledge's: its memorandum line; one created by a reallocation holds 0 and is the target of that
   entry's reallocation);
-- a signing or withdrawal row names its entry, of its kind, with its pledge's reference and its
-  date; a signing's rate is the rate in force on its date and gives its receivable lines;
-- a refund's amount and USD are the sums of its entry's revenue lines;
+- a signing, withdrawal, reallocation, refund, closing or instalment row names its entry, of its
+  kind, with its pledge's reference and (but an instalment) its date; a signing's rate is the rate
+  in force on its date and gives its receivable lines;
+- a refund's amount and USD are the sums of its entry's revenue lines, on the allocation it names
+  (if it names one); its rate is the rate in force on its date and gives its USD (unless given);
+- a reallocation's amount and the carrying value each side moved are what its entry's lines
+  moved on its source and target allocations (``figures.REALLOCATED``, ``figures.REALLOCATED_USD``);
+- the instalments of a schedule add up to its pledge's amount (``figures.promised``);
 - a pledge's exchange rate is the rate in force on its date and gives its allocations' USD;
 - a pledge's PSC rate is the one its entry's memo records (entries posted since the memo
   records it) and gives the PSC charged on every funding split it paid;
@@ -27,6 +32,11 @@ Rates that no posted event uses (those valuing outstanding pledges at a later as
 protected by the append-only triggers only.
 
 ``first_disagreement`` returns the first problem found, naming the row, or None.
+
+Most checks sum lines with their own ``func.sum`` on purpose: they compare one posted row with the
+lines of its own entry (grouped by entry, and by what the lines concern), where every figure of
+``ledger/figures.py`` sums an allocation's lines across entries as of a date. Where a figure's
+definition is the very sum per entry and allocation (a reallocation's moves), it is used.
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from dataclasses import replace
 from sqlalchemy import and_, exists, false, func, null, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
-from . import journal, recorded, stages
+from . import figures, journal, recorded, stages
 from .balances import psc_of
 from .errors import LedgerError
 from .money import to_usd_cents
@@ -50,9 +60,11 @@ from .schema import (
     Allocation,
     Cancellation,
     Disbursement,
+    Instalment,
     JournalEntry,
     JournalLine,
     Pledge,
+    PledgeClosing,
     Reallocation,
     Receipt,
     Refund,
@@ -148,6 +160,7 @@ def _event_rows(session: Session, model, kind: str, date_column, amount_lines: t
     account, flow = amount_lines
     sums = (select(line.entry_id, func.sum(line.amount_minor).label("amount"), func.sum(line.usd_cents).label("usd"),
                    func.min(line.pledge_id).label("pledge_lo"), func.max(line.pledge_id).label("pledge_hi"),
+                   func.min(line.allocation_id).label("allocation_lo"), func.max(line.allocation_id).label("allocation_hi"),
                    func.min(line.activity_id).label("activity_lo"), func.max(line.activity_id).label("activity_hi"),
                    func.min(line.currency).label("currency_lo"), func.max(line.currency).label("currency_hi"))
             .where(line.account == account, line.flow == flow).group_by(line.entry_id).subquery())
@@ -198,7 +211,11 @@ def _cancellations(session: Session, _rates: RateBook) -> str | None:
 
 
 def _refunds(session: Session, _rates: RateBook) -> str | None:
-    return _event_rows(session, Refund, "refund", Refund.refunded_on, (journal.REVENUE, journal.REFUND), Refund.usd_cents)
+    """A refund from one named allocation has lines on it alone."""
+    return _event_rows(session, Refund, "refund", Refund.refunded_on, (journal.REVENUE, journal.REFUND), Refund.usd_cents,
+                       extra=lambda sums: and_(Refund.allocation_id.is_not(None),
+                                               or_(sums.c.allocation_lo != Refund.allocation_id,
+                                                   sums.c.allocation_hi != Refund.allocation_id)))
 
 
 def _disbursements(session: Session, _rates: RateBook) -> str | None:
@@ -294,10 +311,10 @@ def _pledge_terms(session: Session, rates: RateBook) -> str | None:
 
 
 def _event_rates(session: Session, rates: RateBook) -> str | None:
-    """A receipt and a disbursement were converted at the rate in force on their date as recorded
-    when they were posted, the one they store (rows posted before migration 0007 store none): that
-    rate must give their USD, unless the USD was given or a receipt at its pledge's rate took the
-    carrying values it cleared (its entry's lines hold those)."""
+    """A receipt, a disbursement and a refund were converted at the rate in force on their date as
+    recorded when they were posted, the one they store (rows posted before migration 0007 store
+    none): that rate must give their USD, unless the USD was given or a receipt at its pledge's rate
+    took the carrying values it cleared (its entry's lines hold those)."""
     receipts = (select(Receipt.reference, Pledge.currency, Receipt.received_on, Receipt.amount_minor,
                        Receipt.usd_cents, Receipt.rate_micros, JournalEntry.posted_at, Receipt.usd_given,
                        stages.rate_micros())
@@ -306,7 +323,10 @@ def _event_rates(session: Session, rates: RateBook) -> str | None:
                             Disbursement.amount_minor, Disbursement.usd_cents, Disbursement.rate_micros,
                             JournalEntry.posted_at, false(), null())
                      .join(JournalEntry, JournalEntry.id == Disbursement.entry_id))
-    for what, statement in (("receipt", receipts), ("disbursement", disbursements)):
+    refunds = (select(Refund.entry_id, Pledge.currency, Refund.refunded_on, Refund.amount_minor, Refund.usd_cents,
+                      Refund.rate_micros, JournalEntry.posted_at, Refund.usd_given, null())
+               .join(Pledge, Pledge.id == Refund.pledge_id).join(JournalEntry, JournalEntry.id == Refund.entry_id))
+    for what, statement in (("receipt", receipts), ("disbursement", disbursements), ("refund in entry", refunds)):
         rows = session.execute(statement.execution_options(yield_per=5000))
         for reference, currency, day, amount, usd, stored, posted_at, usd_given, pledge_rate in rows:
             rate = _in_force(rates, currency, day, posted_at)
@@ -321,21 +341,72 @@ def _event_rates(session: Session, rates: RateBook) -> str | None:
     return None
 
 
-def _stage_changes(session: Session, rates: RateBook) -> str | None:
-    """Signings and withdrawals name their entry, of their kind, under their pledge's reference and
-    on their date; a signing's rate is the one in force on its date when it was posted and gives
-    the USD of its receivable lines."""
+# the rows of the acts on a pledge: (table, what a user calls it, its entry's kind, its date: None for an
+# instalment, whose schedule entry is dated the day it was recorded)
+ACTS_ON_PLEDGES = ((Signing, "signing", stages.SIGNING, Signing.signed_on),
+                   (Withdrawal, "withdrawal", stages.WITHDRAWAL, Withdrawal.withdrawn_on),
+                   (Reallocation, "reallocation", "reallocation", Reallocation.reallocated_on),
+                   (Refund, "refund", "refund", Refund.refunded_on),
+                   (PledgeClosing, "closing", journal.PLEDGE_CLOSE, PledgeClosing.closed_on),
+                   (Instalment, "schedule", journal.SCHEDULE, None))
+
+
+def _acts_on_pledges(session: Session, _rates: RateBook) -> str | None:
+    """The rows of the acts on a pledge name their entry, of their kind, under their pledge's
+    reference and on their date."""
     entry = JournalEntry
-    for model, kind, day in ((Signing, stages.SIGNING, Signing.signed_on),
-                             (Withdrawal, stages.WITHDRAWAL, Withdrawal.withdrawn_on)):
+    for model, what, kind, day in ACTS_ON_PLEDGES:
         found = session.execute(
             select(Pledge.reference, model.entry_id).select_from(model)
             .outerjoin(Pledge, Pledge.id == model.pledge_id).outerjoin(entry, entry.id == model.entry_id)
             .where(or_(entry.id.is_(None), Pledge.id.is_(None), entry.kind != kind,
-                       entry.reference != Pledge.reference, entry.event_date != day))
+                       entry.reference != Pledge.reference, *([] if day is None else [entry.event_date != day])))
             .order_by(model.id).limit(1)).first()
         if found:
-            return f"{kind} of pledge {found[0]} does not match journal entry {found[1]} (its kind, reference or date): {CHANGED}"
+            return f"{what} of pledge {found[0]} does not match journal entry {found[1]} (its kind, reference or date): {CHANGED}"
+    return None
+
+
+def _reallocation_moves(session: Session, _rates: RateBook) -> str | None:
+    """A reallocation's amount and the carrying value each side moved are what its entry's lines
+    moved on its source (away: negative) and its target allocation."""
+    line = JournalLine
+    sums = (select(line.entry_id, line.allocation_id, figures.REALLOCATED.among(), figures.REALLOCATED_USD.among())
+            .where(line.flow == journal.REALLOCATE).group_by(line.entry_id, line.allocation_id).subquery())
+    source, target = aliased(sums), aliased(sums)
+    row = Reallocation
+    found = session.execute(
+        select(Pledge.reference, row.entry_id).join(Pledge, Pledge.id == row.pledge_id)
+        .outerjoin(source, and_(source.c.entry_id == row.entry_id, source.c.allocation_id == row.from_allocation_id))
+        .outerjoin(target, and_(target.c.entry_id == row.entry_id, target.c.allocation_id == row.to_allocation_id))
+        .where(or_(source.c.entry_id.is_(None), target.c.entry_id.is_(None),
+                   source.c.reallocated != -row.amount_minor, source.c.reallocated_usd != -row.from_usd_cents,
+                   target.c.reallocated != row.amount_minor, target.c.reallocated_usd != row.to_usd_cents))
+        .order_by(row.id).limit(1)).first()
+    if found:
+        return (f"reallocation of pledge {found[0]} does not match journal entry {found[1]} (its amount, allocations "
+                f"or the carrying values they moved): {CHANGED}")
+    return None
+
+
+def _schedules(session: Session, _rates: RateBook) -> str | None:
+    """The instalments of each schedule add up to its pledge's amount."""
+    promised = select(figures.promised()).where(Allocation.pledge_id == Pledge.id).correlate(Pledge)
+    found = session.execute(
+        select(Pledge.reference, Instalment.entry_id).join(Pledge, Pledge.id == Instalment.pledge_id)
+        .group_by(Instalment.entry_id, Pledge.id, Pledge.reference)
+        .having(func.sum(Instalment.amount_minor) != promised.scalar_subquery())
+        .order_by(Instalment.entry_id).limit(1)).first()
+    if found:
+        return (f"schedule of pledge {found[0]} in journal entry {found[1]}: its instalments do not add up to the "
+                f"pledge's amount: {CHANGED}")
+    return None
+
+
+def _signing_rates(session: Session, rates: RateBook) -> str | None:
+    """A signing's rate is the one in force on its date when it was posted and gives the USD of its
+    receivable lines."""
+    entry = JournalEntry
     rows = session.execute(
         select(Pledge.reference, Pledge.currency, Signing.signed_on, Signing.rate_micros, entry.posted_at,
                JournalLine.amount_minor, JournalLine.usd_cents)
@@ -382,4 +453,5 @@ def _psc_charged(session: Session, _rates: RateBook) -> str | None:
 
 
 CHECKS = (_pledges, _allocations, _lines_of_allocations, _pledge_terms, _psc_charged, _receipts, _cancellations,
-          _refunds, _disbursements, _event_rates, _stage_changes, _activity_paragraphs)
+          _refunds, _disbursements, _event_rates, _acts_on_pledges, _reallocation_moves, _schedules, _signing_rates,
+          _activity_paragraphs)

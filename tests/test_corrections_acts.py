@@ -60,6 +60,7 @@ def test_a_reallocation_of_100000_corrected_to_60000(usd_pledge):
     assert allocations(ledger) == {1: (Decimal("200000.00"), Decimal("200000.00")),
                                    2: (Decimal("200000.00"), Decimal("200000.00"))}
     done = correct(ledger, moved.entry_id, amount="60000")
+    assert (moved.entry_id, done.reversal_id, done.entry_id) == (2, 3, 4)
     assert entry(ledger, done.reversal_id) == ("reversal", dt.date(2020, 3, 1), "P", moved.entry_id, None)
     assert entry(ledger, done.entry_id) == ("reallocation", dt.date(2020, 3, 1), "P", None, moved.entry_id)
     # ¶1 keeps 300,000 - 60,000, ¶2 gets 100,000 + 60,000; the pledge still carries 400,000.00

@@ -31,15 +31,20 @@ def example(db_url):
     return db_url
 
 
-@pytest.fixture
-def example_format_1(example):
-    """The same ledger as one written before migration 0006: every entry of format 1."""
-    engine = attacker_engine(example)
+def to_format_1(url: str) -> str:
+    """The ledger at ``url`` as one written before migration 0006: every entry of format 1."""
+    engine = attacker_engine(url)
     with engine.begin() as conn:
         conn.execute(text("update journal_entries set format_version = 1"))
         rehash_from(conn, 1)
     engine.dispose()
-    return example
+    return url
+
+
+@pytest.fixture
+def example_format_1(example):
+    """The same ledger as one written before migration 0006: every entry of format 1."""
+    return to_format_1(example)
 
 
 def verify_after(url: str, *statements: str, rehash: int | None = None) -> str:
@@ -190,3 +195,80 @@ def test_the_mandate_and_its_paragraphs_are_fixed_in_the_database(example):
                 conn.execute(text(statement))
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def acts_format_1(example):
+    """The example plus a row of every act on a pledge (entries 7-18), every entry rewritten to
+    format 1 (its hash covers no posted row): the row reconciliation alone must name a change."""
+    from ledger.inputs import ScheduleIn, SigningIn, WithdrawalIn
+
+    ledger = Ledger(example, user="officer")
+    b.reallocate(ledger, "P2", 4, 5, "1000", "2011-10-02")  # 7: creates P2's ¶5 allocation
+    b.refund(ledger, "P2", "2011-10-03", "500", paragraph=4)  # 8
+    services.schedule_pledge(ledger, ScheduleIn(pledge="P2", reason="annex", instalments=[  # 9
+        {"due_on": "2011-12-31", "amount": "100000"}, {"due_on": "2012-06-30", "amount": "150000"}]))
+    b.pledge(ledger, "P3", "NOR", "2011-10-03", "NOK", {2: "1000.00"}, stage="announced")  # 10
+    services.sign_pledge(ledger, SigningIn(pledge="P3", signed_on="2011-11-01"))  # 11
+    b.pledge(ledger, "P4", "NOR", "2011-10-03", "NOK", {None: "2000.00"}, stage="announced")  # 12
+    services.withdraw_pledge(ledger, WithdrawalIn(pledge="P4", withdrawn_on="2011-11-01", reason="not this year"))  # 13
+    b.pledge(ledger, "P5", "USA", "2011-10-04", "USD", {1: "100"})  # 14
+    b.receipt(ledger, "R3", "P5", "2011-10-04", "100")  # 15
+    b.refund(ledger, "P5", "2011-10-05", "100")  # 16
+    b.close(ledger, "P5", "2011-10-06")  # 17
+    assert services.verify_chain(ledger).ok
+    ledger.close()
+    return to_format_1(example)
+
+
+P2 = "(select id from pledges where reference = 'P2')"
+ACT_ATTACKS = {
+    "reallocation amount": (
+        "update reallocations set amount_minor = amount_minor + 100",
+        "reallocation of pledge P2 does not match journal entry 7 (its amount, allocations or the carrying values "
+        f"they moved): {CHANGED}"),
+    "reallocation's carrying move": (
+        "update reallocations set to_usd_cents = to_usd_cents - 1",
+        "reallocation of pledge P2 does not match journal entry 7 (its amount, allocations or the carrying values "
+        f"they moved): {CHANGED}"),
+    "reallocation source": (
+        "update reallocations set from_allocation_id = to_allocation_id",
+        "reallocation of pledge P2 does not match journal entry 7 (its amount, allocations or the carrying values "
+        f"they moved): {CHANGED}"),
+    "reallocation date": (
+        "update reallocations set reallocated_on = '2011-10-09'",
+        f"reallocation of pledge P2 does not match journal entry 7 (its kind, reference or date): {CHANGED}"),
+    "refund from another allocation": (
+        f"update refunds set allocation_id = (select max(id) from allocations where pledge_id = {P2}) "
+        f"where pledge_id = {P2}",
+        "refund 1 does not match journal entry 8 (its kind, reference, date, amount or what it concerns): "
+        f"{CHANGED}"),
+    "refund USD": (
+        f"update refunds set usd_cents = usd_cents + 1 where pledge_id = {P2}",
+        "refund 1 does not match journal entry 8 (its kind, reference, date, amount or what it concerns): "
+        f"{CHANGED}"),
+    "refund rate": (
+        f"update refunds set rate_micros = 2000000 where pledge_id = {P2}",
+        f"refund in entry 8: its rate is not the USD rate in force on 2011-10-03 when it was posted: a rate was {CHANGED}"),
+    "instalment amount": (
+        "update instalments set amount_minor = amount_minor + 100 where position = 1",
+        f"schedule of pledge P2 in journal entry 9: its instalments do not add up to the pledge's amount: {CHANGED}"),
+    "schedule moved to another pledge": (
+        "update instalments set pledge_id = (select id from pledges where reference = 'P1')",
+        f"schedule of pledge P1 does not match journal entry 9 (its kind, reference or date): {CHANGED}"),
+    "signing date": (
+        "update signings set signed_on = '2011-11-02'",
+        f"signing of pledge P3 does not match journal entry 11 (its kind, reference or date): {CHANGED}"),
+    "withdrawal moved to another pledge": (
+        "update withdrawals set pledge_id = (select id from pledges where reference = 'P3')",
+        f"withdrawal of pledge P3 does not match journal entry 13 (its kind, reference or date): {CHANGED}"),
+    "closing date": (
+        "update pledge_closings set closed_on = '2011-10-07'",
+        f"closing of pledge P5 does not match journal entry 17 (its kind, reference or date): {CHANGED}"),
+}
+
+
+@pytest.mark.parametrize("attack", ACT_ATTACKS)
+def test_verify_names_a_changed_row_of_an_act_on_a_pledge(acts_format_1, attack):
+    statement, expected = ACT_ATTACKS[attack]
+    assert verify_after(acts_format_1, statement) == expected
