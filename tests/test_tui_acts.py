@@ -110,3 +110,48 @@ async def test_correct_a_reallocation_from_the_journal(ledger):
     # USD 250,000, 100,000 received: ¶4 keeps 90,000.00 outstanding, the unearmarked allocation has 60,000.00
     assert {a.paragraph: a.outstanding for a in detail.allocations} == {4: Decimal("90000.00"),
                                                                          None: Decimal("60000.00")}
+
+
+@run_async
+async def test_the_journal_opens_each_act_on_a_pledge_filled_in_to_correct_it(ledger):
+    """e on a refund, a schedule, a signing, a withdrawal and a closing: the form of its kind, filled in."""
+    from ledger import services
+    from ledger.inputs import ScheduleIn, SigningIn, WithdrawalIn
+    from tests.builders import close
+    from tests.test_tui_flows import select_entry
+    from tui.pledges import ScheduleForm, SignForm, WithdrawForm
+
+    pledge(ledger, "P3", "USA", "2012-01-01", "USD", {1: "100"})
+    receipt(ledger, "R3", "P3", "2012-01-02", "100")
+    refunded = refund(ledger, "P3", "2012-01-03", "100", unearmarked=False, paragraph=1)
+    closed = close(ledger, "P3", "2012-01-04")
+    plan = services.schedule_pledge(ledger, ScheduleIn(pledge="P2", reason="annex 2", instalments=[
+        {"due_on": "2012-06-30", "amount": "50000"}, {"due_on": "2012-12-31", "amount": "200000"}]))
+    pledge(ledger, "P4", "USA", "2012-01-01", "USD", {4: "300"}, stage="announced")
+    signed = services.sign_pledge(ledger, SigningIn(pledge="P4", signed_on="2012-02-01", agreement="CA-4"))
+    pledge(ledger, "P5", "USA", "2012-01-01", "USD", {4: "500"}, stage="announced")
+    withdrawn = services.withdraw_pledge(ledger, WithdrawalIn(pledge="P5", withdrawn_on="2012-03-01", reason="no"))
+    expected = [
+        (refunded.entry_id, RefundForm, {"amount": "100.00", "refunded_on": "2012-01-03", "reason": "unspent balance"},
+         ("paragraph", 1)),
+        (closed.entry_id, ClosePledgeForm, {"closed_on": "2012-01-04"}, None),
+        (plan.entry_id, ScheduleForm, {"instalments": "2012-06-30=50000.00, 2012-12-31=200000.00", "reason": "annex 2"},
+         None),
+        (signed.entry_id, SignForm, {"signed_on": "2012-02-01", "agreement": "CA-4"}, None),
+        (withdrawn.entry_id, WithdrawForm, {"withdrawn_on": "2012-03-01", "reason": "no"}, None),
+    ]
+    app = app_on(ledger, "journal")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        for entry_id, form_class, texts, choice in expected:
+            await select_entry(pilot, app, entry_id)
+            await pilot.press("e")
+            await settle(pilot, app, lambda form_class=form_class: isinstance(app.screen, form_class))
+            form = app.screen
+            await settle(pilot, app, lambda form=form, texts=texts: all(form.text(k) == v for k, v in texts.items()))
+            assert form.correcting[0] == entry_id
+            if choice:
+                assert form.selected(choice[0]) == choice[1]
+            await pilot.press("escape")
+            await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
