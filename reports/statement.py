@@ -41,7 +41,7 @@ from .formats import (
     stale_rates_json,
 )
 from .moments import read_at
-from .sums import allocation_sums, reversed_as_of
+from .sums import add_figures, allocation_sums, reversed_as_of
 
 # what the statement lists of an entry: its lines on the pledge's receivable, revenue and cash
 # (the spending of the pledge's money is listed by activity, not per disbursement)
@@ -81,6 +81,7 @@ class PledgeLine:
     refunded: int = 0
     outstanding_minor: int = 0
     outstanding: int = 0  # USD at the rate in force on the as-of date, rounded per allocation
+    announced: int = 0  # USD at the announcement's rate, memorandum: announced, not signed nor withdrawn
     spent: int = 0
     psc: int = 0
     events: list[Event] = field(default_factory=list)
@@ -185,12 +186,8 @@ def statement(session: Session, donor_code: str, as_of: dt.date | None = None,
     sums = [s for s in allocation_sums(session, as_of, book) if s.donor_id == donor_id]
     for s in sums:
         line = pledges[s.pledge_id]
-        line.pledged += s.pledged_cents
-        line.cancelled += s.cancelled_cents
-        line.received += s.received_cents
-        line.refunded += s.refunded_cents
+        add_figures(line, s)
         line.outstanding_minor += s.outstanding_minor
-        line.outstanding += s.outstanding_cents
         line.spent += s.disbursed_cents
         line.psc += s.psc_cents
     events = _events(session, donor_id, as_of)
