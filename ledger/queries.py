@@ -323,7 +323,7 @@ class PledgeRow:
     pledged_on: dt.date
     currency: str
     amount: Decimal
-    usd: Decimal
+    usd: Decimal  # at the rate of its stage as of the list's date: the signing's once signed, else the announcement's
     received: Decimal  # original currency
     outstanding: Decimal  # original currency
     status: str
@@ -355,10 +355,7 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
         select(figures.promised()).where(Allocation.pledge_id == Pledge.id)
         .correlate(Pledge).scalar_subquery()
     )
-    pledged_usd = (
-        select(figures.promised_usd()).where(Allocation.pledge_id == Pledge.id)
-        .correlate(Pledge).scalar_subquery()
-    )
+    pledged_usd, _rate = stages.usd_of_stage(session, as_of)  # at the signing's rate once signed
     received = _pledge_sum(figures.RECEIVED, dated)
     outstanding = _pledge_sum(figures.OUTSTANDING, dated)
     cancelled = _pledge_sum(figures.CANCELLED, dated)
