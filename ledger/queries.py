@@ -498,9 +498,10 @@ class PipelineRow:
     usd: Decimal  # at the announcement's rate (figures.ANNOUNCED_USD as posted)
 
 
-def pipeline(ledger: Ledger, as_of: dt.date | None = None, limit: int = 3) -> tuple[list[PipelineRow], int, Decimal]:
-    """The announced pledges as of ``as_of`` (default today), latest first: the first ``limit``,
-    how many there are and their USD in all."""
+def pipeline(ledger: Ledger, as_of: dt.date | None = None,
+             limit: int | None = 3) -> tuple[list[PipelineRow], int, Decimal]:
+    """The announced pledges as of ``as_of`` (default today), latest first: the first ``limit`` (None:
+    all), how many there are and their USD in all."""
     as_of = as_of or dt.date.today()
     with ledger.reading() as session:
         computed = _pledge_columns(session, as_of)

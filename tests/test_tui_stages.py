@@ -115,12 +115,33 @@ async def test_an_auditor_sees_no_sign_or_withdraw(ledger):
 
 
 @run_async
-async def test_the_dashboard_lists_the_pipeline_of_announced_pledges(ledger):
+async def test_the_dashboard_shows_the_pipeline_on_screen_at_120x30_and_80x24(ledger):
+    """NOK 600,000 announced 2013-03-01 at 6.00: USD 100,000.00, not part of pledged. The pipeline line
+    stands whole on screen, inside the alerts panel, without scrolling, at 120x30 and at 80x24; `p`
+    lists the announced pledges."""
+    from textual.geometry import Region
+
+    from tui.dashboard import PipelineDialog
+
     announce(ledger, "NOR-2013-A")
-    app = app_on(ledger, "dashboard")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, app, lambda: "Pipeline" in text_of(app.screen.query_one("#alerts")))
-        text = text_of(app.screen.query_one("#alerts"))
-    # NOK 600,000 announced 2013-03-01 at 6.00: USD 100,000.00, not part of pledged
-    assert "Pipeline: 1 announced pledge(s), USD 100,000.00" in text
-    assert "NOR NOR-2013-A 2013-03-01 NOK 600,000.00 · USD 100,000.00" in text
+    for size in ((120, 30), (80, 24)):
+        app = app_on(ledger, "dashboard")
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot, app, lambda app=app: getattr(app.screen, "loaded", None) is not None)
+            await pilot.pause(0.2)
+            line, panel = app.screen.query_one("#pipeline"), app.screen.query_one("#alerts-box")
+            assert text_of(line).strip() == "Pipeline: 1 announced pledge, USD 100,000.00 · p lists"
+            assert line.region.height == 1, (size, line.region)  # one line, not wrapped
+            assert Region(0, 0, *size).contains_region(line.region), (size, line.region)
+            assert panel.content_region.contains_region(line.region), (size, line.region, panel.content_region)
+            await pilot.press("p")
+            await settle(pilot, app, lambda app=app: isinstance(app.screen, PipelineDialog))
+            shown = app.screen.query_one("#pipeline-list")
+            assert shown.region.height >= 5 and Region(0, 0, *size).contains_region(shown.region), shown.region
+            listed = text_of(shown)
+            row = next(r for r in listed.splitlines() if "NOR-2013-A" in r)
+            assert row.split() == ["NOR", "NOR-2013-A", "2013-03-01", "NOK", "600,000.00", "100,000.00"], row
+            await pilot.press("escape")
+            await settle(pilot, app)
+            assert not isinstance(app.screen, PipelineDialog)
+            no_errors(app)
