@@ -28,13 +28,13 @@ from .tables import Column, LazyTable
 from .verification import ChainCheck, VerificationStopped, verify_in_child
 
 COLUMNS = [Column("Entry", 8), Column("Date", 10), Column("Kind", 12), Column("Reference", 12), Column("User", 10),
-           Column("Debits USD", 14), Column("Hash", 64), Column("Memo", 40)]
+           Column("Debits USD", 14), Column("Memo", 40), Column("Hash", 64)]
 
 
 def entry_cells(e: queries.EntryView) -> tuple:
     kind = e.kind if e.reversed_by is None else f"{e.kind}*"
-    return (str(e.id).rjust(8), date(e.event_date), kind, e.reference, e.user, money_cell(e.debits_usd), e.hash,
-            e.memo + (f" ({e.links})" if e.links else ""))
+    return (str(e.id).rjust(8), date(e.event_date), kind, e.reference, e.user, money_cell(e.debits_usd),
+            e.memo + (f" ({e.links})" if e.links else ""), e.hash)
 
 
 
@@ -126,7 +126,8 @@ class JournalScreen(LedgerScreen):
             return
         table = Table(expand=True, box=None, title_justify="left",
                       title=f"Entry {entry.id} · {entry.kind} {entry.reference} · {entry.event_date} · by {entry.user} "
-                            f"at {entry.posted_at:%Y-%m-%d %H:%M:%S} · previous hash {entry.prev_hash[:16]}…")
+                            f"at {entry.posted_at:%Y-%m-%d %H:%M:%S} · previous hash {entry.prev_hash[:16]}…"
+                            + (f"\n{entry.links}" if entry.links else ""))
         for name, justify in (("#", "right"), ("Account", "left"), ("Flow", "left"), ("Cur", "left"),
                               ("Amount", "right"), ("USD", "right")):
             table.add_column(name, justify=justify)
