@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import settings
@@ -24,7 +23,7 @@ from ledger.money import format_amount
 from ledger.rates import RateBook, StaleRate
 from ledger.roles import Actor
 from ledger.unit_of_work import Reader
-from ledger.versions import donors_as_recorded
+from ledger.versions import donor_names
 
 from .files import replaced_on_success
 from .formats import (
@@ -94,8 +93,7 @@ def reminders_report(session: Session, as_of: dt.date | None = None, within: int
     until = as_of + dt.timedelta(days=within)
     book = RateBook.load(session, at.recorded_at)
     chosen = [i for i in unpaid_instalments(session, as_of, book) if i.due_on <= until]
-    donor = donors_as_recorded(at.recorded_at)
-    names = dict(session.execute(select(donor.c.donor_id, donor.c.name)).all()) if chosen else {}
+    names = donor_names(session, at.recorded_at) if chosen else {}  # as recorded at T
     by_donor: dict[str, DonorReminders] = {}
     for i in sorted(chosen, key=lambda i: (i.donor, i.due_on, i.reference)):
         group = by_donor.setdefault(i.donor, DonorReminders(i.donor, names.get(i.donor_id, ""), []))

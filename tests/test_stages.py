@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from ledger import services, stages
 from ledger.database import Ledger
 from ledger.errors import LedgerError
-from ledger.inputs import SigningIn, WithdrawalIn
 from ledger.money import to_usd_cents
 from ledger.schema import JournalEntry, JournalLine, Pledge
 from tests.builders import (
@@ -31,15 +30,9 @@ from tests.builders import (
     receipt,
     refused,
     reverse,
+    sign,
+    withdraw,
 )
-
-
-def sign(ledger, reference, on, agreement=""):
-    return services.sign_pledge(ledger, SigningIn(pledge=reference, signed_on=on, agreement=agreement))
-
-
-def withdraw(ledger, reference, on, reason="the donor changed its plans"):
-    return services.withdraw_pledge(ledger, WithdrawalIn(pledge=reference, withdrawn_on=on, reason=reason))
 
 
 def _norway(ledger):
