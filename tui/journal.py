@@ -15,14 +15,25 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ledger import queries
-from ledger.inputs import CancellationIn, DisbursementIn, ReceiptIn
+from ledger.inputs import (
+    CancellationIn,
+    DisbursementIn,
+    PledgeCloseIn,
+    ReallocationIn,
+    ReceiptIn,
+    RefundIn,
+    ScheduleIn,
+    SigningIn,
+    WithdrawalIn,
+)
 from ledger.roles import Act
 
 from .base import LedgerScreen
 from .common import amount, date, describe, money_cell
 from .disbursements import DisbursementForm
 from .forms import open_correction
-from .pledges import CancelForm, PledgeForm, ReceiptForm
+from .pledge_acts import ClosePledgeForm, ReallocateForm, RefundForm
+from .pledges import CancelForm, PledgeForm, ReceiptForm, ScheduleForm, SignForm, WithdrawForm
 from .reversal import ReverseForm
 from .tables import Column, LazyTable
 from .verification import ChainCheck, VerificationStopped, verify_in_child
@@ -38,14 +49,19 @@ def entry_cells(e: queries.EntryView) -> tuple:
 
 
 
-def correction_form(content: Any, detail: queries.PledgeDetail | None):
+# the form of each kind of event on a pledge, opened with the pledge's detail
+PLEDGE_EVENT_FORMS = {ReceiptIn: ReceiptForm, CancellationIn: CancelForm, RefundIn: RefundForm, SigningIn: SignForm,
+                      WithdrawalIn: WithdrawForm, ScheduleIn: ScheduleForm, PledgeCloseIn: ClosePledgeForm}
+
+
+def correction_form(content: Any, detail: queries.PledgeDetail | None, paragraphs: list[int]):
     """The form of an event's kind, for its correction."""
     if isinstance(content, DisbursementIn):
         return DisbursementForm()
-    if isinstance(content, ReceiptIn):
-        return ReceiptForm(detail)
-    if isinstance(content, CancellationIn):
-        return CancelForm(detail)
+    if isinstance(content, ReallocationIn):
+        return ReallocateForm(detail, paragraphs)
+    if type(content) in PLEDGE_EVENT_FORMS:
+        return PLEDGE_EVENT_FORMS[type(content)](detail)
     return PledgeForm()
 
 class LinesLoaded(Message):

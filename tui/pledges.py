@@ -326,7 +326,7 @@ def open_pledge_form(screen, purpose: str, detail: queries.PledgeDetail, callbac
     elif purpose == "schedule":
         screen.app.push_screen(ScheduleForm(detail), callback)
     elif purpose == "correct":  # the pledge itself (its receipts and cancellations: from the journal)
-        open_correction(screen, detail.entry_id, lambda _content, _detail: PledgeForm(), callback)
+        open_correction(screen, detail.entry_id, lambda *_: PledgeForm(), callback)
 
 
 # -- detail --------------------------------------------------------------------------------
@@ -784,6 +784,10 @@ class ScheduleForm(FormScreen):
 
     def on_mount(self) -> None:
         self.query_one(f"#{field_id('instalments')}").focus()
+
+    def fill(self, content: ScheduleIn) -> None:
+        super().fill(content)
+        self.set_text("instalments", ", ".join(f"{i.due_on}={i.amount}" for i in content.instalments))
 
     def values(self) -> dict:
         return {"pledge": self.detail.reference, "instalments": instalment_items(self.text("instalments")),
