@@ -46,6 +46,9 @@ def refund(uow, data: RefundIn, corrects: int | None = None) -> Posted:
         usd = usd_given(uow, pledge, minor, data.usd_amount, rate, day)
     else:
         usd = to_usd_cents(minor, currency, rate)
+    if usd == 0:  # nothing to split or pay back in USD
+        raise LedgerError(Problem("amount", f"a refund of {currency} {format_amount(minor, currency)} is worth less "
+                                            "than one US cent"))
     allocations = allocations_of(uow, pledge.id)
     named = data.paragraph is not None or data.unearmarked
     if named:

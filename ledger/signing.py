@@ -3,9 +3,9 @@ stage, signing an announced pledge and withdrawing one. What a stage is: ``ledge
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from . import journal, stages
+from . import figures, journal, stages
 from .errors import LedgerError, Problem
 from .events import Posted, check_date
 from .inputs import PledgeIn, SigningIn, WithdrawalIn
@@ -41,8 +41,8 @@ def _announced(uow, reference: str, doing: str):
 def _clear_memo(uow, pledge) -> list[journal.Line]:
     """Lines that clear what the pledge's allocations hold on the memorandum accounts."""
     held = dict((aid, (minor, usd)) for aid, minor, usd in uow.rows(
-        select(JournalLine.allocation_id, func.sum(JournalLine.amount_minor), func.sum(JournalLine.usd_cents))
-        .where(JournalLine.pledge_id == pledge.id, JournalLine.account == journal.MEMO_ANNOUNCED)
+        select(JournalLine.allocation_id, figures.ANNOUNCED.alone(), figures.ANNOUNCED_USD.alone())
+        .where(JournalLine.pledge_id == pledge.id, figures.ANNOUNCED.condition())
         .group_by(JournalLine.allocation_id)))
     lines: list[journal.Line] = []
     for allocation, _ in allocations_of(uow, pledge.id):

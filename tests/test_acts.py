@@ -13,6 +13,7 @@ from .builders import (
     close,
     disburse,
     donor,
+    entry_count,
     funding_rows,
     lines_of,
     pledge,
@@ -145,6 +146,23 @@ def test_a_refund_from_one_allocation_is_limited_by_its_cash(ledger):
     refund(ledger, "P", "2020-04-01", "4000", unearmarked=True)
     rows = funding_rows(ledger, "2020-12-31")
     assert (rows[None].pledged, rows[None].available) == (0, 0)
+
+
+def test_a_refund_worth_less_than_a_cent_is_refused_and_writes_nothing(ledger):
+    """BRL 0.01 at 3 BRL per USD is USD 0.0033..., rounded to 0.00: there is no USD to pay back or to
+    split over the allocations' cash (it raised ValueError on a pledge without cash; it posted a
+    USD 0.00 refund from a named allocation). BRL 0.02 is USD 0.0066... -> 0.01 and is refunded."""
+    _brl(ledger)
+    worth_nothing = "amount: a refund of BRL 0.01 is worth less than one US cent"
+    before = entry_count(ledger)
+    assert refused(refund, ledger, "Q", "2020-02-01", "0.01") == worth_nothing  # no cash at all
+    receipt(ledger, "R1", "Q", "2020-03-01", "600.00")
+    before = entry_count(ledger)
+    assert refused(refund, ledger, "Q", "2020-04-01", "0.01") == worth_nothing
+    assert refused(refund, ledger, "Q", "2020-04-01", "0.01", paragraph=1) == worth_nothing
+    assert entry_count(ledger) == before
+    refund(ledger, "Q", "2020-04-01", "0.02")
+    assert funding_rows(ledger, "2020-12-31")[1].refunded == 1
 
 
 def test_closing_is_refused_while_money_is_outstanding(ledger):

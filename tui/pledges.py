@@ -797,15 +797,11 @@ class ScheduleForm(FormScreen):
         return services.schedule_pledge(self.app.ledger, model) or f"{model.pledge}: that schedule is already in force"
 
 
-__all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "ScheduleForm", "PledgeDetailScreen",
-           "FormField"]
+class AnnouncedPledgeForm(FormScreen):
+    """An act on an announced pledge (sign, withdraw): its date, today unless changed, and one more field."""
 
-
-class SignForm(FormScreen):
-    MODEL = SigningIn
-    TITLE = "Sign an announced pledge"
-    HELP = ("The donor signed the contribution agreement: the pledge's receivable and revenue are posted at the "
-            "rate of the signing date, which becomes the pledge's rate; its announcement (memorandum) is cleared.")
+    DATE: ClassVar[tuple[str, str]]  # the date field, its label
+    OTHER: ClassVar[tuple[str, str, str]]  # the other field, its label, its placeholder
 
     def __init__(self, detail: queries.PledgeDetail):
         super().__init__()
@@ -816,41 +812,39 @@ class SignForm(FormScreen):
         yield Static(f"Pledge {d.reference} · {d.donor} · announced {d.pledged_on} · {d.currency} {amount(d.amount)}",
                      classes="hint")
         with Horizontal(classes="row"):
-            yield self.field("signed_on", "Signed on", dt.date.today().isoformat(), "YYYY-MM-DD")
-            yield self.field("agreement", "Agreement", placeholder="optional, e.g. agreement number")
+            yield self.field(*self.DATE, dt.date.today().isoformat(), "YYYY-MM-DD")
+            yield self.field(*self.OTHER[:2], placeholder=self.OTHER[2])
 
     def on_mount(self) -> None:
-        self.query_one(f"#{field_id('signed_on')}").focus()
+        self.query_one(f"#{field_id(self.DATE[0])}").focus()
 
     def values(self) -> dict:
-        return {"pledge": self.detail.reference, "signed_on": self.text("signed_on"), "agreement": self.text("agreement")}
+        return {"pledge": self.detail.reference, self.DATE[0]: self.text(self.DATE[0]),
+                self.OTHER[0]: self.text(self.OTHER[0])}
+
+
+class SignForm(AnnouncedPledgeForm):
+    MODEL = SigningIn
+    TITLE = "Sign an announced pledge"
+    HELP = ("The donor signed the contribution agreement: the pledge's receivable and revenue are posted at the "
+            "rate of the signing date, which becomes the pledge's rate; its announcement (memorandum) is cleared.")
+    DATE = ("signed_on", "Signed on")
+    OTHER = ("agreement", "Agreement", "optional, e.g. agreement number")
 
     def save(self, model: SigningIn) -> Any:
         return services.sign_pledge(self.app.ledger, model)
 
 
-class WithdrawForm(FormScreen):
+class WithdrawForm(AnnouncedPledgeForm):
     MODEL = WithdrawalIn
     TITLE = "Withdraw an announced pledge"
     HELP = "The donor will not sign: the announcement ends (its memorandum lines are cleared). A signed pledge is cancelled instead."
-
-    def __init__(self, detail: queries.PledgeDetail):
-        super().__init__()
-        self.detail = detail
-
-    def compose_fields(self) -> ComposeResult:
-        d = self.detail
-        yield Static(f"Pledge {d.reference} · {d.donor} · announced {d.pledged_on} · {d.currency} {amount(d.amount)}",
-                     classes="hint")
-        with Horizontal(classes="row"):
-            yield self.field("withdrawn_on", "Withdrawn on", dt.date.today().isoformat(), "YYYY-MM-DD")
-            yield self.field("reason", "Reason", placeholder="e.g. donor letter of 2012-03-01")
-
-    def on_mount(self) -> None:
-        self.query_one(f"#{field_id('withdrawn_on')}").focus()
-
-    def values(self) -> dict:
-        return {"pledge": self.detail.reference, "withdrawn_on": self.text("withdrawn_on"), "reason": self.text("reason")}
+    DATE = ("withdrawn_on", "Withdrawn on")
+    OTHER = ("reason", "Reason", "e.g. donor letter of 2012-03-01")
 
     def save(self, model: WithdrawalIn) -> Any:
         return services.withdraw_pledge(self.app.ledger, model)
+
+
+__all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "ScheduleForm", "SignForm", "WithdrawForm",
+           "PledgeDetailScreen", "FormField"]
