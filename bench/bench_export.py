@@ -1,16 +1,20 @@
 """Benchmark: export the audit workbook of a ledger of 100,000 transactions, against bare
 openpyxl write-only writing the same cells, in the same run.
 
-    .venv/bin/python bench/bench_export.py [--transactions 100000] [--db bench/bench.db] [--rebuild]
+    .venv/bin/python bench/bench_export.py [--transactions 100000] [--db sqlite|URL] [--file bench/bench.db] [--rebuild]
 
-The ledger is built once (cached in --db) through the ledger's own rule functions, one unit
-of work per batch: pledges (one or two allocations), receipts, and disbursements with a
-named funding pledge (the funding-candidate query is swapped for one that gives the same
-answer faster; see ``_fast_candidates``). Then, each in a fresh child process (so that peak memory is its own):
+The ledger is built once as an SQLite file (cached in ``--file``) through the ledger's own rule
+functions, one unit of work per batch: pledges (one or two allocations), receipts, and
+disbursements with a named funding pledge (the funding-candidate query is swapped for one that
+gives the same answer faster; see ``_fast_candidates``). ``--db``: ``sqlite`` (the default: the export reads
+that file) or a PostgreSQL server URL whose user may create databases: the file's rows are then
+loaded into a scratch database on that server (bench/stores.py, dropped at the end) and the
+export reads it there. Then, each in a fresh child process (so that peak memory is its own):
 1. ``export``: ``reports.workbook.export_workbook`` (SQL, verification, every sheet);
 2. bare openpyxl: the cells of that very workbook, read back beforehand into plain lists
    of (value, number format) pairs, written with ``Workbook(write_only=True)``, one sheet each.
-Prints both times, their ratio (goal: at most 1.5) and each child's peak RSS.
+Prints both times, their ratio (goal: at most 1.5; RESULT ``export``, ``export_pg`` on
+PostgreSQL) and each child's peak RSS.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from stores import label, ledger_on, suffix  # noqa: E402
 
 CURRENCIES = {"USD": None, "EUR": "0.9", "NOK": "8.5", "JPY": "110", "GBP": "0.78", "KWD": "0.3"}
 PARAGRAPHS = range(1, 8)
@@ -37,9 +44,9 @@ def _fast_candidates() -> None:
     """Generator speed-up, same answer: ``ledger.disbursements._candidates`` sums the cash of
     every allocation in the ledger before filtering (O(ledger) per disbursement, 68 ms at 34,000
     transactions); here the sum is restricted to the eligible allocations first."""
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
-    from ledger import disbursements, journal
+    from ledger import disbursements, figures
     from ledger.schema import Allocation, Donor, JournalLine, Pledge
 
     def candidates(uow, paragraph_id: int, pledge_id: int | None):
@@ -48,8 +55,8 @@ def _fast_candidates() -> None:
         if pledge_id is not None:
             eligible = eligible.where(Allocation.pledge_id == pledge_id)
         cash = (
-            select(JournalLine.allocation_id, func.sum(JournalLine.usd_cents).label("cash"))
-            .where(JournalLine.account == journal.CASH, JournalLine.allocation_id.in_(eligible))
+            select(JournalLine.allocation_id, figures.CASH_USD.alone().label("cash"))
+            .where(figures.CASH_USD.condition(), JournalLine.allocation_id.in_(eligible))
             .group_by(JournalLine.allocation_id)
             .subquery()
         )
@@ -162,11 +169,11 @@ def build(db: Path, transactions: int, batch: int = 2_000) -> None:
     ledger.close()
 
 
-def run_export(db: str, out: str) -> dict:
+def run_export(url: str, out: str) -> dict:
     from ledger.database import Ledger
     from reports.workbook import export_workbook
 
-    ledger = Ledger(f"sqlite:///{db}", user="bench")
+    ledger = Ledger(url, user="bench")
     started = time.perf_counter()
     result = export_workbook(ledger, Path(out), dt.date.today())
     seconds = time.perf_counter() - started
@@ -248,7 +255,8 @@ def child(mode: str, *args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transactions", type=int, default=100_000)
-    parser.add_argument("--db", default=str(ROOT / "bench" / "bench.db"))
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL server URL (a database made and dropped)")
+    parser.add_argument("--file", default=str(ROOT / "bench" / "bench.db"), help="the SQLite ledger built (kept between runs)")
     parser.add_argument("--out", default="/tmp")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -259,7 +267,7 @@ def main() -> None:
         result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
-    db = Path(args.db)
+    db = Path(args.file)
     if args.rebuild or entries(db) != args.transactions:  # one journal entry per transaction
         started = time.perf_counter()
         build(db, args.transactions)
@@ -267,7 +275,8 @@ def main() -> None:
     exported = os.path.join(args.out, "bench-export.xlsx")
     bare = os.path.join(args.out, "bench-bare.xlsx")
     cells = os.path.join(args.out, "bench-cells.pickle")
-    result = child("export", str(db), exported)
+    with ledger_on(args.db, "export", db) as url:
+        result = child("export", url, exported)
     dumped = child("dump", exported, cells)
     baseline = child("bare", cells, bare)
     plain = child("bare", cells, bare, "no")
@@ -275,13 +284,15 @@ def main() -> None:
     print(f"ledger: {args.transactions:,} transactions, {result['entries']:,} journal entries, "
           f"{result['journal_lines']:,} journal lines; workbook {dumped['cells']:,} cells, "
           f"{os.path.getsize(exported) / 1e6:.1f} MB")
-    print(f"export (donor-ledger):        {result['seconds']:7.1f} s   peak RSS {result['peak_mb']:6.0f} MB")
+    print(f"{'export (donor-ledger, ' + label(args.db) + '):':<30}{result['seconds']:7.1f} s   peak RSS {result['peak_mb']:6.0f} MB")
     print(f"bare openpyxl, same cells:    {baseline['seconds']:7.1f} s   peak RSS {baseline['peak_mb']:6.0f} MB"
           " (cells held in memory beforehand)")
     print(f"bare openpyxl, values only:   {plain['seconds']:7.1f} s   peak RSS {plain['peak_mb']:6.0f} MB"
           " (no number formats: a lower bound)")
     print(f"ratio export / bare: {ratio:.2f} (goal <= 1.5); export / values only: "
           f"{result['seconds'] / plain['seconds']:.2f}")
+    print(f"RESULT name=export{suffix(args.db)} ratio={ratio:.2f} goal=1.5 baseline=bare_openpyxl "
+          f"seconds={result['seconds']:.2f}")
     os.unlink(cells)
 
 

@@ -1,6 +1,6 @@
 """Benchmark: donor-ledger's funding report against hledger and beancount on the same data.
 
-    .venv/bin/python bench/bench_peers.py [--setup] [--transactions 100000] [--runs 5]
+    .venv/bin/python bench/bench_peers.py [--setup] [--transactions 100000] [--runs 5] [--db sqlite|URL]
 
 The same transactions (bench/synthetic.py: pledges, receipts, disbursements with PSC, in
 USD) as a donor-ledger SQLite ledger, an hledger journal and a beancount file, with one
@@ -17,6 +17,11 @@ disbursed, PSC and available equal the balances hledger prints for that row's ac
 Goal (issue 6): donor-ledger at least 5x faster than hledger. ``--setup`` first installs
 the peers (bench/setup_peers.sh: hledger from Debian, beancount + beanquery from PyPI into
 bench/.peers).
+
+``--db``: ``sqlite`` (the default: donor-ledger reads the generated file) or a PostgreSQL server
+URL whose user may create databases: the file's rows are then loaded into a scratch database on
+that server (bench/stores.py, dropped at the end), donor-ledger's report reads it there, and the
+RESULT names end in ``_pg``.
 """
 
 from __future__ import annotations
@@ -39,11 +44,17 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import synthetic  # noqa: E402
+from stores import label, ledger_on, suffix  # noqa: E402
 
 DONOR_LEDGER = str(Path(sys.executable).with_name("donor-ledger"))
 BEAN_QUERY = BENCH / ".peers" / "bin" / "bean-query"
 QUERY = "SELECT account, sum(position) GROUP BY account"
 GOAL = 5.0
+
+
+def donor_ledger(url: str) -> list[str]:
+    """The command on the generated ledger, as its user (on PostgreSQL the server's login is the user)."""
+    return [DONOR_LEDGER, "--db", url, "--user", synthetic.USER]
 
 
 def timed(command: list[str], runs: int) -> tuple[float, list[float]]:
@@ -56,10 +67,10 @@ def timed(command: list[str], runs: int) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
-def check_agreement(files: dict) -> None:
+def check_agreement(files: dict, url: str) -> None:
     """The three tools see the same money: funding rows against hledger's account balances."""
-    report = json.loads(subprocess.run([DONOR_LEDGER, "--db", str(files["ledger"]), "report", "funding", "--format",
-                                        "json"], capture_output=True, text=True, check=True).stdout)
+    report = json.loads(subprocess.run([*donor_ledger(url), "report", "funding", "--format", "json"],
+                                       capture_output=True, text=True, check=True).stdout)
     out = subprocess.run(["hledger", "-f", str(files["hledger"]), "balance", "--flat", "-O", "csv"],
                          capture_output=True, text=True, check=True).stdout
     balances = {row[0]: Decimal(row[1].replace("USD", "").replace(",", "").strip() or "0")
@@ -108,6 +119,7 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=BENCH / ".data")
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL server URL (a database made and dropped)")
     args = parser.parse_args()
     if args.setup:
         subprocess.run(["bash", str(BENCH / "setup_peers.sh")], check=True)
@@ -115,17 +127,17 @@ def main() -> None:
                if not found]
     if missing:
         print(f"missing {', '.join(missing)}: run with --setup (or bash bench/setup_peers.sh)")
-        print("RESULT name=peers_hledger skipped=peers_not_installed")
+        print(f"RESULT name=peers_hledger{suffix(args.db)} skipped=peers_not_installed")
         return
     files = synthetic.build(args.data / f"peers-{args.transactions}", args.transactions, peers=True)
-    done = subprocess.run([DONOR_LEDGER, "--db", str(files["ledger"]), "verify"], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"the generated ledger does not verify: {done.stderr}")
-    print(done.stdout.strip().splitlines()[0])
     lines = sqlite3.connect(files["ledger"]).execute("select count(*) from journal_lines").fetchone()[0]
-    check_agreement(files)
-
-    ours, ours_all = timed([DONOR_LEDGER, "--db", str(files["ledger"]), "report", "funding", "--format", "json"], args.runs)
+    with ledger_on(args.db, "peers", files["ledger"]) as url:
+        done = subprocess.run([*donor_ledger(url), "verify"], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"the generated ledger does not verify: {done.stderr}")
+        print(done.stdout.strip().splitlines()[0])
+        check_agreement(files, url)
+        ours, ours_all = timed([*donor_ledger(url), "report", "funding", "--format", "json"], args.runs)
     hledger, hledger_all = timed(["hledger", "-f", str(files["hledger"]), "balance"], args.runs)
     beans, beans_all = timed([str(BEAN_QUERY), str(files["beancount"]), QUERY], args.runs)
     sql = sql_baseline(files["ledger"], args.runs)
@@ -133,15 +145,15 @@ def main() -> None:
     print(f"\n{args.transactions:,} transactions, {lines:,} journal lines; whole-process wall times, "
           f"median of {args.runs} (each run: {', '.join(f'{t:.2f}' for t in ours_all)} s for donor-ledger)")
     print(f"{'tool':<58}{'median s':>10}{'vs donor-ledger':>17}")
-    print(f"{'donor-ledger report funding --format json':<58}{ours:>10.2f}{'1.0x':>17}")
+    print(f"{'donor-ledger report funding --format json (' + label(args.db) + ')':<58}{ours:>10.2f}{'1.0x':>17}")
     print(f"{'hledger balance':<58}{hledger:>10.2f}{hledger / ours:>16.1f}x")
     print(f"{'bean-query ... GROUP BY account':<58}{beans:>10.2f}{beans / ours:>16.1f}x")
     print(f"{'(one SQL GROUP BY in SQLite, in process, for orientation)':<58}{sql:>10.2f}")
     verdict = "met" if hledger / ours >= GOAL else "NOT met"
     print(f"goal: donor-ledger at least {GOAL:g}x faster than hledger: {hledger / ours:.1f}x, {verdict}")
-    print(f"RESULT name=peers_hledger ratio={hledger / ours:.2f} goal={GOAL:g} direction=min baseline=hledger "
-          f"seconds={ours:.2f}")
-    print(f"RESULT name=peers_beanquery ratio={beans / ours:.2f} goal=none direction=min baseline=bean-query "
+    print(f"RESULT name=peers_hledger{suffix(args.db)} ratio={hledger / ours:.2f} goal={GOAL:g} direction=min "
+          f"baseline=hledger seconds={ours:.2f}")
+    print(f"RESULT name=peers_beanquery{suffix(args.db)} ratio={beans / ours:.2f} goal=none direction=min baseline=bean-query "
           f"seconds={ours:.2f}")
 
 

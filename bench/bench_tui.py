@@ -1,7 +1,7 @@
 """How fast the TUI opens on a large ledger.
 
-1. Generates (once, cached) a migrated SQLite ledger of 100,000 pledges and 1,000,000 journal
-   lines with raw sqlite3 executemany: valid documents, balanced entries and a correct hash
+1. Generates (once, cached in ``--file``) a migrated SQLite ledger of 100,000 pledges (``--pledges``)
+   and 1,000,000 journal lines with raw sqlite3 executemany: valid documents, balanced entries and a correct hash
    chain (``ledger.journal.entry_hash``), so ``verify`` passes.
 2. Times, in fresh processes and in the same run, from the launch of ``donor-ledger`` (the path of
    ``donor-ledger --db FILE``, headless) to the dashboard painted and ready for input, and on to
@@ -11,7 +11,12 @@
 3. Times opening the pledges table on the 100,000 pledges (count and first page) and moving
    to its last row (End, until that row's page is on screen).
 
-    .venv/bin/python bench/bench_tui.py [--db PATH] [--runs 3]
+    .venv/bin/python bench/bench_tui.py [--db sqlite|URL] [--file PATH] [--pledges 100000] [--runs 3]
+
+``--db``: ``sqlite`` (the default: the app opens that file) or a PostgreSQL server URL whose user
+may create databases: the file's rows are then loaded into a scratch database on that server
+(bench/stores.py, dropped at the end) and the app opens that database; the RESULT names end in
+``_pg``.
 """
 
 from __future__ import annotations
@@ -30,13 +35,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from stores import ledger_on, suffix  # noqa: E402
 
 PLEDGES = 100_000
 LINES_PER_PLEDGE = 10  # pledge 2 + two receipts 2+2 + one disbursement 4
-DEFAULT_DB = Path(tempfile.gettempdir()) / "donor-ledger-bench-tui-1m.db"
 
 
-def generate(path: Path) -> None:
+def default_file(pledges: int) -> Path:
+    return Path(tempfile.gettempdir()) / ("donor-ledger-bench-tui-1m.db" if pledges == PLEDGES
+                                          else f"donor-ledger-bench-tui-{pledges}.db")
+
+
+def generate(path: Path, count: int = PLEDGES) -> None:
     from ledger.database import Ledger
     from ledger.journal import GENESIS, entry_hash
 
@@ -77,7 +89,7 @@ def generate(path: Path) -> None:
                 "donor_id": donor, "pledge_id": pledge, "allocation_id": allocation, "paragraph_id": paragraph,
                 "activity_id": activity, "disbursement_id": disbursement}
 
-    for p in range(1, PLEDGES + 1):
+    for p in range(1, count + 1):
         donor = (p % 50) + 1
         earmarked = p % 8 != 0
         activity = 1 + (p % 14)
@@ -141,7 +153,7 @@ class Bare(App):
 print(f"ready {Bare().run(headless=True, size=(120, 40))}")
 """
 
-# The path of `donor-ledger --db FILE`: the app paints the dashboard, then opens the ledger in a
+# The path of `donor-ledger --db URL`: the app paints the dashboard, then opens the ledger in a
 # worker and loads the figures.
 LEDGER = """
 import sys, time
@@ -172,12 +184,12 @@ def timed_process(code: str, *args: str) -> dict[str, float]:
     return {name: float(seconds) for name, seconds in moments.items()}
 
 
-async def pledges_table(db: Path) -> tuple[float, float, int]:
+async def pledges_table(url: str) -> tuple[float, float, int]:
     from ledger.services import open_ledger
     from tui.app import DonorLedgerApp
     from tui.tables import LazyTable
 
-    ledger = open_ledger(str(db), "bench")
+    ledger = open_ledger(url, "bench")
     app = DonorLedgerApp(ledger, start="pledges")
     start = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -224,44 +236,67 @@ def first_entry_verifies(path: Path) -> bool:
     return entry_hash(values, lines) == entry[-1]
 
 
+def pledges_in(path: Path) -> int | None:
+    """How many pledges a cached ledger holds (None: no ledger there)."""
+    if not path.exists():
+        return None
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("select count(*) from pledges").fetchone()[0]
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+
+
+def measure(url: str, runs: int, suffix: str) -> None:
+    """The launch times against the bare app's, then the pledges table, on the ledger at ``url``."""
+    bare, ready, figures = [], [], []
+    timed_process(BARE)  # warm the file cache once
+    timed_process(LEDGER, url)
+    for _ in range(runs):
+        bare.append(timed_process(BARE)["ready"])
+        moments = timed_process(LEDGER, url)
+        ready.append(moments["ready"])
+        figures.append(moments["figures"])
+    b, r, f = statistics.median(bare), statistics.median(ready), statistics.median(figures)
+    print(f"launch to a static screen, bare Textual app:  {b:.2f} s (median of {runs})")
+    print(f"launch to the dashboard ready for input:      {r:.2f} s (median of {runs})")
+    print(f"launch to the dashboard's figures on screen:  {f:.2f} s (median of {runs})")
+    print(f"ratio, ready for input: {r / b:.2f}x (goal: at most 2x)")
+    print(f"ratio, figures:         {f / b:.2f}x")
+    print(f"RESULT name=tui_start{suffix} ratio={r / b:.2f} goal=2 baseline=bare_textual seconds={r:.2f}")
+    print(f"RESULT name=tui_figures{suffix} ratio={f / b:.2f} goal=none baseline=bare_textual seconds={f:.2f}")
+    opened, moved, rows = asyncio.run(pledges_table(url))
+    print(f"pledges table ({rows:,} rows): open the app on it (count + first page on screen) {opened:.2f} s; "
+          f"End to the last row, its page on screen {moved:.2f} s")
+
+
 def main() -> None:
     if os.environ.get("BENCH_FAULTHANDLER"):
         import faulthandler
         import signal
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="the generated ledger (kept between runs)")
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL server URL (a database made and dropped)")
+    parser.add_argument("--file", type=Path, help="the generated SQLite ledger, kept between runs (default: in the "
+                                                  "temporary folder, named by --pledges)")
+    parser.add_argument("--pledges", type=int, default=PLEDGES, help="pledges generated (10 journal lines each)")
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    if args.regenerate or not args.db.exists() or not first_entry_verifies(args.db):
+    file = args.file or default_file(args.pledges)
+    if args.regenerate or pledges_in(file) != args.pledges or not first_entry_verifies(file):
         start = time.perf_counter()
-        generate(args.db)
-        print(f"generated {args.db} in {time.perf_counter() - start:.1f} s")
-    con = sqlite3.connect(args.db)
+        generate(file, args.pledges)
+        print(f"generated {file} in {time.perf_counter() - start:.1f} s")
+    con = sqlite3.connect(file)
     lines, entries, pledges = (con.execute(f"select count(*) from {t}").fetchone()[0]
                                for t in ("journal_lines", "journal_entries", "pledges"))
     con.close()
     print(f"ledger: {lines:,} journal lines, {entries:,} entries, {pledges:,} pledges")
-    bare, ready, figures = [], [], []
-    timed_process(BARE)  # warm the file cache once
-    timed_process(LEDGER, str(args.db))
-    for _ in range(args.runs):
-        bare.append(timed_process(BARE)["ready"])
-        moments = timed_process(LEDGER, str(args.db))
-        ready.append(moments["ready"])
-        figures.append(moments["figures"])
-    b, r, f = statistics.median(bare), statistics.median(ready), statistics.median(figures)
-    print(f"launch to a static screen, bare Textual app:  {b:.2f} s (median of {args.runs})")
-    print(f"launch to the dashboard ready for input:      {r:.2f} s (median of {args.runs})")
-    print(f"launch to the dashboard's figures on screen:  {f:.2f} s (median of {args.runs})")
-    print(f"ratio, ready for input: {r / b:.2f}x (goal: at most 2x)")
-    print(f"ratio, figures:         {f / b:.2f}x")
-    print(f"RESULT name=tui_start ratio={r / b:.2f} goal=2 baseline=bare_textual seconds={r:.2f}")
-    print(f"RESULT name=tui_figures ratio={f / b:.2f} goal=none baseline=bare_textual seconds={f:.2f}")
-    opened, moved, rows = asyncio.run(pledges_table(args.db))
-    print(f"pledges table ({rows:,} rows): open the app on it (count + first page on screen) {opened:.2f} s; "
-          f"End to the last row, its page on screen {moved:.2f} s")
+    with ledger_on(args.db, "tui", file) as url:
+        measure(url, args.runs, suffix(args.db))
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ fails, or prints no RESULT line, gets a row saying so. Exit status 1 when a goal
 or a script failed.
 
 ``--db URL`` (a PostgreSQL server whose user may create databases; default: the environment's
-DONOR_LEDGER_BENCH_PG): every script that keeps its ledgers through bench/stores.py runs twice,
-on SQLite and with ``--db URL`` on PostgreSQL, and the table shows both, a row per database.
+DONOR_LEDGER_BENCH_PG): every script that keeps its ledgers through bench/stores.py (all but
+bench_verify.py, which reads DONOR_LEDGER_BENCH_PG itself) runs twice, on SQLite and with
+``--db URL`` on PostgreSQL, and the table shows both, a row per database.
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ def verdict(fields: dict[str, str]) -> str:
 
 
 def takes_db_url(script: Path) -> bool:
-    """Scripts that keep their ledgers through bench/stores.py run on either database."""
-    return "store_for(" in script.read_text()
+    """Scripts that keep their ledgers through bench/stores.py (``--db URL``) run on either database."""
+    return "from stores import" in script.read_text()
 
 
 def run_script(script: Path, timeout: float, extra: list[str]) -> tuple[list[dict[str, str]], int | None, float]:

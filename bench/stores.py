@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # The order bulk writes go in: parents before children (foreign keys).
@@ -27,6 +29,26 @@ def store_for(db: str, folder: Path):
 def label(db: str) -> str:
     """``sqlite`` or ``postgresql``: how tables and RESULT names tell the databases apart."""
     return "sqlite" if db == "sqlite" or db.startswith("sqlite") else "postgresql"
+
+
+def suffix(db: str) -> str:
+    """What a RESULT name ends in: nothing on SQLite, ``_pg`` on PostgreSQL (bench/README.md)."""
+    return "" if label(db) == "sqlite" else "_pg"
+
+
+@contextmanager
+def ledger_on(db: str, name: str, ledger_file: Path) -> Iterator[str]:
+    """The URL of the ledger a benchmark generated as an SQLite file, on ``db``: on SQLite the file
+    itself; on a PostgreSQL server a scratch database made for it, holding the file's rows
+    (:meth:`PostgresStore.load_sqlite`) and dropped on exit."""
+    if label(db) == "sqlite":
+        yield f"sqlite:///{Path(ledger_file).absolute()}"
+        return
+    store = PostgresStore(db)
+    try:
+        yield store.load_sqlite(name, ledger_file)
+    finally:
+        store.close()
 
 
 class SqliteStore:

@@ -113,30 +113,42 @@ def correct(ctx: click.Context, settings: Settings, entry_id: int, reason: str) 
     """Reverse a posted event and post it again, corrected, under the same reference: --FIELD VALUE
     for each field that changes (the fields of the event's import row, e.g. --amount 1200
     --received-on 2026-11-20; a pledge's allocations as --allocation N=AMOUNT or unearmarked=AMOUNT,
-    repeated)."""
+    repeated; a reallocation's --from/--to N or unearmarked; a schedule's whole new plan as
+    --instalment DATE=AMOUNT, repeated; a refund's --paragraph N or --unearmarked true)."""
     posted = services.correct(settings.ledger(), entry_id, reason, _changes(ctx.args))
     undone = f"reversed by entry {posted.reversal_id}, " if posted.reversal_id else "already reversed, "
     click.echo(f"entry {entry_id} {undone}corrected by entry {posted.posted.entry_id} ({posted.posted.reference})")
 
 
+# the options of the commands that post an event, as the fields of its input model
+_FIELDS = {"from": "source", "to": "target"}
+
+
 def _changes(args: list[str]) -> dict:
-    """``--FIELD VALUE`` pairs as {field: value}; ``--allocation N=AMOUNT`` (repeated) as the allocations."""
+    """``--FIELD VALUE`` pairs as {field: value}; ``--allocation N=AMOUNT`` (repeated) as a pledge's
+    allocations, ``--instalment DATE=AMOUNT`` (repeated) as a schedule's instalments; a paragraph
+    named replaces an unearmarked allocation (a refund's, a cancellation's) unless that is given too."""
     changes: dict = {}
-    allocations = []
+    parts: dict[str, list] = {}
     pairs = iter(args)
     for option in pairs:
         value = next(pairs, None)
         if not option.startswith("--") or value is None:
             raise click.UsageError(f"expected --FIELD VALUE, got {option!r}" + ("" if value is None else f" {value!r}"))
         field = option[2:].replace("-", "_")
+        key, sign, amount = value.partition("=")
+        if field in ("allocation", "instalment") and not sign:
+            raise click.UsageError(f"--{field} takes {'N' if field == 'allocation' else 'DATE'}=AMOUNT, got {value!r}")
         if field == "allocation":
-            paragraph, _, amount = value.partition("=")
-            allocations.append({"paragraph": None if paragraph == "unearmarked" else paragraph, "amount": amount})
+            parts.setdefault("allocations", []).append(
+                {"paragraph": None if key == "unearmarked" else key, "amount": amount})
+        elif field == "instalment":
+            parts.setdefault("instalments", []).append({"due_on": key.strip(), "amount": amount.strip()})
         else:
-            changes[field] = value
-    if allocations:
-        changes["allocations"] = allocations
-    return changes
+            changes[_FIELDS.get(field, field)] = value
+    if "paragraph" in changes:
+        changes.setdefault("unearmarked", False)
+    return {**changes, **parts}
 
 
 @cli.group()

@@ -9,24 +9,35 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from . import journal, periods
+from . import journal, periods, stages
 from .balances import allocation_balances
 from .disbursements import disburse, stored_disbursement
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted
 from .inputs import ReversalIn
+from .instalments import record_schedule, stored_schedule
+from .pledge_close import close_pledge, stored_closing
 from .pledges import cancel_pledge, stored_cancellation, stored_pledge
+from .reallocations import reallocate, stored_reallocation
 from .receipts import record_receipt, stored_receipt
-from .reversals import cash_refusal, events_left_on_pledge, reverse
+from .refunds import refund, stored_refund
+from .reversals import cash_refusal, described, events_left_on_pledge, reverse
 from .schema import JournalEntry, JournalLine
-from .signing import record_staged_pledge
+from .signing import record_staged_pledge, sign_pledge, stored_signing, stored_withdrawal, withdraw_pledge
 
-# kind: (the event's content as its input model, the act that posts it, the field that keeps its reference)
+# kind: (the event's content as its input model, the act that posts it, the field that keeps its reference);
+# the acts on a pledge go by its reference
 CORRECTABLE = {
     "pledge": (stored_pledge, record_staged_pledge, "reference"),
     "receipt": (stored_receipt, record_receipt, "reference"),
     "disbursement": (stored_disbursement, disburse, "reference"),
     "cancellation": (stored_cancellation, cancel_pledge, "pledge"),
+    "reallocation": (stored_reallocation, reallocate, "pledge"),
+    "refund": (stored_refund, refund, "pledge"),
+    stages.SIGNING: (stored_signing, sign_pledge, "pledge"),
+    stages.WITHDRAWAL: (stored_withdrawal, withdraw_pledge, "pledge"),
+    journal.SCHEDULE: (stored_schedule, record_schedule, "pledge"),
+    journal.PLEDGE_CLOSE: (stored_closing, close_pledge, "pledge"),
 }
 
 
@@ -111,10 +122,10 @@ def correct(uow, entry_id: int, reason: str, changes: dict) -> Correction:
     if reversed_by is None:
         if entry.kind == "pledge" and (left := events_left_on_pledge(uow, entry.id)):
             raise LedgerError(Problem("entry", f"pledge {entry.reference} has {', '.join(left)}: a pledge with "
-                                      "receipts, cancellations or spending cannot be corrected (reverse those first)"))
+                                      "events posted against it cannot be corrected (reverse those first)"))
         on = _reversal_date(uow, entry.event_date)
         reversal_id = reverse(uow, ReversalIn(entry_id=entry.id, reason=f"corrected: {reason}", reversed_on=on),
-                              check_cash=False).entry_id
+                              check_balances=False).entry_id
     posted = CORRECTABLE[entry.kind][1](uow, data, corrects=entry.id)
     _check_both_halves(uow, [entry.id, *([reversal_id] if reversal_id else []), posted.entry_id], entry)
     return Correction(entry.id, reversal_id, posted)
@@ -132,7 +143,7 @@ def _check_both_halves(uow, entry_ids: list[int], entry: JournalEntry) -> None:
         touched.add(allocation_id)
         if account == journal.CASH:
             cash_from[allocation_id] = min(day, cash_from.get(allocation_id, day))
-    doing = f"correcting {entry.kind} {entry.reference} (entry {entry.id})"
+    doing = f"correcting {described(entry.kind, entry.reference, entry.id)}"
     for allocation_id, day in sorted(cash_from.items()):
         if refusal := cash_refusal(uow, allocation_id, 0, day, doing):
             raise refusal

@@ -70,6 +70,7 @@ RECEIVED = LineSum("received", journal.RECEIVABLE, journal.RECEIPT, "amount_mino
 OUTSTANDING = LineSum("outstanding", journal.RECEIVABLE, None, "amount_minor")  # amount - received - cancelled +- reallocated
 # announced, not yet signed nor withdrawn: the memorandum lines, at the announcement's rate per allocation
 ANNOUNCED_USD = LineSum("announced_usd", journal.MEMO_ANNOUNCED, None, "usd_cents")
+ANNOUNCED = LineSum("announced", journal.MEMO_ANNOUNCED, None, "amount_minor")  # pledge currency
 
 
 def promised() -> ColumnElement:

@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     field_validator,
     model_validator,
 )
@@ -430,7 +431,9 @@ def _earmark(value: object) -> object:
     return whole_number(value)
 
 
-Earmark = Annotated[int | None, Field(ge=1, le=999), BeforeValidator(_earmark)]
+# dumped as given ("unearmarked" for None), so a dumped reallocation validates again (a correction's content)
+Earmark = Annotated[int | None, Field(ge=1, le=999), BeforeValidator(_earmark),
+                    PlainSerializer(lambda value: "unearmarked" if value is None else value)]
 
 
 class ReallocationIn(Model):

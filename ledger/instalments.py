@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from . import closing, figures, journal, periods, recorded, stages
 from .errors import LedgerError, Problem
 from .events import Posted, minor_amount
-from .inputs import ScheduleIn
+from .inputs import InstalmentIn, ScheduleIn
 from .money import format_amount, from_minor, largest_remainder
 from .pledges import pledge_by_reference
 from .rates import RateBook
@@ -236,19 +236,19 @@ def _signed_and_open(uow, pledge, on: dt.date) -> None:
     closing.check_not_closed(uow, pledge.id, pledge.reference)
 
 
-def record_schedule(uow, data: ScheduleIn) -> Posted | None:
+def record_schedule(uow, data: ScheduleIn, corrects: int | None = None) -> Posted | None:
     """Re-plan a pledge's schedule with the donor: a ``schedule`` entry (no money lines) dated the
     day it is recorded, in an open period, with one row per instalment. The same schedule as the one
-    in force is skipped (None)."""
+    in force is skipped (None), unless it corrects the reversed entry ``corrects`` (ledger/corrections.py)."""
     pledge = pledge_by_reference(uow, data.pledge)
     periods.check_open(uow, "instalment", uow.today, "schedules")
     _signed_and_open(uow, pledge, uow.today)
     plan = check_schedule(pledge, _promised(uow, pledge.id), data)
-    if plan == schedule_of(uow, pledge.id) and _has_schedule_entry(uow, pledge.id):
+    if corrects is None and plan == schedule_of(uow, pledge.id) and _has_schedule_entry(uow, pledge.id):
         return None
     described = ", ".join(f"{due} {format_amount(amount, pledge.currency)}" for due, amount in plan)
     entry_id = uow.post(journal.EntryDraft(journal.SCHEDULE, uow.today, pledge.reference,
-                                           f"schedule {pledge.currency} {described}: {data.reason}"))
+                                           f"schedule {pledge.currency} {described}: {data.reason}", corrects_id=corrects))
     for position, (due_on, amount) in enumerate(plan, start=1):
         uow.add(Instalment, {"id": uow.next_id(Instalment), "entry_id": entry_id, "pledge_id": pledge.id,
                              "position": position, "due_on": due_on, "amount_minor": amount})
@@ -310,3 +310,15 @@ def schedule_history(session: Session, pledge_id: int) -> list[ScheduleVersion]:
         .order_by(JournalEntry.id)
     )
     return [ScheduleVersion(*row) for row in rows]
+
+
+def stored_schedule(uow, entry_id: int) -> ScheduleIn:
+    """The schedule posted by entry ``entry_id`` as the input that made it (a correction's content):
+    its instalments, and the reason its memo ends with ("schedule USD 2012-01-31 100,000.00, ...: REASON")."""
+    rows = uow.rows(select(Instalment.due_on, Instalment.amount_minor, Pledge.reference, Pledge.currency, JournalEntry.memo)
+                    .join(Pledge, Pledge.id == Instalment.pledge_id).join(JournalEntry, JournalEntry.id == Instalment.entry_id)
+                    .where(Instalment.entry_id == entry_id).order_by(Instalment.position)).all()
+    reference, currency, memo = rows[0][2:]
+    return ScheduleIn(pledge=reference, reason=memo.partition(": ")[2],
+                      instalments=[InstalmentIn(due_on=due_on, amount=from_minor(amount, currency))
+                                   for due_on, amount, *_ in rows])

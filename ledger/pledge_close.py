@@ -3,6 +3,8 @@ holds cash on any date from the closing date on; the entry has no money lines.""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from . import journal, stages
 from .balances import allocation_balances, cash_movements
 from .closing import check_not_closed, closed_pledges
@@ -11,14 +13,15 @@ from .events import Posted, check_date
 from .inputs import PledgeCloseIn
 from .money import format_amount
 from .pledges import allocations_of, pledge_by_reference
-from .schema import PledgeClosing
+from .schema import Pledge, PledgeClosing
 
 
 def _where(number: int | None) -> str:
     return "the unearmarked allocation" if number is None else f"paragraph {number}"
 
 
-def close_pledge(uow, data: PledgeCloseIn) -> Posted:
+def close_pledge(uow, data: PledgeCloseIn, corrects: int | None = None) -> Posted:
+    """Close the pledge; ``corrects``: the reversed closing this one corrects (ledger/corrections.py)."""
     pledge = pledge_by_reference(uow, data.pledge)
     check_date(uow, "closed_on", data.closed_on, pledge.pledged_on, f"the pledge date of {pledge.reference}")
     check_not_closed(uow, pledge.id, pledge.reference)
@@ -43,7 +46,7 @@ def close_pledge(uow, data: PledgeCloseIn) -> Posted:
                 f"cannot close pledge {pledge.reference}: USD {format_amount(cents, 'USD')} cash on {_where(number)} "
                 f"on {day.isoformat()}; spend or refund it first")))
     entry_id = uow.post(journal.EntryDraft(journal.PLEDGE_CLOSE, data.closed_on, pledge.reference,
-                                           f"pledge {pledge.reference} closed", []))
+                                           f"pledge {pledge.reference} closed", [], corrects_id=corrects))
     uow.add(PledgeClosing, {"id": uow.next_id(PledgeClosing), "pledge_id": pledge.id, "closed_on": data.closed_on,
                             "entry_id": entry_id})
     closed_pledges(uow)[pledge.id] = (entry_id, data.closed_on)
@@ -61,3 +64,11 @@ def _cash_held_from(movements, on) -> tuple[object, int] | None:
             if balance:
                 return day, balance
     return None
+
+
+def stored_closing(uow, entry_id: int) -> PledgeCloseIn:
+    """The closing posted by entry ``entry_id`` as the input that made it (a correction's content)."""
+    reference, closed_on = uow.rows(select(Pledge.reference, PledgeClosing.closed_on)
+                                    .join(Pledge, Pledge.id == PledgeClosing.pledge_id)
+                                    .where(PledgeClosing.entry_id == entry_id)).one()
+    return PledgeCloseIn(pledge=reference, closed_on=closed_on)

@@ -323,7 +323,7 @@ class PledgeRow:
     pledged_on: dt.date
     currency: str
     amount: Decimal
-    usd: Decimal
+    usd: Decimal  # at the rate of its stage as of the list's date: the signing's once signed, else the announcement's
     received: Decimal  # original currency
     outstanding: Decimal  # original currency
     status: str
@@ -355,10 +355,7 @@ def _pledge_columns(session, as_of: dt.date) -> dict:
         select(figures.promised()).where(Allocation.pledge_id == Pledge.id)
         .correlate(Pledge).scalar_subquery()
     )
-    pledged_usd = (
-        select(figures.promised_usd()).where(Allocation.pledge_id == Pledge.id)
-        .correlate(Pledge).scalar_subquery()
-    )
+    pledged_usd, _rate = stages.usd_of_stage(session, as_of)  # at the signing's rate once signed
     received = _pledge_sum(figures.RECEIVED, dated)
     outstanding = _pledge_sum(figures.OUTSTANDING, dated)
     cancelled = _pledge_sum(figures.CANCELLED, dated)
@@ -501,9 +498,10 @@ class PipelineRow:
     usd: Decimal  # at the announcement's rate (figures.ANNOUNCED_USD as posted)
 
 
-def pipeline(ledger: Ledger, as_of: dt.date | None = None, limit: int = 3) -> tuple[list[PipelineRow], int, Decimal]:
-    """The announced pledges as of ``as_of`` (default today), latest first: the first ``limit``,
-    how many there are and their USD in all."""
+def pipeline(ledger: Ledger, as_of: dt.date | None = None,
+             limit: int | None = 3) -> tuple[list[PipelineRow], int, Decimal]:
+    """The announced pledges as of ``as_of`` (default today), latest first: the first ``limit`` (None:
+    all), how many there are and their USD in all."""
     as_of = as_of or dt.date.today()
     with ledger.reading() as session:
         computed = _pledge_columns(session, as_of)

@@ -4,6 +4,7 @@ still to be received moves from one allocation of a signed pledge to another of 
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from . import journal, stages
 from .balances import allocation_balances
@@ -11,20 +12,21 @@ from .closing import check_not_closed
 from .errors import LedgerError, Problem
 from .events import Posted, check_date, minor_amount
 from .inputs import ReallocationIn, paragraph_label
-from .money import format_amount, to_usd_cents
+from .money import format_amount, from_minor, to_usd_cents
 from .paragraphs import paragraph_id
 from .pledges import allocations_of, carrying_move, pledge_by_reference
-from .schema import Allocation, Reallocation
+from .schema import Allocation, Paragraph, Pledge, Reallocation
 
 
 def _named(number: int | None) -> str:
     return "the unearmarked allocation" if number is None else f"paragraph {number}"
 
 
-def reallocate(uow, data: ReallocationIn) -> Posted:
+def reallocate(uow, data: ReallocationIn, corrects: int | None = None) -> Posted:
     """Post the reallocation: the source's receivable and revenue fall by its carrying move, the
     target's rise by its own (an allocation is created for a paragraph the pledge has none for).
-    The two moves may differ by a cent: ``Posted.detail`` says so."""
+    The two moves may differ by a cent: ``Posted.detail`` says so. ``corrects``: the reversed entry
+    this one corrects (ledger/corrections.py)."""
     pledge = pledge_by_reference(uow, data.pledge)
     day = data.reallocated_on
     check_date(uow, "reallocated_on", day, pledge.pledged_on, f"the pledge date of {pledge.reference}")
@@ -66,7 +68,7 @@ def reallocate(uow, data: ReallocationIn) -> Posted:
     change = moved_in - moved_out
     memo = (f"reallocation of {currency} {format_amount(minor, currency)} from {paragraph_label(data.source)} to "
             f"{paragraph_label(data.target)} with the donor's consent: {data.consent}")
-    entry_id = uow.post(journal.EntryDraft("reallocation", day, pledge.reference, memo, lines))
+    entry_id = uow.post(journal.EntryDraft("reallocation", day, pledge.reference, memo, lines, corrects_id=corrects))
     if target is None:  # a posted row of this entry (its money is in the lines)
         row = {"id": target_id, "pledge_id": pledge.id, "position": position, "paragraph_id": target_para,
                "amount_minor": 0, "pledged_cents": 0, "entry_id": entry_id}
@@ -87,3 +89,21 @@ def pledged_change_text(change_cents: int) -> str:
         return "the pledge's pledged USD is unchanged"
     return (f"the roundings of the two carrying values {'raise' if change_cents > 0 else 'lower'} the pledge's pledged "
             f"USD by {format_amount(abs(change_cents), 'USD')}")
+
+
+def stored_reallocation(uow, entry_id: int) -> ReallocationIn:
+    """The reallocation posted by entry ``entry_id`` as the input that made it (a correction's content)."""
+    source, target = aliased(Allocation), aliased(Allocation)
+    source_paragraph, target_paragraph = aliased(Paragraph), aliased(Paragraph)
+    row, reference, currency, source_number, target_number = uow.rows(
+        select(Reallocation, Pledge.reference, Pledge.currency, source_paragraph.number, target_paragraph.number)
+        .join(Pledge, Pledge.id == Reallocation.pledge_id)
+        .join(source, source.id == Reallocation.from_allocation_id)
+        .outerjoin(source_paragraph, source_paragraph.id == source.paragraph_id)
+        .join(target, target.id == Reallocation.to_allocation_id)
+        .outerjoin(target_paragraph, target_paragraph.id == target.paragraph_id)
+        .where(Reallocation.entry_id == entry_id)
+    ).one()
+    named = ["unearmarked" if number is None else number for number in (source_number, target_number)]
+    return ReallocationIn(pledge=reference, source=named[0], target=named[1], amount=from_minor(row.amount_minor, currency),
+                          reallocated_on=row.reallocated_on, consent=row.consent)

@@ -11,11 +11,11 @@ from .closing import check_not_closed
 from .errors import LedgerError, Problem
 from .events import Posted, check_date, minor_amount
 from .inputs import RefundIn
-from .money import format_amount, largest_remainder, to_usd_cents
+from .money import format_amount, from_minor, largest_remainder, to_usd_cents
 from .pledges import allocations_of, pledge_by_reference
 from .rates import rate_book
 from .receipts import usd_given
-from .schema import JournalLine, Refund
+from .schema import Allocation, JournalLine, Paragraph, Pledge, Refund
 
 
 def _named(number: int | None, reference: str) -> str:
@@ -32,7 +32,8 @@ def net_pledged(uow, allocation_ids: list[int]) -> dict[int, int]:
     return {aid: int(found.get(aid, 0)) for aid in allocation_ids}
 
 
-def refund(uow, data: RefundIn) -> Posted:
+def refund(uow, data: RefundIn, corrects: int | None = None) -> Posted:
+    """Post the refund; ``corrects``: the reversed entry this one corrects (ledger/corrections.py)."""
     pledge = pledge_by_reference(uow, data.pledge)
     day = data.refunded_on
     check_date(uow, "refunded_on", day, pledge.pledged_on, f"the pledge date of {pledge.reference}")
@@ -81,10 +82,26 @@ def refund(uow, data: RefundIn) -> Posted:
                 "paragraph_id": allocation.paragraph_id}
         lines.append(journal.Line(journal.REVENUE, journal.REFUND, currency, share, usd_share, **tags))
         lines.append(journal.Line(journal.CASH, journal.REFUND, currency, -share, -usd_share, **tags))
-    entry_id = uow.post(journal.EntryDraft("refund", day, pledge.reference, f"refund: {data.reason}", lines))
+    entry_id = uow.post(journal.EntryDraft("refund", day, pledge.reference, f"refund: {data.reason}", lines,
+                                           corrects_id=corrects))
     uow.add(Refund, {
         "id": uow.next_id(Refund), "pledge_id": pledge.id, "allocation_id": allocations[0][0].id if named else None,
         "refunded_on": day, "amount_minor": minor, "usd_cents": usd, "usd_given": data.usd_amount is not None,
         "rate_micros": rate, "reason": data.reason, "entry_id": entry_id,
     })
     return Posted(entry_id, pledge.reference, usd)
+
+
+def stored_refund(uow, entry_id: int) -> RefundIn:
+    """The refund posted by entry ``entry_id`` as the input that made it (a correction's content)."""
+    row, reference, currency, named, number = uow.rows(
+        select(Refund, Pledge.reference, Pledge.currency, Allocation.id, Paragraph.number)
+        .join(Pledge, Pledge.id == Refund.pledge_id)
+        .outerjoin(Allocation, Allocation.id == Refund.allocation_id)
+        .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+        .where(Refund.entry_id == entry_id)
+    ).one()
+    return RefundIn(pledge=reference, amount=from_minor(row.amount_minor, currency),
+                    usd_amount=from_minor(row.usd_cents, "USD") if row.usd_given else None,
+                    refunded_on=row.refunded_on, reason=row.reason, paragraph=number,
+                    unearmarked=named is not None and number is None)

@@ -13,7 +13,7 @@ from .errors import LedgerError, NotFound, Problem
 from .events import Posted, check_date
 from .inputs import ReversalIn, paragraph_label
 from .money import format_amount
-from .schema import Allocation, JournalEntry, JournalLine, Paragraph, Pledge, PledgeClosing
+from .schema import Allocation, Instalment, JournalEntry, JournalLine, Paragraph, Pledge, PledgeClosing
 
 REVERSIBLE = ("pledge", "cancellation", "receipt", "disbursement", stages.SIGNING, stages.WITHDRAWAL, "reallocation",
               "refund", journal.PLEDGE_CLOSE, journal.SCHEDULE)
@@ -21,7 +21,7 @@ OF_PLEDGE = ("cancellation", "reallocation", "refund", journal.PLEDGE_CLOSE)  # 
 LINE_FIELDS = tuple(c for c in journal.LINE_COLUMNS if c != "line_no")
 
 
-def _described(kind: str, reference: str, entry_id: int) -> str:
+def described(kind: str, reference: str, entry_id: int) -> str:
     """An entry as a user finds it: "receipt R1 (entry 3)"; a cancellation has its pledge's reference."""
     return f"{kind} {'of ' if kind in OF_PLEDGE else ''}{reference} (entry {entry_id})"
 
@@ -69,7 +69,7 @@ def _spending_to_reverse_first(uow, allocation_id: int, shortfall: int) -> list[
     )
     named, covered = [], 0
     for entry_id, reference, cents in rows:
-        named.append(_described("disbursement", reference, entry_id))
+        named.append(described("disbursement", reference, entry_id))
         covered -= int(cents)
         if covered >= shortfall:
             break
@@ -78,12 +78,20 @@ def _spending_to_reverse_first(uow, allocation_id: int, shortfall: int) -> list[
 
 def events_left_on_pledge(uow, entry_id: int, kinds_left_out: tuple[str, ...] = ()) -> list[str]:
     """The unreversed events posted against the pledge of entry ``entry_id`` (other than those of
-    ``kinds_left_out``), as a user names them ("receipt R1 (entry 3)"): a pledge is reversed or
-    corrected, and a signing reversed, only when there are none."""
+    ``kinds_left_out``), as a user names them ("receipt R1 (entry 3)", "schedule P1 (entry 12)"): a
+    pledge is reversed or corrected, and a signing reversed, only when there are none. Events with
+    lines are found by the allocations they touch (a signing, a withdrawal, a reallocation, a
+    refund, funding splits...); schedules and closings, which have none, by their rows."""
     allocations = set(uow.rows(select(JournalLine.allocation_id).where(
         JournalLine.entry_id == entry_id, JournalLine.allocation_id.is_not(None))).scalars())
-    return [_described(kind, reference, eid)
-            for eid, kind, reference in _unreversed_entries_touching(uow, allocations, entry_id, kinds_left_out)]
+    found = set(map(tuple, _unreversed_entries_touching(uow, allocations, entry_id, kinds_left_out)))
+    pledges = select(JournalLine.pledge_id).where(JournalLine.entry_id == entry_id)
+    without_lines = select(Instalment.entry_id).where(Instalment.pledge_id.in_(pledges)).union(
+        select(PledgeClosing.entry_id).where(PledgeClosing.pledge_id.in_(pledges)))
+    found |= set(uow.rows(
+        select(JournalEntry.id, JournalEntry.kind, JournalEntry.reference)
+        .where(JournalEntry.id.in_(without_lines), JournalEntry.kind.not_in(kinds_left_out), _unreversed())).all())
+    return [described(kind, reference, eid) for eid, kind, reference in sorted(found)]
 
 
 def cash_refusal(uow, allocation_id: int, change: int, on, doing: str) -> LedgerError | None:
@@ -102,9 +110,9 @@ def cash_refusal(uow, allocation_id: int, change: int, on, doing: str) -> Ledger
     ))
 
 
-def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
-    """Post the reversal of ``data.entry_id``; ``check_cash`` False leaves the cash check to a
-    correction, which checks both of its halves together."""
+def reverse(uow, data: ReversalIn, check_balances: bool = True) -> Posted:
+    """Post the reversal of ``data.entry_id``; ``check_balances`` False leaves the cash and
+    outstanding checks to a correction, which checks both of its halves together."""
     entry = uow.rows(select(JournalEntry).where(JournalEntry.id == data.entry_id)).scalar_one_or_none()
     if entry is None:
         raise NotFound(Problem("entry", f"no journal entry {data.entry_id}"))
@@ -112,14 +120,14 @@ def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
         raise LedgerError(Problem(
             "entry", f"entry {entry.id} is itself a reversal (of entry {entry.reverses_id}, {entry.reference}) "
             "and cannot be reversed"))
-    described = _described(entry.kind, entry.reference, entry.id)
+    named = described(entry.kind, entry.reference, entry.id)
     if entry.kind not in REVERSIBLE:
-        raise LedgerError(Problem("entry", f"{described} cannot be reversed"))
+        raise LedgerError(Problem("entry", f"{named} cannot be reversed"))
     by = uow.rows(select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)).scalar()
     if by is not None:
-        raise LedgerError(Problem("entry", f"{described} was already reversed by entry {by}"))
+        raise LedgerError(Problem("entry", f"{named} was already reversed by entry {by}"))
     on = data.reversed_on or uow.today
-    check_date(uow, "reversed_on", on, entry.event_date, f"the date of {described}")
+    check_date(uow, "reversed_on", on, entry.event_date, f"the date of {named}")
     lines = [
         journal.Line(**{k: getattr(line, k) for k in LINE_FIELDS}).negated()
         for line in uow.rows(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.line_no)).scalars()
@@ -138,7 +146,8 @@ def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
             whose = f"the signing of pledge {entry.reference}" if signing else f"pledge {entry.reference}"
             raise LedgerError(Problem("entry", f"{whose} still has {', '.join(blocking[:5])}{more}: "
                                       "reverse those first"))
-    _check_outstanding(uow, lines, on, described)
+    if check_balances:
+        _check_outstanding(uow, lines, on, named)
     if entry.kind in (stages.SIGNING, stages.WITHDRAWAL):  # the pledge's stage and rate change
         uow.lookups.stages.clear()
         uow.lookups.pledges.clear()
@@ -146,8 +155,8 @@ def reverse(uow, data: ReversalIn, check_cash: bool = True) -> Posted:
     for line in lines:
         if line.account == journal.CASH:
             cash_change[line.allocation_id] += line.usd_cents
-    for allocation_id, change in sorted(cash_change.items()) if check_cash else ():
-        if change < 0 and (refusal := cash_refusal(uow, allocation_id, change, on, f"reversing {described}")):
+    for allocation_id, change in sorted(cash_change.items()) if check_balances else ():
+        if change < 0 and (refusal := cash_refusal(uow, allocation_id, change, on, f"reversing {named}")):
             raise refusal
     entry_id = uow.post(journal.EntryDraft(
         "reversal", on, entry.reference, f"reverses entry {entry.id} ({entry.kind}): {data.reason}", lines,

@@ -71,59 +71,55 @@ def open_ledger(db: str | None = None, user: str | None = None) -> Ledger:
     return ledger
 
 
+def _act(ledger: Ledger, act: Act, rule, *args):
+    """``rule(uow, *args)`` in one unit of work of a user allowed ``act``: all of it written, or nothing."""
+    with ledger.writing(act) as uow:
+        return rule(uow, *args)
+
+
 def record_pledge(ledger: Ledger, data: PledgeIn) -> Posted:
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return signing.record_staged_pledge(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, signing.record_staged_pledge, data)
 
 
 def sign_pledge(ledger: Ledger, data: SigningIn) -> Posted:
     """Sign an announced pledge (docs/rules.md#pledge-stages)."""
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return signing.sign_pledge(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, signing.sign_pledge, data)
 
 
 def withdraw_pledge(ledger: Ledger, data: WithdrawalIn) -> Posted:
     """Withdraw an announced pledge."""
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return signing.withdraw_pledge(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, signing.withdraw_pledge, data)
 
 
 def cancel_pledge(ledger: Ledger, data: CancellationIn) -> Posted:
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return pledges.cancel_pledge(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, pledges.cancel_pledge, data)
 
 
 def schedule_pledge(ledger: Ledger, data: ScheduleIn) -> Posted | None:
     """Re-plan a pledge's instalments with the donor (None: the same schedule is already in force)."""
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return instalments.record_schedule(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, instalments.record_schedule, data)
 
 
 def reallocate(ledger: Ledger, data: ReallocationIn) -> Posted:
     """Move outstanding money between allocations of a pledge (``Posted.detail``: what it did to the
     pledge's pledged USD)."""
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return reallocations.reallocate(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, reallocations.reallocate, data)
 
 
 def refund(ledger: Ledger, data: RefundIn) -> Posted:
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return refunds.refund(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, refunds.refund, data)
 
 
 def close_pledge(ledger: Ledger, data: PledgeCloseIn) -> Posted:
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return pledge_close.close_pledge(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, pledge_close.close_pledge, data)
 
 
 def record_receipt(ledger: Ledger, data: ReceiptIn) -> Posted:
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return receipts.record_receipt(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, receipts.record_receipt, data)
 
 
 def disburse(ledger: Ledger, data: DisbursementIn) -> Posted:
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return disbursements.disburse(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, disbursements.disburse, data)
 
 
 def plan_funding(ledger: Ledger, data: DisbursementIn) -> FundingPlan:
@@ -133,8 +129,7 @@ def plan_funding(ledger: Ledger, data: DisbursementIn) -> FundingPlan:
 
 
 def reverse(ledger: Ledger, data: ReversalIn) -> Posted:
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return reversals.reverse(uow, data)
+    return _act(ledger, Act.RECORD_MONEY, reversals.reverse, data)
 
 
 def correct(ledger: Ledger, entry_id: int, reason: str, changes: dict) -> Correction:
@@ -142,8 +137,7 @@ def correct(ledger: Ledger, entry_id: int, reason: str, changes: dict) -> Correc
     value) under the same reference, in one unit of work (docs/rules.md#corrections)."""
     if not reason.strip():
         raise LedgerError(Problem("reason", "give the reason for the correction"))
-    with ledger.writing(Act.RECORD_MONEY) as uow:
-        return corrections.correct(uow, entry_id, reason, changes)
+    return _act(ledger, Act.RECORD_MONEY, corrections.correct, entry_id, reason, changes)
 
 
 def correction_content(ledger: Ledger, entry_id: int) -> BaseModel:
@@ -153,34 +147,28 @@ def correction_content(ledger: Ledger, entry_id: int) -> BaseModel:
 
 
 def add_rate(ledger: Ledger, data: RateIn) -> str:
-    with ledger.writing(Act.MANAGE_DONORS_RATES) as uow:
-        return rates.add_rate(uow, data)
+    return _act(ledger, Act.MANAGE_DONORS_RATES, rates.add_rate, data)
 
 
 def save_donor(ledger: Ledger, data: DonorIn, reason: str = "") -> str:
-    with ledger.writing(Act.MANAGE_DONORS_RATES) as uow:
-        return reference_data.upsert_donor(uow, data, reason)
+    return _act(ledger, Act.MANAGE_DONORS_RATES, reference_data.upsert_donor, data, reason)
 
 
 def save_activity(ledger: Ledger, data: ActivityIn, reason: str = "") -> str:
-    with ledger.writing(Act.UPDATE_ACTIVITIES) as uow:
-        return reference_data.upsert_activity(uow, data, reason)
+    return _act(ledger, Act.UPDATE_ACTIVITIES, reference_data.upsert_activity, data, reason)
 
 
 def update_activity(ledger: Ledger, data: ActivityUpdate) -> str:
-    with ledger.writing(Act.UPDATE_ACTIVITIES) as uow:
-        return reference_data.update_activity(uow, data)
+    return _act(ledger, Act.UPDATE_ACTIVITIES, reference_data.update_activity, data)
 
 
 def add_user(ledger: Ledger, data: UserIn) -> str:
-    with ledger.writing(Act.MANAGE_USERS) as uow:
-        return reference_data.add_user(uow, data)
+    return _act(ledger, Act.MANAGE_USERS, reference_data.add_user, data)
 
 
 def set_setting(ledger: Ledger, name: str, value: str, reason: str = "") -> str:
     """A new version of a ledger setting (admin): "set", or "unchanged" when it has that value."""
-    with ledger.writing(Act.MANAGE_SETTINGS) as uow:
-        return settings.set_value(uow, name, value, reason)
+    return _act(ledger, Act.MANAGE_SETTINGS, settings.set_value, name, value, reason)
 
 
 def settings_in_force(ledger: Ledger) -> list[tuple[str, str, tuple[str, dt.datetime, str] | None]]:
@@ -197,14 +185,12 @@ def settings_in_force(ledger: Ledger) -> list[tuple[str, str, tuple[str, dt.date
 
 def close_period(ledger: Ledger, through: dt.date, reason: str) -> int:
     """Close the periods through a month end; returns the closing entry's id."""
-    with ledger.writing(Act.CLOSE_PERIOD) as uow:
-        return periods.close_period(uow, through, reason)
+    return _act(ledger, Act.CLOSE_PERIOD, periods.close_period, through, reason)
 
 
 def reopen_period(ledger: Ledger, reason: str) -> tuple[int, tuple[dt.date, str] | None]:
     """Reopen the latest closed period; returns the entry's id and the close in force again."""
-    with ledger.writing(Act.REOPEN_PERIOD) as uow:
-        return periods.reopen_period(uow, reason)
+    return _act(ledger, Act.REOPEN_PERIOD, periods.reopen_period, reason)
 
 
 def closed_through(ledger: Ledger) -> tuple[dt.date, str] | None:

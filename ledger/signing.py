@@ -3,16 +3,16 @@ stage, signing an announced pledge and withdrawing one. What a stage is: ``ledge
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from . import journal, stages
+from . import figures, journal, stages
 from .errors import LedgerError, Problem
 from .events import Posted, check_date
 from .inputs import PledgeIn, SigningIn, WithdrawalIn
 from .money import to_usd_cents
 from .pledges import allocations_of, memo_lines, pledge_by_reference, pledge_lines, record_pledge
 from .rates import rate_book
-from .schema import JournalLine, Signing, Withdrawal
+from .schema import JournalLine, Pledge, Signing, Withdrawal
 
 
 def record_staged_pledge(uow, data: PledgeIn, corrects: int | None = None) -> Posted:
@@ -41,8 +41,8 @@ def _announced(uow, reference: str, doing: str):
 def _clear_memo(uow, pledge) -> list[journal.Line]:
     """Lines that clear what the pledge's allocations hold on the memorandum accounts."""
     held = dict((aid, (minor, usd)) for aid, minor, usd in uow.rows(
-        select(JournalLine.allocation_id, func.sum(JournalLine.amount_minor), func.sum(JournalLine.usd_cents))
-        .where(JournalLine.pledge_id == pledge.id, JournalLine.account == journal.MEMO_ANNOUNCED)
+        select(JournalLine.allocation_id, figures.ANNOUNCED.alone(), figures.ANNOUNCED_USD.alone())
+        .where(JournalLine.pledge_id == pledge.id, figures.ANNOUNCED.condition())
         .group_by(JournalLine.allocation_id)))
     lines: list[journal.Line] = []
     for allocation, _ in allocations_of(uow, pledge.id):
@@ -54,7 +54,7 @@ def _clear_memo(uow, pledge) -> list[journal.Line]:
     return lines
 
 
-def sign_pledge(uow, data: SigningIn, date_field: str = "signed_on") -> Posted:
+def sign_pledge(uow, data: SigningIn, date_field: str = "signed_on", corrects: int | None = None) -> Posted:
     """Sign an announced pledge: its memorandum lines cleared, its receivable and revenue posted at
     the rate of the signing date (of that month), which becomes the pledge's rate."""
     pledge = _announced(uow, data.pledge, "signed")
@@ -69,21 +69,37 @@ def sign_pledge(uow, data: SigningIn, date_field: str = "signed_on") -> Posted:
                 "paragraph_id": allocation.paragraph_id}
         lines += pledge_lines(pledge.currency, allocation.amount_minor, usd, tags)
     memo = f"signing of pledge {pledge.reference}" + (f": {data.agreement}" if data.agreement else "")
-    entry_id = uow.post(journal.EntryDraft(stages.SIGNING, data.signed_on, pledge.reference, memo, lines))
+    entry_id = uow.post(journal.EntryDraft(stages.SIGNING, data.signed_on, pledge.reference, memo, lines,
+                                           corrects_id=corrects))
     uow.add(Signing, {"id": uow.next_id(Signing), "pledge_id": pledge.id, "signed_on": data.signed_on,
                       "rate_micros": rate, "agreement": data.agreement, "entry_id": entry_id})
     stages.forget(uow, pledge)
     return Posted(entry_id, pledge.reference, usd_total)
 
 
-def withdraw_pledge(uow, data: WithdrawalIn) -> Posted:
+def withdraw_pledge(uow, data: WithdrawalIn, corrects: int | None = None) -> Posted:
     """End an announced pledge: its memorandum lines cleared."""
     pledge = _announced(uow, data.pledge, "withdrawn")
     check_date(uow, "withdrawn_on", data.withdrawn_on, pledge.pledged_on, f"the announcement of pledge {pledge.reference}")
     lines = _clear_memo(uow, pledge)
     entry_id = uow.post(journal.EntryDraft(stages.WITHDRAWAL, data.withdrawn_on, pledge.reference,
-                                           f"withdrawal of pledge {pledge.reference}: {data.reason}", lines))
+                                           f"withdrawal of pledge {pledge.reference}: {data.reason}", lines,
+                                           corrects_id=corrects))
     uow.add(Withdrawal, {"id": uow.next_id(Withdrawal), "pledge_id": pledge.id, "withdrawn_on": data.withdrawn_on,
                          "reason": data.reason, "entry_id": entry_id})
     stages.forget(uow, pledge)
     return Posted(entry_id, pledge.reference, sum(line.usd_cents for line in lines if line.usd_cents > 0))
+
+
+def stored_signing(uow, entry_id: int) -> SigningIn:
+    """The signing posted by entry ``entry_id`` as the input that made it (a correction's content)."""
+    row, reference = uow.rows(select(Signing, Pledge.reference).join(Pledge, Pledge.id == Signing.pledge_id)
+                              .where(Signing.entry_id == entry_id)).one()
+    return SigningIn(pledge=reference, signed_on=row.signed_on, agreement=row.agreement)
+
+
+def stored_withdrawal(uow, entry_id: int) -> WithdrawalIn:
+    """The withdrawal posted by entry ``entry_id`` as the input that made it (a correction's content)."""
+    row, reference = uow.rows(select(Withdrawal, Pledge.reference).join(Pledge, Pledge.id == Withdrawal.pledge_id)
+                              .where(Withdrawal.entry_id == entry_id)).one()
+    return WithdrawalIn(pledge=reference, withdrawn_on=row.withdrawn_on, reason=row.reason)

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import aliased
 
+from . import figures
 from .errors import LedgerError, NotFound, Problem
 from .recorded import entry_limit
-from .schema import JournalEntry, Pledge, Signing, Withdrawal
+from .schema import Allocation, JournalEntry, JournalLine, Pledge, Signing, Withdrawal
 
 ANNOUNCED, SIGNED, WITHDRAWN = "announced", "signed", "withdrawn"
 STAGES = (ANNOUNCED, SIGNED)  # the stages a pledge is recorded in
@@ -66,6 +67,26 @@ def columns(session=None) -> tuple:
         case((first, func.coalesce(rate, Pledge.rate_micros)), (second, func.coalesce(rate, Pledge.rate_micros)),
              else_=Pledge.rate_micros).label("rate_micros"),
     )
+
+
+def usd_of_stage(session, as_of: dt.date, allocation: bool = False) -> tuple[ColumnElement, ColumnElement]:
+    """(pledged USD, units per USD in micros) of what a selected ``Pledge`` promised - or, with
+    ``allocation``, a selected ``Allocation`` of it - at the rate of its stage as of ``as_of``: signed
+    by then after its date, the revenue lines of its live signing entry (``figures.PLEDGED_USD`` of
+    that entry, at the signing's rate); else what it recorded (``figures.promised_usd``, at its pledge
+    date's rate: for a pledge announced or withdrawn then, the announced USD of its memorandum lines).
+    docs/rules.md#pledge-stages"""
+    limit = entry_limit(session)
+    signed_on, signing_entry = _live(Signing, Signing.signed_on, limit), _live(Signing, Signing.entry_id, limit)
+    owner = JournalLine.allocation_id == Allocation.id if allocation else JournalLine.pledge_id == Pledge.id
+    signed_usd = (select(figures.PLEDGED_USD.alone())
+                  .where(figures.PLEDGED_USD.condition(), JournalLine.entry_id == signing_entry, owner)
+                  .scalar_subquery())
+    recorded = Allocation.pledged_cents if allocation else (
+        select(figures.promised_usd()).where(Allocation.pledge_id == Pledge.id).scalar_subquery())
+    signed = signed_on <= as_of
+    return (case((signed, signed_usd), else_=recorded),
+            case((signed, _live(Signing, Signing.rate_micros, limit)), else_=Pledge.rate_micros))
 
 
 def signed_on(session=None) -> ColumnElement:

@@ -83,6 +83,12 @@ def donors_as_recorded(recorded_at: dt.datetime | None = None):
     return select(v, Donor.code).join(Donor, Donor.id == v.c.donor_id).subquery()
 
 
+def donor_names(session: Session, recorded_at: dt.datetime | None = None) -> dict[int, str]:
+    """Donor id -> the donor's name as recorded at ``recorded_at`` (None: now)."""
+    donor = donors_as_recorded(recorded_at)
+    return dict(session.execute(select(donor.c.donor_id, donor.c.name)).all())
+
+
 def _as_recorded(kind: Kind, recorded_at: dt.datetime | None):
     """The latest version of each item of ``kind`` recorded at or before ``recorded_at``."""
     v = kind.versions

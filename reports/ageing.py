@@ -18,14 +18,13 @@ import io
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.clock import utcnow
 from ledger.instalments import unpaid_instalments
 from ledger.money import format_amount
 from ledger.rates import RateBook, StaleRate
-from ledger.versions import donors_as_recorded
+from ledger.versions import donor_names
 
 from .formats import (
     json_header,
@@ -110,8 +109,7 @@ def ageing_report(session: Session, as_of: dt.date | None = None, book: RateBook
     rows: list[AgeingRow] = []
     unpaid = unpaid_instalments(session, as_of, book, unscheduled=True)
     if unpaid:
-        donor = donors_as_recorded(moments.at.recorded_at)  # the names as recorded at T
-        names = dict(session.execute(select(donor.c.donor_id, donor.c.name)).all())
+        names = donor_names(session, moments.at.recorded_at)  # the names as recorded at T
         for i in unpaid:
             days = i.days(as_of)
             rows.append(AgeingRow(i.reference, i.donor, names.get(i.donor_id, ""), i.currency, i.pledged_on, i.due_on, days,

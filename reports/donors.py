@@ -34,7 +34,7 @@ from .formats import (
     stale_rates_json,
 )
 from .moments import read_at
-from .sums import allocation_sums, reversed_as_of, stale_rates_of
+from .sums import add_figures, allocation_sums, reversed_as_of, stale_rates_of
 
 MONEY_KEYS = ("pledged", "cancelled", "received", "refunded", "outstanding", "fx_difference", "spent", "psc", "balance",
               "announced")
@@ -139,13 +139,7 @@ def donor_report(session: Session, as_of: dt.date | None = None, book: RateBook 
     book = book or RateBook.load(session, moments.at.recorded_at)
     sums = allocation_sums(session, as_of, book)
     for s in sums:
-        row = statements[s.donor_id]
-        row.pledged += s.pledged_cents
-        row.cancelled += s.cancelled_cents
-        row.received += s.received_cents
-        row.refunded += s.refunded_cents
-        row.outstanding += s.outstanding_cents
-        row.announced += s.announced_cents
+        add_figures(statements[s.donor_id], s)
     for did, paragraph, code, title, spent, psc in _spending(session, as_of):
         row = statements[did]
         spent, psc = int(spent or 0), int(psc or 0)

@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import settings
@@ -24,7 +23,7 @@ from ledger.money import format_amount
 from ledger.rates import RateBook, StaleRate
 from ledger.roles import Actor
 from ledger.unit_of_work import Reader
-from ledger.versions import donors_as_recorded
+from ledger.versions import donor_names
 
 from .files import replaced_on_success
 from .formats import (
@@ -94,8 +93,7 @@ def reminders_report(session: Session, as_of: dt.date | None = None, within: int
     until = as_of + dt.timedelta(days=within)
     book = RateBook.load(session, at.recorded_at)
     chosen = [i for i in unpaid_instalments(session, as_of, book) if i.due_on <= until]
-    donor = donors_as_recorded(at.recorded_at)
-    names = dict(session.execute(select(donor.c.donor_id, donor.c.name)).all()) if chosen else {}
+    names = donor_names(session, at.recorded_at) if chosen else {}  # as recorded at T
     by_donor: dict[str, DonorReminders] = {}
     for i in sorted(chosen, key=lambda i: (i.donor, i.due_on, i.reference)):
         group = by_donor.setdefault(i.donor, DonorReminders(i.donor, names.get(i.donor_id, ""), []))
@@ -155,24 +153,41 @@ def reminders_csv(report: RemindersReport) -> str:
 
 
 def reminders_table(report: RemindersReport, width: int = 200):
+    """The table of ``report reminders`` and of the Reminders screen. Under 110 columns it keeps every
+    amount whole: the donor by its code, the instalment after the pledge, "due" in the days-late column
+    instead of a status column, and no rules between the cells or at the edges."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    wide = width >= 110
     table = Table(title=f"Reminders: instalments overdue or due by {report.until} (as of {report.as_of}, "
                         f"within {report.within} days)",
-                  caption=f"{provenance(report)}{stale_rates_caption(report.stale_rates)}")
-    for label, justify in (("Donor", "left"), ("Pledge", "left"), ("Inst.", "left"), ("Due on", "left"),
-                           ("Status", "left"), ("Days late", "right"), ("Unpaid", "right"), ("USD (as-of rate)", "right")):
-        table.add_column(label, justify=justify, no_wrap=True)
+                  caption=f"{provenance(report)}{stale_rates_caption(report.stale_rates)}",
+                  box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD, padding=(0, 1) if wide else (0, 0, 0, 1),
+                  show_edge=wide)
+    labels = (("Donor", "left"), ("Pledge", "left"), ("Inst.", "left"), ("Due on", "left"), ("Status", "left"),
+              ("Days late", "right"), ("Unpaid", "right"), ("USD (as-of rate)", "right"))
+    keep = range(8) if wide else (0, 1, 3, 5, 6, 7)
+    short = {"Days late": "Late", "USD (as-of rate)": "USD"}
+    for n in keep:
+        label, justify = labels[n]
+        table.add_column(label if wide else short.get(label, label), justify=justify, no_wrap=True)
+
+    def row(*cells, **style):
+        table.add_row(*(cells[n] for n in keep), **style)
+
     for d in report.donors:
         for n, r in enumerate(d.reminders):
             i = r.instalment
-            table.add_row(Text(f"{d.code} {d.name}" if n == 0 else ""), Text(i.reference), f"{i.position}/{i.of}",
-                          i.due_on.isoformat(), "OVERDUE" if r.overdue else "due", f"{r.days_late:,}" if r.overdue else "",
-                          f"{i.currency} {format_amount(i.unpaid_minor, i.currency)}", money_grouped(i.unpaid_cents),
-                          style="red" if r.overdue else None)
-        table.add_row("", "", "", "", "", "", Text(f"{d.code} total", style="bold"), money_grouped(d.usd), end_section=True)
-    table.add_row(Text("Total", style="bold"), "", "", "", "", "", "", money_grouped(report.total_usd), style="bold")
+            late = (f"{r.days_late:,}" if wide else f"{r.days_late:,} d") if r.overdue else ("" if wide else "due")
+            row(Text("" if n else f"{d.code} {d.name}" if wide else d.code),
+                Text(i.reference if wide else f"{i.reference} {i.position}/{i.of}"), f"{i.position}/{i.of}",
+                i.due_on.isoformat(), "OVERDUE" if r.overdue else "due", late,
+                f"{i.currency} {format_amount(i.unpaid_minor, i.currency)}", money_grouped(i.unpaid_cents),
+                style="red" if r.overdue else None)
+        row("", "", "", "", "", "", Text(f"{d.code} total", style="bold"), money_grouped(d.usd), end_section=True)
+    row(Text("Total", style="bold"), "", "", "", "", "", "", money_grouped(report.total_usd), style="bold")
     return table
 
 

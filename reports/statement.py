@@ -19,7 +19,7 @@ import io
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, union
 from sqlalchemy.orm import Session
 
 from ledger import figures, instalments, journal, stages
@@ -27,7 +27,7 @@ from ledger.clock import utcnow
 from ledger.errors import NotFound, Problem
 from ledger.money import format_amount
 from ledger.rates import RateBook, StaleRate
-from ledger.schema import Allocation, JournalEntry, JournalLine, Pledge
+from ledger.schema import Allocation, Instalment, JournalEntry, JournalLine, Pledge, PledgeClosing
 from ledger.versions import donors_as_recorded
 
 from .donors import DonorStatement, SpendingLine, donor_report
@@ -41,7 +41,7 @@ from .formats import (
     stale_rates_json,
 )
 from .moments import read_at
-from .sums import allocation_sums, reversed_as_of
+from .sums import add_figures, allocation_sums, reversed_as_of
 
 # what the statement lists of an entry: its lines on the pledge's receivable, revenue and cash
 # (the spending of the pledge's money is listed by activity, not per disbursement)
@@ -51,9 +51,10 @@ SPENDING_FLOWS = (journal.SPEND, journal.PSC_FLOW)
 
 @dataclass
 class Event:
-    """One journal entry's lines on a pledge: the change of its receivable (pledge currency), of
-    its revenue (pledged USD), of the cash its money holds (USD) and of what it has announced and
-    not signed (USD, memorandum)."""
+    """One journal entry on a pledge: the change of its receivable (pledge currency), of its
+    revenue (pledged USD), of the cash its money holds (USD: received less refunded) and of what it
+    has announced and not signed (USD, memorandum). The entries without money (a closing, a
+    re-planned schedule, their reversals) are events too, with their memo and no amounts."""
 
     entry_id: int
     day: dt.date
@@ -62,8 +63,10 @@ class Event:
     memo: str
     receivable: int = 0  # minor units of the pledge's currency
     pledged: int = 0  # USD cents
-    cash: int = 0  # USD cents
+    cash: int = 0  # USD cents: received - refunded
     announced: int = 0  # USD cents, memorandum
+    received: int = 0  # USD cents (figures.RECEIVED_USD: a receipt, negative when one is reversed)
+    refunded: int = 0  # USD cents (figures.REFUNDED_USD: paid back to the donor)
 
 
 @dataclass
@@ -81,6 +84,7 @@ class PledgeLine:
     refunded: int = 0
     outstanding_minor: int = 0
     outstanding: int = 0  # USD at the rate in force on the as-of date, rounded per allocation
+    announced: int = 0  # USD at the announcement's rate, memorandum: announced, not signed nor withdrawn
     spent: int = 0
     psc: int = 0
     events: list[Event] = field(default_factory=list)
@@ -127,6 +131,20 @@ def _stages(session: Session, as_of: dt.date) -> dict[int, str]:
             else stages.ANNOUNCED for pid, kinds in live.items()}
 
 
+def _entries_without_money(session: Session, donor_id: int, as_of: dt.date):
+    """(pledge id, entry id, date, kind, reference, memo) of the donor's pledges' closings and
+    schedules and of their reversals dated on or before ``as_of``: entries without lines."""
+    acts = union(select(PledgeClosing.pledge_id, PledgeClosing.entry_id),
+                 select(Instalment.pledge_id, Instalment.entry_id)).subquery()
+    return session.execute(
+        select(acts.c.pledge_id, JournalEntry.id, JournalEntry.event_date, JournalEntry.kind, JournalEntry.reference,
+               JournalEntry.memo)
+        .join(Pledge, Pledge.id == acts.c.pledge_id)
+        .join(JournalEntry, or_(JournalEntry.id == acts.c.entry_id, JournalEntry.reverses_id == acts.c.entry_id))
+        .where(Pledge.donor_id == donor_id, JournalEntry.event_date <= as_of, *figures.recorded(session, JournalEntry.id))
+    ).all()
+
+
 def _events(session: Session, donor_id: int, as_of: dt.date) -> dict[int, list[Event]]:
     """pledge id -> its events dated on or before ``as_of``, in entry order."""
     line = JournalLine
@@ -134,7 +152,7 @@ def _events(session: Session, donor_id: int, as_of: dt.date) -> dict[int, list[E
         select(line.pledge_id, JournalEntry.id, JournalEntry.event_date, JournalEntry.kind, JournalEntry.reference,
                JournalEntry.memo,
                figures.OUTSTANDING.among(), figures.PLEDGED_USD.among(), figures.CASH_USD.among(),
-               figures.ANNOUNCED_USD.among())
+               figures.ANNOUNCED_USD.among(), figures.RECEIVED_USD.among(), figures.REFUNDED_USD.among())
         .join(JournalEntry, JournalEntry.id == line.entry_id)
         .where(line.donor_id == donor_id, line.pledge_id.is_not(None), line.account.in_(EVENT_ACCOUNTS),
                line.flow.not_in(SPENDING_FLOWS), JournalEntry.event_date <= as_of,
@@ -144,13 +162,11 @@ def _events(session: Session, donor_id: int, as_of: dt.date) -> dict[int, list[E
         .order_by(line.pledge_id, JournalEntry.id)
     )
     events: dict[int, dict[int, Event]] = {}
-    for pid, eid, day, kind, reference, memo, receivable, pledged, cash, announced in rows:
-        event = events.setdefault(pid, {}).setdefault(eid, Event(eid, day, kind, reference, memo))
-        event.receivable += int(receivable)
-        event.pledged += int(pledged)
-        event.cash += int(cash)
-        event.announced += int(announced)
-    return {pid: list(by_entry.values()) for pid, by_entry in events.items()}
+    for pid, eid, day, kind, reference, memo, *amounts in rows:
+        events.setdefault(pid, {})[eid] = Event(eid, day, kind, reference, memo, *(int(a) for a in amounts))
+    for pid, eid, day, kind, reference, memo in _entries_without_money(session, donor_id, as_of):
+        events.setdefault(pid, {}).setdefault(eid, Event(eid, day, kind, reference, memo))
+    return {pid: [by_entry[eid] for eid in sorted(by_entry)] for pid, by_entry in events.items()}
 
 
 def statement(session: Session, donor_code: str, as_of: dt.date | None = None,
@@ -185,12 +201,8 @@ def statement(session: Session, donor_code: str, as_of: dt.date | None = None,
     sums = [s for s in allocation_sums(session, as_of, book) if s.donor_id == donor_id]
     for s in sums:
         line = pledges[s.pledge_id]
-        line.pledged += s.pledged_cents
-        line.cancelled += s.cancelled_cents
-        line.received += s.received_cents
-        line.refunded += s.refunded_cents
+        add_figures(line, s)
         line.outstanding_minor += s.outstanding_minor
-        line.outstanding += s.outstanding_cents
         line.spent += s.disbursed_cents
         line.psc += s.psc_cents
     events = _events(session, donor_id, as_of)
@@ -236,7 +248,8 @@ def statement_json(s: Statement) -> str:
                 "events": [
                     {"entry": e.entry_id, "date": e.day.isoformat(), "kind": e.kind, "reference": e.reference,
                      "memo": e.memo, "receivable": _amount(e.receivable, p.currency), "pledged": money(e.pledged),
-                     "cash": money(e.cash), "announced": money(e.announced)}
+                     "received": money(e.received), "refunded": money(e.refunded), "cash": money(e.cash),
+                     "announced": money(e.announced)}
                     for e in p.events
                 ],
             }
@@ -274,7 +287,8 @@ def statement_csv(s: Statement) -> str:
         for e in p.events:
             write(line="event", pledge=safe_text(p.reference), date=e.day.isoformat(), kind=e.kind,
                   reference=safe_text(e.reference), description=safe_text(e.memo), currency=p.currency,
-                  amount=_amount(e.receivable, p.currency), pledged=money(e.pledged), cash=money(e.cash))
+                  amount=_amount(e.receivable, p.currency), pledged=money(e.pledged), received=money(e.received),
+                  refunded=money(e.refunded), cash=money(e.cash))
     for x in s.spending:
         write(line="spending", description=safe_text(x.activity_title), paragraph=x.paragraph,
               activity=safe_text(x.activity), spent=money(x.spent), psc=money(x.psc))
@@ -288,33 +302,91 @@ def statement_title(s: Statement) -> str:
     return f"Statement of {d.donor} {d.name}{ref}, as of {s.as_of}"
 
 
+# the pledge table's columns after the label, in their order on screen; when the width is short
+# they go in the order of NARROWER: the date and the amount in the pledge's currency move into the
+# label, the USD columns are left out (the totals and the spending table keep every figure), so that
+# no amount is ever cut
+PLEDGE_COLUMNS = ("date", "amount", "pledged", "received", "refunded", "outstanding", "spent", "psc", "balance")
+FOLDED = ("date", "amount")
+NARROWER = ("date", "psc", "spent", "amount", "outstanding", "refunded", "pledged", "received")
+HEADINGS = {"date": "Date", "amount": "Amount", "psc": "PSC"}
+LABEL_WIDTH = 18  # the least the label column takes, wrapped
+
+
+def _heading(key: str) -> str:
+    return HEADINGS.get(key, key.capitalize())
+
+
+def _pledge_rows(s: Statement) -> list[tuple[str, dt.date, dict[str, str], bool]]:
+    """(label, date, cells by column, bold) of each pledge, its instalments and its events."""
+    rows = []
+    for p in s.pledges:
+        reversed_note = f", reversed {p.reversed_on}" if p.reversed_on else ""
+        rows.append((f"{p.reference} ({p.stage}{reversed_note})", p.pledged_on,
+                     {"amount": f"{p.currency} {format_amount(p.amount, p.currency)}",
+                      **{key: money_grouped(getattr(p, key)) for key in PLEDGE_COLUMNS[2:]}}, True))
+        for due, minor in p.schedule:
+            rows.append(("  instalment due", due, {"amount": f"{p.currency} {format_amount(minor, p.currency)}"}, False))
+        for e in p.events:
+            cells = {key: money_grouped(value) for key, value in
+                     (("pledged", e.pledged), ("received", e.received), ("refunded", e.refunded)) if value}
+            if e.receivable:
+                cells["amount"] = f"{p.currency} {format_amount(e.receivable, p.currency)}"
+            money_moved = cells or e.announced
+            rows.append((f"  {e.kind} {e.reference}" if money_moved else f"  {e.memo}", e.day, cells, False))
+    return rows
+
+
+def _pledge_table(s: Statement, rows, columns: tuple[str, ...]):
+    from rich.table import Table
+    from rich.text import Text
+
+    folded = [key for key in FOLDED if key not in columns]
+    left_out = [_heading(key) for key in PLEDGE_COLUMNS if key not in columns and key not in FOLDED]
+    caption = provenance(s) + stale_rates_caption(s.stale_rates)
+    if left_out:
+        caption = f"Per pledge, left out at this width: {', '.join(left_out)} (see the totals). " + caption
+    table = Table(title=statement_title(s) + " (USD unless a currency is named)", caption=caption)
+    heading = ("date, " if "date" in folded else "") + "pledge / event" + (", amount" if "amount" in folded else "")
+    table.add_column(heading[0].upper() + heading[1:], min_width=LABEL_WIDTH, max_width=48)
+    for key in columns:
+        table.add_column(_heading(key), justify="left" if key == "date" else "right", no_wrap=True)
+    for label, day, cells, bold in rows:
+        if folded:
+            label = " ".join(part for part in ((day.isoformat() if "date" in folded else ""), label.strip(),
+                                               (cells.get("amount", "") if "amount" in folded else "")) if part)
+        table.add_row(Text(label), *(day.isoformat() if key == "date" else cells.get(key, "") for key in columns),
+                      style="bold" if bold else None)
+    return table
+
+
+def _fits(columns: list[list[str]], width: int, label: int = 0) -> bool:
+    """A table with a box, its label column ``label`` wide (wrapped) and ``columns`` (each the texts of
+    one column, heading included, never wrapped) whole fits in ``width`` terminal columns."""
+    from rich.cells import cell_len
+
+    widths = [label] * bool(label) + [max(cell_len(text) for text in column) for column in columns]
+    return sum(widths) + 3 * len(widths) + 1 <= width
+
+
 def statement_tables(s: Statement, width: int = 200):
-    """Rich renderables: the pledges with their instalments and events, the spending, the totals."""
+    """Rich renderables for ``width`` columns: the pledges with their instalments and events, the
+    spending, the totals. At a short width the pledge table folds its date and amount into the label
+    and leaves out its least important columns (NARROWER), and the totals stand one per line, so
+    every amount shown is whole."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    pledges = Table(title=statement_title(s) + " (USD unless a currency is named)",
-                    caption=provenance(s) + stale_rates_caption(s.stale_rates))
-    pledges.add_column("Pledge / event", no_wrap=width >= 120, max_width=48)
-    pledges.add_column("Date", no_wrap=True)
-    pledges.add_column("Amount", justify="right", no_wrap=True)
-    for label in ("Pledged", "Received", "Refunded", "Outstanding", "Spent", "PSC", "Balance"):
-        pledges.add_column(label, justify="right", no_wrap=True)
-    keys = ("pledged", "received", "refunded", "outstanding", "spent", "psc", "balance")
-    for p in s.pledges:
-        reversed_note = f", reversed {p.reversed_on}" if p.reversed_on else ""
-        pledges.add_row(Text(f"{p.reference} ({p.stage}{reversed_note})"), p.pledged_on.isoformat(),
-                        f"{p.currency} {format_amount(p.amount, p.currency)}",
-                        *(money_grouped(getattr(p, k)) for k in keys), style="bold")
-        for due, minor in p.schedule:
-            pledges.add_row(Text("  instalment due"), due.isoformat(), f"{p.currency} {format_amount(minor, p.currency)}")
-        for e in p.events:
-            cells = {"pledged": money_grouped(e.pledged) if e.pledged else "",
-                     "received": money_grouped(e.cash) if e.cash else ""}
-            pledges.add_row(Text(f"  {e.kind} {e.reference}"), e.day.isoformat(),
-                            f"{p.currency} {format_amount(e.receivable, p.currency)}" if e.receivable else "",
-                            *(cells.get(k, "") for k in keys))
+    rows = _pledge_rows(s)
+    texts = {key: [_heading(key), *(day.isoformat() if key == "date" else cells.get(key, "") for _, day, cells, _ in rows)]
+             for key in PLEDGE_COLUMNS}
+    columns = PLEDGE_COLUMNS
+    for key in NARROWER:
+        if _fits([texts[c] for c in columns], width, LABEL_WIDTH):
+            break
+        columns = tuple(c for c in columns if c != key)
+    pledges = _pledge_table(s, rows, columns)
     spending = Table(title="Spending paid with the donor's money, USD")
     spending.add_column("Paragraph / activity", max_width=60)
     spending.add_column("Spent", justify="right", no_wrap=True)
@@ -324,6 +396,12 @@ def statement_tables(s: Statement, width: int = 200):
                          money_grouped(x.psc))
     totals = Table(title="Totals, USD")
     for key in TOTAL_KEYS:
-        totals.add_column(key.capitalize() if key != "psc" else "PSC", justify="right", no_wrap=True)
+        totals.add_column(_heading(key), justify="right", no_wrap=True)
     totals.add_row(*(money_grouped(v) for v in s.totals().values()), style="bold")
+    if not _fits([[_heading(key), money_grouped(value)] for key, value in s.totals().items()], width):
+        totals = Table(title="Totals, USD")
+        totals.add_column("Figure")
+        totals.add_column("USD", justify="right", no_wrap=True)
+        for key, value in s.totals().items():
+            totals.add_row(_heading(key), money_grouped(value), style="bold" if key == "balance" else None)
     return Group(pledges, spending, totals)

@@ -56,14 +56,17 @@ def statement_sheets(book: BookWriter, s: Statement) -> None:
     sheet = book.sheet("Events", (
         Column("Pledge", 16), Column("Date", 11, "date"), Column("Entry", 8, "int"), Column("Kind", 14),
         Column("Reference", 16), Column("Memo", 40), Column("Currency", 9), Column("Receivable change", 16, "money"),
-        Column("Pledged USD change", 15, "usd"), Column("Cash USD change", 15, "usd"),
-    ), f"{title}: every entry on its pledges (receivable in the pledge's currency; pledged and cash in USD)")
+        Column("Pledged USD change", 15, "usd"), Column("Cash USD change", 15, "usd"), Column("Received USD", 15, "usd"),
+        Column("Refunded USD", 15, "usd"),
+    ), f"{title}: every entry on its pledges (receivable in the pledge's currency; pledged, cash = received - "
+       "refunded in USD; closings and schedules without money)")
     ws = sheet.ws
     for p in s.pledges:
         for e in p.events:
             sheet.append([book.text(ws, p.reference), book.date(ws, e.day), e.entry_id, e.kind, book.text(ws, e.reference),
                           book.text(ws, e.memo), p.currency, book.amount(ws, e.receivable, p.currency),
-                          book.usd(ws, e.pledged), book.usd(ws, e.cash)])
+                          book.usd(ws, e.pledged), book.usd(ws, e.cash), book.usd(ws, e.received),
+                          book.usd(ws, e.refunded)])
     sheet.end_data()
     sheet.close()
 

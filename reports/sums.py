@@ -63,6 +63,17 @@ def allocation_sums(session: Session, as_of: dt.date, book: RateBook | None = No
     return result
 
 
+def add_figures(total, s: AllocationSums) -> None:
+    """Add one allocation's pledged, cancelled, received, refunded, outstanding (USD as of the date) and
+    announced figures to ``total``: a donor's row of `report donors` or a pledge of its statement."""
+    total.pledged += s.pledged_cents
+    total.cancelled += s.cancelled_cents
+    total.received += s.received_cents
+    total.refunded += s.refunded_cents
+    total.outstanding += s.outstanding_cents
+    total.announced += s.announced_cents
+
+
 def stale_rates_of(sums: list[AllocationSums], book: RateBook, as_of: dt.date) -> list[StaleRate]:
     """The stale rates (``RateBook.stale``) that valued the outstanding amounts of ``sums`` as of the date."""
     return book.stale({s.currency for s in sums if s.outstanding_minor}, as_of)

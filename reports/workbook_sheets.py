@@ -234,7 +234,7 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
     sheet = book.sheet("Pledges", (
         Column("Pledge", 14), Column("Donor", 10), Column("Donor name", 24), Column("Pledged on", 11, "date"),
         Column("Due on", 11, "date"), Column("Currency", 9), Column("PSC %", 7, "pct"), Column("Paragraph", 11),
-        Column("Allocated", 16, "money"), Column("Units per USD", 12, "rate"), Column("Pledged USD (pledge date)", 15, "usd"),
+        Column("Allocated", 16, "money"), Column("Units per USD", 12, "rate"), Column("Pledged USD (stage rate)", 15, "usd"),
         Column("Cancelled", 15, "money"), Column("Reallocated (in - away)", 15, "money"), Column("Received", 15, "money"),
         Column("Outstanding", 15, "money"), Column("Net pledged USD", 15, "usd"), Column("Received USD", 15, "usd"),
         Column("Refunded USD", 15, "usd"), Column("Outstanding USD (as-of rate)", 15, "usd"),
@@ -243,10 +243,11 @@ def pledge_sheet(book: BookWriter, session: Session, as_of: dt.date, book_rates:
     ), f"Pledges and their allocations, as of {as_of.isoformat()}")
     ws = sheet.ws
     donor = donors_as_recorded(recorded.recorded_at(session))  # the names as recorded at the workbook's moment
+    pledged_usd, rate_micros = stages.usd_of_stage(session, as_of, allocation=True)
     statement = (
         select(Allocation.id, Pledge.reference, donor.c.code, donor.c.name, Pledge.pledged_on, Pledge.due_on, Pledge.currency,
-               Pledge.psc_rate_bp, Paragraph.number, Allocation.amount_minor, stages.rate_micros(session),
-               Allocation.pledged_cents, Pledge.entry_id, Pledge.notes, *stages.columns(session)[:3])
+               Pledge.psc_rate_bp, Paragraph.number, Allocation.amount_minor, rate_micros,
+               pledged_usd, Pledge.entry_id, Pledge.notes, *stages.columns(session)[:3])
         .join(Pledge, Pledge.id == Allocation.pledge_id)
         .join(donor, donor.c.donor_id == Pledge.donor_id)
         .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)

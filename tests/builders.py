@@ -171,3 +171,17 @@ def close(ledger: Ledger, pledge: str, on: str):
     from ledger.inputs import PledgeCloseIn
 
     return services.close_pledge(ledger, PledgeCloseIn(pledge=pledge, closed_on=on))
+
+
+def sign(ledger: Ledger, reference: str, on: str, agreement: str = ""):
+    """Sign the announced pledge ``reference`` on ``on``."""
+    from ledger.inputs import SigningIn
+
+    return services.sign_pledge(ledger, SigningIn(pledge=reference, signed_on=on, agreement=agreement))
+
+
+def withdraw(ledger: Ledger, reference: str, on: str, reason: str = "the donor changed its plans"):
+    """Withdraw the announced pledge ``reference`` on ``on``."""
+    from ledger.inputs import WithdrawalIn
+
+    return services.withdraw_pledge(ledger, WithdrawalIn(pledge=reference, withdrawn_on=on, reason=reason))

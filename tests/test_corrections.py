@@ -118,7 +118,7 @@ def test_a_pledge_with_receipts_or_cancellations_cannot_be_corrected_the_message
     before = table_counts(ledger)
     assert refused(correct, ledger, 1, donor="BBB") == (
         f"entry: pledge P has receipt R1 (entry {r1.entry_id}), cancellation of P (entry {c1.entry_id}): a pledge "
-        "with receipts, cancellations or spending cannot be corrected (reverse those first)")
+        "with events posted against it cannot be corrected (reverse those first)")
     assert table_counts(ledger) == before
 
 

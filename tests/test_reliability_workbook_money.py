@@ -83,7 +83,7 @@ def test_money_round_trips_exactly_through_the_workbook(drawn, sqlite_template, 
         received_usd = usd - to_usd_cents(amount - received, currency, int(Decimal(units) * 10**6))
         expected[reference] = {
             "Allocated": from_minor(amount, currency), "Received": from_minor(received, currency),
-            "Outstanding": from_minor(amount - received, currency), "Pledged USD (pledge date)": from_minor(usd, "USD"),
+            "Outstanding": from_minor(amount - received, currency), "Pledged USD (stage rate)": from_minor(usd, "USD"),
             "Received USD": from_minor(received_usd, "USD"), "receipt": (from_minor(received, currency),
                                                                            from_minor(received_usd, "USD")),
         }

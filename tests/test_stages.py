@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
@@ -10,7 +11,6 @@ from sqlalchemy import select
 
 from ledger import services, stages
 from ledger.database import Ledger
-from ledger.inputs import SigningIn, WithdrawalIn
 from ledger.schema import JournalEntry
 from tests.builders import (
     activity,
@@ -25,15 +25,9 @@ from tests.builders import (
     receipt,
     refused,
     reverse,
+    sign,
+    withdraw,
 )
-
-
-def sign(ledger, reference, on, agreement=""):
-    return services.sign_pledge(ledger, SigningIn(pledge=reference, signed_on=on, agreement=agreement))
-
-
-def withdraw(ledger, reference, on, reason="the donor changed its plans"):
-    return services.withdraw_pledge(ledger, WithdrawalIn(pledge=reference, withdrawn_on=on, reason=reason))
 
 
 def _norway(ledger):
@@ -242,6 +236,32 @@ def test_the_donors_report_the_pledge_list_and_the_workbook_show_the_stage(ledge
     row = [cell.value for cell in sheet[2]]
     assert row[header.index("Stage")] == "signed" and row[header.index("Signed on")].date() == dt.date(2012, 2, 1)
     assert row[header.index("Units per USD")] == 6  # the signing's rate is the pledge's rate
+
+
+def test_a_pledge_signed_later_is_listed_at_the_signing_rate_and_at_the_announcements_before(ledger, tmp_path):
+    """NOK 1,000,000 announced 2011-06-01 at 5.80 = USD 172,413.79 (memorandum), signed 2012-02-01 at
+    6.00 = USD 166,666.67: the pledge list's USD and the workbook's Pledged USD (stage rate) and Units
+    per USD are 172,413.79 at 5.80 as of 2011-12-31 (announced) and 166,666.67 at 6.00 as of 2012-12-31,
+    which is the pledged USD of the funding report then."""
+    import openpyxl
+
+    from ledger import queries
+    from reports.workbook import export_workbook
+
+    _norway(ledger)
+    pledge(ledger, "P1", "NOR", "2011-06-01", "NOK", {1: "1000000.00"}, stage="announced")
+    sign(ledger, "P1", "2012-02-01")
+    path = tmp_path / "book.xlsx"
+    for as_of, stage, usd, units in ((dt.date(2011, 12, 31), "announced", "172413.79", 5.8),
+                                     (dt.date(2012, 12, 31), "signed", "166666.67", 6)):
+        [row] = queries.pledges_page(ledger, queries.PledgeFilter(as_of=as_of))
+        assert (row.reference, row.stage, row.amount, row.usd) == ("P1", stage, Decimal("1000000.00"), Decimal(usd))
+        export_workbook(ledger, path, as_of)
+        sheet = openpyxl.load_workbook(path)["Pledges"]
+        header, first = ([cell.value for cell in sheet[n]] for n in (1, 2))
+        assert (first[header.index("Stage")], Decimal(str(first[header.index("Pledged USD (stage rate)")])),
+                first[header.index("Units per USD")]) == (stage, Decimal(usd), units)
+    assert funding_rows(ledger, "2012-12-31")["totals"].pledged == 16_666_667
 
 
 def test_pledge_sign_and_withdraw_on_the_command_line(ledger, db_url):

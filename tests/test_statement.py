@@ -248,3 +248,74 @@ def test_the_schedule_shown_is_the_one_in_force(ledger):
     assert p1.schedule == [(dt.date(2016, 6, 30), 4_000_000), (dt.date(2016, 12, 31), 6_000_000)]
     then = statement_for(ledger, "GER", dt.date(2016, 12, 31), recorded_at=before).pledges[0]
     assert then.schedule == [(dt.date(2016, 6, 30), 10_000_000)]
+
+
+def test_a_refund_shows_as_refunded_and_closings_and_schedules_are_events(ledger, tmp_path):
+    """P2 (USD 50,000.00 received, nothing spent) pays the 50,000.00 back on 2016-06-01 and is closed
+    on 2016-06-02; P1 is re-planned as 40,000.00 + 60,000.00 (an entry dated the day it is recorded).
+    P2: pledged 50,000 - 50,000 = 0.00, received 50,000.00, refunded 50,000.00, balance 50,000 - 50,000
+    = 0.00. Totals: pledged 90,000.00, received 110,000.00 (a refund is not a negative receipt),
+    refunded 50,000.00, balance 110,000 - 50,000 - 10,000 - 1,300 = 48,700.00. The refund's cash
+    stands under refunded (positive) in the events of json, csv, the table and the workbook."""
+    from openpyxl import load_workbook
+    from rich.console import Console
+
+    from ledger import services
+    from ledger.clock import utcnow
+    from ledger.inputs import PledgeCloseIn, RefundIn, ScheduleIn
+    from reports.statement import statement_csv, statement_json, statement_tables
+    from reports.statement_workbook import export_donor_workbook
+
+    two_pledges(ledger)
+    services.refund(ledger, RefundIn(pledge="P2", amount="50000", refunded_on="2016-06-01", reason="unspent"))
+    services.close_pledge(ledger, PledgeCloseIn(pledge="P2", closed_on="2016-06-02"))
+    services.schedule_pledge(ledger, ScheduleIn(pledge="P1", reason="re-planned with the donor", instalments=[
+        {"due_on": "2016-06-30", "amount": "40000"}, {"due_on": "2016-12-31", "amount": "60000"}]))
+    today = utcnow().date()
+    s = statement_for(ledger, "GER", today)
+    p1, p2 = s.pledges
+    assert (p2.pledged, p2.received, p2.refunded, p2.balance) == (0, 5_000_000, 5_000_000, 0)
+    assert [(e.kind, e.day, e.pledged, e.received, e.refunded, e.cash) for e in p2.events] == [
+        ("pledge", dt.date(2016, 2, 1), 5_000_000, 0, 0, 0),
+        ("receipt", dt.date(2016, 3, 15), 0, 5_000_000, 0, 5_000_000),
+        ("refund", dt.date(2016, 6, 1), -5_000_000, 0, 5_000_000, -5_000_000),
+        ("pledge-close", dt.date(2016, 6, 2), 0, 0, 0, 0)]
+    assert p2.events[-1].memo == "pledge P2 closed"
+    replanned = p1.events[-1]
+    assert (replanned.kind, replanned.day, replanned.receivable, replanned.pledged, replanned.cash) == (
+        "schedule", today, 0, 0, 0)
+    assert replanned.memo.endswith(": re-planned with the donor")
+    assert s.totals() == {"pledged": 9_000_000, "cancelled": 1_000_000, "received": 11_000_000,
+                          "refunded": 5_000_000, "outstanding": 3_000_000, "spent": 1_000_000, "psc": 130_000,
+                          "balance": 4_870_000}
+    # as of 2016-05-31, before the refund and the closing: P2 holds its 50,000.00
+    assert [e.kind for e in statement_for(ledger, "GER", dt.date(2016, 5, 31)).pledges[1].events] == ["pledge", "receipt"]
+
+    refund = json.loads(statement_json(s))["pledges"][1]["events"][2]
+    assert (refund["kind"], refund["pledged"], refund["received"], refund["refunded"], refund["cash"]) == (
+        "refund", "-50000.00", "0.00", "50000.00", "-50000.00")
+    events = [r for r in csv.DictReader(io.StringIO(statement_csv(s))) if r["line"] == "event" and r["pledge"] == "P2"]
+    assert [(r["kind"], r["date"], r["pledged"], r["received"], r["refunded"], r["description"]) for r in events][2:] == [
+        ("refund", "2016-06-01", "-50000.00", "0.00", "50000.00", "refund: unspent"),
+        ("pledge-close", "2016-06-02", "0.00", "0.00", "0.00", "pledge P2 closed")]
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(statement_tables(s, 200))
+    lines = console.export_text().splitlines()
+    heading = next(line for line in lines if "Pledge / event" in line)
+    assert [cell.strip() for cell in heading.split("┃")[1:-1]] == [
+        "Pledge / event", "Date", "Amount", "Pledged", "Received", "Refunded", "Outstanding", "Spent", "PSC", "Balance"]
+    refund_row = next(line for line in lines if "refund P2" in line)
+    assert [cell.strip() for cell in refund_row.split("│")[1:-1]] == [
+        "refund P2", "2016-06-01", "", "-50,000.00", "", "50,000.00", "", "", "", ""]
+    assert any("pledge P2 closed" in line and "2016-06-02" in line for line in lines)
+    assert any("re-planned with the donor" in line for line in lines)
+
+    target = tmp_path / "ger.xlsx"
+    export_donor_workbook(ledger, target, "GER", today)
+    sheet = load_workbook(target)["Events"]
+    assert [c.value for c in sheet[1]][7:] == ["Receivable change", "Pledged USD change", "Cash USD change",
+                                               "Received USD", "Refunded USD"]
+    rows = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "P2"]
+    assert [(r[3], r[5], r[8], r[9], r[10], r[11]) for r in rows][2:] == [
+        ("refund", "refund: unspent", -50000, -50000, 0, 50000),
+        ("pledge-close", "pledge P2 closed", 0, 0, 0, 0)]

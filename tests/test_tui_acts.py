@@ -78,3 +78,35 @@ async def test_refund_from_one_allocation_then_close_the_pledge(ledger):
     assert [(r.paragraph, r.usd) for r in queries.pledge_detail(ledger, "P2").refunds] == [("¶4", Decimal("1000.00"))]
     detail = queries.pledge_detail(ledger, "P3")
     assert detail.status == "closed" and detail.closed is not None
+
+
+@run_async
+async def test_correct_a_reallocation_from_the_journal(ledger):
+    """e on a reallocation's entry opens the Reallocate form filled in with it (its source offered
+    though nothing is left on it); saving with a reason reverses it and posts the corrected one."""
+    from tests.builders import reallocate
+    from tests.test_tui_flows import select_entry
+
+    moved = reallocate(ledger, "P2", 4, "unearmarked", "150000", "2012-01-02")  # all P2's ¶4 has outstanding
+    app = app_on(ledger, "journal")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.actor is not None)
+        await select_entry(pilot, app, moved.entry_id)
+        await pilot.press("e")
+        await settle(pilot, app, lambda: isinstance(app.screen, ReallocateForm))
+        form = app.screen
+        await settle(pilot, app, lambda: form.text("amount") == "150000.00")
+        assert (form.selected("source"), form.selected("target")) == (4, "U")
+        assert (form.text("reallocated_on"), form.text("consent")) == ("2012-01-02", "donor's letter")
+        await fill(pilot, form, amount="60000.00", correction_reason="the letter says 60,000")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+    detail = queries.pledge_detail(ledger, "P2")
+    original, corrected = detail.reallocations
+    assert (original.entry_id, original.links) == (
+        moved.entry_id, f"reversed by entry {moved.entry_id + 1} · corrected by entry {moved.entry_id + 2}")
+    assert (corrected.amount, corrected.links) == (Decimal("60000.00"), f"corrects entry {moved.entry_id}")
+    # USD 250,000, 100,000 received: ¶4 keeps 90,000.00 outstanding, the unearmarked allocation has 60,000.00
+    assert {a.paragraph: a.outstanding for a in detail.allocations} == {4: Decimal("90000.00"),
+                                                                         None: Decimal("60000.00")}

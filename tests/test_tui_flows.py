@@ -630,6 +630,9 @@ async def test_correct_a_receipt_from_the_journal(ledger):
         await pilot.press("ctrl+s")
         await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
         no_errors(app)
+        await select_entry(pilot, app, r2.entry_id)  # the lines panel names both links of the original
+        links = f"reversed by entry {r2.entry_id + 2} · corrected by entry {r2.entry_id + 3}"
+        await settle(pilot, app, lambda: links in text_of(app.screen.query_one("#lines")))
     detail = queries.pledge_detail(ledger, "P2")
     original, corrected = detail.receipts
     assert (original.entry_id, original.amount, original.links) == (

@@ -169,3 +169,28 @@ def test_a_paragraph_bar_always_shows_its_gap():
     line = bars(report, width=21).renderables[0].plain
     # 105,881.86 of 450,000 is 23.5% of 21 cells: 5 dots, after 16 cells of spending
     assert line.startswith(" 3 " + "█" * 16 + "·" * 5 + " ") and "76% covered" in line
+
+
+@run_async
+async def test_the_donor_statement_shows_every_amount_whole_at_120x30_and_80x24(ledger):
+    """Donors, `s` on NOR (the worked example): at 120x30 and 80x24 no amount of the statement is cut;
+    at 80 columns the date and the NOK amount move into the label and the totals stand one per line.
+    P1: NOK 1,500,000.00 pledged at 5.80 = USD 258,620.69, received 129,310.34, outstanding NOK
+    750,000 at 6.00 = 125,000.00, spent 50,000.00 + PSC 6,500.00, balance 72,810.34."""
+    from tui.statement import StatementDialog
+
+    for size in ((120, 30), (80, 24)):
+        app = DonorLedgerApp(ledger, as_of=AS_OF, start="donors")
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot, app, lambda app=app: app.actor is not None and app.screen.donors)
+            app.screen.query_one("#donors").move_cursor(row=[d.code for d in app.screen.donors].index("NOR"))
+            await pilot.press("s")
+            await settle(pilot, app, lambda app=app: isinstance(app.screen, StatementDialog) and app.screen.loaded is not None)
+            await pilot.pause(0.2)
+            shown = on_screen(app.screen.query_one("#statement"))
+            cells = [line for line in shown.splitlines() if line.lstrip().startswith(("│", "┃"))]
+            assert cells and not [line for line in cells if "…" in line], (size, shown)
+            for amount in ("1,500,000.00", "258,620.69", "129,310.34", "125,000.00", "50,000.00", "6,500.00",
+                           "72,810.34"):
+                assert amount in shown, (size, amount, shown)
+            assert max(len(line) for line in shown.splitlines()) <= size[0], shown

@@ -24,8 +24,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from .base import LedgerScreen
@@ -72,7 +73,7 @@ SHORT_LEGEND = Text.assemble(
 @dataclass(frozen=True)
 class DashboardData:
     report: FundingReport
-    pipeline: tuple = ([], 0, 0)  # queries.pipeline: (first announced pledges, how many, their USD)
+    pipeline: tuple = ([], 0, 0)  # queries.pipeline: (the announced pledges, how many, their USD)
 
 
 class AlertsLoaded(Message):
@@ -208,7 +209,9 @@ class DashboardScreen(LedgerScreen):
         "to the larger of requirement and pledges. **Alerts** (as `report alerts`) list overdue pledges "
         "(a due date before the as-of date and something outstanding), paragraphs whose open activities "
         "need more than their cash, and the state of the journal's hash chain (checked in the background; "
-        "the Journal screen shows the same check).\n\n"
+        "the Journal screen shows the same check). Their first line is the **pipeline**: the pledges "
+        "announced and not signed as of the date, at the announcement's rate (not part of pledged); "
+        "**p** lists them.\n\n"
         "All money in USD with cents, as in the report and the workbook. Requirement, progress and the "
         "alerts are as recorded at the moment in the \"recorded at\" field (default: now)."
     )
@@ -217,6 +220,7 @@ class DashboardScreen(LedgerScreen):
         Binding("a", "as_of", "As-of date"),
         Binding("v", "verify", "Verify chain"),
         Binding("e", "export", "Export"),
+        Binding("p", "pipeline", "Pipeline"),
     ]
 
     class Ready(Message):
@@ -235,6 +239,7 @@ class DashboardScreen(LedgerScreen):
             with Vertical(id="bars-box", classes="panel"):
                 yield Static("", id="bars")
             with Vertical(id="alerts-box", classes="panel"):
+                yield Static("", id="pipeline")
                 yield Static("Journal chain: not checked yet", id="chain")
                 yield Static("", id="alerts")
 
@@ -264,7 +269,7 @@ class DashboardScreen(LedgerScreen):
         from reports.funding import funding_report_for
 
         report = funding_report_for(self.ledger, as_of, recorded_at)
-        self.post_message(DashboardLoaded(DashboardData(report, queries.pipeline(self.ledger, report.as_of))))
+        self.post_message(DashboardLoaded(DashboardData(report, queries.pipeline(self.ledger, report.as_of, None))))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="alerts")
     def _load_alerts(self, as_of: dt.date, recorded_at: dt.datetime | None) -> None:
@@ -282,6 +287,7 @@ class DashboardScreen(LedgerScreen):
         self.query_one("#dash-meta", Static).update(Text(
             f"{report.entries:,} entries{closed} · chain head {report.chain_head[:8]}… · "
             f"{report.generated_at:%Y-%m-%d %H:%M} UTC{today}", style="dim"))
+        self.show_pipeline()
         self.show_alerts()
         self.post_message(self.Ready())
         if self.alerts is None:
@@ -355,14 +361,25 @@ class DashboardScreen(LedgerScreen):
                                 f"cash {usd_whole(int(need.cash_usd * 100))}\n")
             else:
                 text.append("✓ every paragraph holds the cash its open activities still need\n", style="green")
-        listed, count, total = data.pipeline
-        if count:  # announced pledges, not signed yet: not part of pledged
-            text.append(f"Pipeline: {count} announced pledge(s), USD {total:,.2f}\n", style="bold magenta")
-            for p in listed:
-                text.append(f"  {p.donor} {p.reference} {p.pledged_on} {p.currency} {p.amount:,.2f} · USD {p.usd:,.2f}\n")
-            if count > len(listed):
-                text.append(f"  … and {count - len(listed)} more: Pledges (2), status announced\n", style="dim")
         self.query_one("#alerts", Static).update(text)
+
+    def show_pipeline(self) -> None:
+        """One line at the top of the alerts, seen at any size: the announced pledges (not signed yet,
+        not part of pledged), how many and their USD; none, no line."""
+        _listed, count, total = self.loaded.pipeline
+        line = self.query_one("#pipeline", Static)
+        line.display = count > 0
+        line.update(Text(f"Pipeline: {count} announced pledge{'s' if count > 1 else ''}, USD {total:,.2f} · p lists",
+                         style="bold magenta"))
+
+    def action_pipeline(self) -> None:
+        if getattr(self, "loaded", None) is None:
+            return
+        listed, count, _total = self.loaded.pipeline
+        if not count:
+            self.notify(f"No pledge is announced and not signed as of {self.loaded.report.as_of}.")
+            return
+        self.app.push_screen(PipelineDialog(self.loaded.pipeline, self.loaded.report.as_of))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
     def _verify(self, entries: int) -> None:
@@ -427,3 +444,32 @@ class DashboardScreen(LedgerScreen):
 
     def action_export(self) -> None:
         self.ledger_app.run_on("transfer", "prepare_export")
+
+
+class PipelineDialog(ModalScreen[None]):
+    """The announced pledges as of the dashboard's date (``p``): donor, pledge, date, amount and USD at
+    the announcement's rate, latest first (ledger/queries.py::pipeline)."""
+
+    BINDINGS: ClassVar = [Binding("escape", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    PipelineDialog { align: center middle; }
+    PipelineDialog > VerticalScroll { width: 80; max-width: 100%; height: auto; max-height: 90%;
+                                      border: thick $primary; background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, pipeline: tuple, as_of: dt.date):
+        super().__init__()
+        self.pipeline, self.as_of = pipeline, as_of
+
+    def compose(self) -> ComposeResult:
+        listed, count, total = self.pipeline
+        table = Table(title=f"Pipeline as of {self.as_of}: {count} announced pledge{'s' if count > 1 else ''}, "
+                            "not part of pledged", caption="USD at the announcement's rate · Escape: close",
+                      box=box.SIMPLE_HEAD)
+        for heading in ("Donor", "Pledge", "Announced on", "Amount", "USD"):
+            table.add_column(heading, justify="right" if heading in ("Amount", "USD") else "left", no_wrap=True)
+        for p in listed:
+            table.add_row(p.donor, p.reference, str(p.pledged_on), f"{p.currency} {p.amount:,.2f}", f"{p.usd:,.2f}")
+        table.add_row("Total", "", "", "", f"{total:,.2f}", style="bold")
+        with VerticalScroll():
+            yield Static(table, id="pipeline-list")

@@ -147,7 +147,7 @@ class DisbursementsScreen(LedgerScreen):
 
     def on_entry_found(self, message: EntryFound) -> None:
         if message.purpose == "correct" and message.entries:
-            open_correction(self, message.entries[0].id, lambda _content, _detail: DisbursementForm(), self._written)
+            open_correction(self, message.entries[0].id, lambda *_: DisbursementForm(), self._written)
             return
         self.app.push_screen(ReverseForm(entries=message.entries, title=f"Disbursement {message.reference}"),
                              self._written)

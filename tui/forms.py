@@ -382,10 +382,11 @@ class FormScreen(ModalScreen[Any]):
 
 
 def open_correction(screen, entry_id: int, form_of, callback) -> None:
-    """Read the event of entry ``entry_id`` (in a worker, with its pledge's detail for a receipt or a
-    cancellation), then open ``form_of(content, detail)`` filled in with it, to correct it."""
+    """Read the event of entry ``entry_id`` (in a worker, with its pledge's detail for an event on a
+    pledge, and the paragraphs for a reallocation), then open ``form_of(content, detail, paragraphs)``
+    filled in with it, to correct it."""
     from ledger import queries, services
-    from ledger.inputs import CancellationIn, ReceiptIn
+    from ledger.inputs import ReallocationIn
 
     app = screen.app
 
@@ -395,9 +396,11 @@ def open_correction(screen, entry_id: int, form_of, callback) -> None:
         except LedgerError as exc:
             app.call_from_thread(app.notify, "\n".join(map(str, exc.problems)), title="Cannot correct", severity="error")
             return
-        on_pledge = isinstance(content, ReceiptIn | CancellationIn)
+        on_pledge = "pledge" in type(content).model_fields  # an event on a pledge: a receipt, a refund, a schedule...
         detail = queries.pledge_detail(app.ledger, content.pledge) if on_pledge else None
-        app.call_from_thread(lambda: app.push_screen(form_of(content, detail).correct(entry_id, content), callback))
+        paragraphs = [p.number for p in queries.paragraphs(app.ledger)] if isinstance(content, ReallocationIn) else []
+        app.call_from_thread(lambda: app.push_screen(form_of(content, detail, paragraphs).correct(entry_id, content),
+                                                     callback))
 
     screen.run_worker(load, thread=True, exit_on_error=False, group="correct")
 

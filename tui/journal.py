@@ -15,37 +15,53 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ledger import queries
-from ledger.inputs import CancellationIn, DisbursementIn, ReceiptIn
+from ledger.inputs import (
+    CancellationIn,
+    DisbursementIn,
+    PledgeCloseIn,
+    ReallocationIn,
+    ReceiptIn,
+    RefundIn,
+    ScheduleIn,
+    SigningIn,
+    WithdrawalIn,
+)
 from ledger.roles import Act
 
 from .base import LedgerScreen
 from .common import amount, date, describe, money_cell
 from .disbursements import DisbursementForm
 from .forms import open_correction
-from .pledges import CancelForm, PledgeForm, ReceiptForm
+from .pledge_acts import ClosePledgeForm, ReallocateForm, RefundForm
+from .pledges import CancelForm, PledgeForm, ReceiptForm, ScheduleForm, SignForm, WithdrawForm
 from .reversal import ReverseForm
 from .tables import Column, LazyTable
 from .verification import ChainCheck, VerificationStopped, verify_in_child
 
 COLUMNS = [Column("Entry", 8), Column("Date", 10), Column("Kind", 12), Column("Reference", 12), Column("User", 10),
-           Column("Debits USD", 14), Column("Hash", 64), Column("Memo", 40)]
+           Column("Debits USD", 14), Column("Memo", 40), Column("Hash", 64)]
 
 
 def entry_cells(e: queries.EntryView) -> tuple:
     kind = e.kind if e.reversed_by is None else f"{e.kind}*"
-    return (str(e.id).rjust(8), date(e.event_date), kind, e.reference, e.user, money_cell(e.debits_usd), e.hash,
-            e.memo + (f" ({e.links})" if e.links else ""))
+    return (str(e.id).rjust(8), date(e.event_date), kind, e.reference, e.user, money_cell(e.debits_usd),
+            e.memo + (f" ({e.links})" if e.links else ""), e.hash)
 
 
 
-def correction_form(content: Any, detail: queries.PledgeDetail | None):
+# the form of each kind of event on a pledge, opened with the pledge's detail
+PLEDGE_EVENT_FORMS = {ReceiptIn: ReceiptForm, CancellationIn: CancelForm, RefundIn: RefundForm, SigningIn: SignForm,
+                      WithdrawalIn: WithdrawForm, ScheduleIn: ScheduleForm, PledgeCloseIn: ClosePledgeForm}
+
+
+def correction_form(content: Any, detail: queries.PledgeDetail | None, paragraphs: list[int]):
     """The form of an event's kind, for its correction."""
     if isinstance(content, DisbursementIn):
         return DisbursementForm()
-    if isinstance(content, ReceiptIn):
-        return ReceiptForm(detail)
-    if isinstance(content, CancellationIn):
-        return CancelForm(detail)
+    if isinstance(content, ReallocationIn):
+        return ReallocateForm(detail, paragraphs)
+    if type(content) in PLEDGE_EVENT_FORMS:
+        return PLEDGE_EVENT_FORMS[type(content)](detail)
     return PledgeForm()
 
 class LinesLoaded(Message):
@@ -126,7 +142,8 @@ class JournalScreen(LedgerScreen):
             return
         table = Table(expand=True, box=None, title_justify="left",
                       title=f"Entry {entry.id} · {entry.kind} {entry.reference} · {entry.event_date} · by {entry.user} "
-                            f"at {entry.posted_at:%Y-%m-%d %H:%M:%S} · previous hash {entry.prev_hash[:16]}…")
+                            f"at {entry.posted_at:%Y-%m-%d %H:%M:%S} · previous hash {entry.prev_hash[:16]}…"
+                            + (f"\n{entry.links}" if entry.links else ""))
         for name, justify in (("#", "right"), ("Account", "left"), ("Flow", "left"), ("Cur", "left"),
                               ("Amount", "right"), ("USD", "right")):
             table.add_column(name, justify=justify)

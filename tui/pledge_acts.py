@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.widgets import Select, Static
 
 from ledger import queries, services
 from ledger.inputs import PledgeCloseIn, ReallocationIn, RefundIn
@@ -37,8 +37,9 @@ class ReallocateForm(FormScreen):
 
     def compose_fields(self) -> ComposeResult:
         d = self.detail
+        corrected = self.correcting[1].source if self.correcting else 0  # its source: offered, whatever is left on it
         sources = [(f"{_label(a.paragraph)} (outstanding {amount(a.outstanding)})", a.paragraph or "U")
-                   for a in d.allocations if a.outstanding > 0]
+                   for a in d.allocations if a.outstanding > 0 or a.paragraph == corrected]
         targets = [(f"¶{n}", n) for n in self.paragraphs] + [("Unearmarked", "U")]
         yield Static(f"Pledge {d.reference} · {d.donor} · outstanding {d.currency} {amount(d.outstanding)}", classes="hint")
         source = sources[0][1] if sources else "U"
@@ -52,6 +53,11 @@ class ReallocateForm(FormScreen):
 
     def on_mount(self) -> None:
         self.query_one(f"#{field_id('amount')}").focus()
+
+    def fill(self, content: ReallocationIn) -> None:
+        super().fill(content)
+        for name in ("source", "target"):
+            self.query_one(f"#{field_id(name)}", Select).value = getattr(content, name) or "U"
 
     def values(self) -> dict:
         source, target = self.selected("source"), self.selected("target")
@@ -89,6 +95,10 @@ class RefundForm(FormScreen):
 
     def on_mount(self) -> None:
         self.query_one(f"#{field_id('amount')}").focus()
+
+    def fill(self, content: RefundIn) -> None:
+        super().fill(content)
+        self.query_one(f"#{field_id('paragraph')}", Select).value = "U" if content.unearmarked else content.paragraph or "all"
 
     def values(self) -> dict:
         target = self.selected("paragraph")

@@ -326,7 +326,7 @@ def open_pledge_form(screen, purpose: str, detail: queries.PledgeDetail, callbac
     elif purpose == "schedule":
         screen.app.push_screen(ScheduleForm(detail), callback)
     elif purpose == "correct":  # the pledge itself (its receipts and cancellations: from the journal)
-        open_correction(screen, detail.entry_id, lambda _content, _detail: PledgeForm(), callback)
+        open_correction(screen, detail.entry_id, lambda *_: PledgeForm(), callback)
 
 
 # -- detail --------------------------------------------------------------------------------
@@ -785,6 +785,10 @@ class ScheduleForm(FormScreen):
     def on_mount(self) -> None:
         self.query_one(f"#{field_id('instalments')}").focus()
 
+    def fill(self, content: ScheduleIn) -> None:
+        super().fill(content)
+        self.set_text("instalments", ", ".join(f"{i.due_on}={i.amount}" for i in content.instalments))
+
     def values(self) -> dict:
         return {"pledge": self.detail.reference, "instalments": instalment_items(self.text("instalments")),
                 "reason": self.text("reason")}
@@ -793,15 +797,11 @@ class ScheduleForm(FormScreen):
         return services.schedule_pledge(self.app.ledger, model) or f"{model.pledge}: that schedule is already in force"
 
 
-__all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "ScheduleForm", "PledgeDetailScreen",
-           "FormField"]
+class AnnouncedPledgeForm(FormScreen):
+    """An act on an announced pledge (sign, withdraw): its date, today unless changed, and one more field."""
 
-
-class SignForm(FormScreen):
-    MODEL = SigningIn
-    TITLE = "Sign an announced pledge"
-    HELP = ("The donor signed the contribution agreement: the pledge's receivable and revenue are posted at the "
-            "rate of the signing date, which becomes the pledge's rate; its announcement (memorandum) is cleared.")
+    DATE: ClassVar[tuple[str, str]]  # the date field, its label
+    OTHER: ClassVar[tuple[str, str, str]]  # the other field, its label, its placeholder
 
     def __init__(self, detail: queries.PledgeDetail):
         super().__init__()
@@ -812,41 +812,39 @@ class SignForm(FormScreen):
         yield Static(f"Pledge {d.reference} · {d.donor} · announced {d.pledged_on} · {d.currency} {amount(d.amount)}",
                      classes="hint")
         with Horizontal(classes="row"):
-            yield self.field("signed_on", "Signed on", dt.date.today().isoformat(), "YYYY-MM-DD")
-            yield self.field("agreement", "Agreement", placeholder="optional, e.g. agreement number")
+            yield self.field(*self.DATE, dt.date.today().isoformat(), "YYYY-MM-DD")
+            yield self.field(*self.OTHER[:2], placeholder=self.OTHER[2])
 
     def on_mount(self) -> None:
-        self.query_one(f"#{field_id('signed_on')}").focus()
+        self.query_one(f"#{field_id(self.DATE[0])}").focus()
 
     def values(self) -> dict:
-        return {"pledge": self.detail.reference, "signed_on": self.text("signed_on"), "agreement": self.text("agreement")}
+        return {"pledge": self.detail.reference, self.DATE[0]: self.text(self.DATE[0]),
+                self.OTHER[0]: self.text(self.OTHER[0])}
+
+
+class SignForm(AnnouncedPledgeForm):
+    MODEL = SigningIn
+    TITLE = "Sign an announced pledge"
+    HELP = ("The donor signed the contribution agreement: the pledge's receivable and revenue are posted at the "
+            "rate of the signing date, which becomes the pledge's rate; its announcement (memorandum) is cleared.")
+    DATE = ("signed_on", "Signed on")
+    OTHER = ("agreement", "Agreement", "optional, e.g. agreement number")
 
     def save(self, model: SigningIn) -> Any:
         return services.sign_pledge(self.app.ledger, model)
 
 
-class WithdrawForm(FormScreen):
+class WithdrawForm(AnnouncedPledgeForm):
     MODEL = WithdrawalIn
     TITLE = "Withdraw an announced pledge"
     HELP = "The donor will not sign: the announcement ends (its memorandum lines are cleared). A signed pledge is cancelled instead."
-
-    def __init__(self, detail: queries.PledgeDetail):
-        super().__init__()
-        self.detail = detail
-
-    def compose_fields(self) -> ComposeResult:
-        d = self.detail
-        yield Static(f"Pledge {d.reference} · {d.donor} · announced {d.pledged_on} · {d.currency} {amount(d.amount)}",
-                     classes="hint")
-        with Horizontal(classes="row"):
-            yield self.field("withdrawn_on", "Withdrawn on", dt.date.today().isoformat(), "YYYY-MM-DD")
-            yield self.field("reason", "Reason", placeholder="e.g. donor letter of 2012-03-01")
-
-    def on_mount(self) -> None:
-        self.query_one(f"#{field_id('withdrawn_on')}").focus()
-
-    def values(self) -> dict:
-        return {"pledge": self.detail.reference, "withdrawn_on": self.text("withdrawn_on"), "reason": self.text("reason")}
+    DATE = ("withdrawn_on", "Withdrawn on")
+    OTHER = ("reason", "Reason", "e.g. donor letter of 2012-03-01")
 
     def save(self, model: WithdrawalIn) -> Any:
         return services.withdraw_pledge(self.app.ledger, model)
+
+
+__all__ = ["PledgesScreen", "PledgeForm", "ReceiptForm", "CancelForm", "ScheduleForm", "SignForm", "WithdrawForm",
+           "PledgeDetailScreen", "FormField"]

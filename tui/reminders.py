@@ -74,7 +74,14 @@ class RemindersScreen(ModalScreen[Any]):
         self.query_one("#detail-title", Label).update(
             f"Reminders as of {report.as_of}: {count} instalment(s) of {len(report.donors)} donor(s) overdue or due "
             f"by {report.until} (within {report.within} days)")
-        self.query_one("#reminders", Static).update(reminders_table(report))
+        self._render_table()
+
+    def on_resize(self) -> None:
+        self._render_table()
+
+    def _render_table(self) -> None:
+        if self.report is not None:  # as wide as the screen allows: under 110 columns every amount stays whole
+            self.query_one("#reminders", Static).update(reminders_table(self.report, self.size.width - 6))
 
     def action_write(self) -> None:
         if self.report is None:

@@ -19,9 +19,9 @@ from textual.widgets import Input, Static
 
 
 class StatementLoaded(Message):
-    def __init__(self, renderable: Any = None, problem: str = ""):
+    def __init__(self, statement: Any = None, problem: str = ""):
         super().__init__()
-        self.renderable, self.problem = renderable, problem
+        self.statement, self.problem = statement, problem
 
 
 class StatementSaved(Message):
@@ -42,6 +42,7 @@ class StatementDialog(ModalScreen[None]):
     def __init__(self, ledger, code: str, as_of: dt.date):
         super().__init__()
         self.ledger, self.code, self.as_of = ledger, code, as_of
+        self.loaded = None  # the statement (reports/statement.py::Statement), laid out again on a resize
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -57,16 +58,31 @@ class StatementDialog(ModalScreen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="statement")
     def _load(self) -> None:
         from ledger.errors import LedgerError
-        from reports.statement import statement_for, statement_tables
+        from reports.statement import statement_for
 
         try:
-            self.post_message(StatementLoaded(statement_tables(statement_for(self.ledger, self.code, self.as_of), 120)))
+            self.post_message(StatementLoaded(statement_for(self.ledger, self.code, self.as_of)))
         except LedgerError as refused:
             self.post_message(StatementLoaded(problem=str(refused)))
 
     def on_statement_loaded(self, message: StatementLoaded) -> None:
-        shown = message.renderable if message.problem == "" else Text(message.problem, style="bold red")
-        self.query_one("#statement", Static).update(shown)
+        self.loaded = message.statement
+        if message.problem:
+            self.query_one("#statement", Static).update(Text(message.problem, style="bold red"))
+        else:
+            self._show()
+
+    def on_resize(self) -> None:
+        if self.loaded is not None:
+            self._show()
+
+    def _show(self) -> None:
+        """The statement laid out for the width of the box (its scroll bar left free): every amount whole."""
+        from reports.statement import statement_tables
+
+        box = self.query_one("#statement-box")
+        width = box.scrollable_content_region.width - box.styles.scrollbar_size_vertical
+        self.query_one("#statement", Static).update(statement_tables(self.loaded, max(width, 40)))
 
     def action_export(self) -> None:
         path = Path(self.query_one("#statement-path", Input).value.strip()).expanduser()
