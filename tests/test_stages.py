@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger import services, stages
 from ledger.database import Ledger
-from ledger.errors import LedgerError
-from ledger.money import to_usd_cents
-from ledger.schema import JournalEntry, JournalLine, Pledge
+from ledger.schema import JournalEntry
 from tests.builders import (
     activity,
     cancel,
@@ -209,75 +204,6 @@ def test_import_of_pledges_with_stage_and_signed_on(db_url, tmp_path):
     assert f"{bad}:2: signed_on: 2011-05-01 is before pledged_on (2011-06-01)" in err
     assert f"{bad}:4: stage: signed differs from line 3 of pledge P5 (announced)" in err
     assert f"{bad}:5: stage:" in err
-
-
-# -- property: random announce / sign / withdraw / reverse sequences ----------------------------
-_serial = itertools.count()
-MONTHLY = {month: f"{8 + month / 10:.2f}" for month in range(1, 13)}  # NOK 8.10 .. 9.20: a new rate every month
-
-
-def _prepare(ledger) -> None:
-    if ledger.__dict__.get("_stages_prepared"):
-        return
-    from ledger import rates
-    from ledger.inputs import RateIn
-    from ledger.roles import Act
-
-    with ledger.writing(Act.MANAGE_DONORS_RATES) as uow:
-        for month, units in MONTHLY.items():
-            rates.add_rate(uow, RateIn(currency="NOK", effective_from=f"2020-{month:02d}-01", units_per_usd=units))
-    donor(ledger, "NOR", "Norway", currency="NOK")
-    ledger.__dict__["_stages_prepared"] = True
-
-
-def _rate_micros(day: dt.date) -> int:
-    return int(Decimal(MONTHLY[day.month]) * 1_000_000)
-
-
-@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=10)
-@given(amounts=st.dictionaries(st.sampled_from([1, 2, None]), st.integers(1, 10**9), min_size=1, max_size=3),
-       start=st.integers(0, 60),
-       ops=st.lists(st.tuples(st.sampled_from(["sign", "withdraw", "reverse"]), st.integers(0, 45)), max_size=6))
-def test_any_stage_sequence_balances_and_pledged_plus_announced_is_what_was_promised(ledger, amounts, start, ops):
-    _prepare(ledger)
-    reference = f"S{next(_serial)}"
-    day = dt.date(2020, 1, 1) + dt.timedelta(days=start)
-    totals = funding_rows(ledger, "2020-12-31")["totals"]
-    before = totals.pledged + totals.announced
-    posted = pledge(ledger, reference, "NOR", day.isoformat(), "NOK",
-                    {p: str(Decimal(m).scaleb(-2)) for p, m in amounts.items()}, stage="announced")
-    live = [posted.entry_id]  # the stage entries not reversed, latest last
-    signed_on = None
-    for op, days in ops:
-        day = min(day + dt.timedelta(days=days), dt.date(2020, 12, 31))
-        try:
-            if op == "sign":
-                live.append(sign(ledger, reference, day.isoformat()).entry_id)
-                signed_on = day
-            elif op == "withdraw":
-                live.append(withdraw(ledger, reference, day.isoformat()).entry_id)
-            elif len(live) > 1:
-                reverse(ledger, live.pop(), day.isoformat())
-                signed_on = None
-        except LedgerError:
-            pass
-    with ledger.reading() as session:
-        pledge_id = session.execute(select(Pledge.id).where(Pledge.reference == reference)).scalar_one()
-        memo = dict(session.execute(
-            select(JournalLine.account, func.sum(JournalLine.usd_cents))
-            .where(JournalLine.pledge_id == pledge_id, JournalLine.account.in_(("9000", "9100")))
-            .group_by(JournalLine.account)).all())
-    found = _stage(ledger, pledge_id)
-    promised = {"announced": sum(to_usd_cents(m, "NOK", _rate_micros(dt.date(2020, 1, 1) + dt.timedelta(days=start)))
-                                 for m in amounts.values()),
-                "signed": sum(to_usd_cents(m, "NOK", _rate_micros(signed_on)) for m in amounts.values()) if signed_on else 0,
-                "withdrawn": 0}[found.stage]
-    if found.stage != "announced":  # the memorandum accounts are cleared
-        assert memo == {"9000": 0, "9100": 0}
-    assert found.signed_on == signed_on
-    totals = funding_rows(ledger, "2020-12-31")["totals"]
-    assert totals.pledged + totals.announced - before == promised
-    assert services.verify_chain(ledger).ok
 
 
 def test_the_donors_report_the_pledge_list_and_the_workbook_show_the_stage(ledger, tmp_path):
