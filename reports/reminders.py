@@ -153,14 +153,22 @@ def reminders_csv(report: RemindersReport) -> str:
 
 
 def reminders_table(report: RemindersReport, width: int = 200):
-    """The table of ``report reminders`` and of the Reminders screen. Under 110 columns it keeps every
-    amount whole: the donor by its code, the instalment after the pledge, "due" in the days-late column
-    instead of a status column, and no rules between the cells or at the edges."""
+    """The table of ``report reminders`` and of the Reminders screen. Where the whole table does not
+    fit in ``width`` columns it keeps every amount whole: the donor by its code, the instalment after
+    the pledge, "due" in the days-late column instead of a status column, and no rules between the
+    cells or at the edges."""
+    from rich.console import Console
+
+    table = _reminders_table(report, wide=True)
+    needs = Console(width=10_000, file=io.StringIO()).measure(table).maximum
+    return table if needs <= width else _reminders_table(report, wide=False)
+
+
+def _reminders_table(report: RemindersReport, wide: bool):
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    wide = width >= 110
     table = Table(title=f"Reminders: instalments overdue or due by {report.until} (as of {report.as_of}, "
                         f"within {report.within} days)",
                   caption=f"{provenance(report)}{stale_rates_caption(report.stale_rates)}",

@@ -96,16 +96,17 @@ async def test_the_reminders_screen_lists_overdue_instalments_and_writes_the_wor
     assert [r[:6] for r in rows[1:2]] == [("USA", "United States", "P5", "1/1", dt.datetime(2017, 1, 15), "due")]
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 30)])
 @run_async
-async def test_the_reminders_screen_shows_every_amount_whole_at_80_columns(ledger):
-    """At 80x24 the donor goes by its code and the instalment follows the pledge, so the unpaid amount
-    and its USD are whole on screen, not behind a sideways scroll."""
+async def test_the_reminders_screen_shows_every_amount_whole_at_80_columns(ledger, size):
+    """At 80x24 and 120x30 the donor goes by its code and the instalment follows the pledge, so the
+    unpaid amount and its USD are whole on screen, not behind a sideways scroll."""
     from tests.builders import pledge
     from tests.test_tui_layout import on_screen
 
     pledge(ledger, "P5", "USA", "2016-12-01", "USD", {4: "1234567.89"}, due_on="2017-01-15")
     app = app_on(ledger, "pledges")
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot, app, lambda: app.actor is not None)
         await pilot.press("m")
         await settle(pilot, app, lambda: isinstance(app.screen, RemindersScreen) and app.screen.report is not None)
@@ -114,5 +115,5 @@ async def test_the_reminders_screen_shows_every_amount_whole_at_80_columns(ledge
         assert table.outer_size.width <= scroll.scrollable_content_region.width  # nothing behind a sideways scroll
         shown = on_screen(table)
         row = next(line for line in shown.splitlines() if "P5" in line)
-        assert row.split() == ["USA", "P5", "1/1", "2017-01-15", "due", "USD", "1,234,567.89", "1,234,567.89"], shown
+        assert "USD 1,234,567.89" in row and row.count("1,234,567.89") == 2 and "2017-01-15" in row, shown
         assert "Total" in shown and "1,234,567.89" in shown.split("Total")[1], shown
