@@ -155,3 +155,50 @@ async def test_the_journal_opens_each_act_on_a_pledge_filled_in_to_correct_it(le
             await pilot.press("escape")
             await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
         no_errors(app)
+
+
+def _shown_problems(form) -> str:
+    """Every problem the form shows, at its fields and below them."""
+    return " ".join(str(w.render()) for w in form.query(".problem")) + " " + str(form.query_one("#form-problems").render())
+
+
+async def _refused(pilot, app, form_type, **values) -> str:
+    """Fill and save the open form; it stays open, refused: what it shows."""
+    form = app.screen
+    assert isinstance(form, form_type)
+    await fill(pilot, form, **values)
+    await pilot.press("ctrl+s")
+    await settle(pilot, app, lambda: _shown_problems(form).strip() not in ("", "Saving…"))
+    assert isinstance(app.screen, form_type)
+    return _shown_problems(form)
+
+
+@run_async
+async def test_the_forms_refuse_a_receipt_on_an_announced_pledge_a_refund_above_cash_and_a_reallocation_above_outstanding(
+        ledger):
+    """Each refusal is shown in its form with the rule's message, and nothing is written."""
+    from tests.builders import entry_count
+    from tui.pledges import ReceiptForm
+
+    pledge(ledger, "P9", "NOR", "2013-03-01", "NOK", {2: "600000"}, stage="announced")
+    before = entry_count(ledger)
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_act(pilot, app, "P9", "r", ReceiptForm)
+        shown = await _refused(pilot, app, ReceiptForm, reference="R9", received_on="2013-04-01", amount="1000")
+        assert "pledge P9 is announced, not signed: sign it first" in shown, shown
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:  # P2 holds USD 100,000.00 of cash on ¶4 (R2)
+        await open_act(pilot, app, "P2", "f", RefundForm)
+        app.screen.query_one(f"#{field_id('paragraph')}", Select).value = 4
+        shown = await _refused(pilot, app, RefundForm, amount="200000", refunded_on="2012-01-03", reason="unspent")
+        assert "exceeds the USD 100,000.00 of cash it holds from 2012-01-03 on" in shown, shown
+    app = app_on(ledger, "pledges")
+    async with app.run_test(size=SIZE) as pilot:  # P1's ¶1: NOK 500,000.00 outstanding after R1 (500,000 of 750,000)
+        await open_act(pilot, app, "P1", "m", ReallocateForm)
+        app.screen.query_one(f"#{field_id('target')}", Select).value = 2
+        shown = await _refused(pilot, app, ReallocateForm, amount="600000.00", reallocated_on="2012-01-02",
+                               consent="letter of 2011-12-20")
+        assert "cannot reallocate NOK 600,000.00: only NOK 500,000.00 is outstanding" in shown, shown
+        no_errors(app)
+    assert entry_count(ledger) == before
