@@ -33,9 +33,6 @@ from tests.builders import (
     worked_example,
 )
 
-TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-
-
 # -- input problems, each at its own field ----------------------------------------------------
 
 
@@ -305,12 +302,14 @@ def test_money_events_dated_after_today_are_refused(usd_pledge):
     ledger = usd_pledge
     receipt(ledger, "R1", "P", "2020-02-01", "500")
     before = table_counts(ledger)
-    future = f"is in the future; money events may not be dated after today ({dt.date.today()})"
-    assert future in refused(pledge, ledger, "PF", "AAA", TOMORROW, "USD", {1: "1"})
-    assert future in refused(receipt, ledger, "RF", "P", TOMORROW, "1")
-    assert future in refused(disburse, ledger, "DF", "A1", TOMORROW, "1")
-    assert future in refused(cancel, ledger, "P", TOMORROW, "1")
-    assert future in refused(reverse, ledger, 2, TOMORROW)
+    today = dt.date.today()  # read when the test runs, not when the module is collected (a run may cross midnight)
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    future = f"is in the future; money events may not be dated after today ({today})"
+    assert future in refused(pledge, ledger, "PF", "AAA", tomorrow, "USD", {1: "1"})
+    assert future in refused(receipt, ledger, "RF", "P", tomorrow, "1")
+    assert future in refused(disburse, ledger, "DF", "A1", tomorrow, "1")
+    assert future in refused(cancel, ledger, "P", tomorrow, "1")
+    assert future in refused(reverse, ledger, 2, tomorrow)
     assert table_counts(ledger) == before
 
 
