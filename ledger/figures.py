@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import journal
 from .money import round_half_up_div, to_usd_cents
 from .recorded import entry_limit
-from .schema import Allocation, JournalEntry, JournalLine, Pledge
+from .schema import Allocation, Instalment, JournalEntry, JournalLine, Pledge
 
 
 # -- journal sums ------------------------------------------------------------------------------
@@ -77,6 +77,12 @@ def promised() -> ColumnElement:
     """What pledges promised in their currency: the sum of their allocations' amounts (as
     recorded, before any cancellation), for a GROUP BY or a correlated subquery over Allocation."""
     return func.coalesce(func.sum(Allocation.amount_minor), 0)
+
+
+def scheduled() -> ColumnElement:
+    """What instalments amount to in their pledge's currency (a schedule adds up to what its pledge
+    promised), for a GROUP BY or a correlated subquery over Instalment."""
+    return func.coalesce(func.sum(Instalment.amount_minor), 0)
 
 
 def promised_usd() -> ColumnElement:

@@ -112,7 +112,7 @@ def overdue_clause(session: Session, outstanding, received, as_of: dt.date) -> C
     )
     has_schedule = scheduled.exists().correlate(Pledge)
     due_before = (
-        select(func.coalesce(func.sum(Instalment.amount_minor), 0))
+        select(figures.scheduled())
         .join(latest, and_(latest.c.entry_id == Instalment.entry_id, latest.c.pledge_id == Instalment.pledge_id))
         .where(Instalment.pledge_id == Pledge.id, Instalment.due_on < as_of)
         .correlate(Pledge).scalar_subquery()

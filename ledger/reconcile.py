@@ -395,7 +395,7 @@ def _schedules(session: Session, _rates: RateBook) -> str | None:
     found = session.execute(
         select(Pledge.reference, Instalment.entry_id).join(Pledge, Pledge.id == Instalment.pledge_id)
         .group_by(Instalment.entry_id, Pledge.id, Pledge.reference)
-        .having(func.sum(Instalment.amount_minor) != promised.scalar_subquery())
+        .having(figures.scheduled() != promised.scalar_subquery())
         .order_by(Instalment.entry_id).limit(1)).first()
     if found:
         return (f"schedule of pledge {found[0]} in journal entry {found[1]}: its instalments do not add up to the "
