@@ -62,6 +62,13 @@ async def test_re_plan_a_schedule_from_the_pledges_and_see_it_in_the_detail(ledg
         assert "OVERDUE 1645 d" in shown and "annex 2" in shown
 
 
+async def open_reminders(pilot, app) -> None:
+    """From the pledges list: the Reminders screen, loaded."""
+    await settle(pilot, app, lambda: app.actor is not None)
+    await pilot.press("m")
+    await settle(pilot, app, lambda: isinstance(app.screen, RemindersScreen) and app.screen.report is not None)
+
+
 @run_async
 async def test_the_reminders_screen_lists_overdue_instalments_and_writes_the_workbook(ledger, tmp_path):
     from tests.builders import pledge
@@ -69,9 +76,7 @@ async def test_the_reminders_screen_lists_overdue_instalments_and_writes_the_wor
     pledge(ledger, "P5", "USA", "2016-12-01", "USD", {4: "5000"}, due_on="2017-01-15")
     app = app_on(ledger, "pledges")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app, lambda: app.actor is not None)
-        await pilot.press("m")
-        await settle(pilot, app, lambda: isinstance(app.screen, RemindersScreen) and app.screen.report is not None)
+        await open_reminders(pilot, app)
         screen = app.screen
         # as of 2016-12-31: P5 is due within the 30 days of the setting; nothing is overdue (P1, P2 have no due date)
         assert str(screen.query_one("#detail-title").content).startswith(
@@ -107,9 +112,7 @@ async def test_the_reminders_screen_shows_every_amount_whole_at_80_columns(ledge
     pledge(ledger, "P5", "USA", "2016-12-01", "USD", {4: "1234567.89"}, due_on="2017-01-15")
     app = app_on(ledger, "pledges")
     async with app.run_test(size=size) as pilot:
-        await settle(pilot, app, lambda: app.actor is not None)
-        await pilot.press("m")
-        await settle(pilot, app, lambda: isinstance(app.screen, RemindersScreen) and app.screen.report is not None)
+        await open_reminders(pilot, app)
         await pilot.pause(0.2)
         scroll, table = app.screen.query_one("#reminders-scroll"), app.screen.query_one("#reminders")
         assert table.outer_size.width <= scroll.scrollable_content_region.width  # nothing behind a sideways scroll
