@@ -1,12 +1,12 @@
 """``donor-ledger verify`` against its limit: a plain process that reads the same rows and
 recomputes the same hashes with the standard library (json, hashlib).
 
-    .venv/bin/python bench/bench_verify.py [--db PATH_OR_URL] [--transactions N] [--runs R]
+    .venv/bin/python bench/bench_verify.py [--db URL] [--transactions N] [--runs R]
 
 The ledger is bench/synthetic.py's (format-3 entries: every hash covers the posted rows), built
-or reused; ``--db`` with a PostgreSQL URL loads it into that database (created when missing;
-empty or loaded by an earlier run) first; with no ``--db``, $DONOR_LEDGER_BENCH_PG (a URL) adds
-the PostgreSQL run to the SQLite one. Both sides run as whole processes; the best of ``--runs`` is kept. donor-ledger's time
+or reused; ``--db`` with a PostgreSQL server URL loads its rows into a scratch database made on
+that server and dropped after (bench/stores.py::ledger_on), as every benchmark does. Both sides
+run as whole processes; the best of ``--runs`` is kept. donor-ledger's time
 includes the row reconciliation (ledger/reconcile.py); the limit checks every hash it
 recomputes against the stored one (a limit that hashed other bytes would not count).
 Goal: verify at most 2x the limit.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -122,47 +121,9 @@ def timed(command: list[str]) -> tuple[float, str]:
     return seconds, done.stdout
 
 
-def load_into_postgres(source: Path, url: str) -> None:
-    """The synthetic SQLite ledger's rows into the PostgreSQL ledger at ``url`` (unless already there)."""
-    import sqlite3
-
-    from sqlalchemy import create_engine, func, insert, select, text
-
-    sys.path.insert(0, str(ROOT))
-    from ledger.migrate import upgrade
-    from ledger.schema import Base, JournalEntry
-
-    lite = sqlite3.connect(source)
-    wanted = lite.execute("select count(*), max(hash) from journal_entries").fetchone()
-    server = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        name = url.rsplit("/", 1)[1]
-        if not conn.execute(text("select 1 from pg_database where datname = :n"), {"n": name}).first():
-            conn.exec_driver_sql(f'create database "{name}"')
-    server.dispose()
-    engine = create_engine(url)
-    upgrade(engine)
-    with engine.begin() as conn:
-        have = conn.execute(select(func.count(), func.max(JournalEntry.hash))).one()
-        if tuple(have) == wanted:
-            return
-        if have[0]:
-            raise SystemExit(f"{url} holds another ledger: give an empty database")
-        for table in Base.metadata.sorted_tables:
-            if table.name in ("users", "mandates", "paragraphs"):  # seeded alike; the login is the user
-                continue
-            cursor = lite.execute(f"select * from {table.name}")
-            names = [d[0] for d in cursor.description]
-            while batch := cursor.fetchmany(20000):
-                conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in batch])
-    engine.dispose()
-    print(f"loaded {wanted[0]:,} entries into {url}", file=sys.stderr)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", action="append", help="SQLite ledger path or PostgreSQL URL, repeatable (default: the "
-                        "synthetic ledger, and the PostgreSQL URL in $DONOR_LEDGER_BENCH_PG when set)")
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL server URL (a database made and dropped)")
     parser.add_argument("--transactions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--limit-only", metavar="URL", help=argparse.SUPPRESS)  # the limit's own process
@@ -170,25 +131,18 @@ def main() -> None:
     if args.limit_only:
         print(limit(args.limit_only))
         return
+    sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     import synthetic
+    from stores import ledger_on, suffix
 
     built = synthetic.build(ROOT / "bench" / ".data" / f"verify-t{args.transactions}", args.transactions, peers=False)
-    targets = args.db or [str(built["ledger"])]
-    if not args.db and os.environ.get("DONOR_LEDGER_BENCH_PG"):  # run_all: both databases
-        targets.append(os.environ["DONOR_LEDGER_BENCH_PG"])
-    for target in targets:
-        measure(target, built["ledger"], args.runs)
+    with ledger_on(args.db, "verify", built["ledger"]) as url:
+        measure(url, suffix(args.db), args.runs)
 
 
-def measure(target: str, synthetic_ledger: Path, runs: int) -> None:
-    if target.startswith("postgresql"):
-        url = target
-        load_into_postgres(synthetic_ledger, url)
-        user: list[str] = []
-    else:
-        url = target if target.startswith("sqlite") else f"sqlite:///{Path(target).resolve()}"
-        user = ["--user", "bench"]
+def measure(url: str, name_suffix: str, runs: int) -> None:
+    user = [] if url.startswith("postgresql") else ["--user", "bench"]  # on PostgreSQL the login is the user
     ours, base = [], []
     for _ in range(runs):
         seconds, out = timed([DONOR_LEDGER, "--db", url, *user, "verify"])
@@ -202,7 +156,9 @@ def measure(target: str, synthetic_ledger: Path, runs: int) -> None:
     print(f"verify of {entries:,} entries ({kind}): donor-ledger {min(ours):.2f} s, "
           f"limit (json + hashlib) {min(base):.2f} s")
     print(f"ratio verify / limit: {ratio:.2f}x (goal: at most {GOAL:g}x)")
-    print(f"RESULT name=verify_{kind} ratio={ratio:.2f} goal={GOAL:g} baseline=limit_json_hashlib seconds={min(ours):.2f}")
+    print(f"RESULT name=verify{name_suffix} ratio={ratio:.2f} goal={GOAL:g} baseline=limit_json_hashlib "
+          f"seconds={min(ours):.2f}")
+
 
 if __name__ == "__main__":
     main()

@@ -13,8 +13,8 @@ fails, or prints no RESULT line, gets a row saying so. Exit status 1 when a goal
 or a script failed.
 
 ``--db URL`` (a PostgreSQL server whose user may create databases; default: the environment's
-DONOR_LEDGER_BENCH_PG): every script that keeps its ledgers through bench/stores.py (all but
-bench_verify.py, which reads DONOR_LEDGER_BENCH_PG itself) runs twice, on SQLite and with
+DONOR_LEDGER_BENCH_PG): every script that keeps its ledgers through bench/stores.py (all of them)
+runs twice, on SQLite and with
 ``--db URL`` on PostgreSQL, and the table shows both, a row per database.
 """
 
