@@ -7,9 +7,9 @@ or PostgreSQL.
 (``postgresql+psycopg://USER:PASSWORD@HOST:PORT/postgres``) whose user may create databases:
 the ledgers are databases created on it (``CREATE DATABASE ... TEMPLATE``) and dropped after.
 
-Generates ROWS pledge rows (one pledge per row, a quarter of the pledges with two
-allocations), receipts against half of the pledges (ROWS/2 rows) and disbursements against
-the activities (ROWS/5 rows), as CSV, and the pledges also as .xlsx. Each file is imported in
+Generates ROWS pledge rows (a pledge per row, a quarter of the pledges with two allocations),
+ROWS receipts (about: one pledge in three paid at once, one in two instalments, one in part;
+fewer when the pledges run out) and ROWS disbursements against the activities, as CSV, and the pledges also as .xlsx. Each file is imported in
 a child process (``import_file``, as the command does: parsing, validation, business rules,
 journal and hash chain). Then the limit for that file is measured: reading it (``csv.reader``
 / python-calamine-plus's row stream) plus raw ``sqlite3.executemany`` of exactly the rows the import stored
@@ -129,17 +129,23 @@ def write_money_files(folder: Path, rows: int, rng: random.Random, xlsx: bool) -
     with open(receipts, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["reference", "pledge", "received_on", "amount", "usd_amount", "bank_reference"])
+        made = 0
         for i, (ref, (day, currency, total)) in enumerate(totals.items()):
-            if i % 3 == 2 and len(totals) > 2:
-                continue  # two pledges in three are paid, in part or in full
+            # one pledge in three paid at once, one in two instalments (60% then the rest), one in part (60%)
             part = total if i % 3 == 0 else (total * Decimal("0.6")).quantize(Decimal(1) if currency == "JPY" else Decimal("0.01"))
-            received = day + dt.timedelta(days=rng.randrange(10, 200))
-            w.writerow([f"R{i:07d}", ref, received.isoformat(), f"{part}", "", f"BANK{i}"])
+            parts = [part, total - part] if i % 3 == 1 else [part]
+            received = day
+            for amount in parts:
+                if made == rows:
+                    break
+                received += dt.timedelta(days=rng.randrange(10, 200))
+                w.writerow([f"R{made:07d}", ref, received.isoformat(), f"{amount}", "", f"BANK{made}"])
+                made += 1
     disbursements = folder / f"disbursements-{rows}.csv"
     with open(disbursements, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["reference", "activity", "disbursed_on", "amount", "currency", "pledge", "payee", "description"])
-        for i in range(rows // 5):
+        for i in range(rows):
             day = dt.date(2016, 7, 1) + dt.timedelta(days=i % 150)
             w.writerow([f"X{i:07d}", f"A{1 + i % 7}-{i % 10:02d}", day.isoformat(), f"{rng.randrange(100, 5000)}.00",
                         "", "", "Payee", ""])
