@@ -98,6 +98,7 @@ def pledge_rows(rows: int, rng: random.Random):
             made += 1
 
 
+LAST_RATE_MONTH_END = dt.date(2016, 12, 31)  # the rates file's last month: money is converted at its month's rate
 PLEDGE_HEADER = ["reference", "donor", "pledged_on", "currency", "amount", "paragraph", "psc_rate", "due_on", "notes"]
 
 
@@ -138,7 +139,7 @@ def write_money_files(folder: Path, rows: int, rng: random.Random, xlsx: bool) -
             for amount in parts:
                 if made == rows:
                     break
-                received += dt.timedelta(days=rng.randrange(10, 200))
+                received = min(received + dt.timedelta(days=rng.randrange(10, 200)), LAST_RATE_MONTH_END)
                 w.writerow([f"R{made:07d}", ref, received.isoformat(), f"{amount}", "", f"BANK{made}"])
                 made += 1
     disbursements = folder / f"disbursements-{rows}.csv"
@@ -192,7 +193,9 @@ def run_child(kind: str, path: Path, url: str, profile: Path | None = None) -> d
     if profile:
         command += ["-m", "cProfile", "-o", str(profile)]
     command += [__file__, "--child", kind, str(path), url]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise SystemExit(f"importing {path} failed:\n{out.stdout[-3000:]}{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
