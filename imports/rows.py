@@ -44,6 +44,7 @@ MODELS: dict[str, type[BaseModel]] = {
 }
 IMPORTED = "(import)"  # the reason of an instalment row without one: the importer names the file instead
 CHUNK_ROWS = 5000  # rows per message from the child (an import batch: the child reads the next while this process applies one)
+FIRST_CHUNK_ROWS = 500  # the first message, doubling up to CHUNK_ROWS: this process starts on the first rows at once
 PARALLEL_FROM_BYTES = 256 * 1024  # smaller files are read here (a fork costs more than it saves)
 
 # (line, data, its model or its problems, the first line of its key when earlier, the lines of
@@ -234,7 +235,9 @@ def _produce(kind: Kind, table: TableFile, key: tuple[str, ...], writer, reader)
     reader.close()  # the parent's end: only the parent may hold it, or its death would go unnoticed
     try:
         rows = _here(kind, table)
-        while chunk := list(islice(rows, CHUNK_ROWS)):
+        size = FIRST_CHUNK_ROWS
+        while chunk := list(islice(rows, size)):
+            size = min(2 * size, CHUNK_ROWS)
             # of a valid row the importer reads only its key columns and those it may look up
             # (the model has the rest): sending no more halves what is pickled and unpickled
             writer.send(("rows", [

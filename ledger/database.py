@@ -26,6 +26,7 @@ from .unit_of_work import UnitOfWork
 
 WRITER_LOCK_KEY = 2011_20_07  # PostgreSQL advisory lock taken by every writer
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another; DONOR_LEDGER_BUSY_TIMEOUT_MS overrides
+NO_JIT = "-c jit=off"  # PostgreSQL session option on every connection (see make_engine)
 
 
 def busy_timeout_ms() -> int:
@@ -87,8 +88,14 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         _sqlite_setup(engine)
         return engine
+    # No JIT: the ledger's queries are short, but PostgreSQL JIT-compiles every query whose
+    # estimated cost passes jit_above_cost, and the pledge stage columns' correlated subqueries
+    # estimate over a million: an import's pledge look-up of 5,000 references ran 20 ms and
+    # compiled 920 ms (docs/imports.md "On PostgreSQL"). A session setting, so any login may.
+    given = parsed.query.get("options")
+    options = " ".join(part for part in (given if isinstance(given, str) else None, NO_JIT) if part)
     try:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
     except ModuleNotFoundError as exc:
         raise LedgerError(f"database: the driver for {parsed.drivername} is not installed ({exc.name})") from None
 

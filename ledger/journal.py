@@ -174,7 +174,12 @@ def posted_row(row: dict) -> dict:
     left out (so a nullable column added later leaves the entries written before it intact),
     dates as ``YYYY-MM-DD``, times as ``YYYY-MM-DD HH:MM:SS.ffffff``, booleans as 0/1 (the forms
     SQLite stores)."""
-    return {name: _posted_value(row[name]) for name in sorted(row) if row[name] is not None}
+    # most values are integers and text, stored as they are (bool, a subclass of int, is not)
+    return {name: value if type(value) in _AS_STORED else _posted_value(value)
+            for name in sorted(row) if (value := row[name]) is not None}
+
+
+_AS_STORED = frozenset((int, str))
 
 
 def canonical(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] | None = None) -> bytes:
