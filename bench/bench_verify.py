@@ -134,15 +134,15 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     import synthetic
-    from stores import ledger_on, suffix
+    from stores import label, ledger_on, suffix
 
     built = synthetic.build(ROOT / "bench" / ".data" / f"verify-t{args.transactions}", args.transactions, peers=False)
     with ledger_on(args.db, "verify", built["ledger"]) as url:
-        measure(url, suffix(args.db), args.runs)
+        measure(url, label(args.db), suffix(args.db), args.runs)
 
 
-def measure(url: str, name_suffix: str, runs: int) -> None:
-    user = [] if url.startswith("postgresql") else ["--user", "bench"]  # on PostgreSQL the login is the user
+def measure(url: str, kind: str, name_suffix: str, runs: int) -> None:
+    user = ["--user", "bench"] if kind == "sqlite" else []  # on PostgreSQL the login is the user
     ours, base = [], []
     for _ in range(runs):
         seconds, out = timed([DONOR_LEDGER, "--db", url, *user, "verify"])
@@ -152,7 +152,6 @@ def measure(url: str, name_suffix: str, runs: int) -> None:
         base.append(seconds)
     entries = int(out)
     ratio = min(ours) / min(base)
-    kind = url.split(":")[0].split("+")[0]
     print(f"verify of {entries:,} entries ({kind}): donor-ledger {min(ours):.2f} s, "
           f"limit (json + hashlib) {min(base):.2f} s")
     print(f"ratio verify / limit: {ratio:.2f}x (goal: at most {GOAL:g}x)")
