@@ -15,8 +15,8 @@ reversal of its last disbursement. Two readers loop meanwhile, each through ``le
 one builds the funding report and renders it as JSON (``report funding``), the other runs the
 dashboard's queries (the funding figures, overdue pledges, the activities).
 
-Printed per writer count: acts per second (all acts over the time from the start signal to the
-last writer done), the median and 99th-percentile latency of one act, the readers' runs and
+Printed per writer count: acts per second (all acts over the time from the start signal, given
+once every process has started Python and opened its ledger, to the last writer done), the median and 99th-percentile latency of one act, the readers' runs and
 their median and 99th-percentile latency. On PostgreSQL the parent also samples
 ``pg_stat_activity`` every 20 ms and counts the samples where a reader waited for a lock.
 Afterwards every act is checked to be present exactly once (each receipt and disbursement
@@ -79,14 +79,15 @@ def prepare(url: str, writers: int) -> None:
     ledger.close()
 
 
-def writer(url: str, w: int, acts: int, start, results) -> None:
+def writer(url: str, w: int, acts: int, ready, start, results) -> None:
     from ledger import services
     from ledger.database import Ledger
     from ledger.inputs import CancellationIn, DisbursementIn, ReceiptIn, ReversalIn
 
     ledger = Ledger(url, user="bench")
     latencies, last_disbursement = [], None
-    start.wait(120)
+    ready.release()
+    start.wait(300)
     try:
         for i in range(acts):
             act = CYCLE[i % len(CYCLE)]
@@ -112,7 +113,7 @@ def writer(url: str, w: int, acts: int, start, results) -> None:
         ledger.close()
 
 
-def reader(url: str, which: str, start, stop, results) -> None:
+def reader(url: str, which: str, ready, start, stop, results) -> None:
     from ledger.alerts import alerts_for
     from ledger.database import Ledger
     from reports.funding import funding_report_for
@@ -120,7 +121,8 @@ def reader(url: str, which: str, start, stop, results) -> None:
 
     ledger = Ledger(url, user="bench")
     latencies = []
-    start.wait(120)
+    ready.release()
+    start.wait(300)
     try:
         while not stop.is_set():
             began = time.perf_counter()
@@ -212,14 +214,16 @@ def run(store, writers: int, acts: int, reader_count: int = 2) -> dict:
     store.copy("prepared", name)
     url = store.url(name)
     context = multiprocessing.get_context("spawn")
-    start, stop, results = context.Event(), context.Event(), context.Queue()
-    workers = [context.Process(target=writer, args=(url, w, n, start, results))
+    ready, start, stop, results = context.Semaphore(0), context.Event(), context.Event(), context.Queue()
+    workers = [context.Process(target=writer, args=(url, w, n, ready, start, results))
                for w, n in enumerate(shares_of(acts, writers))]
-    readers = [context.Process(target=reader, args=(reader_url(url), which, start, stop, results))
+    readers = [context.Process(target=reader, args=(reader_url(url), which, ready, start, stop, results))
                for which in ("report", "dashboard")[:reader_count]]
     for process in workers + readers:
         process.start()
-    time.sleep(3)  # every process opened its ledger and waits for the signal
+    for _ in workers + readers:  # every process started Python and opened its ledger: the clock starts after
+        if not ready.acquire(timeout=300):
+            sys.exit("FAILED: a writer or reader did not open its ledger within 300 s")
     sampling, samples = threading.Event(), [0, 0]
     sampler = threading.Thread(target=lock_waits, args=(url, sampling, samples)) if store.name == "postgresql" else None
     if sampler:
