@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import Boolean, Date, DateTime, Integer, String, Table, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from .schema import Base, JournalEntry, JournalLine
+from .schema import PERIOD_KINDS, Base, JournalEntry, JournalLine
 
 GENESIS = "0" * 64
 
@@ -57,7 +57,7 @@ LINE_COLUMNS = (
 )
 # Entries without money lines: a period closed or reopened (ledger/periods.py), a schedule of
 # instalments re-planned, a pledge closed
-PERIOD_CLOSE, PERIOD_REOPEN = "period-close", "period-reopen"
+PERIOD_CLOSE, PERIOD_REOPEN = PERIOD_KINDS
 SCHEDULE, PLEDGE_CLOSE = "schedule", "pledge-close"
 WITHOUT_MONEY = frozenset({PERIOD_CLOSE, PERIOD_REOPEN, SCHEDULE, PLEDGE_CLOSE})  # and their reversals: without_money
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from . import journal
 from .errors import LedgerError, Problem
-from .schema import JournalEntry
+from .schema import PERIOD_ENTRIES, JournalEntry
 
 CLOSE, REOPEN = journal.PERIOD_CLOSE, journal.PERIOD_REOPEN
 
@@ -21,8 +21,7 @@ def _closes(reader) -> list[tuple[dt.date, str]]:
     cached = reader.lookups.closes
     if cached is not None:
         return cached
-    statement = select(JournalEntry.kind, JournalEntry.reference, JournalEntry.user_name).where(
-        JournalEntry.kind.in_((CLOSE, REOPEN)))
+    statement = select(JournalEntry.kind, JournalEntry.reference, JournalEntry.user_name).where(PERIOD_ENTRIES)
     recorded_at = getattr(reader, "recorded_at", None)
     if recorded_at is not None:
         statement = statement.where(JournalEntry.posted_at <= recorded_at)

@@ -24,8 +24,9 @@ _MOMENT = "donor_ledger_moment"  # session.info key: T with the chain head then
 
 
 def latest_stamp(session: Session) -> dt.datetime | None:
-    """The latest stamp stored in any stamped column (``schema.stamp_columns``), or None."""
-    latest = [session.execute(select(func.max(column))).scalar() for column in stamp_columns()]
+    """The latest stamp stored in any stamped column (``schema.stamp_columns``), or None: one
+    query, as a writer asks it under the writer lock before its first stamp."""
+    latest = session.execute(select(*(select(func.max(column)).scalar_subquery() for column in stamp_columns()))).one()
     return max((value for value in latest if value is not None), default=None)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -30,6 +31,12 @@ Code3 = String(3)
 class Base(DeclarativeBase):
     pass
 
+
+# The kinds of the entries that close and reopen periods (ledger/periods.py), and the condition
+# of the partial index that holds only them: the same text in the index and in the query that
+# reads them, so that SQLite's planner, too, sees that the index covers the query.
+PERIOD_KINDS = ("period-close", "period-reopen")
+PERIOD_ENTRIES = text(f"kind IN ({', '.join(repr(kind) for kind in PERIOD_KINDS)})")
 
 STAMP = {"stamp": True}  # the ``info`` of a column holding a stamp (``UnitOfWork.stamp``)
 
@@ -105,6 +112,9 @@ class JournalEntry(Base):
     """One financial event. ``id`` is the position in the chain (1, 2, 3, ... no gaps)."""
 
     __tablename__ = "journal_entries"
+    # the period closes and reopens, read before every dated act (migration 0015)
+    __table_args__ = (Index("ix_journal_entries_periods", "id", postgresql_where=PERIOD_ENTRIES,
+                            sqlite_where=PERIOD_ENTRIES),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(16))
     event_date: Mapped[dt.date] = mapped_column(Date, index=True)

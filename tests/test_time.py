@@ -6,7 +6,7 @@ import datetime as dt
 import multiprocessing
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ledger import journal, services
 from ledger.database import Ledger
@@ -206,6 +206,31 @@ def test_a_close_date_is_a_month_end_after_the_previous_close_and_not_after_toda
     assert services.reopen_period(ledger, "late invoice")[1] is None
     with pytest.raises(LedgerError, match="no period is closed"):
         services.reopen_period(ledger, "x")
+
+
+def test_the_closes_are_read_through_their_own_index_not_a_scan_of_every_entry(ledger):
+    """Every dated act reads the closes in force (ledger/periods.py); the partial index of
+    migration 0015 holds only the close and reopen entries, and the query uses it."""
+    from ledger.schema import PERIOD_ENTRIES
+
+    donor(ledger, "D")
+    rate(ledger, "EUR", "2020-01-01", "0.9", through="2020-06")
+    pledge(ledger, "P1", "D", "2020-01-01", "EUR", {None: "1000"})
+    services.close_period(ledger, dt.date(2020, 1, 31), "January")
+    receipt(ledger, "R1", "P1", "2020-02-10", "10")
+    services.close_period(ledger, dt.date(2020, 2, 29), "February")
+    services.reopen_period(ledger, "a late invoice")
+    statement = select(JournalEntry.id).where(PERIOD_ENTRIES).order_by(JournalEntry.id)
+    with ledger.reading() as session:
+        assert session.execute(statement).scalars().all() == [2, 4, 5]  # not the pledge (1), nor the receipt (3)
+        sql = str(statement.compile(session.get_bind()))
+        if ledger.is_postgres:
+            session.execute(select(text("set_config('enable_seqscan', 'off', true)")))
+            plan = " ".join(session.execute(text("EXPLAIN " + sql)).scalars())
+        else:
+            plan = " ".join(row[3] for row in session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    assert "ix_journal_entries_periods" in plan
+    assert services.closed_through(ledger) == (dt.date(2020, 1, 31), ledger.user_name)
 
 
 def test_close_and_reopen_from_the_command_line(ledger):
