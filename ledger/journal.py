@@ -175,11 +175,16 @@ def posted_row(row: dict) -> dict:
     dates as ``YYYY-MM-DD``, times as ``YYYY-MM-DD HH:MM:SS.ffffff``, booleans as 0/1 (the forms
     SQLite stores)."""
     # most values are integers and text, stored as they are (bool, a subclass of int, is not)
+    names = tuple(row)
+    order = _NAME_ORDER.get(names)
+    if order is None:  # rows of one table come with the same columns: sorted once
+        order = _NAME_ORDER[names] = sorted(names)
     return {name: value if type(value) in _AS_STORED else _posted_value(value)
-            for name in sorted(row) if (value := row[name]) is not None}
+            for name in order if (value := row[name]) is not None}
 
 
 _AS_STORED = frozenset((int, str))
+_NAME_ORDER: dict[tuple[str, ...], list[str]] = {}  # a row's column names -> in name order
 
 
 def canonical(entry: dict, lines: Iterable[dict], rows: dict[str, list[dict]] | None = None) -> bytes:

@@ -31,8 +31,9 @@ def pledge_by_reference(uow, reference: str, field: str = "pledge"):
     """The row (``.id``, ``.currency``, ``.rate_micros``, ...) of the live (unreversed) pledge
     under ``reference``."""
     pledge = uow.lookups.pledges.get(reference)
-    if pledge is None:
-        pledge = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference == reference, unreversed(Pledge.entry_id))).one_or_none()
+    if pledge is not None:  # read by prefetch_pledges, which noted its stage
+        return pledge
+    pledge = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference == reference, unreversed(Pledge.entry_id))).one_or_none()
     if pledge is None:
         raise NotFound(Problem(field, f"no pledge with reference {reference!r}" + _reversed_note(uow, reference)))
     stages.note(uow, pledge)

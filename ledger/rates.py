@@ -95,18 +95,20 @@ class RateBook:
         """The rate in force on ``day`` (millionths of a unit per USD)."""
         if currency == REPORTING_CURRENCY:
             return RATE_SCALE
+        return self._found(currency, day, field, recorded_at)[1]
+
+    def _found(self, currency: str, day: dt.date, field: str, recorded_at: dt.datetime | None = None) -> tuple[dt.date, int]:
         found = self.in_force(currency, day, recorded_at)
         if found is None:
             raise LedgerError(Problem(field, f"no exchange rate for {currency} in force on {day.isoformat()}; import the UN operational rate first"))
-        return found[1]
+        return found
 
     def of_month(self, currency: str, day: dt.date, field: str = "currency") -> int:
         """The rate for an event converting at its own date: in force on ``day`` and effective from
         a day of ``day``'s calendar month (UN operational rates are set every month), else refused."""
-        micros = self.on(currency, day, field)
         if currency == REPORTING_CURRENCY:
-            return micros
-        start, _ = self.in_force(currency, day)
+            return RATE_SCALE
+        start, micros = self._found(currency, day, field)
         if (start.year, start.month) != (day.year, day.month):
             month = month_name(day)
             raise LedgerError(Problem(field, (
