@@ -16,8 +16,9 @@ one builds the funding report and renders it as JSON (``report funding``), the o
 dashboard's queries (the funding figures, overdue pledges, the activities).
 
 Printed per writer count: acts per second (all acts over the time from the start signal, given
-once every process has started Python and opened its ledger, to the last writer done), the median and 99th-percentile latency of one act, the readers' runs and
-their median and 99th-percentile latency. On PostgreSQL the parent also samples
+once every process has started Python and opened its ledger, to the last writer done), the
+median and 99th-percentile latency of one act, the readers' runs and their median and
+99th-percentile latency. On PostgreSQL the parent also samples
 ``pg_stat_activity`` every 20 ms and counts the samples where a reader waited for a lock.
 Afterwards every act is checked to be present exactly once (each receipt and disbursement
 reference, the number of cancellations and reversals) and the chain is verified.
