@@ -5,10 +5,11 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from itertools import accumulate
 from operator import itemgetter
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import figures, journal
 from .money import round_half_up_div
@@ -32,8 +33,8 @@ def note_posted(lookups, lines, event_date: dt.date) -> None:
     balances = lookups.balances
     spent = lookups.spent
     for line in lines:
-        if spent is not None and line.account == journal.EXPENDITURE:
-            spent[line.activity_id] = spent.get(line.activity_id, 0) + line.usd_cents
+        if line.account == journal.EXPENDITURE and line.activity_id in spent:  # one not read yet is read with it
+            spent[line.activity_id] += line.usd_cents
         aid = line.allocation_id
         if aid is None:
             continue
@@ -63,10 +64,11 @@ def note_posted(lookups, lines, event_date: dt.date) -> None:
 def spent_on(uow, activity_id: int) -> int:
     """What is spent on an activity: every funding split on it, whatever its date, reversals
     netted (``figures.spent_per_activity``), posted in this unit of work included."""
-    if uow.lookups.spent is None:
+    spent = uow.lookups.spent
+    if activity_id not in spent:
         uow.flush()
-        uow.lookups.spent = figures.spent_per_activity(uow.session)
-    return uow.lookups.spent.get(activity_id, 0)
+        spent[activity_id] = figures.spent_per_activity(uow.session, activity_ids=[activity_id]).get(activity_id, 0)
+    return spent[activity_id]
 
 
 def allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationBalance]:
@@ -78,14 +80,19 @@ def allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationB
     return result
 
 
-def _allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationBalance]:
+@cache
+def _balances_statement():
+    """Built once (docs/architecture.md "Statements built once"): the allocations are a parameter."""
     line = JournalLine
     wanted = (figures.OUTSTANDING, figures.CANCELLED, figures.CARRYING_USD)
-    rows = uow.rows(
-        select(line.allocation_id, *(f.among() for f in wanted))
-        .where(line.allocation_id.in_(allocation_ids), line.account.in_(figures.accounts(wanted)))
-        .group_by(line.allocation_id)
-    )
+    return (select(line.allocation_id, *(f.among() for f in wanted))
+            .where(line.allocation_id.in_(bindparam("allocation_ids", expanding=True)),
+                   line.account.in_(figures.accounts(wanted)))
+            .group_by(line.allocation_id))
+
+
+def _allocation_balances(uow, allocation_ids: list[int]) -> dict[int, AllocationBalance]:
+    rows = uow.rows(_balances_statement(), {"allocation_ids": list(allocation_ids)})
     found = {aid: AllocationBalance(int(o or 0), int(c or 0), int(r or 0)) for aid, o, c, r in rows}
     return {aid: found.get(aid, AllocationBalance()) for aid in allocation_ids}
 
@@ -107,14 +114,17 @@ def cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
     return list(found)
 
 
+@cache
+def _cash_movements_statement():
+    return (select(JournalEntry.event_date, figures.CASH_USD.alone())
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalLine.allocation_id == bindparam("allocation_id"), figures.CASH_USD.condition())
+            .group_by(JournalEntry.event_date)
+            .order_by(JournalEntry.event_date))
+
+
 def _cash_movements(uow, allocation_id: int) -> list[tuple[dt.date, int]]:
-    rows = uow.rows(
-        select(JournalEntry.event_date, figures.CASH_USD.alone())
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalLine.allocation_id == allocation_id, figures.CASH_USD.condition())
-        .group_by(JournalEntry.event_date)
-        .order_by(JournalEntry.event_date)
-    )
+    rows = uow.rows(_cash_movements_statement(), {"allocation_id": allocation_id})
     return [(day, int(total)) for day, total in rows]
 
 

@@ -16,14 +16,14 @@ def closed_pledges_statement():
     return select(PledgeClosing.pledge_id).where(unreversed(PledgeClosing.entry_id))
 
 
+_CLOSINGS = (select(PledgeClosing.pledge_id, PledgeClosing.entry_id, PledgeClosing.closed_on)  # built once
+             .where(unreversed(PledgeClosing.entry_id)))  # (docs/architecture.md "Statements built once")
+
+
 def closed_pledges(uow) -> dict[int, tuple[int, object]]:
     """pledge id -> (closing entry id, closing date) of every closed pledge (read once per unit of work)."""
     if uow.lookups.closed_pledges is None:
-        uow.lookups.closed_pledges = {
-            pledge_id: (entry_id, day) for pledge_id, entry_id, day in uow.rows(
-                select(PledgeClosing.pledge_id, PledgeClosing.entry_id, PledgeClosing.closed_on)
-                .where(unreversed(PledgeClosing.entry_id)))
-        }
+        uow.lookups.closed_pledges = {pledge_id: (entry_id, day) for pledge_id, entry_id, day in uow.rows(_CLOSINGS)}
     return uow.lookups.closed_pledges
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import figures, journal, stages
 from .balances import available_cash, cash_movements, fundable, psc_of, spent_on
@@ -82,8 +83,9 @@ def _candidates(uow, paragraph_id: int, pledge_id: int | None):
     return rows
 
 
-def _holding_cash(uow, pledge_id: int | None) -> list[tuple]:
-    """Every allocation (of the pledge, when given) holding cash now, oldest pledge first."""
+@cache
+def _holding_cash_statement(of_one_pledge: bool):
+    """Built once (docs/architecture.md "Statements built once"); the pledge is a parameter."""
     cash = (
         select(JournalLine.allocation_id, figures.CASH_USD.alone().label("cash"))
         .where(figures.CASH_USD.condition())
@@ -99,9 +101,13 @@ def _holding_cash(uow, pledge_id: int | None) -> list[tuple]:
         .where(cash.c.cash > 0, Allocation.pledge_id.not_in(closed_pledges_statement()))
         .order_by(stages.signed_on(), Pledge.reference)
     )
-    if pledge_id is not None:
-        statement = statement.where(Allocation.pledge_id == pledge_id)
-    rows = uow.rows(statement).all()
+    return statement.where(Allocation.pledge_id == bindparam("pledge_id")) if of_one_pledge else statement
+
+
+def _holding_cash(uow, pledge_id: int | None) -> list[tuple]:
+    """Every allocation (of the pledge, when given) holding cash now, oldest pledge first."""
+    of_one_pledge = pledge_id is not None
+    rows = uow.rows(_holding_cash_statement(of_one_pledge), {"pledge_id": pledge_id} if of_one_pledge else None).all()
     # Cached until cash comes in (balances.note_posted drops the lists): spending only lowers
     # cash, and an allocation whose cash is spent is skipped as it would fund nothing.
     totals = uow.lookups.cash_totals

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import aliased
 
 from .errors import LedgerError, Problem
@@ -40,10 +41,18 @@ def free_references(uow, kind: str) -> set[str]:
     return uow.lookups.free_references.setdefault(kind, set())
 
 
+# An alias sets up its columns when first used: a third of a millisecond for journal_entries,
+# which an alias made per call paid on every statement of every act (docs/architecture.md
+# "Statements built once"). Each is made once and used by one function only: an alias in a
+# subquery must never be in the FROM of the statement around it, which SQLAlchemy would
+# correlate with it.
+_REVERSAL = aliased(JournalEntry)
+_HOLDER_REVERSAL = aliased(JournalEntry)
+
+
 def unreversed(entry_id):
     """The condition that the event posted by the entry ``entry_id`` (a column) is not reversed."""
-    reversal = aliased(JournalEntry)
-    return ~exists().where(reversal.reverses_id == entry_id)
+    return ~exists().where(_REVERSAL.reverses_id == entry_id)
 
 
 @dataclass(frozen=True)
@@ -60,14 +69,16 @@ class Holder:
 def reference_holders(uow, model, reference: str) -> list[Holder]:
     """The events of ``model`` (Pledge, Receipt, Disbursement) posted under ``reference``, oldest
     first: at most one is not reversed, and each later one is the correction of the one before."""
-    reversal = aliased(JournalEntry)
-    rows = uow.rows(
-        select(model.entry_id, JournalEntry.corrects_id, reversal.id, reversal.event_date)
-        .join(JournalEntry, JournalEntry.id == model.entry_id)
-        .outerjoin(reversal, reversal.reverses_id == model.entry_id)
-        .where(model.reference == reference).order_by(model.entry_id)
-    )
-    return [Holder(*row) for row in rows]
+    return [Holder(*row) for row in uow.rows(_holders_statement(model), {"reference": reference})]
+
+
+@cache
+def _holders_statement(model):
+    reversal = _HOLDER_REVERSAL
+    return (select(model.entry_id, JournalEntry.corrects_id, reversal.id, reversal.event_date)
+            .join(JournalEntry, JournalEntry.id == model.entry_id)
+            .outerjoin(reversal, reversal.reverses_id == model.entry_id)
+            .where(model.reference == bindparam("reference")).order_by(model.entry_id))
 
 
 def claim_reference(uow, kind: str, model, reference: str, corrects: int | None = None) -> None:

@@ -149,9 +149,10 @@ def per_allocation(session: Session, as_of: dt.date, figures: Sequence[LineSum],
     )
 
 
-def spent_per_activity(session: Session, as_of: dt.date | None = None) -> dict[int, int]:
+def spent_per_activity(session: Session, as_of: dt.date | None = None, activity_ids=None) -> dict[int, int]:
     """activity id -> cents spent on it (disbursed, lines dated on or before ``as_of``; None: all;
-    recorded at the session's moment)."""
+    recorded at the session's moment), of every activity or of ``activity_ids`` (through the
+    activity index: a disbursement's budget check reads its own activity's lines only)."""
     if as_of is not None and dated_after(session, as_of):  # the entries of those dates, then their lines
         statement = (
             select(JournalLine.activity_id, DISBURSED_USD.alone())
@@ -162,6 +163,8 @@ def spent_per_activity(session: Session, as_of: dt.date | None = None) -> dict[i
     else:  # the activity index alone
         statement = select(JournalLine.activity_id, DISBURSED_USD.alone()).where(
             DISBURSED_USD.condition(), JournalLine.activity_id.is_not(None), *recorded(session, JournalLine.entry_id))
+    if activity_ids is not None:
+        statement = statement.where(JournalLine.activity_id.in_(activity_ids))
     rows = session.execute(statement.group_by(JournalLine.activity_id))
     return {aid: int(total) for aid, total in rows if aid is not None}
 

@@ -35,10 +35,13 @@ Schedule = list[tuple[dt.date, int]]  # (due_on, amount_minor) in due date order
 
 
 # -- the schedule in force ----------------------------------------------------------------------
+_SCHEDULE_REVERSAL = aliased(JournalEntry)  # made once (ledger/events.py says why)
+
+
 def _latest_schedules(session: Session, pledge_ids=None):
     """(pledge id, entry id) of each pledge's schedule in force: its latest ``schedule`` entry not
     reversed, both as recorded at the session's moment."""
-    reversal = aliased(JournalEntry)
+    reversal = _SCHEDULE_REVERSAL
     statement = (
         select(Instalment.pledge_id, func.max(Instalment.entry_id).label("entry_id"))
         .where(~exists().where(reversal.reverses_id == Instalment.entry_id, *figures.recorded(session, reversal.id)),

@@ -488,7 +488,10 @@ def verify(session: Session, checkpoint: str | None = None) -> Verification:
     return Verification(True, count, prev, checkpoint_found=None if checkpoint is None else True)
 
 
+_HEAD = select(JournalEntry.id, JournalEntry.hash).order_by(JournalEntry.id.desc()).limit(1)  # built once
+
+
 def head(session: Session) -> tuple[int, str]:
     """(entry count, head hash) as stored; GENESIS for an empty journal."""
-    row = session.execute(select(JournalEntry.id, JournalEntry.hash).order_by(JournalEntry.id.desc()).limit(1)).first()
+    row = session.execute(_HEAD).first()
     return (row.id, row.hash) if row else (0, GENESIS)

@@ -40,7 +40,7 @@ class Lookups:
     balances: dict[int, AllocationBalance] = field(default_factory=dict)  # allocation id -> balance
     cash_moves: dict[int, list[tuple[dt.date, int]]] = field(default_factory=dict)  # allocation id -> [(date, cents)], date order
     cash_totals: dict[int, int] = field(default_factory=dict)  # allocation id -> cash cents (funding candidates read)
-    spent: dict[int, int] | None = None  # activity id -> cents spent, any date (balances.spent_on; None: not read yet)
+    spent: dict[int, int] = field(default_factory=dict)  # activity id -> cents spent, any date, of those read (balances.spent_on)
 
     # funding candidates (disbursements), dropped when cash comes in: an allocation may then hold cash it did not
     holding_cash: dict[int | None, list[tuple]] = field(default_factory=dict)  # pledge id or None (any) -> candidate rows

@@ -16,17 +16,21 @@ from .schema import PERIOD_ENTRIES, JournalEntry
 CLOSE, REOPEN = journal.PERIOD_CLOSE, journal.PERIOD_REOPEN
 
 
+# built once (docs/architecture.md "Statements built once"); as recorded at T, with a condition more
+_CLOSES = select(JournalEntry.kind, JournalEntry.reference, JournalEntry.user_name).where(PERIOD_ENTRIES).order_by(JournalEntry.id)
+
+
 def _closes(reader) -> list[tuple[dt.date, str]]:
     """The closes in force, oldest first: (close date, who closed), as recorded at the reader's moment."""
     cached = reader.lookups.closes
     if cached is not None:
         return cached
-    statement = select(JournalEntry.kind, JournalEntry.reference, JournalEntry.user_name).where(PERIOD_ENTRIES)
+    statement = _CLOSES
     recorded_at = getattr(reader, "recorded_at", None)
     if recorded_at is not None:
         statement = statement.where(JournalEntry.posted_at <= recorded_at)
     closes: list[tuple[dt.date, str]] = []
-    for kind, reference, user in reader.rows(statement.order_by(JournalEntry.id)):
+    for kind, reference, user in reader.rows(statement):
         if kind == CLOSE:
             closes.append((close_date_of(reference), user))
         elif closes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import journal, settings, stages
 from .balances import AllocationBalance, allocation_balances
@@ -25,6 +25,12 @@ PLEDGE_COLUMNS = (Pledge.id, Pledge.reference, Pledge.donor_id, Pledge.pledged_o
 ALLOCATION_COLUMNS = (*Allocation.__table__.c, Paragraph.number)
 # allocations in paragraph order, unearmarked last (one added by a reallocation has the next position)
 PARAGRAPH_ORDER = (Paragraph.number.is_(None), Paragraph.number)
+# statements of every act, built once (docs/architecture.md "Statements built once")
+_PLEDGE_BY_REFERENCE = select(*PLEDGE_COLUMNS).where(Pledge.reference == bindparam("reference"), unreversed(Pledge.entry_id))
+_ALLOCATION_ROWS = (select(*ALLOCATION_COLUMNS)
+                    .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
+                    .where(Allocation.pledge_id.in_(bindparam("pledge_ids", expanding=True)))
+                    .order_by(Allocation.pledge_id, *PARAGRAPH_ORDER))
 
 
 def pledge_by_reference(uow, reference: str, field: str = "pledge"):
@@ -33,7 +39,7 @@ def pledge_by_reference(uow, reference: str, field: str = "pledge"):
     pledge = uow.lookups.pledges.get(reference)
     if pledge is not None:  # read by prefetch_pledges, which noted its stage
         return pledge
-    pledge = uow.rows(select(*PLEDGE_COLUMNS).where(Pledge.reference == reference, unreversed(Pledge.entry_id))).one_or_none()
+    pledge = uow.rows(_PLEDGE_BY_REFERENCE, {"reference": reference}).one_or_none()
     if pledge is None:
         raise NotFound(Problem(field, f"no pledge with reference {reference!r}" + _reversed_note(uow, reference)))
     stages.note(uow, pledge)
@@ -46,12 +52,7 @@ def _reversed_note(uow, reference: str) -> str:
 
 
 def _allocation_rows(uow, pledge_ids):
-    return uow.rows(
-        select(*ALLOCATION_COLUMNS)
-        .outerjoin(Paragraph, Paragraph.id == Allocation.paragraph_id)
-        .where(Allocation.pledge_id.in_(pledge_ids))
-        .order_by(Allocation.pledge_id, *PARAGRAPH_ORDER)
-    )
+    return uow.rows(_ALLOCATION_ROWS, {"pledge_ids": list(pledge_ids)})
 
 
 def allocations_of(uow, pledge_id: int) -> list[tuple]:

@@ -11,7 +11,7 @@ import bisect
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .errors import LedgerError, Problem
@@ -19,6 +19,11 @@ from .inputs import RateIn
 from .money import RATE_SCALE, REPORTING_CURRENCY, rate_decimal
 from .periods import check_open
 from .schema import Rate
+
+# built once (docs/architecture.md "Statements built once")
+_RATES = (select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_at)
+          .order_by(Rate.currency, Rate.effective_from, Rate.entered_at, Rate.id))
+_RATES_OF = _RATES.where(Rate.currency == bindparam("currency"))
 
 
 def rate_text(micros: int) -> str:
@@ -50,18 +55,31 @@ class RateBook:
 
     dates: dict[str, list[dt.date]] = field(default_factory=dict)
     versions: dict[str, list[list[tuple[dt.datetime, int]]]] = field(default_factory=dict)
+    session: Session | None = None  # given: a currency's rates are read when first asked (``of``)
+    read: set[str] = field(default_factory=set)  # the currencies read so far, with a session
 
     @classmethod
     def load(cls, session: Session, recorded_at: dt.datetime | None = None) -> RateBook:
         """The rates as recorded at ``recorded_at`` (None: every version recorded so far)."""
         book = cls()
-        statement = select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_at)
+        statement = _RATES
         if recorded_at is not None:
             statement = statement.where(Rate.entered_at <= recorded_at)
-        rows = session.execute(statement.order_by(Rate.currency, Rate.effective_from, Rate.entered_at, Rate.id))
-        for currency, day, micros, at in rows:
+        for currency, day, micros, at in session.execute(statement):
             book._add(currency, day, micros, at)
         return book
+
+    @classmethod
+    def of(cls, session: Session) -> RateBook:
+        """Every version recorded so far, each currency's read when first asked: an act reads the
+        rates of its own currency, not those of every currency and month since 2011."""
+        return cls(session=session)
+
+    def _read(self, currency: str) -> None:
+        if self.session is not None and currency not in self.read:
+            self.read.add(currency)
+            for _, day, micros, at in self.session.execute(_RATES_OF, {"currency": currency}):
+                self._add(currency, day, micros, at)
 
     def _add(self, currency: str, day: dt.date, micros: int, at: dt.datetime) -> None:
         dates = self.dates.setdefault(currency, [])
@@ -74,6 +92,7 @@ class RateBook:
 
     def stored(self, currency: str, day: dt.date) -> int | None:
         """The latest value recorded for (currency, effective_from = day), if any."""
+        self._read(currency)
         dates = self.dates.get(currency, [])
         i = bisect.bisect_left(dates, day)
         return self.versions[currency][i][-1][1] if i < len(dates) and dates[i] == day else None
@@ -81,6 +100,7 @@ class RateBook:
     def in_force(self, currency: str, day: dt.date, recorded_at: dt.datetime | None = None) -> tuple[dt.date, int] | None:
         """(effective_from, micros) of the rate in force on ``day`` among the versions recorded
         at or before ``recorded_at`` (all of them when it is None)."""
+        self._read(currency)
         dates = self.dates.get(currency, [])
         for i in range(bisect.bisect_right(dates, day) - 1, -1, -1):
             versions = self.versions[currency][i]
@@ -130,7 +150,7 @@ class RateBook:
 def rate_book(uow) -> RateBook:
     book = uow.lookups.rates
     if book is None:
-        book = uow.lookups.rates = RateBook.load(uow.session)
+        book = uow.lookups.rates = RateBook.of(uow.session)
     return book
 
 
@@ -158,5 +178,5 @@ def add_rate(uow, data: RateIn) -> str:
         currency=data.currency, effective_from=data.effective_from, units_per_usd_micros=micros,
         entered_by=uow.actor.name, entered_at=at, reason=data.reason or None,
     ))
-    book._add(data.currency, data.effective_from, micros, at)
+    book._add(data.currency, data.effective_from, micros, at)  # its currency was read by ``stored``
     return "added" if stored is None else "updated"

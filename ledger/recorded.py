@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,10 +24,15 @@ _RECORDED_AT = "donor_ledger_recorded_at"  # session.info key: the moment T itse
 _MOMENT = "donor_ledger_moment"  # session.info key: T with the chain head then
 
 
+@cache
+def _latest_stamps():
+    return select(*(select(func.max(column)).scalar_subquery() for column in stamp_columns()))
+
+
 def latest_stamp(session: Session) -> dt.datetime | None:
     """The latest stamp stored in any stamped column (``schema.stamp_columns``), or None: one
     query, as a writer asks it under the writer lock before its first stamp."""
-    latest = session.execute(select(*(select(func.max(column)).scalar_subquery() for column in stamp_columns()))).one()
+    latest = session.execute(_latest_stamps()).one()
     return max((value for value in latest if value is not None), default=None)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import aliased
@@ -33,10 +34,13 @@ def posted_as_announcement(stage: str, pledged_on: dt.date, signed_on: dt.date |
     return stage == ANNOUNCED or (signed_on is not None and signed_on > pledged_on)
 
 
+_LIVE_REVERSAL = aliased(JournalEntry)  # made once (ledger/events.py says why)
+
+
 def _live(model, column, limit: int | None) -> ColumnElement:
     """``column`` of the pledge's live ``model`` row (a signing or a withdrawal; at most one is
     live): posted (at or before entry ``limit``) and not reversed (by then)."""
-    reversal = aliased(JournalEntry)
+    reversal = _LIVE_REVERSAL
     reversed_ = exists().where(reversal.reverses_id == model.entry_id,
                                *([] if limit is None else [reversal.id <= limit]))
     return (select(func.max(column))
@@ -54,7 +58,13 @@ def columns(session=None) -> tuple:
     ``signed_on`` (None while announced or withdrawn), ``withdrawn_on`` and ``rate_micros`` (the
     pledge's rate: its signing's, or for a pledge recorded signed its own) - as recorded at the
     session's moment when a session is given."""
-    limit = None if session is None else entry_limit(session)
+    return _columns(None if session is None else entry_limit(session))
+
+
+@lru_cache(maxsize=64)
+def _columns(limit: int | None) -> tuple:
+    """``columns`` as recorded up to entry ``limit``, built once per limit (docs/architecture.md
+    "Statements built once")."""
     signed_on = _live(Signing, Signing.signed_on, limit)
     withdrawn_on = _live(Withdrawal, Withdrawal.withdrawn_on, limit)
     rate = _live(Signing, Signing.rate_micros, limit)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from functools import cache
 from operator import itemgetter
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String, func, insert, select
@@ -51,6 +52,12 @@ def copy_type(column_type) -> str:
     raise TypeError(f"no COPY type for {column_type!r}")
 
 
+@cache
+def _largest_id(model):
+    """``select max(id)`` of a table, built once (docs/architecture.md "Statements built once")."""
+    return select(func.max(model.id))
+
+
 class Reader:
     """What the rule functions need to read: a session, the actor, today and the look-ups read so far.
 
@@ -67,9 +74,9 @@ class Reader:
     def flush(self) -> None:
         pass
 
-    def rows(self, statement):
+    def rows(self, statement, parameters: dict | None = None):
         self.flush()
-        return self.session.execute(statement)
+        return self.session.execute(statement, parameters)
 
     def scalar(self, statement):
         return self.rows(statement).scalar()
@@ -100,7 +107,7 @@ class UnitOfWork(Reader):
     def next_id(self, model: type[Base]) -> int:
         if model not in self._next_ids:  # the buffer stays: an entry just posted is not hashed yet
             self.session.flush()
-            stored = self.session.execute(select(func.max(model.id))).scalar() or 0
+            stored = self.session.execute(_largest_id(model)).scalar() or 0
             self._next_ids[model] = max([stored, *(row["id"] for row in self._pending.get(model, ()))]) + 1
         value = self._next_ids[model]
         self._next_ids[model] = value + 1

@@ -125,17 +125,21 @@ def test_imports_killed_at_random_moments_are_all_or_nothing(db_url, files, requ
     out, err = dry.communicate(timeout=600)
     assert dry.returncode == 0, err
     assert state(url) == (0, base_entries)
-    # the kills are spread over the time a whole import takes, measured on a copy just before
-    # (a dry run is no measure of it: it rolls back instead of committing, and the machine's load varies)
-    started = time.perf_counter()
-    whole = run_import(ledgers.clone(), files["receipts"])
-    out, err = whole.communicate(timeout=600)
-    duration = time.perf_counter() - started
-    assert whole.returncode == 0, err
+    # the kills are spread over the time a whole import takes, measured on copies just before
+    # (a dry run is no measure of it: it rolls back instead of committing); the faster of two, as
+    # the machine's load varies: an import measured slow would see most kills land after its end
+    durations = []
+    for _ in range(2):
+        started = time.perf_counter()
+        whole = run_import(ledgers.clone(), files["receipts"])
+        out, err = whole.communicate(timeout=600)
+        durations.append(time.perf_counter() - started)
+        assert whole.returncode == 0, err
+    duration = min(durations)
 
     rng = random.Random(SEED)
     outcomes = []
-    for moment in (rng.uniform(0.05, duration * 1.1) for _ in range(KILLS[backend])):
+    for moment in (rng.uniform(0.05, duration) for _ in range(KILLS[backend])):
         child = run_import(url, files["receipts"])
         time.sleep(moment)
         killed = child.poll() is None
@@ -148,7 +152,7 @@ def test_imports_killed_at_random_moments_are_all_or_nothing(db_url, files, requ
         outcomes.append((round(moment, 2), killed, receipts == RECEIPTS))
         if receipts:  # it finished before the kill: start the next attempt from the base ledger again
             url = ledgers.clone()
-    mid_import = [o for o in outcomes if o[1] and not o[2] and o[0] > duration * 0.3]
+    mid_import = [o for o in outcomes if o[1] and not o[2] and o[0] > duration * 0.25]
     assert len(mid_import) >= KILLS[backend] // 2, f"too few kills landed inside the import: {outcomes}"
 
     again = run_import(url, files["receipts"])  # importing again completes it
