@@ -61,9 +61,6 @@ def test_pledge_detail(snap_compare, example):
     assert snap_compare(app_on(example, "pledges"), terminal_size=SIZE, run_before=run_before)
 
 
-@pytest.mark.xfail(strict=False, reason="the form's rendering differs between runs of this session's code "
-                   "(same text, other cell positions); its behaviour is proved by the Pilot tests in "
-                   "tests/test_tui_flows.py; to be made deterministic")
 def test_new_pledge_form(snap_compare, example):
     async def run_before(pilot):
         await loaded()(pilot)
