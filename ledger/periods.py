@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import journal
 from .errors import LedgerError, Problem
@@ -16,8 +16,10 @@ from .schema import PERIOD_ENTRIES, JournalEntry
 CLOSE, REOPEN = journal.PERIOD_CLOSE, journal.PERIOD_REOPEN
 
 
-# built once (docs/architecture.md "Statements built once"); as recorded at T, with a condition more
+# built once, and as recorded at T (docs/architecture.md "Statements built once"): never extended
+# at run time, where another thread could be computing the cache key of the statement extended
 _CLOSES = select(JournalEntry.kind, JournalEntry.reference, JournalEntry.user_name).where(PERIOD_ENTRIES).order_by(JournalEntry.id)
+_CLOSES_AT = _CLOSES.where(JournalEntry.posted_at <= bindparam("recorded_at"))
 
 
 def _closes(reader) -> list[tuple[dt.date, str]]:
@@ -25,12 +27,10 @@ def _closes(reader) -> list[tuple[dt.date, str]]:
     cached = reader.lookups.closes
     if cached is not None:
         return cached
-    statement = _CLOSES
     recorded_at = getattr(reader, "recorded_at", None)
-    if recorded_at is not None:
-        statement = statement.where(JournalEntry.posted_at <= recorded_at)
+    rows = reader.rows(_CLOSES) if recorded_at is None else reader.rows(_CLOSES_AT, {"recorded_at": recorded_at})
     closes: list[tuple[dt.date, str]] = []
-    for kind, reference, user in reader.rows(statement):
+    for kind, reference, user in rows:
         if kind == CLOSE:
             closes.append((close_date_of(reference), user))
         elif closes:

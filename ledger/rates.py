@@ -20,9 +20,11 @@ from .money import RATE_SCALE, REPORTING_CURRENCY, rate_decimal
 from .periods import check_open
 from .schema import Rate
 
-# built once (docs/architecture.md "Statements built once")
+# built once (docs/architecture.md "Statements built once"), every variant at import: a statement
+# extended at run time could copy a cache key another thread is computing for the one it extends
 _RATES = (select(Rate.currency, Rate.effective_from, Rate.units_per_usd_micros, Rate.entered_at)
           .order_by(Rate.currency, Rate.effective_from, Rate.entered_at, Rate.id))
+_RATES_AT = _RATES.where(Rate.entered_at <= bindparam("recorded_at"))
 _RATES_OF = _RATES.where(Rate.currency == bindparam("currency"))
 
 
@@ -62,10 +64,9 @@ class RateBook:
     def load(cls, session: Session, recorded_at: dt.datetime | None = None) -> RateBook:
         """The rates as recorded at ``recorded_at`` (None: every version recorded so far)."""
         book = cls()
-        statement = _RATES
-        if recorded_at is not None:
-            statement = statement.where(Rate.entered_at <= recorded_at)
-        for currency, day, micros, at in session.execute(statement):
+        rows = (session.execute(_RATES) if recorded_at is None
+                else session.execute(_RATES_AT, {"recorded_at": recorded_at}))
+        for currency, day, micros, at in rows:
             book._add(currency, day, micros, at)
         return book
 
