@@ -10,14 +10,14 @@ from .errors import LedgerError, Problem
 from .events import unreversed
 from .schema import PledgeClosing
 
+IN_FORCE = unreversed(PledgeClosing.entry_id)  # a closing counts until it is reversed
+# built once (docs/architecture.md "Statements built once")
+_CLOSINGS = select(PledgeClosing.pledge_id, PledgeClosing.entry_id, PledgeClosing.closed_on).where(IN_FORCE)
+
 
 def closed_pledges_statement():
     """The ids of the pledges closed now (their closing not reversed), as a subquery."""
-    return select(PledgeClosing.pledge_id).where(unreversed(PledgeClosing.entry_id))
-
-
-_CLOSINGS = (select(PledgeClosing.pledge_id, PledgeClosing.entry_id, PledgeClosing.closed_on)  # built once
-             .where(unreversed(PledgeClosing.entry_id)))  # (docs/architecture.md "Statements built once")
+    return select(PledgeClosing.pledge_id).where(IN_FORCE)
 
 
 def closed_pledges(uow) -> dict[int, tuple[int, object]]:
