@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from . import journal, periods, stages
 from .balances import allocation_balances
-from .disbursements import disburse, stored_disbursement
+from .disbursements import FundingPlan, disburse, plan_funding, stored_disbursement
 from .errors import LedgerError, NotFound, Problem
 from .events import Posted
 from .inputs import ReversalIn
@@ -117,18 +117,30 @@ def correct(uow, entry_id: int, reason: str, changes: dict) -> Correction:
         raise LedgerError(Problem("entry", f"entry {entry.id} was already corrected by entry {corrected_by}: "
                                   f"correct entry {corrected_by}"))
     data = corrected_content(uow, entry.id, changes)
-    reversed_by = uow.rows(select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)).scalar()
-    reversal_id = None
-    if reversed_by is None:
-        if entry.kind == "pledge" and (left := events_left_on_pledge(uow, entry.id)):
-            raise LedgerError(Problem("entry", f"pledge {entry.reference} has {', '.join(left)}: a pledge with "
-                                      "events posted against it cannot be corrected (reverse those first)"))
-        on = _reversal_date(uow, entry.event_date)
-        reversal_id = reverse(uow, ReversalIn(entry_id=entry.id, reason=f"corrected: {reason}", reversed_on=on),
-                              check_balances=False).entry_id
+    reversal_id = _reverse_original(uow, entry, reason)
     posted = CORRECTABLE[entry.kind][1](uow, data, corrects=entry.id)
     _check_both_halves(uow, [entry.id, *([reversal_id] if reversal_id else []), posted.entry_id], entry)
     return Correction(entry.id, reversal_id, posted)
+
+
+def _reverse_original(uow, entry: JournalEntry, reason: str) -> int | None:
+    """The first half of a correction: reverse ``entry`` unless it already is; the reversal's entry."""
+    reversed_by = uow.rows(select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)).scalar()
+    if reversed_by is not None:
+        return None
+    if entry.kind == "pledge" and (left := events_left_on_pledge(uow, entry.id)):
+        raise LedgerError(Problem("entry", f"pledge {entry.reference} has {', '.join(left)}: a pledge with "
+                                  "events posted against it cannot be corrected (reverse those first)"))
+    on = _reversal_date(uow, entry.event_date)
+    return reverse(uow, ReversalIn(entry_id=entry.id, reason=f"corrected: {reason}", reversed_on=on),
+                   check_balances=False).entry_id
+
+
+def plan_corrected_disbursement(uow, entry_id: int, data) -> FundingPlan:
+    """Who would pay disbursement entry ``entry_id`` posted again as ``data``: planned as the
+    correction posts it, after its first half reversed the original (the caller rolls back)."""
+    _reverse_original(uow, _entry(uow, entry_id), "preview")
+    return plan_funding(uow, data)
 
 
 def _check_both_halves(uow, entry_ids: list[int], entry: JournalEntry) -> None:

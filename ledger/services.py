@@ -122,10 +122,28 @@ def disburse(ledger: Ledger, data: DisbursementIn) -> Posted:
     return _act(ledger, Act.RECORD_MONEY, disbursements.disburse, data)
 
 
-def plan_funding(ledger: Ledger, data: DisbursementIn) -> FundingPlan:
-    """Who would pay this disbursement, without writing anything."""
+def plan_funding(ledger: Ledger, data: DisbursementIn, corrects: int | None = None) -> FundingPlan:
+    """Who would pay this disbursement, without writing anything; as the correction of entry
+    ``corrects``: with that entry reversed first, as the correction posts it, in a unit of work
+    rolled back (the original's money and budget are free again)."""
+    if corrects is not None:
+        return _previewed(ledger, Act.RECORD_MONEY, corrections.plan_corrected_disbursement, corrects, data)
     with ledger.reading() as session:
         return disbursements.plan_funding(Reader(session, ledger.actor), data)
+
+
+class _Preview(Exception):
+    def __init__(self, result):
+        self.result = result
+
+
+def _previewed(ledger: Ledger, act: Act, rule, *args):
+    """``rule(uow, *args)`` in a unit of work rolled back: what it gives, nothing written."""
+    try:
+        with ledger.writing(act) as uow:
+            raise _Preview(rule(uow, *args))
+    except _Preview as preview:
+        return preview.result
 
 
 def reverse(ledger: Ledger, data: ReversalIn) -> Posted:

@@ -153,6 +153,28 @@ def test_a_cancellation_and_a_disbursement_are_corrected(usd_pledge):
     assert services.verify_chain(ledger).ok
 
 
+def test_the_funding_plan_of_a_corrected_disbursement_counts_the_original_reversed_and_writes_nothing(usd_pledge):
+    """The correction form's preview: D1 (400 + PSC 52) spent all but 48 of the 500 received; its
+    correction to 420 is planned as the correction posts it, with D1 reversed first: 420 + PSC 54.60
+    out of the 500. Planned as a new disbursement it would be 474.60 short of 48."""
+    from ledger.inputs import DisbursementIn
+
+    ledger = usd_pledge
+    receipt(ledger, "R1", "P", "2020-02-01", "500")
+    d1 = disburse(ledger, "D1", "A1", "2020-02-10", "400")
+    before = table_counts(ledger)
+    corrected = DisbursementIn(reference="D1", activity="A1", disbursed_on="2020-02-10", amount="420")
+    plan = services.plan_funding(ledger, corrected, corrects=d1.entry_id)
+    assert (plan.usd_cents, plan.psc_cents, plan.shortfall_cents) == (42_000, 5_460, 0)
+    assert [(s.pledge_reference, s.usd_cents) for s in plan.splits] == [("P", 42_000)]
+    as_new = services.plan_funding(ledger, corrected.model_copy(update={"reference": "D2"}))
+    assert (as_new.funded_cents, as_new.shortfall_cents) == (4_248, 37_752)  # 48.00 funds 42.48 + PSC 5.52
+    assert table_counts(ledger) == before  # the reversal of the preview was rolled back
+    correct(ledger, d1.entry_id, amount="420")
+    assert funding_rows(ledger, "2020-12-31")[1].disbursed == 42_000
+    assert services.verify_chain(ledger).ok
+
+
 def test_correct_on_the_command_line(usd_pledge, monkeypatch):
     ledger = usd_pledge
     r1 = receipt(ledger, "R1", "P", "2020-02-01", "400")

@@ -215,6 +215,33 @@ async def test_disbursement_refused_for_lack_of_funds(ledger):
 
 
 @run_async
+async def test_the_correction_of_a_disbursement_previews_who_pays_with_the_original_reversed(ledger):
+    """e on D1 (50,000 + PSC 6,500 from P1's paragraph 1, which held USD 86,206.90): corrected to
+    70,000 it is planned with D1 reversed, all from P1's paragraph 1, ready to save. As a new
+    disbursement the same 70,000 + PSC 9,100 would be refused: 72,810.35 is left beside D1."""
+    app = app_on(ledger, "disbursements")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app, lambda: app.screen.query_one(LazyTable).loaded)
+        await pilot.press("e")
+        await settle(pilot, app, lambda: isinstance(app.screen, DisbursementForm))
+        form = app.screen
+        await settle(pilot, app, lambda: form.text("amount") == "50000.00")
+        await fill(pilot, form, amount="70000", correction_reason="the invoice says 70,000")
+        await settle(pilot, app, lambda: form.plan is not None and form.plan.usd_cents == 7_000_000)
+        plan = text_of(form.query_one("#plan"))
+        assert "ready to save" in plan and "Refused" not in plan, plan
+        assert [(s.pledge_reference, s.paragraph, s.usd_cents) for s in form.plan.splits] == [("P1", 1, 7_000_000)]
+        assert queries.journal_count(ledger) == 5  # the preview wrote nothing
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: not isinstance(app.screen, FormScreen))
+        no_errors(app)
+    d1 = [r for r in queries.disbursements_page(ledger) if r.reference == "D1"]
+    assert sorted(r.usd for r in d1) == [Decimal("50000.00"), Decimal("70000.00")]
+    assert queries.journal_count(ledger) == 7  # the reversal and the corrected D1
+    assert services.verify_chain(ledger).ok
+
+
+@run_async
 async def test_a_named_pledge_that_cannot_pay_says_what_to_do(ledger):
     app = app_on(ledger, "disbursements")
     async with app.run_test(size=SIZE) as pilot:

@@ -252,7 +252,7 @@ class DisbursementForm(FormScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan(self, generation: int, model: DisbursementIn) -> None:
         try:
-            plan = services.plan_funding(self.app.ledger, model)
+            plan = services.plan_funding(self.app.ledger, model, self.correcting[0] if self.correcting else None)
         except LedgerError as exc:
             self.post_message(PlanReady(generation, problems=[str(p) for p in exc.problems]))
         else:
@@ -291,7 +291,7 @@ class DisbursementForm(FormScreen):
         widget.update(Group(*lines))
 
     def action_save(self) -> None:
-        # a correction's plan counts the cash the original still holds: the ledger checks both halves
+        # a correction's plan is of its second half alone: the ledger checks both halves on saving
         if not self.correcting and self.plan is not None and self.plan.shortfall_cents > 0:
             self.notify(f"{self.plan.refusal().problems[0].message}.\n{WHAT_TO_DO}", title="Refused, nothing was written",
                         severity="error")
